@@ -1,0 +1,52 @@
+//! `cargo xtask <task>`: the workspace's automation, one place for what CI runs.
+//!
+//! - `ci`: fmt check, clippy `-D warnings`, tests (nextest when installed) and doctests, docs with
+//!   warnings denied, the facade's feature combinations, all `--locked`.
+
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line tool reports on its streams")]
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        _ => bail!("usage: cargo xtask ci"),
+    }
+}
+
+fn ci() -> Result<()> {
+    cargo(&["fmt", "--all", "--check"], &[])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &[])?;
+    if has_nextest() {
+        cargo(&["nextest", "run", "--workspace", "--locked", "--no-fail-fast"], &[])?;
+        cargo(&["test", "--workspace", "--doc", "--locked"], &[])?;
+    } else {
+        cargo(&["test", "--workspace", "--locked"], &[])?;
+    }
+    cargo(&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")])?;
+    Ok(())
+}
+
+fn has_nextest() -> bool {
+    Command::new("cargo").args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success())
+}
+
+fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
+    eprintln!("$ cargo {}", args.join(" "));
+    let status = Command::new(env_or("CARGO", "cargo"))
+        .args(args)
+        .envs(envs.iter().copied())
+        .status()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| default.to_owned())
+}

@@ -1,0 +1,90 @@
+//! Repository rules as a test: every `.rs` file opens with `//!`, every crate inherits the
+//! workspace lints, no test carries the ignore attribute.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name == "target" || name == "targets" {
+            continue;
+        }
+        if path.is_dir() {
+            files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+fn workspace_files() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    files(&root(), &mut out);
+    out
+}
+
+#[test]
+fn every_rust_file_opens_with_module_docs() {
+    let offenders: Vec<_> = workspace_files()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .filter(|p| !p.components().any(|c| c.as_os_str() == "fuzz_corpus"))
+        .filter(|p| !fs::read_to_string(p).unwrap_or_default().starts_with("//!"))
+        .collect();
+    assert!(offenders.is_empty(), "files without a `//!` header: {offenders:#?}");
+}
+
+#[test]
+fn every_crate_inherits_workspace_lints() {
+    let offenders: Vec<_> = workspace_files()
+        .into_iter()
+        .filter(|p| {
+            p.file_name().is_some_and(|n| n == "Cargo.toml") && *p != root().join("Cargo.toml")
+        })
+        .filter(|p| {
+            let text = fs::read_to_string(p).unwrap_or_default();
+            !text.contains("[lints]\nworkspace = true")
+        })
+        .collect();
+    assert!(offenders.is_empty(), "crates that do not inherit the workspace lints: {offenders:#?}");
+}
+
+#[test]
+fn no_ignored_tests() {
+    let needle = concat!("#[", "ignore");
+    let offenders: Vec<_> = workspace_files()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .filter(|p| fs::read_to_string(p).unwrap_or_default().contains(needle))
+        .collect();
+    assert!(offenders.is_empty(), "ignored tests: {offenders:#?}");
+}
+
+#[test]
+fn every_crate_folder_is_a_package_named_after_it() {
+    for entry in fs::read_dir(root().join("crates")).expect("crates/ exists").flatten() {
+        let folder = entry.file_name().to_string_lossy().into_owned();
+        let manifest = fs::read_to_string(entry.path().join("Cargo.toml")).unwrap_or_default();
+        let expected = match folder.as_str() {
+            "layout" => "dotdir".to_owned(),
+            other => format!("dotdir-{other}"),
+        };
+        assert!(
+            manifest.contains(&format!("name = \"{expected}\"")),
+            "crates/{folder} must be package {expected}"
+        );
+    }
+}
