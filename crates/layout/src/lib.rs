@@ -1,7 +1,11 @@
 //! The on-disk data directory of local agent applications: the ollim-bot and omicos layouts,
 //! assembled from the dotdir crates.
 //!
-//! **Work in progress.** For now the facade re-exports the member crates that exist; the layout
-//! declarations and the ollim-bot and omicos layouts come with issues #8 and #9.
+//! **Work in progress.** The layout declaration ([`Layout`], [`Entry`]) exists; the ollim-bot and
+//! omicos layouts come with issues #8 and #9.
+
+mod decl;
 
 pub use dotdir_atomic_store as atomic_store;
+
+pub use crate::decl::{ALWAYS_IGNORED, Backup, Entry, Format, Git, Kind, Layout, glob_match};
