@@ -58,12 +58,22 @@ pub enum Backup {
     Never,
 }
 
+/// A content check for an entry: the problem kind it reports (`corrupt-json`,
+/// `bad-workspace-id`, …) and the check itself, which explains what is wrong.
+#[derive(Debug, Clone, Copy)]
+pub struct Validator {
+    /// The stable problem kind reported when the check fails.
+    pub problem: &'static str,
+    /// Returns a one-line reason when the content is not valid.
+    pub check: fn(&[u8]) -> Result<(), String>,
+}
+
 /// One declared entry of a layout.
 ///
 /// Patterns are relative to the data directory, `/`-separated; `*` matches within one path
 /// component, `**` matches any number of components. Entries are built with `const fn`s so a
 /// layout can be a `const`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Entry {
     /// The path or pattern, relative to the data directory.
     pub pattern: &'static str,
@@ -81,6 +91,8 @@ pub struct Entry {
     pub retention: Option<Duration>,
     /// One line for people: what the entry is.
     pub description: &'static str,
+    /// A shape check beyond the format (a typed JSON state file, a workspace id).
+    pub validator: Option<Validator>,
 }
 
 impl Entry {
@@ -95,6 +107,7 @@ impl Entry {
             backup: Backup::Keep,
             retention: None,
             description,
+            validator: None,
         }
     }
 
@@ -133,6 +146,15 @@ impl Entry {
         Self { retention: Some(ttl), ..self }
     }
 
+    /// Adds a content check.
+    pub const fn validate(
+        self,
+        problem: &'static str,
+        check: fn(&[u8]) -> Result<(), String>,
+    ) -> Self {
+        Self { validator: Some(Validator { problem, check }), ..self }
+    }
+
     /// Whether `relative` (a `/`-separated path inside the data directory) matches this entry.
     pub fn matches(&self, relative: &str) -> bool {
         glob_match(self.pattern, relative)
@@ -150,7 +172,7 @@ impl Entry {
 
 /// A declared layout: a name and its entries. The first matching entry describes a path, so
 /// list specific entries before general ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Layout {
     /// Short name (`ollim-bot`, `omicos-home`, `omicos-workspace`, …).
     pub name: &'static str,

@@ -5,7 +5,11 @@
 //! omicos layouts come with issues #8 and #9.
 
 mod decl;
+pub mod ollim;
+pub mod omicos;
 
 pub use dotdir_atomic_store as atomic_store;
 
-pub use crate::decl::{ALWAYS_IGNORED, Backup, Entry, Format, Git, Kind, Layout, glob_match};
+pub use crate::decl::{
+    ALWAYS_IGNORED, Backup, Entry, Format, Git, Kind, Layout, Validator, glob_match,
+};
