@@ -266,10 +266,12 @@ fn stage(path: &Path, bytes: &[u8], options: &WriteOptions) -> Result<Option<Sta
         }
     }
     let existing_file = existing.filter(|m| m.is_file());
-    let mode = match options.mode {
-        Mode::Exact(bits) => bits & 0o7777,
-        Mode::Preserve => existing_file.as_ref().map_or(0o666, |m| m.permissions().mode() & 0o7777),
+    // The mode the result must have exactly, or `None` to let the umask decide (a new plain file).
+    let exact_mode = match options.mode {
+        Mode::Exact(bits) => Some(bits & 0o7777),
+        Mode::Preserve => existing_file.as_ref().map(|m| m.permissions().mode() & 0o7777),
     };
+    let mode = exact_mode.unwrap_or(0o666);
     if options.skip_unchanged
         && let Some(meta) = &existing_file
         && meta.len() == bytes.len() as u64
@@ -292,9 +294,10 @@ fn stage(path: &Path, bytes: &[u8], options: &WriteOptions) -> Result<Option<Sta
         .map_err(Error::io(Step::CreateTemp, path))?;
     let mut staged = Staged { file, temp, target: path.to_path_buf(), committed: false };
     // The umask may have cleared bits the caller asked for (never added any): restore exactly the
-    // requested mode. This only ever sets `mode`, which for a secret is 0600 or narrower.
+    // requested or preserved mode. This only ever sets that mode, which for a secret is 0600 or
+    // narrower; a new plain file keeps what the umask gave it.
     let created = staged.file.metadata().map_err(Error::io(Step::SetMode, path))?;
-    if created.permissions().mode() & 0o7777 != mode {
+    if exact_mode.is_some() && created.permissions().mode() & 0o7777 != mode {
         staged
             .file
             .set_permissions(Permissions::from_mode(mode))
