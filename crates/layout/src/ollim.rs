@@ -1,1 +1,0 @@
-//! The ollim-bot data directory (`~/.ollim-bot`). **Skeleton**: built in issue #8.

@@ -1,0 +1,75 @@
+//! The one error type of the ollim-bot layout: every variant names what failed and the path.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in [`crate::ollim`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `OLLIM_DATA_DIR` (or the home directory) does not give a usable absolute path.
+    #[error("invalid data directory {value:?} from {source_name}: {reason}")]
+    DataDir {
+        /// Where the value came from (`OLLIM_DATA_DIR`, `HOME`).
+        source_name: &'static str,
+        /// The value as given.
+        value: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A write, read or lock of a file failed.
+    #[error(transparent)]
+    Store(#[from] dotdir_atomic_store::Error),
+    /// A filesystem operation outside atomic-store failed.
+    #[error("failed to {step} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        step: &'static str,
+        /// The path it was done to.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file has content the layout does not accept.
+    #[error("{} is invalid: {reason}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A value given by a caller was refused (an unknown config key, a bad value, an unsafe
+    /// name).
+    #[error("{what}: {reason}")]
+    Refused {
+        /// What was refused (`config key model_main`, `reflection item id`, …).
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// The time zone could not be found.
+    #[error("unknown time zone {name:?}: {reason}")]
+    TimeZone {
+        /// The requested zone.
+        name: String,
+        /// jiff's explanation.
+        reason: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(
+        step: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { step, path, source }
+    }
+
+    pub(crate) fn refused(what: impl Into<String>, reason: impl Into<String>) -> Error {
+        Error::Refused { what: what.into(), reason: reason.into() }
+    }
+}
+
+/// `Result` with the ollim layout's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

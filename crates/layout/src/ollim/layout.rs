@@ -1,0 +1,117 @@
+//! The declaration of the ollim-bot data directory: every entry of `~/.ollim-bot` with its kind,
+//! format, secrecy, git tracking (the seed's "Git tracking" table), backup policy and retention.
+
+use std::time::Duration;
+
+use crate::decl::{Backup, Entry, Format, Layout};
+
+/// Seven days: the TTL of `state/fork_messages.json` and `state/inquiries.json`.
+pub const TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The ollim-bot data directory, declared entry by entry (specific before general).
+///
+/// Git tracking follows the seed's table exactly: the state files other than
+/// `session_history.jsonl`, the two secrets, `.claude/agents/*.md` and the `.claude/skills`
+/// symlink are never committed; everything else the bot or its agent writes is.
+pub const LAYOUT: Layout = Layout {
+    name: "ollim-bot",
+    description: "the data directory of ollim-bot (~/.ollim-bot, or $OLLIM_DATA_DIR)",
+    entries: ENTRIES,
+};
+
+const ENTRIES: &[Entry] = &[
+    // git's own directory: holds the history of the tracked files (never a secret, because the
+    // journal refuses to stage one).
+    Entry::dir(".git/**", "git repository of the data directory (auto-commit history)").untracked(),
+    Entry::file(".gitignore", Format::Text, "ignore list derived from this layout"),
+    // dotdir's own sidecar lock files (ignored by ALWAYS_IGNORED as well).
+    Entry::file("**/*.lock", Format::Opaque, "lock file of a cross-process read-modify-write")
+        .untracked()
+        .backup(Backup::Recreatable),
+    // Profile and agent-facing files at the root.
+    Entry::file("IDENTITY.md", Format::Text, "bot persona (bootstrapped once, never overwritten)"),
+    Entry::file("USER.md", Format::Text, "context about the user (user-created, optional)"),
+    Entry::file("tool-policy.yaml", Format::Text, "optional YAML tool policy overrides"),
+    Entry::symlink("routine-reminder-spec.md", "link to the routine/reminder spec (reference bot)"),
+    Entry::symlink("webhook-spec.md", "link to the webhook spec (reference bot)"),
+    // Saved attachments.
+    Entry::dir("downloads", "saved non-image Discord attachments"),
+    Entry::file(
+        "downloads/**",
+        Format::Opaque,
+        "a saved attachment (sanitised name, -2/-3 on collision)",
+    ),
+    // Spec directories.
+    Entry::dir("routines", "recurring routine specs"),
+    Entry::file("routines/*.md", Format::Spec, "a routine (YAML front matter + prompt)"),
+    Entry::dir("reminders", "one-shot and chained reminder specs"),
+    Entry::file("reminders/*.md", Format::Spec, "a reminder (deleted after it fires)"),
+    Entry::dir("webhooks", "webhook endpoint specs"),
+    Entry::file("webhooks/*.md", Format::Spec, "a webhook spec (JSON Schema fields + template)"),
+    Entry::dir("skills", "reusable instruction sets"),
+    Entry::dir("skills/*", "one skill"),
+    Entry::file("skills/*/SKILL.md", Format::Spec, "a skill (name, description, instructions)"),
+    Entry::file("skills/*/**", Format::Opaque, "a supporting file of a skill"),
+    Entry::dir("reflections", "per-job execution traces of background forks"),
+    Entry::dir("reflections/*", "the traces of one routine, reminder or webhook"),
+    Entry::file("reflections/*/*.md", Format::Text, "one trace, named <UTC timestamp>.md"),
+    // The Agent SDK layout: infrastructure written at startup, never committed.
+    Entry::dir(".claude", "Agent SDK project layout").untracked(),
+    Entry::dir(".claude/agents", "subagent specs for SDK discovery").untracked(),
+    Entry::file(
+        ".claude/agents/*.md",
+        Format::Spec,
+        "bundled subagent spec (copied once, user edits persist)",
+    )
+    .untracked(),
+    Entry::symlink(".claude/skills", "symlink -> ../skills (SDK skill discovery)"),
+    Entry::file(".claude/settings.json", Format::Json, "Agent SDK project settings").untracked(),
+    // Infrastructure state.
+    Entry::dir("state", "infrastructure state, write-protected from agent tools"),
+    Entry::file("state/bot.pid", Format::PidRecord, "pid of the running bot (single instance)")
+        .untracked()
+        .backup(Backup::Ephemeral),
+    Entry::file("state/credentials.json", Format::Json, "Google OAuth client credentials").secret(),
+    Entry::file("state/token.json", Format::Json, "Google OAuth token").secret(),
+    Entry::file("state/google_auth_revoked", Format::Opaque, "marker: Google access was revoked")
+        .untracked(),
+    Entry::file("state/sessions.json", Format::Text, "current Agent SDK session id (raw string)")
+        .untracked()
+        .validate("bad-session-id", super::sessions::validate_session_file),
+    Entry::file(
+        "state/session_history.jsonl",
+        Format::Jsonl,
+        "append-only session lifecycle events (committed on every event)",
+    ),
+    Entry::file(
+        "state/pending_updates.json",
+        Format::Json,
+        "background fork updates queued for the main session (max 10)",
+    )
+    .untracked()
+    .backup(Backup::Ephemeral)
+    .validate("bad-pending-updates", super::updates::validate_pending_updates),
+    Entry::file("state/inquiries.json", Format::Json, "button inquiry prompts (7-day TTL)")
+        .untracked()
+        .backup(Backup::Ephemeral)
+        .retention(TTL)
+        .validate("bad-inquiries", super::ttl::validate_inquiries),
+    Entry::file(
+        "state/fork_messages.json",
+        Format::Json,
+        "Discord message -> fork session mapping (7-day TTL)",
+    )
+    .untracked()
+    .backup(Backup::Ephemeral)
+    .retention(TTL)
+    .validate("bad-fork-messages", super::ttl::validate_fork_messages),
+    Entry::file("state/config.json", Format::Json, "runtime configuration (the ten /config keys)")
+        .untracked()
+        .validate("bad-config", super::config::validate_config),
+    Entry::file("state/ping_budget.json", Format::Json, "ping budget token bucket (ephemeral)")
+        .untracked()
+        .backup(Backup::Ephemeral)
+        .validate("bad-ping-budget", super::budget::validate_budget),
+    // Agent-written notes at the root are committed by the auto-commit hook.
+    Entry::file("*.md", Format::Text, "a note written by the agent"),
+];
