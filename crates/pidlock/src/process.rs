@@ -100,9 +100,40 @@ pub(crate) enum LockTable {
 
 /// Looks the file up in `/proc/locks`.
 pub(crate) fn lock_table(dev: u64, ino: u64) -> LockTable {
-    match fs::read_to_string("/proc/locks") {
-        Ok(table) => find_flock(&table, dev, ino),
-        Err(_) => LockTable::Unavailable,
+    for _ in 0..3 {
+        let Some((table, reads)) = read_lock_table() else { return LockTable::Unavailable };
+        match find_flock(&String::from_utf8_lossy(&table), dev, ino) {
+            // A table read in several chunks is not one snapshot (see below): look again.
+            LockTable::Free if reads > 1 => continue,
+            found => return found,
+        }
+    }
+    LockTable::Free
+}
+
+/// Reads `/proc/locks` with large reads; returns the text and how many reads it took. The kernel
+/// fills each `read(2)` (up to a page or so) from one walk of its lock lists, but the next read
+/// restarts the walk at an entry index, so an entry removed in between shifts later ones past the
+/// cursor, out of sight. One read — a table of up to ~60 locks — is one snapshot.
+fn read_lock_table() -> Option<(Vec<u8>, usize)> {
+    use std::io::Read;
+    let mut file = fs::File::open("/proc/locks").ok()?;
+    let mut table = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut reads = 0;
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => return Some((table, reads)),
+            Ok(len) => {
+                reads += 1;
+                table.extend_from_slice(&chunk[..len]);
+                if table.len() > 64 * 1024 * 1024 {
+                    return None;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
     }
 }
 
