@@ -1,0 +1,143 @@
+//! Line formats: how one record becomes one line and back.
+
+use dotdir_atomic_store::{JsonStyle, to_json_bytes};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::ProblemKind;
+
+/// How records are laid out on a line. Every format ends each record with one `\n` and never
+/// writes a raw newline inside a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Format {
+    /// Byte for byte what Python's `json.dumps(obj) + "\n"` writes (`", "` and `": "`, ASCII
+    /// escapes): for logs shared with the Python reference, such as ollim-bot's
+    /// `state/session_history.jsonl`.
+    Python,
+    /// serde_json's compact form: plain JSON Lines that every tool reads.
+    #[default]
+    Compact,
+    /// Compact JSON wrapped in an envelope carrying a CRC-32 of the record's bytes:
+    /// `{"crc32":"89abcdef","record":{…}}`. Still one JSON object per line (`jq '.record'` reads
+    /// it), and torn, zero-filled or garbage bytes are always detected, even when what is left
+    /// happens to be valid JSON. For logs whose format is ours to define.
+    Checksummed,
+}
+
+const ENVELOPE_HEAD: &[u8] = b"{\"crc32\":\"";
+const ENVELOPE_MIDDLE: &[u8] = b"\",\"record\":";
+const CRC_HEX_LEN: usize = 8;
+
+impl Format {
+    /// Appends `value` as one line (with its `\n`) to `out`.
+    pub(crate) fn encode<T: Serialize + ?Sized>(
+        self,
+        value: &T,
+        out: &mut Vec<u8>,
+    ) -> serde_json::Result<()> {
+        match self {
+            Format::Python => out.extend_from_slice(&to_json_bytes(value, JsonStyle::Python)?),
+            Format::Compact => serde_json::to_writer(&mut *out, value)?,
+            Format::Checksummed => {
+                let record = serde_json::to_vec(value)?;
+                let crc = crc32fast::hash(&record);
+                out.extend_from_slice(ENVELOPE_HEAD);
+                out.extend_from_slice(format!("{crc:08x}").as_bytes());
+                out.extend_from_slice(ENVELOPE_MIDDLE);
+                out.extend_from_slice(&record);
+                out.push(b'}');
+            }
+        }
+        out.push(b'\n');
+        Ok(())
+    }
+
+    /// Decodes one line (without its `\n`).
+    pub(crate) fn decode<T: DeserializeOwned>(self, line: &[u8]) -> Result<T, ProblemKind> {
+        let json = match self {
+            Format::Python | Format::Compact => line,
+            Format::Checksummed => unwrap_envelope(line).ok_or(ProblemKind::Checksum)?,
+        };
+        serde_json::from_slice(json).map_err(|error| {
+            let message = error.to_string();
+            if error.is_data() {
+                ProblemKind::Mismatch { message }
+            } else {
+                ProblemKind::Malformed { message }
+            }
+        })
+    }
+}
+
+/// The record bytes of a checksummed line, when the envelope is intact and the CRC matches.
+fn unwrap_envelope(line: &[u8]) -> Option<&[u8]> {
+    let rest = line.strip_prefix(ENVELOPE_HEAD)?;
+    let (hex, rest) = rest.split_at_checked(CRC_HEX_LEN)?;
+    let record = rest.strip_prefix(ENVELOPE_MIDDLE)?.strip_suffix(b"}")?;
+    let hex = std::str::from_utf8(hex).ok()?;
+    if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
+    let expected = u32::from_str_radix(hex, 16).ok()?;
+    (crc32fast::hash(record) == expected).then_some(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(format: Format, value: &serde_json::Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        format.encode(value, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn python_line_is_json_dumps() {
+        let value = serde_json::json!({"session_id": "s1", "parent_session_id": null, "n": 1.0});
+        assert_eq!(
+            line(Format::Python, &value),
+            b"{\"session_id\": \"s1\", \"parent_session_id\": null, \"n\": 1.0}\n"
+        );
+    }
+
+    #[test]
+    fn checksummed_round_trips_and_detects_every_single_byte_change() {
+        let value = serde_json::json!({"a": [1, 2, 3], "b": "x"});
+        let encoded = line(Format::Checksummed, &value);
+        let body = &encoded[..encoded.len() - 1];
+        assert_eq!(Format::Checksummed.decode::<serde_json::Value>(body), Ok(value.clone()));
+        // Every single-byte change and every strict prefix is refused.
+        for index in 0..body.len() {
+            for flip in [0x01u8, 0x20, 0x80] {
+                let mut broken = body.to_vec();
+                broken[index] ^= flip;
+                assert!(Format::Checksummed.decode::<serde_json::Value>(&broken).is_err());
+            }
+            assert!(Format::Checksummed.decode::<serde_json::Value>(&body[..index]).is_err());
+        }
+        // Plain JSON without an envelope is not a checksummed record.
+        assert_eq!(
+            Format::Checksummed.decode::<serde_json::Value>(br#"{"a":1}"#),
+            Err(ProblemKind::Checksum)
+        );
+    }
+
+    #[test]
+    fn decode_tells_malformed_from_mismatch() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code, reason = "only the shape matters")]
+        struct Event {
+            id: u32,
+        }
+        assert!(matches!(
+            Format::Compact.decode::<Event>(br#"{"id": 1"#),
+            Err(ProblemKind::Malformed { .. })
+        ));
+        assert!(matches!(
+            Format::Compact.decode::<Event>(br#"{"id": "x"}"#),
+            Err(ProblemKind::Mismatch { .. })
+        ));
+        assert!(Format::Compact.decode::<Event>(br#"{"id": 1, "unknown": [1]}"#).is_ok());
+    }
+}

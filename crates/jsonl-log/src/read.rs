@@ -1,0 +1,433 @@
+//! Streaming readers: forward in constant memory (lenient and strict), from a byte offset, and the
+//! last N records by reading backwards.
+
+use std::{
+    fs::File,
+    io::{self, BufRead, BufReader, Seek, SeekFrom},
+    marker::PhantomData,
+    os::unix::fs::FileExt,
+    path::{Path, PathBuf},
+};
+
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Format, Problem, ProblemKind, Result, Step};
+
+/// The size of one read: lines are assembled from reads of this size.
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
+
+/// A decoded record and where its line is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record<T> {
+    /// The record.
+    pub value: T,
+    /// The byte offset of the line's first byte.
+    pub offset: u64,
+    /// The byte offset just past the line's newline: where the next line starts.
+    pub end: u64,
+}
+
+/// One item of a lenient read: a record, or a line that is not one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry<T> {
+    /// A line that decoded.
+    Record(Record<T>),
+    /// A line that did not, skipped.
+    Problem(Problem),
+}
+
+/// The result of a collecting read: the records, the skipped lines, and where to resume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scan<T> {
+    /// The records, in file order.
+    pub records: Vec<Record<T>>,
+    /// The lines that were skipped, in file order; an unterminated last line is reported last as
+    /// [`ProblemKind::TornTail`].
+    pub problems: Vec<Problem>,
+    /// The offset just past the last complete line (never inside a torn tail): pass it to
+    /// [`Log::read_from`](crate::Log::read_from) to read what is appended later.
+    pub next_offset: u64,
+}
+
+impl<T> Scan<T> {
+    /// The records' values, in file order.
+    pub fn values(self) -> Vec<T> {
+        self.records.into_iter().map(|record| record.value).collect()
+    }
+
+    /// The unterminated last line, when there is one.
+    pub fn torn_tail(&self) -> Option<&Problem> {
+        self.problems.iter().find(|problem| problem.is_torn_tail())
+    }
+
+    /// The skipped lines that are corrupt (everything but the torn tail).
+    pub fn corrupt(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|problem| !problem.is_torn_tail())
+    }
+}
+
+/// One line as the scanner found it. The bytes of a complete line are in the scanner's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RawLine {
+    /// A newline-terminated line of at most the cap.
+    Complete { offset: u64, len: u64 },
+    /// A newline-terminated line longer than the cap; its bytes were skipped, not kept.
+    Oversized { offset: u64, len: u64 },
+    /// Bytes at the end of the file with no newline after them.
+    Unterminated { offset: u64, len: u64 },
+}
+
+/// Splits a file into lines without ever holding more than `cap` bytes of one line.
+#[derive(Debug)]
+pub(crate) struct LineScanner {
+    reader: BufReader<File>,
+    offset: u64,
+    cap: u64,
+    line: Vec<u8>,
+}
+
+impl LineScanner {
+    pub(crate) fn new(file: File, offset: u64, cap: u64) -> Self {
+        Self { reader: BufReader::with_capacity(READ_CHUNK, file), offset, cap, line: Vec::new() }
+    }
+
+    /// The bytes of the last [`RawLine::Complete`] line, without its newline.
+    pub(crate) fn line(&self) -> &[u8] {
+        &self.line
+    }
+
+    pub(crate) fn next_line(&mut self) -> io::Result<Option<RawLine>> {
+        self.line.clear();
+        let start = self.offset;
+        let mut len: u64 = 0;
+        let mut oversized = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(available) => available,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            };
+            if available.is_empty() {
+                return Ok((len > 0).then_some(RawLine::Unterminated { offset: start, len }));
+            }
+            let newline = available.iter().position(|&byte| byte == b'\n');
+            let piece = newline.unwrap_or(available.len());
+            if !oversized {
+                if (self.line.len() + piece) as u64 > self.cap {
+                    oversized = true;
+                    self.line.clear();
+                } else {
+                    self.line.extend_from_slice(&available[..piece]);
+                }
+            }
+            len += piece as u64;
+            let consumed = piece + usize::from(newline.is_some());
+            self.reader.consume(consumed);
+            self.offset += consumed as u64;
+            if newline.is_some() {
+                return Ok(Some(if oversized {
+                    RawLine::Oversized { offset: start, len }
+                } else {
+                    RawLine::Complete { offset: start, len }
+                }));
+            }
+        }
+    }
+}
+
+pub(crate) fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Opens `path` for reading at `offset`; `None` when the file does not exist and `offset` is 0.
+pub(crate) fn open_at(path: &Path, offset: u64) -> Result<Option<(File, u64)>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound && offset == 0 => return Ok(None),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            return Err(Error::OffsetPastEnd { path: path.to_path_buf(), offset, len: 0 });
+        }
+        Err(source) => return Err(Error::Io { step: Step::Read, path: path.to_path_buf(), source }),
+    };
+    let meta = file.metadata().map_err(Error::io(Step::Stat, path))?;
+    if !meta.is_file() {
+        return Err(Error::NotAFile { path: path.to_path_buf() });
+    }
+    if offset > meta.len() {
+        return Err(Error::OffsetPastEnd { path: path.to_path_buf(), offset, len: meta.len() });
+    }
+    Ok(Some((file, meta.len())))
+}
+
+/// A lenient streaming reader: yields every record and every skipped line, in file order, holding
+/// at most one line (of at most the record cap) in memory. Made by
+/// [`Log::records`](crate::Log::records) and [`Log::records_from`](crate::Log::records_from).
+///
+/// An `Err` item is an I/O error, after which the iterator ends; bad lines are
+/// [`Entry::Problem`]s. Blank lines are skipped silently.
+#[derive(Debug)]
+pub struct Records<T> {
+    path: PathBuf,
+    format: Format,
+    scanner: Option<LineScanner>,
+    line: u64,
+    next_offset: u64,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Records<T> {
+    pub(crate) fn open(path: &Path, format: Format, cap: u64, offset: u64) -> Result<Self> {
+        let scanner = match open_at(path, offset)? {
+            Some((mut file, _)) => {
+                file.seek(SeekFrom::Start(offset)).map_err(Error::io(Step::Read, path))?;
+                Some(LineScanner::new(file, offset, cap))
+            }
+            None => None,
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            format,
+            scanner,
+            line: 0,
+            next_offset: offset,
+            _type: PhantomData,
+        })
+    }
+
+    /// The offset just past the last complete line read so far (a torn tail is not passed over):
+    /// where a later read should resume.
+    pub fn next_offset(&self) -> u64 {
+        self.next_offset
+    }
+
+    /// Turns this reader into a strict one: the first corrupt line is an error.
+    pub fn strict(self) -> StrictRecords<T> {
+        StrictRecords { inner: self, torn_tail: None, failed: false }
+    }
+}
+
+impl<T: DeserializeOwned> Iterator for Records<T> {
+    type Item = Result<Entry<T>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let scanner = self.scanner.as_mut()?;
+            let raw = match scanner.next_line() {
+                Ok(Some(raw)) => raw,
+                Ok(None) => {
+                    self.scanner = None;
+                    return None;
+                }
+                Err(source) => {
+                    self.scanner = None;
+                    return Some(Err(Error::Io { step: Step::Read, path: self.path.clone(), source }));
+                }
+            };
+            self.line += 1;
+            let problem = |kind, offset, len| Problem { kind, line: Some(self.line), offset, len };
+            let entry = match raw {
+                RawLine::Complete { offset, len } => {
+                    self.next_offset = offset + len + 1;
+                    let bytes = scanner.line();
+                    if is_blank(bytes) {
+                        continue;
+                    }
+                    match self.format.decode(bytes) {
+                        Ok(value) => Entry::Record(Record { value, offset, end: self.next_offset }),
+                        Err(kind) => Entry::Problem(problem(kind, offset, len)),
+                    }
+                }
+                RawLine::Oversized { offset, len } => {
+                    self.next_offset = offset + len + 1;
+                    Entry::Problem(problem(ProblemKind::Oversized, offset, len))
+                }
+                RawLine::Unterminated { offset, len } => {
+                    self.scanner = None;
+                    Entry::Problem(problem(ProblemKind::TornTail, offset, len))
+                }
+            };
+            return Some(Ok(entry));
+        }
+    }
+}
+
+/// A strict streaming reader: yields records; the first corrupt line (a malformed, mismatched,
+/// checksum-failing or oversized newline-terminated line) is an [`Error::Corrupt`], after which
+/// the iterator ends. An unterminated last line is not an error — it is what every crash and
+/// every in-progress append leaves — it ends the iteration and is kept in
+/// [`StrictRecords::torn_tail`].
+#[derive(Debug)]
+pub struct StrictRecords<T> {
+    inner: Records<T>,
+    torn_tail: Option<Problem>,
+    failed: bool,
+}
+
+impl<T> StrictRecords<T> {
+    /// The unterminated last line, once the iteration reached it.
+    pub fn torn_tail(&self) -> Option<&Problem> {
+        self.torn_tail.as_ref()
+    }
+
+    /// See [`Records::next_offset`].
+    pub fn next_offset(&self) -> u64 {
+        self.inner.next_offset()
+    }
+}
+
+impl<T: DeserializeOwned> Iterator for StrictRecords<T> {
+    type Item = Result<Record<T>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.inner.next()? {
+            Ok(Entry::Record(record)) => Some(Ok(record)),
+            Ok(Entry::Problem(problem)) if problem.is_torn_tail() => {
+                self.torn_tail = Some(problem);
+                None
+            }
+            Ok(Entry::Problem(problem)) => {
+                self.failed = true;
+                Some(Err(Error::Corrupt { path: self.inner.path.clone(), problem }))
+            }
+            Err(error) => {
+                self.failed = true;
+                Some(Err(error))
+            }
+        }
+    }
+}
+
+/// Collects a lenient read.
+pub(crate) fn collect<T: DeserializeOwned>(mut records: Records<T>) -> Result<Scan<T>> {
+    let mut scan = Scan { records: Vec::new(), problems: Vec::new(), next_offset: 0 };
+    for entry in &mut records {
+        match entry? {
+            Entry::Record(record) => scan.records.push(record),
+            Entry::Problem(problem) => scan.problems.push(problem),
+        }
+    }
+    scan.next_offset = records.next_offset();
+    Ok(scan)
+}
+
+/// The last `count` records of `path`, found by reading backwards in chunks: the cost is the size
+/// of those records (plus any corrupt lines among them), not the size of the file.
+pub(crate) fn last<T: DeserializeOwned>(
+    path: &Path,
+    format: Format,
+    cap: u64,
+    count: usize,
+) -> Result<Scan<T>> {
+    let mut backwards = Backwards {
+        path,
+        format,
+        cap,
+        records: Vec::new(),
+        problems: Vec::new(),
+        chunk: vec![0; READ_CHUNK],
+        chunk_start: 0,
+        chunk_len: 0,
+    };
+    let Some((file, len)) = open_at(path, 0)? else {
+        return Ok(Scan { records: Vec::new(), problems: Vec::new(), next_offset: 0 });
+    };
+    let mut next_offset = 0;
+    // The end (the position of its newline) of the line being scanned for; `None` until the last
+    // newline of the file is found.
+    let mut line_end: Option<u64> = None;
+    let mut position = len;
+    while position > 0 && (line_end.is_none() || backwards.records.len() < count) {
+        backwards.chunk_start = position.saturating_sub(READ_CHUNK as u64);
+        backwards.chunk_len = (position - backwards.chunk_start) as usize;
+        let (start, chunk_len) = (backwards.chunk_start, backwards.chunk_len);
+        read_exact_at(&file, &mut backwards.chunk[..chunk_len], start, path)?;
+        let mut searched = chunk_len;
+        while let Some(index) = backwards.chunk[..searched].iter().rposition(|&b| b == b'\n') {
+            let newline = start + index as u64;
+            match line_end {
+                None => {
+                    next_offset = newline + 1;
+                    if newline + 1 < len {
+                        backwards.problems.push(Problem {
+                            kind: ProblemKind::TornTail,
+                            line: None,
+                            offset: newline + 1,
+                            len: len - newline - 1,
+                        });
+                    }
+                }
+                Some(end) => backwards.line(&file, newline + 1, end)?,
+            }
+            line_end = Some(newline);
+            searched = index;
+            if backwards.records.len() >= count {
+                break;
+            }
+        }
+        position = start;
+    }
+    if position == 0 {
+        match line_end {
+            Some(end) if backwards.records.len() < count => backwards.line(&file, 0, end)?,
+            None if len > 0 => backwards.problems.push(Problem {
+                kind: ProblemKind::TornTail,
+                line: None,
+                offset: 0,
+                len,
+            }),
+            _ => {}
+        }
+    }
+    let Backwards { mut records, mut problems, .. } = backwards;
+    records.reverse();
+    problems.reverse();
+    Ok(Scan { records, problems, next_offset })
+}
+
+struct Backwards<'a, T> {
+    path: &'a Path,
+    format: Format,
+    cap: u64,
+    records: Vec<Record<T>>,
+    problems: Vec<Problem>,
+    chunk: Vec<u8>,
+    chunk_start: u64,
+    chunk_len: usize,
+}
+
+impl<T: DeserializeOwned> Backwards<'_, T> {
+    /// Decodes the line `[start, end)` (`end` is the position of its newline).
+    fn line(&mut self, file: &File, start: u64, end: u64) -> Result<()> {
+        let len = end - start;
+        let problem = |kind| Problem { kind, line: None, offset: start, len };
+        if len > self.cap {
+            self.problems.push(problem(ProblemKind::Oversized));
+            return Ok(());
+        }
+        let chunk_end = self.chunk_start + self.chunk_len as u64;
+        let owned;
+        let bytes = if start >= self.chunk_start && end <= chunk_end {
+            &self.chunk[(start - self.chunk_start) as usize..(end - self.chunk_start) as usize]
+        } else {
+            let mut buffer = vec![0; len as usize];
+            read_exact_at(file, &mut buffer, start, self.path)?;
+            owned = buffer;
+            &owned[..]
+        };
+        if is_blank(bytes) {
+            return Ok(());
+        }
+        match self.format.decode(bytes) {
+            Ok(value) => self.records.push(Record { value, offset: start, end: end + 1 }),
+            Err(kind) => self.problems.push(problem(kind)),
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn read_exact_at(file: &File, buffer: &mut [u8], offset: u64, path: &Path) -> Result<()> {
+    file.read_exact_at(buffer, offset).map_err(Error::io(Step::Read, path))
+}
