@@ -1,0 +1,163 @@
+//! The one error type of the crate: every variant names what failed and the path.
+
+use std::{fmt, io, path::PathBuf, time::Duration};
+
+/// The git operation that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// Opening the repository.
+    Open,
+    /// Initialising the repository.
+    Init,
+    /// Reading the index (`.git/index`).
+    ReadIndex,
+    /// Staging a path (hashing the file, updating its index entry).
+    Stage,
+    /// Writing the index.
+    WriteIndex,
+    /// Reading HEAD, a commit or a tree.
+    ReadHistory,
+    /// Writing a tree object.
+    WriteTree,
+    /// Creating the commit and moving the branch.
+    Commit,
+    /// Reading the working tree status.
+    Status,
+    /// Pushing to a remote.
+    Push,
+    /// Setting a process-wide libgit2 option.
+    SetOption,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::Open => "open the repository",
+            Step::Init => "initialise the repository",
+            Step::ReadIndex => "read the index",
+            Step::Stage => "stage",
+            Step::WriteIndex => "write the index",
+            Step::ReadHistory => "read the history",
+            Step::WriteTree => "write a tree",
+            Step::Commit => "commit",
+            Step::Status => "read the status",
+            Step::Push => "push",
+            Step::SetOption => "set a libgit2 option",
+        })
+    }
+}
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The caller asked to stage a path the exclusion list forbids. Nothing was staged.
+    #[error("refusing to commit {}: it matches the exclusion pattern `{pattern}`", path.display())]
+    Excluded {
+        /// The path, relative to the journal's directory.
+        path: PathBuf,
+        /// The pattern that matched.
+        pattern: String,
+    },
+    /// A path is not a usable path inside the journal's directory.
+    #[error("invalid path {}: {reason}", path.display())]
+    InvalidPath {
+        /// The path as given.
+        path: PathBuf,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A path goes through a symbolic link inside the directory (`a/link/file`); git would not
+    /// stage it and the journal refuses to follow it.
+    #[error("{} lies beyond the symbolic link {}", path.display(), link.display())]
+    BeyondSymlink {
+        /// The path, relative to the journal's directory.
+        path: PathBuf,
+        /// The symbolic link, relative to the journal's directory.
+        link: PathBuf,
+    },
+    /// An exclusion pattern is invalid.
+    #[error("invalid exclusion pattern `{pattern}`: {reason}")]
+    InvalidPattern {
+        /// The pattern.
+        pattern: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The directory is not the top of a non-bare git work tree.
+    #[error("{} is not the top of a git work tree: {reason}", dir.display())]
+    NotAWorkTree {
+        /// The journal's directory.
+        dir: PathBuf,
+        /// What was found instead.
+        reason: String,
+    },
+    /// A lock file (`index.lock`, a ref's `.lock`) stayed held by another process for the whole
+    /// retry budget. A lock whose owner is provably gone is removed instead (see the crate docs).
+    #[error("{} is held by another process (waited {waited:?}): {source}", lock.display())]
+    Locked {
+        /// The lock file (or the git directory when libgit2 did not say which).
+        lock: PathBuf,
+        /// How long the journal retried.
+        waited: Duration,
+        /// libgit2's last error.
+        #[source]
+        source: git2::Error,
+    },
+    /// A libgit2 operation failed.
+    #[error("failed to {step} {}: {source}", path.display())]
+    Git {
+        /// The operation.
+        step: Step,
+        /// The path it worked on (a file in the journal, or the repository).
+        path: PathBuf,
+        /// libgit2's error.
+        #[source]
+        source: git2::Error,
+    },
+    /// The remote refused the push of a reference (for example not a fast-forward).
+    #[error("{remote} rejected {reference}: {message}")]
+    PushRejected {
+        /// The remote's name or URL.
+        remote: String,
+        /// The reference that was refused.
+        reference: String,
+        /// The remote's reason.
+        message: String,
+    },
+    /// A file system operation outside `dotdir-atomic-store` failed.
+    #[error("failed to {step} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        step: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// A write through `dotdir-atomic-store` failed (the file, `.gitignore`, the intent record).
+    #[error(transparent)]
+    Store(#[from] dotdir_atomic_store::Error),
+}
+
+impl Error {
+    pub(crate) fn git(step: Step, path: impl Into<PathBuf>) -> impl FnOnce(git2::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Git { step, path, source }
+    }
+
+    pub(crate) fn io(step: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { step, path, source }
+    }
+
+    /// Whether the error is a lock held by someone else (a retry later may succeed).
+    pub fn is_locked(&self) -> bool {
+        matches!(self, Error::Locked { .. })
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,782 @@
+//! The journal: opening the repository in exactly the data directory, and committing paths.
+
+use std::{
+    ffi::OsStr,
+    fmt, fs, io,
+    os::unix::fs::PermissionsExt,
+    path::{Component, Path, PathBuf},
+    thread,
+    time::{Duration, Instant},
+};
+
+use dotdir_atomic_store::WriteOptions;
+use git2::{ErrorCode, Repository, RepositoryInitOptions, RepositoryOpenFlags, Signature};
+use parking_lot::Mutex;
+
+use crate::{
+    Error, Exclusions, Result, Step,
+    exclude::merge_gitignore,
+    fsync::set_fsync_gitdir,
+    recover::{self, Phase},
+    tree::{Edit, apply_edits},
+};
+
+/// The name and email written as author and committer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The name (`user.name`).
+    pub name: String,
+    /// The email (`user.email`).
+    pub email: String,
+}
+
+impl Identity {
+    /// An identity.
+    pub fn new(name: impl Into<String>, email: impl Into<String>) -> Self {
+        Identity { name: name.into(), email: email.into() }
+    }
+}
+
+impl Default for Identity {
+    /// `dotdir <dotdir@localhost>`.
+    fn default() -> Self {
+        Identity::new("dotdir", "dotdir@localhost")
+    }
+}
+
+/// How long the journal retries when another process holds `index.lock` or a ref lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The total time spent retrying before [`Error::Locked`] is returned. Default: 10 s.
+    pub max_wait: Duration,
+    /// The first pause; each next pause doubles, with jitter. Default: 1 ms.
+    pub first_backoff: Duration,
+    /// The longest pause. Default: 100 ms.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_wait: Duration::from_secs(10),
+            first_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(100),
+        }
+    }
+}
+
+/// How a [`Journal`] behaves. `JournalOptions::default()` excludes only the
+/// [`crate::BUILTIN_EXCLUSIONS`], takes the identity from git config with `dotdir
+/// <dotdir@localhost>` as the fallback, turns on libgit2's fsync and maintains `.gitignore`.
+#[derive(Debug, Clone)]
+pub struct JournalOptions {
+    /// Paths that are never staged (and are written to `.gitignore`).
+    pub exclusions: Exclusions,
+    /// The author and committer when git config has no `user.name`/`user.email` (or when
+    /// [`JournalOptions::identity_from_git_config`] is off).
+    pub identity: Identity,
+    /// Use `user.name` and `user.email` from git config (the repository's, the user's, the
+    /// system's) when they are set. Default: on.
+    pub identity_from_git_config: bool,
+    /// Turn on libgit2's fsync of the git directory when the journal opens. **Process-wide**:
+    /// see [`crate::set_fsync_gitdir`]. `false` leaves the process-wide setting as it is.
+    /// Default: on.
+    pub fsync_gitdir: bool,
+    /// Keep the journal's block of `.gitignore` equal to the exclusion list, and commit it.
+    /// Default: on.
+    pub manage_gitignore: bool,
+    /// The message of the commit that updates `.gitignore`.
+    pub gitignore_message: String,
+    /// Retry budget for locks held by other live processes.
+    pub retry: RetryPolicy,
+    /// A lock file (`index.lock`, a ref lock) not provably left by a dead journal writer is
+    /// removed once it is older than this (a `git` command killed by its user). `None` never
+    /// removes such a lock. Default: 10 minutes.
+    pub foreign_lock_timeout: Option<Duration>,
+    /// The branch a new repository starts on. `None` lets libgit2 decide (`init.defaultBranch`,
+    /// else `master`).
+    pub initial_branch: Option<String>,
+}
+
+impl Default for JournalOptions {
+    fn default() -> Self {
+        JournalOptions {
+            exclusions: Exclusions::default(),
+            identity: Identity::default(),
+            identity_from_git_config: true,
+            fsync_gitdir: true,
+            manage_gitignore: true,
+            gitignore_message: "journal: update .gitignore".to_owned(),
+            retry: RetryPolicy::default(),
+            foreign_lock_timeout: Some(Duration::from_secs(600)),
+            initial_branch: None,
+        }
+    }
+}
+
+impl JournalOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`JournalOptions::exclusions`].
+    #[must_use]
+    pub fn exclusions(mut self, exclusions: Exclusions) -> Self {
+        self.exclusions = exclusions;
+        self
+    }
+
+    /// Sets [`JournalOptions::identity`].
+    #[must_use]
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    /// Sets [`JournalOptions::identity_from_git_config`].
+    #[must_use]
+    pub fn identity_from_git_config(mut self, enabled: bool) -> Self {
+        self.identity_from_git_config = enabled;
+        self
+    }
+
+    /// Sets [`JournalOptions::fsync_gitdir`].
+    #[must_use]
+    pub fn fsync_gitdir(mut self, enabled: bool) -> Self {
+        self.fsync_gitdir = enabled;
+        self
+    }
+
+    /// Sets [`JournalOptions::manage_gitignore`].
+    #[must_use]
+    pub fn manage_gitignore(mut self, enabled: bool) -> Self {
+        self.manage_gitignore = enabled;
+        self
+    }
+
+    /// Sets [`JournalOptions::retry`].
+    #[must_use]
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets [`JournalOptions::foreign_lock_timeout`].
+    #[must_use]
+    pub fn foreign_lock_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.foreign_lock_timeout = timeout;
+        self
+    }
+
+    /// Sets [`JournalOptions::initial_branch`].
+    #[must_use]
+    pub fn initial_branch(mut self, branch: impl Into<String>) -> Self {
+        self.initial_branch = Some(branch.into());
+        self
+    }
+}
+
+/// The id of a commit (a SHA-1 object id).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CommitId(pub(crate) git2::Oid);
+
+impl CommitId {
+    /// Parses a full 40-digit hexadecimal id.
+    pub fn from_hex(hex: &str) -> Option<CommitId> {
+        (hex.len() == 40).then(|| git2::Oid::from_str(hex).ok().map(CommitId)).flatten()
+    }
+
+    /// The 20 bytes of the id.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Display for CommitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for CommitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CommitId({})", self.0)
+    }
+}
+
+/// An auto-committing journal over one directory's git repository.
+///
+/// Every mutating call holds an in-process mutex and the journal's cross-process `flock`, so
+/// threads and processes that share the directory commit one after another, each on top of the
+/// last: the history stays linear. See the crate documentation for crash recovery.
+pub struct Journal {
+    dir: PathBuf,
+    git_dir: PathBuf,
+    options: JournalOptions,
+    repo: Mutex<Repository>,
+}
+
+impl fmt::Debug for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Journal")
+            .field("dir", &self.dir)
+            .field("git_dir", &self.git_dir)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A validated path relative to the journal's directory, `/`-separated.
+pub(crate) type RelPath = String;
+
+/// What a path is in the working tree, decided under the lock.
+enum Change {
+    /// A file or symbolic link to stage.
+    Upsert(RelPath),
+    /// Gone from the working tree: remove it (and anything under it) from the tree.
+    Delete(RelPath),
+}
+
+impl Journal {
+    /// Opens the repository whose work tree is exactly `dir`, or initialises one there.
+    ///
+    /// `dir` is created when missing. A repository in an ancestor of `dir` is never used: the
+    /// search stops at `dir` (`GIT_REPOSITORY_OPEN_NO_SEARCH`), and a repository found at `dir`
+    /// whose work tree is somewhere else (a bare repository, `core.worktree`) is an
+    /// [`Error::NotAWorkTree`]. With [`JournalOptions::manage_gitignore`], `.gitignore` is
+    /// brought up to date and committed when it changed.
+    pub fn open(dir: impl AsRef<Path>, options: JournalOptions) -> Result<Journal> {
+        let given = dir.as_ref();
+        fs::create_dir_all(given).map_err(Error::io("create the directory", given))?;
+        let dir = given.canonicalize().map_err(Error::io("resolve the directory", given))?;
+        if options.fsync_gitdir {
+            set_fsync_gitdir(true)?;
+        }
+        let repo = open_or_init(&dir, &options)?;
+        let git_dir = repo.path().to_path_buf();
+        let journal = Journal { dir, git_dir, options, repo: Mutex::new(repo) };
+        if journal.options.manage_gitignore {
+            journal.sync_gitignore()?;
+        }
+        Ok(journal)
+    }
+
+    /// The directory (the top of the work tree), with symbolic links resolved.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The git directory (`<dir>/.git`).
+    pub fn git_dir(&self) -> &Path {
+        &self.git_dir
+    }
+
+    pub(crate) fn repo(&self) -> &Mutex<Repository> {
+        &self.repo
+    }
+
+    /// The exclusion list in force.
+    pub fn exclusions(&self) -> &Exclusions {
+        &self.options.exclusions
+    }
+
+    /// The commit HEAD points to; `None` before the first commit.
+    pub fn head(&self) -> Result<Option<CommitId>> {
+        let repo = self.repo.lock();
+        Ok(head_commit(&repo, &self.git_dir)?.map(|commit| CommitId(commit.id())))
+    }
+
+    /// Commits the current state of one path: a file added or modified, a file or directory
+    /// deleted, or every file under a directory (excluded files under it are skipped).
+    ///
+    /// `Ok(None)` when HEAD already has exactly that content: no empty commit is made. An
+    /// excluded path is an [`Error::Excluded`] and nothing is staged.
+    pub fn commit_path(&self, path: impl AsRef<Path>, message: &str) -> Result<Option<CommitId>> {
+        self.commit_paths(&[path.as_ref()], message)
+    }
+
+    /// Commits the current state of several paths in one commit (see [`Journal::commit_path`]).
+    /// If any path is excluded or invalid, nothing is committed.
+    ///
+    /// The cost depends on the paths and the directories that hold them, not on the number of
+    /// other files or the length of the history: each named file is hashed, the trees on its
+    /// path are rewritten, and the index is read (when another process changed it) and written.
+    pub fn commit_paths<P: AsRef<Path>>(&self, paths: &[P], message: &str) -> Result<Option<CommitId>> {
+        let rels = self.validate_all(paths)?;
+        self.mutate(&rels, message, |_| Ok(()))
+    }
+
+    /// Atomically writes `bytes` to `path` (through `dotdir-atomic-store` with `options`) and
+    /// commits it, both under the journal's lock, so concurrent writers of one file each get
+    /// their own commit. An excluded path is refused before anything is written.
+    pub fn write(
+        &self,
+        path: impl AsRef<Path>,
+        bytes: &[u8],
+        options: &WriteOptions,
+        message: &str,
+    ) -> Result<Option<CommitId>> {
+        let rel = self.validate(path.as_ref())?;
+        let target = self.dir.join(&rel);
+        self.mutate(std::slice::from_ref(&rel), message, |_| {
+            let _ = dotdir_atomic_store::write(&target, bytes, options)?;
+            Ok(())
+        })
+    }
+
+    /// Deletes the file at `path` (when present) and commits the deletion.
+    pub fn remove(&self, path: impl AsRef<Path>, message: &str) -> Result<Option<CommitId>> {
+        let rel = self.validate(path.as_ref())?;
+        let target = self.dir.join(&rel);
+        self.mutate(std::slice::from_ref(&rel), message, |_| {
+            match fs::remove_file(&target) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    Err(Error::io("remove", &target)(e))
+                }
+                _ => Ok(()),
+            }
+        })
+    }
+
+    /// Commits everything that differs from HEAD (new, modified and deleted files), except
+    /// excluded paths, which are skipped silently. Unlike the other calls this scans the whole
+    /// working tree (libgit2's status), so its cost grows with the repository.
+    pub fn commit_all_changed(&self, message: &str) -> Result<Option<CommitId>> {
+        let paths = {
+            let repo = self.repo.lock();
+            changed_paths(&repo, &self.dir)?
+        };
+        let rels: Vec<RelPath> = paths
+            .into_iter()
+            .filter_map(|path| self.validate(Path::new(&path)).ok())
+            .collect();
+        if rels.is_empty() {
+            return Ok(None);
+        }
+        self.mutate(&rels, message, |_| Ok(()))
+    }
+
+    /// Excluded paths that git tracks anyway (in HEAD's tree or in the index), for example a
+    /// secret a person force-added with `git add -f`. The journal never stages them, but their
+    /// earlier content is in the history: a caller should report them. Scans the whole tree.
+    pub fn audit(&self) -> Result<Vec<PathBuf>> {
+        let repo = self.repo.lock();
+        let mut found = std::collections::BTreeSet::new();
+        if let Some(commit) = head_commit(&repo, &self.git_dir)? {
+            let tree = commit.tree().map_err(Error::git(Step::ReadHistory, &self.git_dir))?;
+            tree.walk(git2::TreeWalkMode::PreOrder, |root, entry| {
+                if let Ok(name) = entry.name() {
+                    let path = format!("{root}{name}");
+                    if self.options.exclusions.matching(&path).is_some() {
+                        found.insert(PathBuf::from(path));
+                        return git2::TreeWalkResult::Skip;
+                    }
+                }
+                git2::TreeWalkResult::Ok
+            })
+            .map_err(Error::git(Step::ReadHistory, &self.git_dir))?;
+        }
+        let mut index = repo.index().map_err(Error::git(Step::ReadIndex, &self.git_dir))?;
+        index.read(false).map_err(Error::git(Step::ReadIndex, &self.git_dir))?;
+        for entry in index.iter() {
+            let path = String::from_utf8_lossy(&entry.path).into_owned();
+            if self.options.exclusions.matching(&path).is_some() {
+                found.insert(PathBuf::from(path));
+            }
+        }
+        Ok(found.into_iter().collect())
+    }
+
+    /// Brings the journal's block of `.gitignore` up to date with the exclusion list, and
+    /// commits `.gitignore` if it changed. Lines outside the block are kept.
+    pub fn sync_gitignore(&self) -> Result<Option<CommitId>> {
+        let path = self.dir.join(".gitignore");
+        let block = self.options.exclusions.gitignore_block();
+        let wanted = |path: &Path| -> Result<Option<String>> {
+            let existing = dotdir_atomic_store::read(path, 1024 * 1024)?.unwrap_or_default();
+            let existing = String::from_utf8(existing)
+                .map_err(|_| Error::InvalidPath { path: path.to_path_buf(), reason: "not UTF-8" })?;
+            let merged = merge_gitignore(&existing, &block);
+            Ok((merged != existing).then_some(merged))
+        };
+        if wanted(&path)?.is_none() {
+            return Ok(None);
+        }
+        let rel = ".gitignore".to_owned();
+        if self.options.exclusions.matching(&rel).is_some() {
+            // The caller excluded .gitignore itself: keep it up to date, never commit it.
+            if let Some(merged) = wanted(&path)? {
+                let _ = dotdir_atomic_store::write(&path, merged.as_bytes(), &WriteOptions::new())?;
+            }
+            return Ok(None);
+        }
+        let message = self.options.gitignore_message.clone();
+        self.mutate(std::slice::from_ref(&rel), &message, |_| {
+            if let Some(merged) = wanted(&path)? {
+                let _ = dotdir_atomic_store::write(&path, merged.as_bytes(), &WriteOptions::new())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Checks a path and turns it into a `/`-separated path relative to the directory.
+    pub(crate) fn validate(&self, path: &Path) -> Result<RelPath> {
+        let invalid = |reason| Error::InvalidPath { path: path.to_path_buf(), reason };
+        let relative = if path.is_absolute() {
+            path.strip_prefix(&self.dir).map_err(|_| invalid("outside the journal's directory"))?
+        } else {
+            path
+        };
+        let mut components = Vec::new();
+        for component in relative.components() {
+            match component {
+                Component::Normal(name) => {
+                    let name = name.to_str().ok_or_else(|| invalid("not UTF-8"))?;
+                    if name.eq_ignore_ascii_case(".git") {
+                        return Err(invalid("inside a git directory"));
+                    }
+                    if name.contains(['\n', '\r', '\\']) {
+                        return Err(invalid("contains a line break or a backslash"));
+                    }
+                    components.push(name);
+                }
+                Component::CurDir => {}
+                _ => return Err(invalid("has a `..` or root component")),
+            }
+        }
+        if components.is_empty() {
+            return Err(invalid("names the directory itself"));
+        }
+        let rel = components.join("/");
+        if let Some(pattern) = self.options.exclusions.matching(&rel) {
+            return Err(Error::Excluded { path: PathBuf::from(rel), pattern: pattern.to_owned() });
+        }
+        // A path through a symbolic link would make git read outside the directory.
+        let mut prefix = self.dir.clone();
+        for (depth, name) in components.iter().enumerate().take(components.len() - 1) {
+            prefix.push(name);
+            match fs::symlink_metadata(&prefix) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(Error::BeyondSymlink {
+                        path: PathBuf::from(&rel),
+                        link: PathBuf::from(components[..=depth].join("/")),
+                    });
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        Ok(rel)
+    }
+
+    fn validate_all<P: AsRef<Path>>(&self, paths: &[P]) -> Result<Vec<RelPath>> {
+        let mut rels = Vec::with_capacity(paths.len());
+        for path in paths {
+            let rel = self.validate(path.as_ref())?;
+            if !rels.contains(&rel) {
+                rels.push(rel);
+            }
+        }
+        Ok(rels)
+    }
+
+    /// The one path every mutation takes: the in-process mutex, the journal's flock, recovery
+    /// of a dead writer, the intent record, `before` (the write itself), the commit with
+    /// retries, and the removal of the intent record.
+    pub(crate) fn mutate(
+        &self,
+        rels: &[RelPath],
+        message: &str,
+        before: impl FnOnce(&Repository) -> Result<()>,
+    ) -> Result<Option<CommitId>> {
+        let repo = self.repo.lock();
+        let _flock = dotdir_atomic_store::lock(&self.git_dir.join(recover::LOCK_BASE))?;
+        self.recover(&repo)?;
+        recover::write_intent(&self.git_dir, Phase::Commit, message, rels)?;
+        let result = before(&repo).and_then(|()| self.commit_with_retry(&repo, rels, message));
+        if result.is_err() {
+            // Leave nothing half-staged in memory; the next call rereads the index.
+            if let Ok(mut index) = repo.index() {
+                let _ = index.read(true);
+            }
+        }
+        // The work is done or failed cleanly (libgit2 removes its own locks on error).
+        recover::clear_intent(&self.git_dir)?;
+        result
+    }
+
+    /// Removes provably stale locks and finishes the commit of a dead writer.
+    fn recover(&self, repo: &Repository) -> Result<()> {
+        let recovery = recover::recover(repo, &self.git_dir, self.options.foreign_lock_timeout)?;
+        let Some(intent) = recovery.intent else { return Ok(()) };
+        let rels: Vec<RelPath> =
+            intent.paths.iter().filter_map(|path| self.validate(Path::new(path)).ok()).collect();
+        if !rels.is_empty() {
+            self.commit_with_retry(repo, &rels, &intent.message)?;
+        }
+        recover::clear_intent(&self.git_dir)
+    }
+
+    fn commit_with_retry(&self, repo: &Repository, rels: &[RelPath], message: &str) -> Result<Option<CommitId>> {
+        let retry = self.options.retry;
+        let started = Instant::now();
+        let mut backoff = retry.first_backoff;
+        loop {
+            let error = match self.try_commit(repo, rels, message) {
+                Ok(id) => return Ok(id),
+                Err(error) => error,
+            };
+            let Error::Git { source, .. } = &error else { return Err(error) };
+            if !matches!(source.code(), ErrorCode::Locked | ErrorCode::Modified) {
+                return Err(error);
+            }
+            let waited = started.elapsed();
+            if waited >= retry.max_wait {
+                let Error::Git { source, .. } = error else { return Err(error) };
+                return Err(Error::Locked { lock: lock_named_in(&source, &self.git_dir), waited, source });
+            }
+            // Whatever libgit2 locked in this attempt it released when it failed; while we
+            // sleep, a lock file that appears is someone else's.
+            if let Ok(mut index) = repo.index() {
+                let _ = index.read(true);
+            }
+            recover::write_intent(&self.git_dir, Phase::Wait, message, rels)?;
+            let jitter = backoff.mul_f64(0.5 + fastrand::f64());
+            thread::sleep(jitter.min(retry.max_wait.saturating_sub(waited)));
+            backoff = (backoff * 2).min(retry.max_backoff);
+            // A `git` killed while we waited may have left its lock behind for good.
+            let _ = recover::recover(repo, &self.git_dir, self.options.foreign_lock_timeout)?;
+            recover::write_intent(&self.git_dir, Phase::Commit, message, rels)?;
+        }
+    }
+
+    /// One attempt: stage each path in the index, build the new tree from HEAD's tree, write
+    /// the index, commit.
+    fn try_commit(&self, repo: &Repository, rels: &[RelPath], message: &str) -> Result<Option<CommitId>> {
+        let git_dir = &self.git_dir;
+        let mut index = repo.index().map_err(Error::git(Step::ReadIndex, git_dir))?;
+        index.read(false).map_err(Error::git(Step::ReadIndex, git_dir))?;
+        let head = head_commit(repo, git_dir)?;
+        let base = match &head {
+            Some(commit) => Some(commit.tree().map_err(Error::git(Step::ReadHistory, git_dir))?),
+            None => None,
+        };
+        let mut changes = Vec::new();
+        for rel in rels {
+            self.classify(rel, &mut changes)?;
+        }
+        let mut edits = Vec::with_capacity(changes.len());
+        let mut index_dirty = false;
+        for change in &changes {
+            match change {
+                Change::Upsert(rel) => {
+                    let path = Path::new(rel);
+                    let before = index.get_path(path, 0);
+                    index.add_path(path).map_err(Error::git(Step::Stage, rel))?;
+                    let entry = index.get_path(path, 0).ok_or_else(|| Error::Git {
+                        step: Step::Stage,
+                        path: rel.into(),
+                        source: git2::Error::from_str("the staged entry is missing from the index"),
+                    })?;
+                    index_dirty |= before.is_none_or(|before| !same_entry(&before, &entry));
+                    edits.push(Edit { path: rel.clone(), entry: Some((entry.id, entry.mode as i32)) });
+                }
+                Change::Delete(rel) => {
+                    let path = Path::new(rel);
+                    if index.get_path(path, 0).is_some() {
+                        index.remove_path(path).map_err(Error::git(Step::Stage, rel))?;
+                        index_dirty = true;
+                    }
+                    let count = index.len();
+                    index.remove_dir(path, 0).map_err(Error::git(Step::Stage, rel))?;
+                    index_dirty |= index.len() != count;
+                    edits.push(Edit { path: rel.clone(), entry: None });
+                }
+            }
+        }
+        let tree_id = match apply_edits(repo, base.as_ref(), &edits)? {
+            Some(id) => id,
+            None => repo
+                .treebuilder(None)
+                .and_then(|builder| builder.write())
+                .map_err(Error::git(Step::WriteTree, git_dir))?,
+        };
+        if index_dirty {
+            index.write().map_err(Error::git(Step::WriteIndex, git_dir.join("index")))?;
+        }
+        let unchanged = match &base {
+            Some(base) => base.id() == tree_id,
+            None => edits.iter().all(|edit| edit.entry.is_none()),
+        };
+        if unchanged {
+            return Ok(None);
+        }
+        let tree = repo.find_tree(tree_id).map_err(Error::git(Step::WriteTree, git_dir))?;
+        let signature = self.signature(repo)?;
+        let parents: Vec<&git2::Commit<'_>> = head.iter().collect();
+        let id = repo
+            .commit(Some("HEAD"), &signature, &signature, message, &tree, &parents)
+            .map_err(Error::git(Step::Commit, git_dir))?;
+        Ok(Some(CommitId(id)))
+    }
+
+    /// Decides what `rel` is in the working tree and appends the changes it means.
+    fn classify(&self, rel: &RelPath, changes: &mut Vec<Change>) -> Result<()> {
+        let full = self.dir.join(rel);
+        let meta = match fs::symlink_metadata(&full) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(20) => {
+                // ENOTDIR: a parent is now a file; the path is gone either way.
+                changes.push(Change::Delete(rel.clone()));
+                return Ok(());
+            }
+            Err(e) => return Err(Error::io("inspect", full)(e)),
+        };
+        let kind = meta.file_type();
+        if kind.is_file() || kind.is_symlink() {
+            changes.push(Change::Upsert(rel.clone()));
+        } else if kind.is_dir() {
+            // The directory replaces whatever was tracked there: drop it, then add every file.
+            changes.push(Change::Delete(rel.clone()));
+            self.walk(&full, rel, changes)?;
+        } else {
+            return Err(Error::InvalidPath {
+                path: rel.into(),
+                reason: "not a regular file, symbolic link or directory",
+            });
+        }
+        Ok(())
+    }
+
+    fn walk(&self, dir: &Path, rel: &str, changes: &mut Vec<Change>) -> Result<()> {
+        let entries = fs::read_dir(dir).map_err(Error::io("list", dir))?;
+        let mut names: Vec<_> = entries
+            .map(|entry| entry.map(|e| e.file_name()))
+            .collect::<io::Result<_>>()
+            .map_err(Error::io("list", dir))?;
+        names.sort();
+        for name in names {
+            let Some(name) = name.to_str() else { continue };
+            let child_rel = format!("{rel}/{name}");
+            // Nested repositories, excluded and unnameable paths are not the caller's request.
+            if name.eq_ignore_ascii_case(".git")
+                || name.contains(['\n', '\r', '\\'])
+                || self.options.exclusions.matching(&child_rel).is_some()
+            {
+                continue;
+            }
+            let child = dir.join(name);
+            let Ok(meta) = fs::symlink_metadata(&child) else { continue };
+            let kind = meta.file_type();
+            if kind.is_file() || kind.is_symlink() {
+                changes.push(Change::Upsert(child_rel));
+            } else if kind.is_dir() && !child.join(".git").exists() {
+                self.walk(&child, &child_rel, changes)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn signature(&self, repo: &Repository) -> Result<Signature<'static>> {
+        if self.options.identity_from_git_config
+            && let Ok(signature) = repo.signature()
+        {
+            return Ok(signature);
+        }
+        let Identity { name, email } = &self.options.identity;
+        Signature::now(name, email).map_err(Error::git(Step::Commit, &self.git_dir))
+    }
+}
+
+fn same_entry(a: &git2::IndexEntry, b: &git2::IndexEntry) -> bool {
+    a.id == b.id
+        && a.mode == b.mode
+        && a.file_size == b.file_size
+        && a.ino == b.ino
+        && a.mtime == b.mtime
+        && a.ctime == b.ctime
+}
+
+/// The commit HEAD points to, `None` on an unborn branch.
+pub(crate) fn head_commit<'r>(repo: &'r Repository, git_dir: &Path) -> Result<Option<git2::Commit<'r>>> {
+    match repo.head() {
+        Ok(head) => head.peel_to_commit().map(Some).map_err(Error::git(Step::ReadHistory, git_dir)),
+        Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => Ok(None),
+        Err(e) => Err(Error::git(Step::ReadHistory, git_dir)(e)),
+    }
+}
+
+/// The paths that differ between HEAD, the index and the working tree (libgit2 status).
+fn changed_paths(repo: &Repository, dir: &Path) -> Result<Vec<String>> {
+    let mut options = git2::StatusOptions::new();
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .exclude_submodules(true)
+        .renames_head_to_index(false)
+        .renames_index_to_workdir(false);
+    let statuses = repo.statuses(Some(&mut options)).map_err(Error::git(Step::Status, dir))?;
+    Ok(statuses
+        .iter()
+        .filter(|entry| entry.status() != git2::Status::CURRENT && !entry.status().is_ignored())
+        .filter_map(|entry| entry.path().ok().map(str::to_owned))
+        .collect())
+}
+
+fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match Repository::open_ext(dir, RepositoryOpenFlags::NO_SEARCH, std::iter::empty::<&OsStr>()) {
+            Ok(repo) => return check_work_tree(repo, dir),
+            Err(e) if e.code() == ErrorCode::NotFound && !dir.join(".git").exists() => {
+                let mut init = RepositoryInitOptions::new();
+                init.no_reinit(true).mkdir(false).mkpath(false);
+                if let Some(branch) = &options.initial_branch {
+                    init.initial_head(branch);
+                }
+                match Repository::init_opts(dir, &init) {
+                    Ok(repo) => {
+                        let git_dir = repo.path().to_path_buf();
+                        // The history of a data directory is nobody else's business.
+                        fs::set_permissions(&git_dir, fs::Permissions::from_mode(0o700))
+                            .map_err(Error::io("restrict the permissions of", &git_dir))?;
+                        return check_work_tree(repo, dir);
+                    }
+                    // Another process initialised it meanwhile: open it on the next round.
+                    Err(e) if Instant::now() < deadline && e.code() == ErrorCode::Exists => {}
+                    Err(e) => return Err(Error::git(Step::Init, dir)(e)),
+                }
+            }
+            // A repository being initialised by another process is not complete yet.
+            Err(_) if Instant::now() < deadline && dir.join(".git").exists() => {}
+            Err(e) => return Err(Error::git(Step::Open, dir)(e)),
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn check_work_tree(repo: Repository, dir: &Path) -> Result<Repository> {
+    let not = |reason: String| Error::NotAWorkTree { dir: dir.to_path_buf(), reason };
+    if repo.is_bare() {
+        return Err(not("the repository there is bare".to_owned()));
+    }
+    let Some(workdir) = repo.workdir() else { return Err(not("the repository has no work tree".to_owned())) };
+    let workdir = workdir.canonicalize().map_err(Error::io("resolve the work tree", workdir))?;
+    if workdir != dir {
+        return Err(not(format!("the repository's work tree is {}", workdir.display())));
+    }
+    Ok(repo)
+}
+
+/// The lock file libgit2's message names (`failed to lock file '<path>' for writing`).
+fn lock_named_in(error: &git2::Error, git_dir: &Path) -> PathBuf {
+    let message = error.message();
+    message
+        .split('\'')
+        .nth(1)
+        .filter(|path| path.ends_with(".lock"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| git_dir.to_path_buf())
+}
