@@ -255,7 +255,11 @@ impl PidLock {
                     }
                 }
                 Err(fs::TryLockError::Error(source)) => {
-                    return Err(Error::Io { step: Step::Lock, path: lock_path.to_path_buf(), source });
+                    return Err(Error::Io {
+                        step: Step::Lock,
+                        path: lock_path.to_path_buf(),
+                        source,
+                    });
                 }
             }
             // BSD flopen(3): the lock counts only if the path still names the file we locked
@@ -266,7 +270,11 @@ impl PidLock {
                 Ok(_) => continue,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(source) => {
-                    return Err(Error::Io { step: Step::Stat, path: lock_path.to_path_buf(), source });
+                    return Err(Error::Io {
+                        step: Step::Stat,
+                        path: lock_path.to_path_buf(),
+                        source,
+                    });
                 }
             }
         }
@@ -494,13 +502,10 @@ impl PidGuard {
         self.published = Some(identity);
         self.payload = payload.iter().map(|s| s.as_ref().to_owned()).collect();
         let written = match (self.start_time, &self.boot_id) {
-            (Some(start_time), Some(boot_id)) => Stamp {
-                pid: self.pid,
-                start_time,
-                boot_id: boot_id.clone(),
-                record: identity,
+            (Some(start_time), Some(boot_id)) => {
+                Stamp { pid: self.pid, start_time, boot_id: boot_id.clone(), record: identity }
+                    .write(file)
             }
-            .write(file),
             // Without /proc there is nothing to stamp; clear any older stamp.
             _ => file.set_len(0),
         };

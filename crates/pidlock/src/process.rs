@@ -17,7 +17,8 @@ pub(crate) struct ProcessInfo {
 }
 
 impl ProcessInfo {
-    pub(crate) const GONE: ProcessInfo = ProcessInfo { alive: false, start_time: None, cmdline: None };
+    pub(crate) const GONE: ProcessInfo =
+        ProcessInfo { alive: false, start_time: None, cmdline: None };
 }
 
 /// Inspects `pid` through `/proc`, failing closed: whatever cannot be read counts as alive.

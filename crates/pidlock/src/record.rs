@@ -164,7 +164,8 @@ pub(crate) fn read_record(path: &Path) -> Result<Option<OnDisk>> {
     // O_NONBLOCK: a FIFO planted at the path must not hang the open (it is then refused as not
     // a regular file).
     let nonblock = rustix::fs::OFlags::NONBLOCK;
-    let Some(file) = open_no_follow(path, Step::ReadRecord, OpenOptions::new().read(true), nonblock)?
+    let Some(file) =
+        open_no_follow(path, Step::ReadRecord, OpenOptions::new().read(true), nonblock)?
     else {
         return Ok(None);
     };

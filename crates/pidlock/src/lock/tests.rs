@@ -54,7 +54,13 @@ fn own_pid_is_reclaimed() {
 
 #[test]
 fn dead_and_zombie() {
-    check(Some(pid(7)), None, Some("ollim-bot"), ProcessInfo::GONE, Verdict::Free(Previous::Dead(7)));
+    check(
+        Some(pid(7)),
+        None,
+        Some("ollim-bot"),
+        ProcessInfo::GONE,
+        Verdict::Free(Previous::Dead(7)),
+    );
 }
 
 #[test]
@@ -102,7 +108,13 @@ fn stamp_for_another_file_or_pid_is_ignored() {
     // longer speaks for it, and the cmdline rule decides.
     let rewritten = Identity { mtime: (9, 9), ..FILE };
     let bot = live(b"ollim-bot", 500);
-    check(Some(pid(7)), Some(stamp(7, 400, BOOT, rewritten)), Some("ollim-bot"), bot.clone(), Verdict::Held(7));
+    check(
+        Some(pid(7)),
+        Some(stamp(7, 400, BOOT, rewritten)),
+        Some("ollim-bot"),
+        bot.clone(),
+        Verdict::Held(7),
+    );
     check(Some(pid(7)), Some(stamp(8, 400, BOOT, FILE)), Some("ollim-bot"), bot, Verdict::Held(7));
 }
 

@@ -1,5 +1,8 @@
 //! Integration tests of dotdir-pidlock: formats, probe, symlinks, start races, kills, restarts.
 
+// clippy.toml allows unwrap in `#[test]` functions only; the child roles and helpers are tests too.
+#![expect(clippy::unwrap_used, reason = "test helpers: a failing unwrap says where")]
+
 mod basics;
 mod multiprocess;
 mod restart;
@@ -25,7 +28,8 @@ pub(crate) fn child(test: &str, role: &str) -> Command {
 
 /// How much work the slow tests do: `DOTDIR_SCALE` multiplies the CI default.
 pub(crate) fn scale(ci_default: usize) -> usize {
-    let factor: f64 = std::env::var("DOTDIR_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let factor: f64 =
+        std::env::var("DOTDIR_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
     ((ci_default as f64) * factor).max(1.0) as usize
 }
 

@@ -26,10 +26,10 @@ fn barrier(dir: &Path, name: &str, index: usize, count: usize) {
     while !(0..count).all(|i| marker(i).exists()) {
         assert!(start.elapsed() < LIMIT, "barrier {name} timed out");
         spins += 1;
-        if spins < 50 {
+        if spins < 20 {
             std::thread::yield_now();
         } else {
-            std::thread::sleep(Duration::from_micros(200));
+            std::thread::sleep(Duration::from_micros(100));
         }
     }
 }
@@ -40,10 +40,11 @@ fn race_child() {
     let index: usize = env("DOTDIR_RACE_INDEX").parse().unwrap();
     let rounds: usize = env("DOTDIR_RACE_ROUNDS").parse().unwrap();
     let sync = dir.join("sync");
+    barrier(&sync, "go", index, STARTERS);
+    // Leaving round r's last barrier together is round r+1's start line.
     for round in 0..rounds {
         let round_dir = dir.join(format!("round{round}"));
         let path = round_dir.join("state/bot.pid");
-        barrier(&sync, &format!("start{round}"), index, STARTERS);
         let result = bot(&path).acquire();
         let mut line = match &result {
             Ok(_) => format!("win {}", std::process::id()),
@@ -99,7 +100,8 @@ fn start_race() {
         let results: Vec<String> = (0..STARTERS)
             .map(|i| std::fs::read_to_string(round_dir.join(format!("result.{i}"))).unwrap())
             .collect();
-        let winners: Vec<usize> = (0..STARTERS).filter(|&i| results[i].starts_with("win ")).collect();
+        let winners: Vec<usize> =
+            (0..STARTERS).filter(|&i| results[i].starts_with("win ")).collect();
         assert_eq!(winners.len(), 1, "round {round}: {results:?}");
         let winner_pid = results[winners[0]].strip_prefix("win ").unwrap();
         wins_per_starter[winners[0]] += 1;
@@ -169,15 +171,16 @@ fn sigkilled_holder_is_reclaimed_at_once() {
     }
     totals.sort();
     acquires.sort();
-    let max = *totals.last().unwrap();
+    let max = *acquires.last().unwrap();
     println!(
-        "SIGKILLed holder: {trials}/{trials} starts succeeded with no cleanup; kill→acquired \
-         median {:?}, max {max:?}; acquire alone median {:?}, max {:?}",
-        totals[trials / 2],
+        "SIGKILLed holder: {trials}/{trials} starts succeeded with no cleanup; the next start \
+         (acquire after the holder was reaped) median {:?}, max {max:?}; kill→acquired, \
+         including the kill and the reaping, median {:?}, max {:?}",
         acquires[trials / 2],
-        acquires.last().unwrap()
+        totals[trials / 2],
+        totals.last().unwrap()
     );
-    assert!(max < Duration::from_millis(100), "slowest kill→acquired {max:?}");
+    assert!(max < Duration::from_millis(100), "slowest start after a SIGKILL: {max:?}");
 }
 
 /// A `sleep 30`, once it has exec'd (before that its cmdline is still this test binary's).

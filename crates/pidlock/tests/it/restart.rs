@@ -16,7 +16,7 @@ use crate::{child, child_role, env, report, scale, wait_for};
 struct Seen {
     complete: usize,
     missing: usize,
-    bad: Vec<String>,
+    bad: Vec<Vec<u8>>,
 }
 
 fn is_complete(bytes: &[u8]) -> bool {
@@ -27,31 +27,28 @@ fn is_complete(bytes: &[u8]) -> bool {
         && lines.iter().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Reads the record in a tight loop until `stop` exists.
-fn read_loop(path: &Path, stop: &Path) -> Seen {
+/// Reads the record until `stop` exists; creates `torn` at the first empty or partial read.
+fn read_loop(path: &Path, stop: &Path, torn: &Path) -> Seen {
     let mut seen = Seen::default();
     let mut round = 0u64;
     loop {
         round += 1;
-        if round % 64 == 0 && stop.exists() {
+        if round.is_multiple_of(16) && stop.exists() {
             return seen;
         }
         match std::fs::read(path) {
             Ok(bytes) if is_complete(&bytes) => seen.complete += 1,
             Ok(bytes) => {
-                if seen.bad.len() < 5 {
-                    seen.bad.push(String::from_utf8_lossy(&bytes).into_owned());
+                if seen.bad.is_empty() {
+                    std::fs::write(torn, &bytes).unwrap();
                 }
-                seen.complete += 0;
-                seen.missing += 0;
-                if seen.bad.len() >= 5 {
-                    seen.bad.push(String::new());
-                    seen.bad.truncate(5);
-                }
+                seen.bad.push(bytes);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => seen.missing += 1,
             Err(e) => panic!("read failed: {e}"),
         }
+        // Leave the writer some CPU on a busy two-core machine.
+        std::thread::yield_now();
     }
 }
 
@@ -59,26 +56,33 @@ fn reader_child() {
     let path = PathBuf::from(env("DOTDIR_PATH"));
     let stop = PathBuf::from(env("DOTDIR_STOP"));
     report(Path::new(&env("DOTDIR_READY")), "ready");
-    let seen = read_loop(&path, &stop);
+    let seen = read_loop(&path, &stop, Path::new(&env("DOTDIR_TORN")));
     report(
         Path::new(&env("DOTDIR_RESULT")),
         &format!("{} {} {}", seen.complete, seen.missing, seen.bad.len()),
     );
 }
 
-/// Runs `cycles` of `writer` while a reader process reads; returns (complete, missing, bad).
-fn with_reader(dir: &Path, path: &Path, mut writer: impl FnMut() -> bool) -> (usize, usize, usize) {
+/// Calls `writer` (with the path of the reader's "seen torn" marker) until it returns `false`,
+/// while a reader process reads the record; returns (complete, missing, bad) reads.
+fn with_reader(
+    dir: &Path,
+    path: &Path,
+    mut writer: impl FnMut(&Path) -> bool,
+) -> (usize, usize, usize) {
     let (ready, stop, result) = (dir.join("ready"), dir.join("stop"), dir.join("result"));
+    let torn = dir.join("torn");
     let mut reader = child("restart::restart_cycles_never_show_a_torn_record", "reader")
         .env("DOTDIR_PATH", path)
         .env("DOTDIR_STOP", &stop)
         .env("DOTDIR_READY", &ready)
         .env("DOTDIR_RESULT", &result)
+        .env("DOTDIR_TORN", &torn)
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     wait_for(&ready, Duration::from_secs(60));
-    while writer() {}
+    while writer(&torn) {}
     std::fs::write(&stop, b"").unwrap();
     assert!(reader.wait().unwrap().success());
     let text = std::fs::read_to_string(&result).unwrap();
@@ -97,7 +101,7 @@ fn restart_cycles_never_show_a_torn_record() {
     let lock = PidLock::new(&path);
     let mut done = 0;
     let start = Instant::now();
-    let (complete, missing, bad) = with_reader(dir.path(), &path, || {
+    let (complete, missing, bad) = with_reader(dir.path(), &path, |_| {
         let mut guard = lock.acquire().unwrap();
         guard.set_payload(&[(8000 + done % 1000).to_string()]).unwrap();
         guard.release().unwrap();
@@ -125,14 +129,14 @@ fn negative_control_in_place_writes_are_seen_torn() {
     std::fs::write(&path, b"1\n2\n").unwrap();
     let start = Instant::now();
     let mut writes = 0u64;
-    let (_, _, bad) = with_reader(dir.path(), &path, || {
-        for _ in 0..200 {
+    let (_, _, bad) = with_reader(dir.path(), &path, |torn| {
+        for _ in 0..100 {
             std::fs::write(&path, format!("{}\n{}\n", 100_000 + writes, 8000 + writes % 1000))
                 .unwrap();
             writes += 1;
         }
-        // Enough writes for the reader to land in a gap, bounded in time.
-        writes < 2_000 || (writes < 200_000 && start.elapsed() < Duration::from_secs(3))
+        // Until the reader has seen a torn record, bounded in time.
+        !torn.exists() && start.elapsed() < Duration::from_secs(20)
     });
     println!("negative control: {writes} in-place writes, reader saw {bad} empty or partial reads");
     assert!(bad > 0, "in-place writes were never seen torn: the reader cannot fail");
