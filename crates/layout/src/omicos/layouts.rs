@@ -22,9 +22,13 @@ const fn entry(
 macro_rules! own_files {
     () => {
         [
-            Entry::file("**/*.lock", Format::Opaque, "a cross-process lock sidecar (empty, kept)")
-                .untracked()
-                .backup(Backup::Ephemeral),
+            Entry::file(
+                "**/*.lock",
+                Format::Opaque,
+                "a cross-process lock sidecar (kept; may hold the holder's stamp)",
+            )
+            .untracked()
+            .backup(Backup::Ephemeral),
             Entry::file(
                 "**/.*.dotdir-tmp",
                 Format::Opaque,
@@ -101,7 +105,7 @@ macro_rules! workspace_layout_entries {
                 .untracked().backup(Backup::Recreatable);
             ["timeline", Dir, Opaque, "timeline (may be empty)"];
             ["timeline/**", File, Opaque, "a timeline file"];
-            ["sidecar-restart.log", File, Text, "sidecar restart log"]
+            ["sidecar-restart.log", File, Jsonl, "sidecar restart log (one JSON object per restart)"]
                 .untracked().backup(Backup::Ephemeral);
             ["agents", Dir, Opaque, "local agent overrides (lab+), only once one is created"];
             ["agents/*.md", File, Spec, "a local agent override"];

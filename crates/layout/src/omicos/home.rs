@@ -1,0 +1,294 @@
+//! The global home `~/.omicos` (or `$OMICOS_LOCAL_HOME`) and the credential documents it shares
+//! with the workspaces.
+
+use std::{
+    ffi::OsStr,
+    fmt,
+    fs::{self, DirBuilder},
+    os::unix::fs::{DirBuilderExt, PermissionsExt},
+    path::{Path, PathBuf},
+};
+
+use dotdir_atomic_store::{Document, WriteOptions};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Error, Result, names::validate_name};
+
+/// The omicos global home: credentials, the shared kernel environment, long-term memory and the
+/// cloud caches, shared by every workspace of one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalHome {
+    root: PathBuf,
+}
+
+impl GlobalHome {
+    /// The home at `root`. Touches nothing on disk.
+    pub fn at(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// Resolves the home the way omicos does: `OMICOS_LOCAL_HOME` when set and not empty,
+    /// otherwise `$HOME/.omicos`. Relative values are taken relative to `cwd`. The values are
+    /// parameters so that callers (and tests) decide where they come from.
+    pub fn resolve(
+        omicos_local_home: Option<&OsStr>,
+        home_dir: Option<&OsStr>,
+        cwd: &Path,
+    ) -> Result<Self> {
+        fn non_empty(value: Option<&OsStr>) -> Option<&Path> {
+            value.filter(|v| !v.is_empty()).map(Path::new)
+        }
+        let root = match (non_empty(omicos_local_home), non_empty(home_dir)) {
+            (Some(local), _) => cwd.join(local),
+            (None, Some(home)) => cwd.join(home).join(".omicos"),
+            (None, None) => return Err(Error::NoHome),
+        };
+        Ok(Self { root })
+    }
+
+    /// [`GlobalHome::resolve`] with this process' `OMICOS_LOCAL_HOME`, `HOME` and working
+    /// directory.
+    pub fn from_env() -> Result<Self> {
+        let cwd = std::env::current_dir().map_err(Error::io("read the working directory", "."))?;
+        Self::resolve(
+            std::env::var_os("OMICOS_LOCAL_HOME").as_deref(),
+            std::env::var_os("HOME").as_deref(),
+            &cwd,
+        )
+    }
+
+    /// The home directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Creates the home as a `0700` directory (it holds secrets at its top level), and takes
+    /// group and other permissions away from an existing one.
+    pub fn ensure(&self) -> Result<()> {
+        ensure_private_dir(&self.root)
+    }
+
+    /// `cloud_login.json`: the global copy/fallback of the login credentials (`0600`).
+    pub fn cloud_login_path(&self) -> PathBuf {
+        self.root.join("cloud_login.json")
+    }
+
+    /// `auth.json`: the API key fallback storage (`0600`).
+    pub fn auth_path(&self) -> PathBuf {
+        self.root.join("auth.json")
+    }
+
+    /// `plan_token.jwt`: the subscription-tier JWT (`0600`).
+    pub fn plan_token_path(&self) -> PathBuf {
+        self.root.join("plan_token.jwt")
+    }
+
+    /// `oauth/`: third-party OAuth credentials (`0700`).
+    pub fn oauth_dir(&self) -> PathBuf {
+        self.root.join("oauth")
+    }
+
+    /// `oauth/<provider>.json` (`codex`, `gemini_cli`, …); the provider is validated as a path
+    /// component.
+    pub fn oauth_path(&self, provider: &str) -> Result<PathBuf> {
+        validate_name("oauth provider", provider)?;
+        Ok(self.oauth_dir().join(format!("{provider}.json")))
+    }
+
+    /// `env/`: the shared Python kernel environment (re-creatable).
+    pub fn env_dir(&self) -> PathBuf {
+        self.root.join("env")
+    }
+
+    /// `memory/`: long-term memory across conversations (backed up).
+    pub fn memory_dir(&self) -> PathBuf {
+        self.root.join("memory")
+    }
+
+    /// `cloud-agents/`: the agent cache.
+    pub fn cloud_agents_dir(&self) -> PathBuf {
+        self.root.join("cloud-agents")
+    }
+
+    /// `cloud-skills/`: the skill cache.
+    pub fn cloud_skills_dir(&self) -> PathBuf {
+        self.root.join("cloud-skills")
+    }
+
+    /// `cloud-models/models.json`: the model catalog cache.
+    pub fn cloud_models_path(&self) -> PathBuf {
+        self.root.join("cloud-models").join("models.json")
+    }
+
+    /// `cloud-memory/`: the memory sync cache.
+    pub fn cloud_memory_dir(&self) -> PathBuf {
+        self.root.join("cloud-memory")
+    }
+
+    /// `usage/`: the usage-audit fallback when there is no workspace.
+    pub fn usage_dir(&self) -> PathBuf {
+        self.root.join("usage")
+    }
+
+    /// The global login document (`0600` writes).
+    pub fn cloud_login(&self) -> Document<CloudLogin> {
+        secret_document(self.cloud_login_path())
+    }
+
+    /// Reads the global login; `None` when there is none.
+    pub fn read_cloud_login(&self) -> Result<Option<CloudLogin>> {
+        Ok(self.cloud_login().read()?)
+    }
+
+    /// Writes the global login (what `omicos login` does), `0600` in the `0700` home.
+    pub fn write_cloud_login(&self, login: &CloudLogin) -> Result<()> {
+        self.ensure()?;
+        let _ = self.cloud_login().write(login)?;
+        Ok(())
+    }
+
+    /// Writes `auth.json` (API keys by environment-variable name), `0600`.
+    pub fn write_auth(&self, keys: &Map<String, Value>) -> Result<()> {
+        self.ensure()?;
+        let _ = secret_document::<Map<String, Value>>(self.auth_path()).write(keys)?;
+        Ok(())
+    }
+
+    /// Writes `plan_token.jwt`, `0600`.
+    pub fn write_plan_token(&self, jwt: &str) -> Result<()> {
+        self.ensure()?;
+        let path = self.plan_token_path();
+        let _ = dotdir_atomic_store::write(&path, jwt.as_bytes(), &WriteOptions::secret())?;
+        Ok(())
+    }
+
+    /// Writes `oauth/<provider>.json`, `0600` in the `0700` `oauth/`.
+    pub fn write_oauth(&self, provider: &str, credentials: &Value) -> Result<()> {
+        let path = self.oauth_path(provider)?;
+        self.ensure()?;
+        ensure_private_dir(&self.oauth_dir())?;
+        let _ = secret_document::<Value>(path).write(credentials)?;
+        Ok(())
+    }
+}
+
+/// A JSON document written with mode `0600`.
+pub(crate) fn secret_document<T>(path: PathBuf) -> Document<T> {
+    Document::new(path).options(WriteOptions::secret())
+}
+
+/// Creates `dir` (and missing parents) as `0700`, or takes group and other permissions away from
+/// an existing directory. A symlink or a file at `dir` is an error.
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
+    match fs::symlink_metadata(dir) {
+        Ok(meta) if meta.is_dir() => {
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o077 != 0 {
+                fs::set_permissions(dir, fs::Permissions::from_mode(mode & !0o077))
+                    .map_err(Error::io("make private (0700)", dir))?;
+            }
+            Ok(())
+        }
+        Ok(_) => Err(Error::Io {
+            step: "use as a directory",
+            path: dir.to_owned(),
+            source: std::io::Error::other("not a directory (a symlink or a file is refused)"),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(Error::io("create directory", dir)),
+        Err(e) => Err(Error::Io { step: "inspect", path: dir.to_owned(), source: e }),
+    }
+}
+
+/// Creates `dir` and missing parents with the default mode (a no-op when it exists).
+pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(Error::io("create directory", dir))
+}
+
+/// The user of a login, as the cloud reports it.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CloudUser {
+    /// The owner id (a UUID): keys `trajectories/<owner_id>/` and the `.bak` files.
+    #[serde(default)]
+    pub id: String,
+    /// The e-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Fields this version does not know, kept as they were.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for CloudUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloudUser")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("extra_fields", &self.extra.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `cloud_login.json`: the login credentials. Unknown fields are kept; `Debug` never prints a
+/// token.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CloudLogin {
+    /// The auth server (`https://auth.omicos.cn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// The user's token: a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_token: Option<String>,
+    /// The cloud process credential: a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_token: Option<String>,
+    /// Who logged in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<CloudUser>,
+    /// Fields this version does not know, kept as they were.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl CloudLogin {
+    /// A login of `user_id` with a token, as a device-code approval returns it.
+    pub fn new(server: &str, user_id: &str, email: Option<&str>, user_token: &str) -> Self {
+        Self {
+            server: Some(server.to_owned()),
+            user_token: Some(user_token.to_owned()),
+            process_token: None,
+            user: Some(CloudUser {
+                id: user_id.to_owned(),
+                email: email.map(str::to_owned),
+                phone: None,
+                extra: Map::new(),
+            }),
+            extra: Map::new(),
+        }
+    }
+
+    /// The owner id, when the login names a user.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.id.as_str()).filter(|id| !id.is_empty())
+    }
+}
+
+impl fmt::Debug for CloudLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |t: &Option<String>| t.as_ref().map(|_| "<redacted>");
+        f.debug_struct("CloudLogin")
+            .field("server", &self.server)
+            .field("user_token", &redacted(&self.user_token))
+            .field("process_token", &redacted(&self.process_token))
+            .field("user", &self.user)
+            .field("extra_fields", &self.extra.len())
+            .finish()
+    }
+}

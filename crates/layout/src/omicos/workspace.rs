@@ -1,0 +1,657 @@
+//! A workspace data directory: where it is, its `workspace_id`, the account it belongs to and
+//! the switch between accounts, the credentials lookup and the daemon lock.
+
+use std::{
+    ffi::OsStr,
+    fmt, fs, io,
+    path::{Path, PathBuf},
+};
+
+use dotdir_atomic_store::{self as store, Document, WriteOptions};
+use dotdir_pidlock::{Holder, PidGuard, PidLock, RecordFormat};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{
+    Error, Result,
+    home::{CloudLogin, GlobalHome, ensure_dir, ensure_private_dir, secret_document},
+    layouts::check_workspace_id,
+    names::{now_ms, random_hex, validate_name},
+};
+
+/// Which omicos program owns a data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// `omicos serve`, the daemon: `<workspace>/.omicos`.
+    Serve,
+    /// `omicos cli`: `<workspace>/.omicos/cli`, isolated from serve.
+    Cli,
+}
+
+impl Mode {
+    /// The default data directory relative to the workspace root.
+    pub fn default_data_dir(self) -> &'static str {
+        match self {
+            Mode::Serve => ".omicos",
+            Mode::Cli => ".omicos/cli",
+        }
+    }
+}
+
+/// Where the data directory came from (see [`Workspace::resolve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DataDirSource {
+    /// `--data-dir`.
+    Flag,
+    /// `$OMICOS_WORKSPACE_ROOT` joined with the mode's default.
+    WorkspaceRootEnv,
+    /// The working directory joined with the mode's default.
+    WorkingDirectory,
+}
+
+/// The inputs of [`Workspace::resolve`]: the flag, the environment value and the working
+/// directory are parameters, so nothing here reads the real environment.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkspaceOptions<'a> {
+    /// serve or cli.
+    pub mode: Mode,
+    /// The `--data-dir` flag, if given.
+    pub data_dir: Option<&'a Path>,
+    /// The value of `OMICOS_WORKSPACE_ROOT`, if set.
+    pub workspace_root: Option<&'a OsStr>,
+    /// The working directory (the workspace when nothing else says otherwise).
+    pub cwd: &'a Path,
+}
+
+impl<'a> WorkspaceOptions<'a> {
+    /// Options for `mode` started in `cwd`, with no flag and no environment override.
+    pub fn new(mode: Mode, cwd: &'a Path) -> Self {
+        Self { mode, data_dir: None, workspace_root: None, cwd }
+    }
+}
+
+/// A persistent 32-character lowercase hex workspace id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WorkspaceId(String);
+
+impl WorkspaceId {
+    /// Parses the content of a `workspace_id` file (one trailing newline is allowed).
+    pub fn parse(content: &[u8]) -> Result<Self, String> {
+        check_workspace_id(content)?;
+        let id = content.strip_suffix(b"\n").unwrap_or(content);
+        Ok(Self(String::from_utf8_lossy(id).into_owned()))
+    }
+
+    /// A new random id (16 bytes from the kernel).
+    pub fn generate() -> Result<Self> {
+        Ok(Self(random_hex(16)?))
+    }
+
+    /// The 32 hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The cloud process id: `local-<workspace_id>`.
+    pub fn process_id(&self) -> String {
+        format!("local-{}", self.0)
+    }
+}
+
+impl fmt::Display for WorkspaceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who owns the records written now: the logged-in account, or nobody yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// A login account (its owner id, a validated path component).
+    Account(String),
+    /// Not logged in: records go to `anonymous/`.
+    Anonymous,
+}
+
+impl Owner {
+    /// The directory name under `trajectories/`.
+    pub fn dir_name(&self) -> &str {
+        match self {
+            Owner::Account(id) => id,
+            Owner::Anonymous => ANONYMOUS,
+        }
+    }
+}
+
+pub(crate) const ANONYMOUS: &str = "anonymous";
+
+/// Checks an owner id: a path component, and not the reserved `anonymous`.
+pub fn validate_owner_id(id: &str) -> Result<()> {
+    validate_name("owner id", id)?;
+    if id == ANONYMOUS {
+        return Err(Error::InvalidName {
+            what: "owner id",
+            name: id.to_owned(),
+            reason: "anonymous is reserved for records written before login",
+        });
+    }
+    Ok(())
+}
+
+/// Where the credentials in use come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialSource {
+    /// The workspace-local `cloud_login.json` (preferred).
+    Workspace,
+    /// The global `~/.omicos/cloud_login.json` (the fallback of a workspace with no account yet).
+    Global,
+}
+
+/// The credentials a workspace uses, and where they were found.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// Workspace-local or global.
+    pub source: CredentialSource,
+    /// The file they were read from.
+    pub path: PathBuf,
+    /// The login.
+    pub login: CloudLogin,
+}
+
+/// `account.json`: the local session record. Unknown fields are kept; `Debug` never prints the
+/// token.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    /// Logged in.
+    #[serde(default)]
+    pub authenticated: bool,
+    /// The session token: a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The plan code (`community`, `pro`, `lab`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// The account's e-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The account that owns the current `workspace_id` (kept after logout, so that the next
+    /// login by someone else rotates the id instead of adopting it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Fields this version does not know, kept as they were.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("authenticated", &self.authenticated)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("plan", &self.plan)
+            .field("email", &self.email)
+            .field("user_id", &self.user_id)
+            .field("extra_fields", &self.extra.len())
+            .finish()
+    }
+}
+
+/// What a login or an account switch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Realigned {
+    /// The account that owned the workspace before (`None`: nobody, the id was adopted).
+    pub previous_owner: Option<String>,
+    /// The account that owns it now.
+    pub owner: String,
+    /// The workspace id now in use.
+    pub workspace_id: WorkspaceId,
+    /// The id was restored from `workspace_id.<owner>.bak` (the account was here before).
+    pub restored_id: bool,
+    /// The files the previous account's state was moved to.
+    pub backups: Vec<PathBuf>,
+}
+
+/// The running daemon of a workspace, as a client finds it through `serve.pid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Daemon {
+    /// Its pid.
+    pub pid: u32,
+    /// The port it reported; `None` while it has not published one.
+    pub port: Option<u16>,
+}
+
+/// One workspace data directory (serve's `<workspace>/.omicos` or cli's `<workspace>/.omicos/cli`)
+/// together with the global home it falls back to.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    home: GlobalHome,
+    workspace_root: PathBuf,
+    data_dir: PathBuf,
+    mode: Mode,
+    source: DataDirSource,
+}
+
+impl Workspace {
+    /// The data directory `data_dir` of `mode`, whose workspace root is its parent (serve) or
+    /// grandparent (cli). Touches nothing on disk.
+    pub fn at(home: GlobalHome, data_dir: impl Into<PathBuf>, mode: Mode) -> Self {
+        let data_dir = data_dir.into();
+        let levels = if mode == Mode::Cli { 2 } else { 1 };
+        let workspace_root =
+            data_dir.ancestors().nth(levels).map_or_else(|| data_dir.clone(), Path::to_owned);
+        Self { home, workspace_root, data_dir, mode, source: DataDirSource::Flag }
+    }
+
+    /// Resolves the data directory, first match wins:
+    ///
+    /// 1. `--data-dir` ([`WorkspaceOptions::data_dir`]) is the data directory itself, for serve
+    ///    and cli alike (relative to `cwd`);
+    /// 2. `OMICOS_WORKSPACE_ROOT` (when set and not empty) is the workspace root; the data
+    ///    directory is `<root>/.omicos` for serve and `<root>/.omicos/cli` for cli;
+    /// 3. otherwise the working directory is the workspace root.
+    ///
+    /// The workspace root (where the agent's files live) is `OMICOS_WORKSPACE_ROOT` when set,
+    /// else `cwd`, whatever `--data-dir` says.
+    pub fn resolve(home: GlobalHome, options: &WorkspaceOptions<'_>) -> Self {
+        let root_env = options.workspace_root.filter(|v| !v.is_empty()).map(Path::new);
+        let workspace_root =
+            root_env.map_or_else(|| options.cwd.to_owned(), |r| options.cwd.join(r));
+        let (data_dir, source) = match (options.data_dir, root_env) {
+            (Some(flag), _) => (options.cwd.join(flag), DataDirSource::Flag),
+            (None, Some(_)) => (
+                workspace_root.join(options.mode.default_data_dir()),
+                DataDirSource::WorkspaceRootEnv,
+            ),
+            (None, None) => (
+                workspace_root.join(options.mode.default_data_dir()),
+                DataDirSource::WorkingDirectory,
+            ),
+        };
+        Self { home, workspace_root, data_dir, mode: options.mode, source }
+    }
+
+    /// The global home this workspace falls back to.
+    pub fn home(&self) -> &GlobalHome {
+        &self.home
+    }
+
+    /// The workspace root (the directory omicos works in).
+    pub fn workspace_root(&self) -> &Path {
+        &self.workspace_root
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// serve or cli.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Where [`Workspace::data_dir`] came from.
+    pub fn source(&self) -> DataDirSource {
+        self.source
+    }
+
+    /// Creates the data directory `0700` (it holds credentials), or takes group and other
+    /// permissions away from an existing one.
+    pub fn ensure(&self) -> Result<()> {
+        ensure_private_dir(&self.data_dir)
+    }
+
+    /// A path inside the data directory.
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.data_dir.join(relative)
+    }
+
+    /// `workspace_id`.
+    pub fn workspace_id_path(&self) -> PathBuf {
+        self.path("workspace_id")
+    }
+
+    /// `workspace_id.<user>.bak`.
+    pub fn workspace_id_backup_path(&self, user_id: &str) -> Result<PathBuf> {
+        validate_owner_or_anonymous(user_id)?;
+        Ok(self.path(&format!("workspace_id.{user_id}.bak")))
+    }
+
+    /// `cloud_login.json` (workspace-local).
+    pub fn cloud_login_path(&self) -> PathBuf {
+        self.path("cloud_login.json")
+    }
+
+    /// `cloud_login.json.<user>.bak`.
+    pub fn cloud_login_backup_path(&self, user_id: &str) -> Result<PathBuf> {
+        validate_owner_or_anonymous(user_id)?;
+        Ok(self.path(&format!("cloud_login.json.{user_id}.bak")))
+    }
+
+    /// `serve.pid`.
+    pub fn serve_pid_path(&self) -> PathBuf {
+        self.path("serve.pid")
+    }
+
+    /// `account.json`.
+    pub fn account_path(&self) -> PathBuf {
+        self.path("account.json")
+    }
+
+    /// `settings/llm-config.json`.
+    pub fn llm_config_path(&self) -> PathBuf {
+        self.path("settings/llm-config.json")
+    }
+
+    /// `settings/llm-providers-state.json`.
+    pub fn llm_providers_state_path(&self) -> PathBuf {
+        self.path("settings/llm-providers-state.json")
+    }
+
+    /// `account.json` as a document (`0600`: it holds a token).
+    pub fn account(&self) -> Document<Account> {
+        secret_document(self.account_path())
+    }
+
+    /// `settings/llm-config.json` (`0600`: custom providers may carry API keys).
+    pub fn llm_config(&self) -> Document<Map<String, Value>> {
+        secret_document(self.llm_config_path())
+    }
+
+    /// `settings/llm-providers-state.json`.
+    pub fn llm_providers_state(&self) -> Document<Map<String, Value>> {
+        Document::new(self.llm_providers_state_path())
+    }
+
+    /// The workspace-local login document (`0600`).
+    pub fn cloud_login(&self) -> Document<CloudLogin> {
+        secret_document(self.cloud_login_path())
+    }
+
+    // ---- workspace_id ----------------------------------------------------------------------
+
+    /// The workspace id, if the file exists. Invalid content is [`Error::BadWorkspaceId`].
+    pub fn read_workspace_id(&self) -> Result<Option<WorkspaceId>> {
+        read_id(&self.workspace_id_path())
+    }
+
+    /// The workspace id, created on first use. Creation happens under the cross-process lock
+    /// of `workspace_id`, so processes racing to create it all return the one id the first of
+    /// them wrote. Invalid content is an error and is never replaced.
+    pub fn workspace_id(&self) -> Result<WorkspaceId> {
+        if let Some(id) = self.read_workspace_id()? {
+            return Ok(id);
+        }
+        self.ensure()?;
+        let _guard = store::lock(&self.workspace_id_path())?;
+        self.workspace_id_locked()
+    }
+
+    /// The cloud process id, `local-<workspace_id>` (creating the id on first use).
+    pub fn process_id(&self) -> Result<String> {
+        Ok(self.workspace_id()?.process_id())
+    }
+
+    fn workspace_id_locked(&self) -> Result<WorkspaceId> {
+        if let Some(id) = self.read_workspace_id()? {
+            return Ok(id);
+        }
+        let id = WorkspaceId::generate()?;
+        let _ =
+            store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &WriteOptions::new())?;
+        Ok(id)
+    }
+
+    /// Moves the current id aside to `workspace_id.<owner>.bak` (the owner, or `anonymous`)
+    /// and creates a new one.
+    pub fn rotate_workspace_id(&self) -> Result<WorkspaceId> {
+        self.ensure()?;
+        let _guard = store::lock(&self.workspace_id_path())?;
+        let owner = self.recorded_owner()?.unwrap_or_else(|| ANONYMOUS.to_owned());
+        let _ = self.move_id_aside(&owner)?;
+        self.workspace_id_locked()
+    }
+
+    // ---- credentials and accounts ----------------------------------------------------------
+
+    /// The credentials in use: the workspace-local `cloud_login.json` when it exists; otherwise
+    /// the global one, but only for a workspace that has no account record yet. Once the
+    /// workspace has logged in (`account.json` exists), deleting the local file logs the
+    /// workspace out: the global login is then not used in its place.
+    pub fn credentials(&self) -> Result<Option<Credentials>> {
+        if let Some(login) = self.cloud_login().read()? {
+            return Ok(Some(Credentials {
+                source: CredentialSource::Workspace,
+                path: self.cloud_login_path(),
+                login,
+            }));
+        }
+        if self.account().read_bytes()?.is_some() {
+            return Ok(None);
+        }
+        Ok(self.home.read_cloud_login()?.map(|login| Credentials {
+            source: CredentialSource::Global,
+            path: self.home.cloud_login_path(),
+            login,
+        }))
+    }
+
+    /// Who owns what is written now: the account of [`Workspace::credentials`], or
+    /// [`Owner::Anonymous`]. A user id that is not a safe path component is an error.
+    pub fn owner(&self) -> Result<Owner> {
+        match self.credentials()?.as_ref().and_then(|c| c.login.user_id()) {
+            Some(id) => {
+                validate_owner_id(id)?;
+                Ok(Owner::Account(id.to_owned()))
+            }
+            None => Ok(Owner::Anonymous),
+        }
+    }
+
+    /// Logs the workspace in with `login` (0600, workspace-local). When the workspace belongs to
+    /// another account, that account's `workspace_id` and `cloud_login.json` are moved to
+    /// `workspace_id.<old>.bak` and `cloud_login.json.<old>.bak`, and the new account's id is
+    /// restored from `workspace_id.<new>.bak` when it was here before (else a new id is
+    /// created). A stale `cloud_login.json.<new>.bak` is superseded by `login` and removed.
+    pub fn login(&self, login: &CloudLogin) -> Result<Realigned> {
+        let user =
+            login.user_id().ok_or_else(|| Error::NoUserId { path: self.data_dir.clone() })?;
+        validate_owner_id(user)?;
+        self.realign(user, Some(login))
+    }
+
+    /// Switches back to an account that was here before, restoring both its `workspace_id` and
+    /// its `cloud_login.json` from their `.bak` files (the current account's are moved aside).
+    /// Without a credentials backup for `user_id` this is an error and nothing changes.
+    pub fn switch_account(&self, user_id: &str) -> Result<Realigned> {
+        validate_owner_id(user_id)?;
+        let backup = self.cloud_login_backup_path(user_id)?;
+        if fs::symlink_metadata(&backup).is_err() {
+            return Err(Error::Io {
+                step: "find the credentials backup",
+                path: backup,
+                source: io::Error::from(io::ErrorKind::NotFound),
+            });
+        }
+        self.realign(user_id, None)
+    }
+
+    /// Logs the workspace out: deletes the workspace-local `cloud_login.json` and marks
+    /// `account.json` unauthenticated (keeping which account owns the workspace id). Returns
+    /// whether there was a login to delete.
+    pub fn logout(&self) -> Result<bool> {
+        let _guard = store::lock(&self.workspace_id_path())?;
+        let path = self.cloud_login_path();
+        let existed = match fs::remove_file(&path) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => return Err(Error::Io { step: "remove", path, source: e }),
+        };
+        sync_dir(&self.data_dir)?;
+        self.account().update(|account| {
+            account.authenticated = false;
+            account.token = None;
+        })?;
+        Ok(existed)
+    }
+
+    /// The account that owns the current workspace id: the one `account.json` records, else the
+    /// one the credentials name.
+    fn recorded_owner(&self) -> Result<Option<String>> {
+        if let Some(id) = self.account().read()?.and_then(|a| a.user_id) {
+            return Ok(Some(id));
+        }
+        Ok(self.credentials()?.and_then(|c| c.login.user_id().map(str::to_owned)))
+    }
+
+    fn realign(&self, user: &str, login: Option<&CloudLogin>) -> Result<Realigned> {
+        self.ensure()?;
+        let _guard = store::lock(&self.workspace_id_path())?;
+        let previous = self.recorded_owner()?;
+        let mut backups = Vec::new();
+        let mut restored_id = false;
+        if let Some(old) = previous.as_deref().filter(|old| *old != user) {
+            validate_owner_or_anonymous(old)?;
+            backups.extend(self.move_id_aside(old)?);
+            backups
+                .extend(move_aside(&self.cloud_login_path(), &self.cloud_login_backup_path(old)?)?);
+            let id_backup = self.workspace_id_backup_path(user)?;
+            if let Some(id) = read_id(&id_backup)? {
+                link_noreplace(&id_backup, &self.workspace_id_path())?;
+                remove(&id_backup)?;
+                restored_id = true;
+                let _ = id;
+            }
+        }
+        let workspace_id = self.workspace_id_locked()?;
+        let login_backup = self.cloud_login_backup_path(user)?;
+        match login {
+            Some(login) => {
+                let _ = self.cloud_login().write(login)?;
+                if fs::symlink_metadata(&login_backup).is_ok() {
+                    remove(&login_backup)?;
+                }
+            }
+            None => {
+                if !self.cloud_login_path().exists() {
+                    link_noreplace(&login_backup, &self.cloud_login_path())?;
+                    remove(&login_backup)?;
+                }
+            }
+        }
+        sync_dir(&self.data_dir)?;
+        let email = match login {
+            Some(login) => login.user.as_ref().and_then(|u| u.email.clone()),
+            None => self.cloud_login().read()?.and_then(|l| l.user.and_then(|u| u.email)),
+        };
+        self.account().update(|account| {
+            if account.user_id.as_deref() != Some(user) {
+                account.plan = None;
+                account.token = None;
+            }
+            account.authenticated = true;
+            account.user_id = Some(user.to_owned());
+            account.email = email;
+        })?;
+        Ok(Realigned {
+            previous_owner: previous,
+            owner: user.to_owned(),
+            workspace_id,
+            restored_id,
+            backups,
+        })
+    }
+
+    /// Moves `workspace_id` to `workspace_id.<owner>.bak` without ever replacing a backup:
+    /// an identical backup absorbs it, a different one makes it `workspace_id.<owner>.<ms>.bak`.
+    fn move_id_aside(&self, owner: &str) -> Result<Option<PathBuf>> {
+        let current = self.workspace_id_path();
+        if self.read_workspace_id()?.is_none() {
+            return Ok(None);
+        }
+        move_aside(&current, &self.workspace_id_backup_path(owner)?)
+    }
+
+    // ---- the daemon lock ------------------------------------------------------------------
+
+    /// The daemon lock on `serve.pid` (`<pid>\n<port>\n`); `program` is the daemon's name, used
+    /// to recognise a live holder that takes no OS lock.
+    pub fn serve_lock(&self, program: &str) -> PidLock {
+        PidLock::new(self.serve_pid_path()).format(RecordFormat::Lines).program(program)
+    }
+
+    /// Takes the one-daemon-per-workspace lock and publishes `<pid>\n<port>\n`. The guard
+    /// removes the record when dropped; a record left by a SIGKILLed daemon is reclaimed. When
+    /// a daemon runs, the error [`Error::is_held`] and [`Workspace::running_daemon`] says where.
+    pub fn acquire_serve_lock(&self, program: &str, port: u16) -> Result<PidGuard> {
+        self.ensure()?;
+        Ok(self.serve_lock(program).payload([port.to_string()]).acquire()?)
+    }
+
+    /// The running daemon of this workspace and its port, as a client looks for it; `None` when
+    /// no daemon runs (no record, or a stale one).
+    pub fn running_daemon(&self) -> Result<Option<Daemon>> {
+        let holder: Option<Holder> = dotdir_pidlock::probe(&self.serve_pid_path())?;
+        Ok(holder
+            .filter(|h| h.running)
+            .and_then(|h| h.pid.map(|pid| Daemon { pid, port: h.port() })))
+    }
+
+    pub(crate) fn create_dir(&self, relative: &str) -> Result<PathBuf> {
+        self.ensure()?;
+        let dir = self.path(relative);
+        ensure_dir(&dir)?;
+        Ok(dir)
+    }
+}
+
+fn validate_owner_or_anonymous(id: &str) -> Result<()> {
+    if id == ANONYMOUS { Ok(()) } else { validate_owner_id(id) }
+}
+
+fn read_id(path: &Path) -> Result<Option<WorkspaceId>> {
+    let Some(bytes) = store::read(path, 4096)? else { return Ok(None) };
+    WorkspaceId::parse(&bytes)
+        .map(Some)
+        .map_err(|reason| Error::BadWorkspaceId { path: path.to_owned(), reason })
+}
+
+/// Moves `from` to `to` without replacing `to`: nothing when `from` is missing; when `to`
+/// exists with the same bytes, `from` is just removed (a crash between link and unlink left
+/// both); when it differs, `from` goes to `<to minus .bak>.<unix_ms>.bak`.
+fn move_aside(from: &Path, to: &Path) -> Result<Option<PathBuf>> {
+    let Some(content) = store::read(from, 1 << 20)? else { return Ok(None) };
+    let target = match store::read(to, 1 << 20)? {
+        None => to.to_owned(),
+        Some(existing) if existing == content => {
+            remove(from)?;
+            return Ok(Some(to.to_owned()));
+        }
+        Some(_) => {
+            let name = to.to_string_lossy();
+            let stem = name.strip_suffix(".bak").unwrap_or(&name);
+            PathBuf::from(format!("{stem}.{}.bak", now_ms()))
+        }
+    };
+    link_noreplace(from, &target)?;
+    remove(from)?;
+    Ok(Some(target))
+}
+
+/// A hard link that fails when `to` exists: rename without replace, in two steps that are each
+/// safe to repeat after a crash.
+fn link_noreplace(from: &Path, to: &Path) -> Result<()> {
+    fs::hard_link(from, to).map_err(Error::io("link without replacing", to))
+}
+
+fn remove(path: &Path) -> Result<()> {
+    fs::remove_file(path).map_err(Error::io("remove", path))
+}
+
+/// Makes renames and removals in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(Error::io("fsync directory", dir))
+}
