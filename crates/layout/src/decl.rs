@@ -206,6 +206,19 @@ impl Layout {
         ALWAYS_IGNORED.iter().copied().chain(declared).collect()
     }
 
+    /// Like [`Layout::git_exclusions`], with each declared pattern anchored at the top of the
+    /// directory (`/state/token.json`, `/.claude`), as a gitignore line or a
+    /// `dotdir-git-journal` exclusion reads it; the [`ALWAYS_IGNORED`] patterns stay floating
+    /// (they apply at any depth).
+    pub fn anchored_git_exclusions(&self) -> Vec<String> {
+        let declared = self
+            .entries
+            .iter()
+            .filter(|e| e.git == Git::Excluded)
+            .map(|e| format!("/{}", e.pattern.trim_start_matches('/')));
+        ALWAYS_IGNORED.iter().map(|p| (*p).to_owned()).chain(declared).collect()
+    }
+
     /// The `.gitignore` derived from the declaration: anchored patterns for the excluded entries.
     pub fn gitignore(&self) -> String {
         let mut out =

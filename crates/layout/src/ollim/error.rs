@@ -19,6 +19,18 @@ pub enum Error {
     /// A write, read or lock of a file failed.
     #[error(transparent)]
     Store(#[from] dotdir_atomic_store::Error),
+    /// The session history log failed.
+    #[error(transparent)]
+    Log(#[from] dotdir_jsonl_log::Error),
+    /// The single-instance lock failed.
+    #[error(transparent)]
+    Pid(#[from] dotdir_pidlock::Error),
+    /// The ping budget failed.
+    #[error(transparent)]
+    Budget(#[from] dotdir_ping_bucket::Error),
+    /// Git tracking failed.
+    #[error(transparent)]
+    Git(#[from] dotdir_git_journal::Error),
     /// A filesystem operation outside atomic-store failed.
     #[error("failed to {step} {}: {source}", path.display())]
     Io {

@@ -8,21 +8,40 @@
 mod budget;
 mod clock;
 mod config;
+mod datadir;
 mod error;
+mod git;
+mod guard;
+mod history;
 mod layout;
+mod names;
+mod paths;
+mod pid;
 mod sessions;
+mod state;
 mod ttl;
 mod updates;
 
 pub use self::{
     clock::{
-        Clock, FixedClock, SystemClock, configured_time_zone, isoformat, time_zone,
+        Clock, FakeClock, SystemClock, configured_time_zone, isoformat, time_zone,
         timestamp_from_unix, unix_seconds,
     },
     config::{CONFIG_KEYS, RuntimeConfig},
+    datadir::{DataDir, Options},
     error::{Error, Result},
+    git::{GITIGNORE_MESSAGE, exclusions as git_exclusions},
+    guard::{Location, StateGuard, WRITE_TOOLS, blocked_message},
+    history::SessionHistory,
     layout::{LAYOUT, TTL},
+    names::{
+        FALLBACK_DOWNLOAD_NAME, MAX_DOWNLOAD_NAME, is_safe_item_id, numbered_name,
+        sanitize_download_name,
+    },
+    paths::{DATA_DIR_VAR, DEFAULT_DIR_NAME, STATE_DIR_NAME, data_dir_from, resolve_data_dir},
+    pid::PROGRAM,
     sessions::{SessionEvent, SessionEventKind, parse_session_id},
+    state::files,
     ttl::{ForkLookup, ForkMessage, Inquiries, Inquiry, is_inquiry_key},
     updates::{MAX_PENDING_UPDATES, PendingUpdate, push_capped, sentinel_count, sentinel_message},
 };

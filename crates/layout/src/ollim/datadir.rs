@@ -1,0 +1,232 @@
+//! [`DataDir`]: the handle on one ollim-bot data directory — opens or creates it, initialises
+//! git, and hands out the typed files.
+
+use std::{
+    fmt, fs,
+    os::unix::fs::DirBuilderExt,
+    path::{Path, PathBuf},
+    sync::{Arc, atomic::AtomicBool},
+};
+
+use dotdir_atomic_store::{Document, JsonStyle, Mode, WriteOptions};
+use jiff::tz::TimeZone;
+
+use crate::ollim::{
+    Clock, Error, Result, SystemClock, configured_time_zone, isoformat,
+    paths::{STATE_DIR_NAME, resolve_data_dir},
+};
+
+/// How a [`DataDir`] is opened.
+#[derive(Clone)]
+pub struct Options {
+    /// The time zone of timestamps and daily resets; `None` reads `OLLIM_TIMEZONE`, else the
+    /// system zone.
+    pub time_zone: Option<TimeZone>,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Initialise and auto-commit the git repository (the seed's behaviour). Off: no git at all.
+    pub git: bool,
+    /// Use `user.name`/`user.email` from git config for commits (else the journal's fixed
+    /// identity). Tests turn it off to stay independent of the machine.
+    pub git_identity_from_config: bool,
+    /// How writes are synced.
+    pub durability: dotdir_atomic_store::Durability,
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("time_zone", &self.time_zone.as_ref().and_then(|tz| tz.iana_name()))
+            .field("clock", &self.clock)
+            .field("git", &self.git)
+            .field("git_identity_from_config", &self.git_identity_from_config)
+            .field("durability", &self.durability)
+            .finish()
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            time_zone: None,
+            clock: Arc::new(SystemClock),
+            git: true,
+            git_identity_from_config: true,
+            durability: dotdir_atomic_store::Durability::Full,
+        }
+    }
+}
+
+impl Options {
+    /// The defaults: system clock, zone from the environment, git on, durable writes.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the time zone.
+    #[must_use]
+    pub fn time_zone(mut self, tz: TimeZone) -> Self {
+        self.time_zone = Some(tz);
+        self
+    }
+
+    /// Sets the clock.
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Turns git tracking on or off.
+    #[must_use]
+    pub fn git(mut self, git: bool) -> Self {
+        self.git = git;
+        self
+    }
+
+    /// Whether commits take their author from git config (see
+    /// [`Options::git_identity_from_config`]).
+    #[must_use]
+    pub fn git_identity_from_config(mut self, enabled: bool) -> Self {
+        self.git_identity_from_config = enabled;
+        self
+    }
+
+    /// Sets the durability of writes.
+    #[must_use]
+    pub fn durability(mut self, durability: dotdir_atomic_store::Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+}
+
+/// One ollim-bot data directory.
+///
+/// Opening creates the directory and `state/` (both `0o700`: `state/` holds secrets) and, with
+/// git on, initialises the repository in exactly this directory — never an ancestor's — with
+/// the `.gitignore` derived from [`crate::ollim::LAYOUT`]. The typed files are methods:
+/// sessions, history, fork messages, inquiries, pending updates, config, budget, pid lock,
+/// routines, reminders, webhooks, skills, reflections, downloads, the profile and the SDK layout.
+pub struct DataDir {
+    pub(crate) root: PathBuf,
+    pub(crate) tz: TimeZone,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) options: Options,
+    pub(crate) swap_in_progress: AtomicBool,
+    pub(crate) journal: Option<crate::ollim::git::Tracker>,
+}
+
+impl fmt::Debug for DataDir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataDir")
+            .field("root", &self.root)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DataDir {
+    /// Opens (creating on first use) the data directory at `root`, an absolute path.
+    pub fn open(root: impl Into<PathBuf>, options: Options) -> Result<Self> {
+        let root = root.into();
+        if !root.is_absolute() {
+            return Err(Error::DataDir {
+                source_name: "DataDir::open",
+                value: root.display().to_string(),
+                reason: "must be an absolute path",
+            });
+        }
+        for dir in [root.clone(), root.join(STATE_DIR_NAME)] {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(Error::io("create directory", &dir))?;
+        }
+        let tz = match &options.time_zone {
+            Some(tz) => tz.clone(),
+            None => configured_time_zone()?,
+        };
+        let journal = if options.git {
+            Some(crate::ollim::git::Tracker::open(&root, options.git_identity_from_config)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            root,
+            tz,
+            clock: options.clock.clone(),
+            options,
+            swap_in_progress: AtomicBool::new(false),
+            journal,
+        })
+    }
+
+    /// Opens the directory named by the environment (`OLLIM_DATA_DIR`, else `~/.ollim-bot`).
+    pub fn open_default(options: Options) -> Result<Self> {
+        Self::open(resolve_data_dir()?, options)
+    }
+
+    /// The data directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `state/`.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(STATE_DIR_NAME)
+    }
+
+    /// The absolute path of `relative` (a `/`-separated path inside the data directory).
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    /// The time zone of timestamps.
+    pub fn time_zone(&self) -> &TimeZone {
+        &self.tz
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Now, as Python's `datetime.now(TZ).isoformat()`.
+    pub fn now_iso(&self) -> String {
+        isoformat(self.clock.now(), &self.tz)
+    }
+
+    /// The write options of the state files: `0o600` (what the reference's `mkstemp` leaves),
+    /// the configured durability.
+    pub(crate) fn state_write_options(&self) -> WriteOptions {
+        WriteOptions::new().mode(Mode::Exact(0o600)).durability(self.options.durability)
+    }
+
+    /// The write options of user-visible files (specs, profile, downloads): the old mode kept,
+    /// new files by the umask.
+    pub(crate) fn plain_write_options(&self) -> WriteOptions {
+        WriteOptions::new().durability(self.options.durability)
+    }
+
+    /// A Python-style JSON document under `state/`.
+    pub(crate) fn state_document<T>(&self, name: &str) -> Document<T> {
+        Document::new(self.state_dir().join(name))
+            .style(JsonStyle::Python)
+            .options(self.state_write_options())
+    }
+
+    /// The git journal of the directory (history queries, restore, push); `None` with git off.
+    pub fn journal(&self) -> Option<&dotdir_git_journal::Journal> {
+        self.journal.as_ref().map(|tracker| tracker.journal())
+    }
+
+    /// Commits `relative` with `message` when git is on (an excluded path is never committed;
+    /// unchanged content makes no commit).
+    pub(crate) fn commit(&self, relative: &str, message: &str) -> Result<()> {
+        match &self.journal {
+            Some(tracker) => tracker.commit(relative, message).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
