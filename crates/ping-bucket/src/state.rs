@@ -383,7 +383,7 @@ pub(crate) fn python_isoformat(instant: Timestamp, zone: &TimeZone) -> String {
     let sign = if seconds < 0 { '-' } else { '+' };
     let seconds = seconds.unsigned_abs();
     let _ = write!(text, "{sign}{:02}:{:02}", seconds / 3600, seconds % 3600 / 60);
-    if seconds % 60 != 0 {
+    if !seconds.is_multiple_of(60) {
         let _ = write!(text, ":{:02}", seconds % 60);
     }
     text

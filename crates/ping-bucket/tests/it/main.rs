@@ -1,5 +1,11 @@
 //! Integration tests of `dotdir-ping-bucket`: one binary, a module per topic.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    reason = "test helpers fail loudly and tests print what they measured"
+)]
+
 mod concurrency;
 mod errors;
 mod golden;
