@@ -1,10 +1,12 @@
 //! Acquire, probe, republish and release: the lock itself.
 
 use std::{
+    ffi::OsString,
     fs::{self, File, OpenOptions},
     io,
     os::unix::fs::{MetadataExt, OpenOptionsExt},
     path::{Path, PathBuf},
+    sync::{Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -185,6 +187,11 @@ impl PidLock {
         fs::create_dir_all(parent).map_err(Error::io(Step::CreateDir, path))?;
         let file = self.lock_file(&lock_path)?;
         let me = std::process::id();
+        let registration = Registration::new(parent, path).ok_or_else(|| Error::Held {
+            path: path.clone(),
+            pid: Some(me),
+            locked: true,
+        })?;
         let record = record::read_record(path)?;
         let stamp = Stamp::read(&file);
         let boot_id = process::boot_id();
@@ -204,6 +211,7 @@ impl PidLock {
         };
         let mut guard = PidGuard {
             file: Some(file),
+            _registration: Some(registration),
             path: path.clone(),
             lock_path,
             format: self.format,
@@ -287,6 +295,45 @@ impl PidLock {
 
     fn held_by(&self, pid: Option<u32>, locked: bool) -> Error {
         Error::Held { path: self.path.clone(), pid, locked }
+    }
+}
+
+/// The records guarded in this process: (directory device, directory inode, file name).
+///
+/// `flock` already excludes two guards of one process, as long as both lock the same lock file.
+/// This list covers the one case it cannot: a lock file deleted by hand while a guard holds it.
+/// The next acquire then locks a new inode and finds its own pid in the record, which would
+/// otherwise read as "left over by an exec" ([`Previous::Own`]).
+static HELD_HERE: Mutex<Vec<(u64, u64, OsString)>> = Mutex::new(Vec::new());
+
+/// This process's claim on a record; withdrawn on drop.
+#[derive(Debug)]
+struct Registration((u64, u64, OsString));
+
+impl Registration {
+    /// Claims the record, or `None` when a guard of this process already holds it. A directory
+    /// that cannot be inspected is claimed by path alone.
+    fn new(parent: &Path, path: &Path) -> Option<Registration> {
+        let name = path.file_name().map(OsString::from).unwrap_or_default();
+        let key = match fs::metadata(parent) {
+            Ok(meta) => (meta.dev(), meta.ino(), name),
+            Err(_) => (0, 0, path.as_os_str().to_owned()),
+        };
+        let mut held = HELD_HERE.lock().unwrap_or_else(PoisonError::into_inner);
+        if held.contains(&key) {
+            return None;
+        }
+        held.push(key.clone());
+        Some(Registration(key))
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut held = HELD_HERE.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = held.iter().position(|key| *key == self.0) {
+            held.swap_remove(at);
+        }
     }
 }
 
@@ -428,6 +475,7 @@ fn parent_of(path: &Path) -> Option<&Path> {
 #[must_use = "the lock is released when the guard is dropped"]
 pub struct PidGuard {
     file: Option<File>,
+    _registration: Option<Registration>,
     path: PathBuf,
     lock_path: PathBuf,
     format: RecordFormat,
@@ -527,6 +575,7 @@ impl PidGuard {
         // otherwise keep the lock alive.
         let unlocked = file.unlock().map_err(Error::io(Step::Lock, &self.lock_path));
         drop(file);
+        self._registration = None;
         removed.and(unlocked)
     }
 

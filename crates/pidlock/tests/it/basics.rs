@@ -290,3 +290,27 @@ fn directory_or_fifo_at_record_is_refused() {
 fn path_without_file_name_is_refused() {
     assert!(matches!(PidLock::new("/").acquire(), Err(Error::InvalidPath { .. })));
 }
+
+#[test]
+fn lock_file_deleted_by_hand_does_not_split_the_lock_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("serve.pid");
+    let guard = PidLock::new(&path).acquire().unwrap();
+    std::fs::remove_file(guard.lock_path()).unwrap();
+    let err = PidLock::new(&path).acquire().unwrap_err();
+    assert!(matches!(err, Error::Held { pid: Some(p), .. } if p == me()), "{err}");
+    drop(guard);
+    // Released: the next acquire works (on a new lock file).
+    let again = PidLock::new(&path).acquire().unwrap();
+    assert_eq!(again.previous(), Previous::Missing);
+}
+
+#[test]
+fn durable_publish_is_the_same_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state/bot.pid");
+    let guard = bot(&path).durable(true).acquire().unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), me().to_string().as_bytes());
+    guard.release().unwrap();
+    assert!(!path.exists());
+}

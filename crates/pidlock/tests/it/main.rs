@@ -66,3 +66,9 @@ pub(crate) fn proc_state(pid: u32) -> (char, String) {
         .join(" ");
     (state, pending)
 }
+
+/// A string in this test binary's cmdline (its file name): the "program" of holders it spawns.
+pub(crate) fn test_program() -> String {
+    let exe = std::env::current_exe().unwrap();
+    exe.file_name().unwrap().to_string_lossy().into_owned()
+}

@@ -8,7 +8,7 @@ use std::{
 
 use dotdir_pidlock::{Error, PidLock, Previous, RecordFormat, probe};
 
-use crate::{child, child_role, env, proc_state, report, scale, wait_for};
+use crate::{child, child_role, env, proc_state, report, scale, test_program, wait_for};
 
 const STARTERS: usize = 8;
 const LIMIT: Duration = Duration::from_secs(60);
@@ -126,7 +126,7 @@ fn start_race() {
 /// A holder that acquires, says so, and waits to be killed.
 fn hold_child() {
     let path = PathBuf::from(env("DOTDIR_PATH"));
-    let mut guard = PidLock::new(&path).program("main-").acquire().unwrap();
+    let mut guard = PidLock::new(&path).program(test_program()).acquire().unwrap();
     guard.set_payload(&["8765"]).unwrap();
     report(Path::new(&env("DOTDIR_READY")), "ready");
     std::thread::sleep(Duration::from_secs(60));
@@ -159,7 +159,7 @@ fn sigkilled_holder_is_reclaimed_at_once() {
         holder.kill().unwrap();
         holder.wait().unwrap();
         let reaped = Instant::now();
-        let guard = PidLock::new(&path).program("main-").acquire().unwrap_or_else(|e| {
+        let guard = PidLock::new(&path).program(test_program()).acquire().unwrap_or_else(|e| {
             panic!("trial {trial}: start after SIGKILL failed: {e}");
         });
         let done = Instant::now();
@@ -292,6 +292,35 @@ fn kept_record_of_live_holder_is_held_by_stamp() {
     let guard = PidLock::new(&path).program("no-such-program").acquire().unwrap();
     assert_eq!(guard.previous(), Previous::Reused(pid));
     drop(guard);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+}
+
+#[test]
+fn lock_file_deleted_by_hand_does_not_split_the_lock_across_processes() {
+    if child_role().as_deref() == Some("hold") {
+        return hold_child();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("serve.pid");
+    let ready = dir.path().join("ready");
+    let mut holder = child(
+        "multiprocess::lock_file_deleted_by_hand_does_not_split_the_lock_across_processes",
+        "hold",
+    )
+    .env("DOTDIR_PATH", &path)
+    .env("DOTDIR_READY", &ready)
+    .stdout(Stdio::null())
+    .spawn()
+    .unwrap();
+    wait_for(&ready, LIMIT);
+    std::fs::remove_file(PidLock::new(&path).lock_path()).unwrap();
+    // A new lock file and a free OS lock, but the record names a live, matching process.
+    let err = PidLock::new(&path).program(test_program()).acquire().unwrap_err();
+    assert!(
+        matches!(err, Error::Held { pid: Some(p), locked: false, .. } if p == holder.id()),
+        "{err}"
+    );
     holder.kill().unwrap();
     holder.wait().unwrap();
 }

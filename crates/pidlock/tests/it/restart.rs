@@ -9,7 +9,7 @@ use std::{
 
 use dotdir_pidlock::{PidLock, Previous};
 
-use crate::{child, child_role, env, report, scale, wait_for};
+use crate::{child, child_role, env, report, scale, test_program, wait_for};
 
 /// What a reader saw: complete records, missing files, and anything else (empty or partial).
 #[derive(Debug, Default)]
@@ -48,7 +48,7 @@ fn read_loop(path: &Path, stop: &Path, torn: &Path) -> Seen {
             Err(e) => panic!("read failed: {e}"),
         }
         // Leave the writer some CPU on a busy two-core machine.
-        std::thread::yield_now();
+        std::thread::sleep(Duration::from_micros(10));
     }
 }
 
@@ -145,7 +145,7 @@ fn negative_control_in_place_writes_are_seen_torn() {
 /// First image: acquire, publish, then exec itself with the guard alive.
 fn exec_child() {
     let path = PathBuf::from(env("DOTDIR_PATH"));
-    let mut guard = PidLock::new(&path).program("main-").acquire().unwrap();
+    let mut guard = PidLock::new(&path).program(test_program()).acquire().unwrap();
     guard.set_payload(&["before-exec"]).unwrap();
     let err = child("restart::exec_restart_keeps_the_lock", "after-exec")
         .env("DOTDIR_PATH", &path)
@@ -158,7 +158,7 @@ fn exec_child() {
 fn after_exec_child() {
     let path = PathBuf::from(env("DOTDIR_PATH"));
     let before = std::fs::read_to_string(&path).unwrap();
-    let mut guard = PidLock::new(&path).program("main-").acquire().unwrap();
+    let mut guard = PidLock::new(&path).program(test_program()).acquire().unwrap();
     assert_eq!(guard.previous(), Previous::Own(std::process::id()));
     guard.set_payload(&["after-exec"]).unwrap();
     report(
