@@ -188,8 +188,8 @@ impl BudgetState {
     ///   `last_refill` keeps its later value, so a clock that goes back never drains the bucket
     ///   (the reference subtracts) and a clock that goes back and forward again never credits the
     ///   same minutes twice. Refill resumes once the clock passes `last_refill` again.
-    /// - `available` is kept within `[0, capacity]` (a negative balance the reference wrote after
-    ///   a backwards clock reads as 0; a lowered capacity clamps at once).
+    /// - `available` is kept within `[0, capacity]`: a negative balance the reference wrote after
+    ///   a backwards clock counts as 0 (before the refill is added), a lowered capacity clamps.
     /// - Daily counters: `critical_used` and `daily_used` are reset to 0 (each with its own date)
     ///   when today's date in `zone` is after the stored date, or the stored date does not parse.
     ///   Unlike the reference (any inequality), a date earlier than the stored one — the clock or
@@ -198,7 +198,8 @@ impl BudgetState {
         let now = to_microseconds(now);
         let elapsed_microseconds =
             now.as_microsecond().saturating_sub(self.last_refill.as_microsecond());
-        let mut available = self.available;
+        // A negative balance (the reference's, after a backwards clock) counts as 0 before refill.
+        let mut available = self.available.max(0.0);
         if elapsed_microseconds > 0 {
             // The reference: `timedelta.total_seconds() / 60`, then `/ refill_rate_minutes`;
             // `total_seconds` divides the integer microseconds by 10⁶ with correct rounding, which

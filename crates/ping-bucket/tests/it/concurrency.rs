@@ -110,3 +110,31 @@ fn processes_grant_exactly_the_capacity() {
     assert_eq!(state.daily_used(), total, "every grant is persisted");
     assert!(state.available() < 1.0, "{}", state.available());
 }
+
+#[test]
+fn try_use_waits_for_the_sidecar_lock() {
+    if std::env::var("DOTDIR_CHILD").is_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ping_budget.json");
+    let guard = dotdir_atomic_store::lock(&path).unwrap();
+    assert!(guard.path().ends_with("ping_budget.json.lock"));
+    let (done, finished) = std::sync::mpsc::channel();
+    let spender = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            let granted = budget(&path).try_use().unwrap();
+            done.send(granted).unwrap();
+        })
+    };
+    assert!(
+        finished.recv_timeout(Duration::from_millis(300)).is_err(),
+        "try_use must not proceed while another holder has the lock"
+    );
+    assert!(!path.exists());
+    drop(guard);
+    assert!(finished.recv_timeout(Duration::from_secs(10)).unwrap());
+    spender.join().unwrap();
+    assert_eq!(budget(&path).state().unwrap().daily_used(), 1);
+}

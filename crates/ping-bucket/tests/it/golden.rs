@@ -222,3 +222,35 @@ fn defaults_set_the_bucket_a_missing_file_stands_for() {
     let state = budget.reset().unwrap();
     assert_eq!((state.capacity(), state.refill_rate_minutes(), state.available()), (100, 1, 100.0));
 }
+
+#[test]
+fn a_file_the_reference_left_after_set_capacity_reads_as_clamped() {
+    // The reference's set_capacity(2) writes capacity 2 beside 5.0 and clamps on the next load.
+    let content = record(2, 5.0, 90, LAST, 0, 0);
+    let setup = Setup::with_file("2026-11-21T18:00:00Z", content.as_bytes());
+    assert_eq!(setup.budget.status().unwrap(), "budget: 2/2");
+    assert_eq!(setup.budget.state().unwrap().available(), 2.0);
+    assert_eq!(setup.file(), content, "a read does not rewrite it");
+}
+
+#[test]
+fn an_integer_available_the_reference_wrote_after_capping_is_read() {
+    // CPython's min(available + refill, capacity) returns the int capacity: `"available": 5`.
+    let content =
+        record(5, 5.0, 90, LAST, 0, 0).replace(r#""available": 5.0"#, r#""available": 5"#);
+    let setup = Setup::with_file("2026-11-21T18:00:00Z", content.as_bytes());
+    assert_eq!(setup.budget.status().unwrap(), "budget: 5/5");
+    assert!(setup.budget.try_use().unwrap());
+    assert!(setup.file().contains(r#""available": 4.0, "#), "{}", setup.file());
+}
+
+#[test]
+fn a_negative_balance_the_reference_wrote_reads_as_zero() {
+    // After a backwards clock the reference can write a negative balance (and show "-1/5").
+    let content = record(5, -1.0000000000000002, 90, LAST, 0, 0);
+    let setup = Setup::with_file("2026-11-21T18:00:00Z", content.as_bytes());
+    assert_eq!(setup.budget.status().unwrap(), "budget: 0/5 (next refill in 90 min)");
+    assert!(!setup.budget.try_use().unwrap());
+    setup.clock.advance(SignedDuration::from_mins(90));
+    assert!(setup.budget.try_use().unwrap(), "90 minutes refill one ping from 0, not from -1");
+}
