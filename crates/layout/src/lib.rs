@@ -9,6 +9,11 @@ pub mod ollim;
 pub mod omicos;
 
 pub use dotdir_atomic_store as atomic_store;
+pub use dotdir_frontmatter as frontmatter;
+pub use dotdir_git_journal as git_journal;
+pub use dotdir_jsonl_log as jsonl_log;
+pub use dotdir_pidlock as pidlock;
+pub use dotdir_ping_bucket as ping_bucket;
 
 pub use crate::decl::{
     ALWAYS_IGNORED, Backup, Entry, Format, Git, Kind, Layout, Validator, glob_match,

@@ -10,6 +10,7 @@ mod clock;
 mod config;
 mod datadir;
 mod error;
+mod extras;
 mod git;
 mod guard;
 mod history;
@@ -17,6 +18,7 @@ mod layout;
 mod names;
 mod paths;
 mod pid;
+mod profile;
 mod sessions;
 mod state;
 mod ttl;
@@ -30,6 +32,7 @@ pub use self::{
     config::{CONFIG_KEYS, RuntimeConfig},
     datadir::{DataDir, Options},
     error::{Error, Result},
+    extras::{DOWNLOADS_DIR, REFLECTIONS_DIR, reflection_file_name},
     git::{GITIGNORE_MESSAGE, exclusions as git_exclusions},
     guard::{Location, StateGuard, WRITE_TOOLS, blocked_message},
     history::SessionHistory,
@@ -40,6 +43,10 @@ pub use self::{
     },
     paths::{DATA_DIR_VAR, DEFAULT_DIR_NAME, STATE_DIR_NAME, data_dir_from, resolve_data_dir},
     pid::PROGRAM,
+    profile::{
+        AgentTemplate, BUNDLED_AGENTS, IDENTITY_FILE, IDENTITY_TEMPLATE, Names, SKILLS_LINK_TARGET,
+        SdkLayoutReport, USER_FILE,
+    },
     sessions::{SessionEvent, SessionEventKind, parse_session_id},
     state::files,
     ttl::{ForkLookup, ForkMessage, Inquiries, Inquiry, is_inquiry_key},

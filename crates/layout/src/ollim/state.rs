@@ -145,6 +145,13 @@ impl DataDir {
         Ok(if expired { ForkLookup::Expired } else { ForkLookup::Unknown })
     }
 
+    /// Replaces every fork record (for repairs and migrations), under the lock.
+    pub fn save_fork_messages(&self, records: &[ForkMessage]) -> Result<()> {
+        let doc = self.state_document::<Vec<ForkMessage>>(files::FORK_MESSAGES);
+        doc.update(|all| *all = records.to_vec())?;
+        Ok(())
+    }
+
     // ---- inquiries.json ------------------------------------------------------------------
 
     /// The live inquiries, in file order (expired entries pruned on read).
@@ -171,6 +178,13 @@ impl DataDir {
             all.insert(key.clone(), Inquiry { prompt: prompt.to_owned(), ts: now });
             key
         })?)
+    }
+
+    /// Replaces every inquiry (for repairs and migrations), under the lock.
+    pub fn save_inquiries(&self, inquiries: &Inquiries) -> Result<()> {
+        let doc = self.state_document::<Inquiries>(files::INQUIRIES);
+        doc.update(|all| *all = inquiries.clone())?;
+        Ok(())
     }
 
     /// The prompt of a live inquiry, without consuming it.
@@ -207,6 +221,13 @@ impl DataDir {
     /// The queued updates, without consuming them.
     pub fn peek_updates(&self) -> Result<Vec<PendingUpdate>> {
         Ok(self.state_document(files::PENDING_UPDATES).read()?.unwrap_or_default())
+    }
+
+    /// Replaces the queue (for repairs and migrations), under the lock.
+    pub fn save_updates(&self, updates: &[PendingUpdate]) -> Result<()> {
+        let doc = self.state_document::<Vec<PendingUpdate>>(files::PENDING_UPDATES);
+        doc.update(|list| *list = updates.to_vec())?;
+        Ok(())
     }
 
     /// Takes every queued update and removes the file, under the lock.

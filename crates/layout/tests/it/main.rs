@@ -1,0 +1,3 @@
+//! Integration tests of the `dotdir` facade, one module per layout.
+
+mod ollim;

@@ -1,0 +1,75 @@
+//! The ollim-bot layout: fixtures, a scripted day, the `state/` guard, download names.
+
+mod day;
+mod downloads;
+mod guard;
+mod layout;
+mod state;
+mod typical;
+
+use std::path::{Path, PathBuf};
+
+use dotdir::ollim::{DataDir, FakeClock, Options};
+use jiff::tz::{TimeZone, offset};
+
+/// The fixture directory `tests/data/ollim-bot/<name>`.
+pub(crate) fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ollim-bot").join(name)
+}
+
+/// A writable copy of a fixture in a fresh temporary directory; returns (tempdir, data dir).
+pub(crate) fn copy_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ollim");
+    copy_tree(&fixture(name), &root);
+    (tmp, root)
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::write(&target, std::fs::read(entry.path()).unwrap()).unwrap();
+        }
+    }
+}
+
+/// The fixtures' zone: Pacific standard time (a fixed offset: no tz database needed).
+pub(crate) fn pacific() -> TimeZone {
+    TimeZone::fixed(offset(-8))
+}
+
+/// A clock at `rfc3339`.
+pub(crate) fn clock_at(rfc3339: &str) -> FakeClock {
+    FakeClock::new(rfc3339.parse().unwrap())
+}
+
+/// Opens `root` with `clock`, Pacific time, git as asked, the journal's fixed identity.
+pub(crate) fn open(root: &Path, clock: &FakeClock, git: bool) -> DataDir {
+    let options = Options::new()
+        .time_zone(pacific())
+        .clock(clock.clone())
+        .git(git)
+        .git_identity_from_config(false)
+        .durability(dotdir::atomic_store::Durability::None);
+    DataDir::open(root, options).unwrap()
+}
+
+#[allow(dead_code, reason = "used by the scripted day")]
+/// Runs the real `git` CLI in `dir`, returns stdout.
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
