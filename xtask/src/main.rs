@@ -2,6 +2,7 @@
 //!
 //! - `ci`: fmt check, clippy `-D warnings`, tests (nextest when installed) and doctests, docs with
 //!   warnings denied, all `--locked`, then the power-cut test.
+//! - `bench [--quick] [--json FILE]`: the comparison benchmarks as one table of ratios.
 //! - `powercut`: simulated power cuts on ext4, xfs and btrfs loop devices (root only; SKIPPED with
 //!   the reason otherwise).
 
@@ -15,6 +16,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+mod bench;
 mod powercut;
 
 fn main() -> Result<()> {
@@ -22,7 +24,8 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("powercut") => powercut::run().map(drop),
-        _ => bail!("usage: cargo xtask ci | powercut"),
+        Some("bench") => bench::run(&args[1..]),
+        _ => bail!("usage: cargo xtask ci | bench [--quick] [--json FILE] | powercut"),
     }
 }
 
@@ -44,7 +47,7 @@ fn has_nextest() -> bool {
     Command::new("cargo").args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success())
 }
 
-fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
+pub(crate) fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
     eprintln!("$ cargo {}", args.join(" "));
     let status = Command::new(env_or("CARGO", "cargo"))
         .args(args)
