@@ -1,46 +1,124 @@
-//! The `dotdir` command: inspect, check, repair and back up a data directory.
+//! The `dotdir` command: inspect, check, repair and back up the data directory of a local agent
+//! application (ollim-bot's `~/.ollim-bot`, omicos' `~/.omicos` and `<workspace>/.omicos`).
 //!
-//! **Work in progress.** Only `demo` exists, and it says plainly which parts of dotdir are built.
+//! Everything it knows comes from the layouts the `dotdir` library declares; this binary only
+//! presents. Human output by default (colour only on a terminal), `--json` on every command.
+//! Exit codes: 0 clean, 1 problems found, 2 usage or I/O error.
 
-use std::io::Write;
+mod backup;
+mod check;
+mod demo;
+mod init;
+mod inspect;
+mod layouts;
+mod style;
 
-fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    match args.next().as_deref() {
-        Some("demo") => demo(),
-        _ => {
-            let mut err = std::io::stderr();
-            writeln!(err, "usage: dotdir demo")?;
-            std::process::exit(2);
-        }
-    }
+use std::{io::Write, path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+use crate::layouts::LayoutName;
+
+/// Inspect, check, repair and back up the data directory of a local agent app.
+#[derive(Debug, Parser)]
+#[command(name = "dotdir", version, about, long_about = None)]
+#[command(after_help = "Exit codes: 0 clean, 1 problems found, 2 usage or I/O error.\n\
+Start with `dotdir demo` to see a populated sample data directory.")]
+struct Cli {
+    /// Print JSON for scripts instead of text for people.
+    #[arg(long, global = true)]
+    json: bool,
+    /// When to use colour: auto (on a terminal), always, never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: style::ColorChoice,
+    #[command(subcommand)]
+    command: Command,
 }
 
-fn demo() -> anyhow::Result<()> {
-    use dotdir::atomic_store::{Document, JsonStyle, WriteOptions};
-    let dir = tempfile::tempdir()?;
-    let counter: Document<u64> =
-        Document::open(dir.path().join("state/counter.json"))?.style(JsonStyle::Python);
-    for _ in 0..3 {
-        counter.update(|n| *n += 1)?;
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build a populated ollim-bot data directory and an omicos home and workspace in a temporary
+    /// folder through the library, then inspect and check them.
+    Demo {
+        /// Build into this directory and keep it (default: a temporary folder, removed after).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Show the annotated tree of a data directory: what each entry is, size, mode, secret,
+    /// tracked by git, backed up, retention; unknown entries are flagged.
+    Inspect {
+        /// The data directory (default: every default location that exists).
+        dir: Option<PathBuf>,
+        /// The layout to read it with (default: detected).
+        #[arg(long, value_enum)]
+        layout: Option<LayoutName>,
+    },
+    /// Find every problem the layout can detect; `--fix` repairs what can be repaired without
+    /// losing anything.
+    Check {
+        /// The data directory (default: every default location that exists).
+        dir: Option<PathBuf>,
+        /// The layout to read it with (default: detected).
+        #[arg(long, value_enum)]
+        layout: Option<LayoutName>,
+        /// Apply the repairs that lose nothing and report what was done.
+        #[arg(long)]
+        fix: bool,
+    },
+    /// Archive what the layout's backup rules keep (never a secret, never a cache) into a
+    /// verified .tar.gz.
+    Backup {
+        /// The data directory (default: the one default location that exists).
+        dir: Option<PathBuf>,
+        /// The layout to read it with (default: detected).
+        #[arg(long, value_enum)]
+        layout: Option<LayoutName>,
+        /// The archive to write (`.tar.gz`).
+        #[arg(long, value_name = "FILE", required_unless_present = "list")]
+        out: Option<PathBuf>,
+        /// Only show what would go in, and what stays out.
+        #[arg(long, conflicts_with = "out")]
+        list: bool,
+    },
+    /// Create a data directory: its directories with their modes, a git repository and the
+    /// derived `.gitignore`.
+    Init {
+        /// The layout to create.
+        #[arg(long, value_enum)]
+        layout: LayoutName,
+        /// Where to create it.
+        dir: PathBuf,
+    },
+}
+
+/// What a command found: decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Clean,
+    Problems,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let style = style::Style::new(cli.color);
+    let result = match cli.command {
+        Command::Demo { dir } => demo::run(dir.as_deref(), cli.json, &style),
+        Command::Inspect { dir, layout } => inspect::run(dir.as_deref(), layout, cli.json, &style),
+        Command::Check { dir, layout, fix } => {
+            check::run(dir.as_deref(), layout, fix, cli.json, &style)
+        }
+        Command::Backup { dir, layout, out, list } => {
+            backup::run(dir.as_deref(), layout, out.as_deref(), list, cli.json, &style)
+        }
+        Command::Init { layout, dir } => init::run(&dir, layout, cli.json, &style),
+    };
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(error) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{} {error:#}", style.error("error:"));
+            ExitCode::from(2)
+        }
     }
-    let secret = Document::<String>::new(dir.path().join("state/token.json"))
-        .options(WriteOptions::secret());
-    let _ = secret.write(&"demo-secret".to_owned())?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "dotdir demo in {}", dir.path().display())?;
-    writeln!(
-        out,
-        "  built: atomic-store (durable atomic writes, Python-compatible JSON, cross-process update)"
-    )?;
-    writeln!(
-        out,
-        "  state/counter.json = {}",
-        String::from_utf8_lossy(&counter.read_bytes()?.unwrap_or_default())
-    )?;
-    writeln!(
-        out,
-        "  not built yet: pidlock, jsonl-log, frontmatter, git-journal, ping-bucket, layouts, inspect/check/backup"
-    )?;
-    Ok(())
 }

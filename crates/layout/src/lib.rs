@@ -4,7 +4,10 @@
 //! **Work in progress.** The layout declaration ([`Layout`], [`Entry`]) exists; the ollim-bot and
 //! omicos layouts come with issues #8 and #9.
 
+pub mod backup;
+pub mod check;
 mod decl;
+pub mod inspect;
 pub mod ollim;
 pub mod omicos;
 

@@ -1,0 +1,263 @@
+//! `dotdir demo`: builds a populated ollim-bot data directory and an omicos home and workspace
+//! in a temporary folder, entirely through the library, then inspects and checks them.
+//!
+//! Every crate is exercised: the pid locks (dotdir-pidlock) are held while the directories are
+//! inspected, the session history and the omicos logs are JSON Lines (dotdir-jsonl-log), specs
+//! are committed by the git journal (dotdir-git-journal), the ping budget is spent
+//! (dotdir-ping-bucket), secrets are written `0600` (dotdir-atomic-store). Each secret carries
+//! the canary text [`CANARY`], so a reader can prove a backup never holds one.
+
+use std::{
+    io::Write,
+    path::Path,
+    time::Instant,
+};
+
+use anyhow::{Context, Result};
+use dotdir::{
+    atomic_store::{self as store, WriteOptions},
+    ollim::{self, DataDir, SessionEventKind},
+    omicos::{CloudLogin, GlobalHome, Mode, Workspace},
+};
+use serde_json::{Map, Value, json};
+
+use crate::{
+    Outcome,
+    layouts::{LayoutName, Target},
+    style::Style,
+};
+
+/// The text planted in every secret the demo writes.
+pub(crate) const CANARY: &str = "dotdir-demo-secret-canary";
+
+/// What one step built, and with which crate.
+struct Step {
+    krate: &'static str,
+    did: String,
+}
+
+pub(crate) fn run(dir: Option<&Path>, json: bool, style: &Style) -> Result<Outcome> {
+    let started = Instant::now();
+    let (temp, root) = match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}: choose another --dir", dir.display()))?;
+            (None, std::path::absolute(dir)?)
+        }
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("dotdir-demo.")
+                .tempdir()
+                .context("cannot create a temporary folder: set TMPDIR to a writable directory")?;
+            let root = temp.path().to_path_buf();
+            (Some(temp), root)
+        }
+    };
+    let ollim_dir = root.join("ollim-bot");
+    let home_dir = root.join("omicos-home");
+    let workspace_dir = root.join("workspace/.omicos");
+    let mut steps = Vec::new();
+
+    let bot = build_ollim(&ollim_dir, &mut steps)?;
+    let serve = build_omicos(&home_dir, &workspace_dir, &mut steps)?;
+    let built = started.elapsed();
+
+    // Inspect and check while the instance locks are held: the pid records are live.
+    let targets = [
+        Target { dir: ollim_dir.clone(), name: LayoutName::OllimBot },
+        Target { dir: home_dir.clone(), name: LayoutName::OmicosHome },
+        Target { dir: workspace_dir.clone(), name: LayoutName::OmicosWorkspace },
+    ];
+    let mut outcome = Outcome::Clean;
+    let mut out = std::io::stdout().lock();
+    let mut documents = Vec::new();
+    if !json {
+        writeln!(out, "{}", style.bold(&format!("dotdir demo in {}", root.display())))?;
+        for step in &steps {
+            writeln!(out, "  {} {}", style.info(&format!("[{}]", step.krate)), step.did)?;
+        }
+        writeln!(out, "built in {} ms through the library\n", built.as_millis())?;
+    }
+    for target in &targets {
+        let tree = dotdir::inspect::inspect(&target.dir, target.layout())?;
+        let report = dotdir::check::check_tree(&tree, &target.check_options()?);
+        if !report.problems.is_empty() {
+            outcome = Outcome::Problems;
+        }
+        if json {
+            documents.push(json!({
+                "inspect": crate::inspect::to_json(&tree),
+                "check": crate::check::to_json(&report, None),
+            }));
+        } else {
+            crate::inspect::render(&mut out, target, &tree, style)?;
+            crate::check::render(&mut out, target, &report, None, style)?;
+            writeln!(out)?;
+        }
+    }
+    drop(bot);
+    drop(serve);
+    if json {
+        let value = json!({
+            "root": root.display().to_string(),
+            "kept": temp.is_none(),
+            "built_ms": built.as_millis() as u64,
+            "steps": steps.iter().map(|s| json!({"crate": s.krate, "did": s.did})).collect::<Vec<_>>(),
+            "directories": documents,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        match &temp {
+            Some(_) => writeln!(
+                out,
+                "The demo folder is removed now. Keep one with `dotdir demo --dir PATH`, then try \
+                 `dotdir check PATH/ollim-bot` and `dotdir backup PATH/ollim-bot --out backup.tar.gz`."
+            )?,
+            None => writeln!(
+                out,
+                "Kept in {}. Try `dotdir check {}` and `dotdir backup {} --out backup.tar.gz`.",
+                root.display(),
+                ollim_dir.display(),
+                ollim_dir.display()
+            )?,
+        }
+    }
+    Ok(outcome)
+}
+
+fn step(steps: &mut Vec<Step>, krate: &'static str, did: impl Into<String>) {
+    steps.push(Step { krate, did: did.into() });
+}
+
+/// Builds the ollim-bot directory; returns the instance lock, held until dropped.
+fn build_ollim(dir: &Path, steps: &mut Vec<Step>) -> Result<impl Sized + use<>> {
+    let zone = ollim::time_zone("UTC").or_else(|_| ollim::configured_time_zone())?;
+    let options = ollim::Options::new()
+        .time_zone(zone)
+        .git_identity_from_config(false);
+    let data = DataDir::open(dir, options).context("cannot create the ollim-bot data directory")?;
+    step(steps, "git-journal", "ollim-bot: git repository and the .gitignore derived from the layout");
+
+    let guard = data.lock_instance().context("cannot take the ollim-bot instance lock")?;
+    step(steps, "pidlock", format!("ollim-bot: state/bot.pid held by this process (pid {})", guard.pid()));
+
+    data.save_session_id("sess-demo-1")?;
+    data.log_session_event(SessionEventKind::BgFork, "sess-fork-1", Some("sess-demo-1"))?;
+    let events = data.session_history()?;
+    step(
+        steps,
+        "jsonl-log",
+        format!("ollim-bot: state/session_history.jsonl, {} events (each committed)", events.events.len()),
+    );
+
+    data.record_fork_messages(&[1_234_567_890_123_456_789], "sess-fork-1", Some("sess-demo-1"))?;
+    let key = data.register_inquiry("Summarize my emails?")?;
+    data.append_update("Checked your morning emails: 3 need replies, none urgent.")?;
+    data.set_config("model_main", "opus")?;
+    step(
+        steps,
+        "atomic-store",
+        format!("ollim-bot: fork messages, inquiry {key}, a pending update, config.json (Python-compatible JSON)"),
+    );
+
+    let budget = data.ping_budget();
+    let mut spent = 0;
+    for _ in 0..2 {
+        if budget.try_use()? {
+            spent += 1;
+        }
+    }
+    step(steps, "ping-bucket", format!("ollim-bot: spent {spent} pings: {}", budget.status()?));
+
+    data.write_secret("token.json", format!("{{\"token\": \"{CANARY}-google-token\"}}").as_bytes())?;
+    data.write_secret(
+        "credentials.json",
+        format!("{{\"installed\": {{\"client_secret\": \"{CANARY}-client\"}}}}").as_bytes(),
+    )?;
+    step(steps, "atomic-store", "ollim-bot: state/token.json and state/credentials.json, 0600");
+
+    let journal = data.journal().context("the demo data directory has git tracking on")?;
+    let plain = WriteOptions::new();
+    let specs: [(&str, &str, String); 3] = [
+        (
+            "routines/morning-check-in.md",
+            "add routine a1b2c3d4",
+            "---\nid: \"a1b2c3d4\"\ncron: \"30 8 * * 1-5\"\ndescription: \"Morning briefing\"\n---\nReview my tasks and calendar for today, then give me a summary.\n".to_owned(),
+        ),
+        (
+            "reminders/take-a-break.md",
+            "add reminder deadbeef",
+            "---\nid: \"deadbeef\"\nrun-at: \"2026-02-24T14:00:00-08:00\"\n---\ntake a break\n".to_owned(),
+        ),
+        (
+            "skills/email-triage/SKILL.md",
+            "add skill email-triage",
+            "---\nname: \"email-triage\"\ndescription: \"Sort the inbox by urgency\"\n---\nRead unread mail and sort it into urgent / later / ignore.\n".to_owned(),
+        ),
+    ];
+    for (path, message, text) in &specs {
+        journal.write(path, text.as_bytes(), &plain, message)?;
+    }
+    journal.write(
+        "IDENTITY.md",
+        b"# Identity\n\nYou are a calm, concise assistant.\n",
+        &plain,
+        "bootstrap identity",
+    )?;
+    let commits = journal.log_path("routines/morning-check-in.md", None)?.len();
+    step(
+        steps,
+        "git-journal",
+        format!("ollim-bot: a routine, a reminder, a skill and IDENTITY.md, each committed ({commits} commit for the routine)"),
+    );
+    let _ = store::write(&dir.join("downloads/report.txt"), b"quarterly report\n", &plain)?;
+    Ok(guard)
+}
+
+/// Builds the omicos home and workspace; returns the daemon lock, held until dropped.
+fn build_omicos(home_dir: &Path, workspace_dir: &Path, steps: &mut Vec<Step>) -> Result<impl Sized + use<>> {
+    let home = GlobalHome::at(home_dir);
+    home.ensure()?;
+    let login = CloudLogin::new(
+        "https://cloud.example",
+        "2f7c0e1a-0000-4000-8000-00000000demo",
+        Some("user@example.com"),
+        &format!("{CANARY}-user-token"),
+    );
+    home.write_cloud_login(&login)?;
+    let mut keys = Map::new();
+    keys.insert("OPENAI_API_KEY".to_owned(), Value::String(format!("{CANARY}-api-key")));
+    home.write_auth(&keys)?;
+    home.write_plan_token(&format!("eyJhbGciOiJub25lIn0.eyJwbGFuIjoibGFiIn0.{}", CANARY.replace('-', "_")))?;
+    home.write_oauth("codex", &json!({"refresh_token": format!("{CANARY}-oauth")}))?;
+    let plain = WriteOptions::new();
+    let _ = store::write(&home.memory_dir().join("preferences.md"), b"Prefers short answers.\n", &plain)?;
+    let _ = store::write(&home.cloud_models_path(), br#"{"models": ["demo-model"]}"#, &plain)?;
+    let _ = store::write(&home.env_dir().join("pyvenv.cfg"), b"home = /usr/bin\n", &plain)?;
+    home.usage_log("sess-global")?.append(&json!({"model": "demo-model", "input_tokens": 12}))?;
+    step(steps, "atomic-store", "omicos home: cloud_login.json, auth.json, plan_token.jwt, oauth/codex.json (0600), memory, caches");
+
+    let workspace = Workspace::at(home, workspace_dir, Mode::Serve);
+    workspace.ensure()?;
+    let id = workspace.workspace_id()?;
+    workspace.login(&login)?;
+    let guard = workspace.acquire_serve_lock("omicos", 8765)?;
+    step(
+        steps,
+        "pidlock",
+        format!("omicos workspace: workspace_id {id}, serve.pid held on port 8765 by pid {}", guard.pid()),
+    );
+    workspace.create_conversation("conv-demo-1", "RNA-seq quality check")?;
+    workspace.append_history("conv-demo-1", &json!({"role": "user", "content": "Check my FASTQ files"}))?;
+    workspace.append_history("conv-demo-1", &json!({"role": "assistant", "content": "All 12 files pass."}))?;
+    let turn = workspace.new_turn()?;
+    turn.append(&json!({"step": "plan", "tool": "fastqc"}))?;
+    workspace.usage_log("sess-demo")?.append(&json!({"model": "demo-model", "input_tokens": 42}))?;
+    workspace.spool_tool_output("call_1", &vec![b'x'; 20_000])?;
+    step(
+        steps,
+        "jsonl-log",
+        format!("omicos workspace: a conversation, a trajectory ({}), usage, a spooled tool output", turn.relative()),
+    );
+    Ok(guard)
+}

@@ -1,0 +1,96 @@
+//! `dotdir init`: creates a data directory from its layout.
+
+use std::{
+    fs,
+    io::Write,
+    os::unix::fs::DirBuilderExt,
+    path::Path,
+};
+
+use anyhow::{Context, Result};
+use dotdir::{Backup, Kind, Layout};
+use serde_json::json;
+
+use crate::{Outcome, layouts::LayoutName, style::Style};
+
+/// The directories `init` creates: the layout's literal top-level directories that hold user
+/// data or secrets (caches, hidden SDK folders and the nested cli data directory are left to
+/// the application).
+pub(crate) fn initial_dirs(layout: &Layout) -> Vec<(&'static str, u32)> {
+    layout
+        .entries
+        .iter()
+        .filter(|e| e.kind == Kind::Dir)
+        .filter(|e| !e.pattern.contains(['*', '?', '/', '[']) && !e.pattern.starts_with('.'))
+        .filter(|e| e.pattern != "cli")
+        .filter(|e| e.secret || e.backup == Backup::Keep)
+        .map(|e| (e.pattern, if e.secret { 0o700 } else { 0o755 }))
+        .collect()
+}
+
+pub(crate) fn run(dir: &Path, name: LayoutName, json: bool, style: &Style) -> Result<Outcome> {
+    let layout = name.layout();
+    let existed = dir.exists();
+    create_dir(dir, 0o700)?;
+    let mut created = Vec::new();
+    for (pattern, mode) in initial_dirs(layout) {
+        let path = dir.join(pattern);
+        if !path.exists() {
+            create_dir(&path, mode)?;
+            created.push(format!("{pattern}/"));
+        }
+    }
+    let had_git = dir.join(".git").exists();
+    let options = dotdir_git_journal::JournalOptions::new()
+        .exclusions(dotdir::check::journal_exclusions(layout))
+        .identity_from_git_config(false);
+    dotdir_git_journal::Journal::open(dir, options).with_context(|| {
+        format!("cannot create the git repository in {}: check that it is writable", dir.display())
+    })?;
+    let report = dotdir::check::check(dir, layout, &dotdir::check::Options::default())?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let value = json!({
+            "layout": layout.name,
+            "root": dir.display().to_string(),
+            "created": created,
+            "git": if had_git { "existing" } else { "initialised" },
+            "problems": report.problems.iter().map(crate::check::problem_json).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        writeln!(
+            out,
+            "{} {} layout at {}{}",
+            style.good("initialised"),
+            layout.name,
+            dir.display(),
+            if existed { " (it existed; nothing was overwritten)" } else { "" }
+        )?;
+        for path in &created {
+            writeln!(out, "  created {path}")?;
+        }
+        writeln!(
+            out,
+            "  git repository {} with the layout's .gitignore",
+            if had_git { "kept" } else { "initialised" }
+        )?;
+        if report.problems.is_empty() {
+            writeln!(out, "  {}", style.good("dotdir check: no problems"))?;
+        } else {
+            writeln!(
+                out,
+                "  dotdir check found {} problem(s): run `dotdir check {}`",
+                report.problems.len(),
+                dir.display()
+            )?;
+        }
+    }
+    Ok(if report.problems.is_empty() { Outcome::Clean } else { Outcome::Problems })
+}
+
+fn create_dir(path: &Path, mode: u32) -> Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(mode).create(path).with_context(|| {
+        format!("cannot create {}: check the parent directory's permissions", path.display())
+    })
+}

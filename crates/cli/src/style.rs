@@ -1,0 +1,100 @@
+//! Colour for people on a terminal, plain text everywhere else, and human sizes and modes.
+
+use std::io::IsTerminal;
+
+/// When to colour the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// Only when standard output is a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Paints text when colour is on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Style {
+    color: bool,
+}
+
+impl Style {
+    pub(crate) fn new(choice: ColorChoice) -> Self {
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
+            }
+        };
+        Self { color }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    }
+
+    pub(crate) fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    pub(crate) fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+
+    pub(crate) fn error(&self, text: &str) -> String {
+        self.paint("1;31", text)
+    }
+
+    pub(crate) fn bad(&self, text: &str) -> String {
+        self.paint("31", text)
+    }
+
+    pub(crate) fn warn(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
+
+    pub(crate) fn good(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+
+    pub(crate) fn info(&self, text: &str) -> String {
+        self.paint("36", text)
+    }
+}
+
+/// `512B`, `1.2K`, `3.4M`, `1.0G`.
+pub(crate) fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["K", "M", "G", "T"];
+    if bytes < 1024 {
+        return format!("{bytes}B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1}{}", UNITS[unit])
+}
+
+/// `7d`, `12h`, `30m`, `45s`.
+pub(crate) fn duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s >= 3_600 && s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Pads `text` to `width` characters (counting chars, not bytes), ignoring colour codes the
+/// caller adds afterwards.
+pub(crate) fn pad(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    if len >= width { text.to_owned() } else { format!("{text}{}", " ".repeat(width - len)) }
+}

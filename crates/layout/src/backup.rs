@@ -1,0 +1,217 @@
+//! Which files of a data directory a backup keeps, from the layout's backup rules: user data
+//! ([`crate::Backup::Keep`]) goes in; secrets, re-creatable caches, ephemeral state, unknown
+//! paths, git internals, temporary and lock files stay out. Writing the archive is the caller's
+//! job (`dotdir backup` writes a `.tar.gz`).
+//!
+//! ```
+//! # fn main() -> Result<(), dotdir::check::Error> {
+//! use dotdir::{Backup, Entry, Format, Layout, backup};
+//! const APP: Layout = Layout {
+//!     name: "app",
+//!     description: "an app",
+//!     entries: &[
+//!         Entry::file("token.json", Format::Json, "an API token").secret(),
+//!         Entry::dir("cache", "a cache").backup(Backup::Recreatable),
+//!         Entry::file("notes/*.md", Format::Text, "a note"),
+//!     ],
+//! };
+//! let dir = tempfile::tempdir().unwrap();
+//! std::fs::create_dir_all(dir.path().join("notes")).unwrap();
+//! std::fs::create_dir_all(dir.path().join("cache")).unwrap();
+//! std::fs::write(dir.path().join("notes/a.md"), "hello").unwrap();
+//! std::fs::write(dir.path().join("cache/blob"), "re-creatable").unwrap();
+//! std::fs::write(dir.path().join("token.json"), "\"s3cr3t\"").unwrap();
+//!
+//! let selection = backup::select(dir.path(), &APP)?;
+//! let kept: Vec<_> = selection.files.iter().map(|f| f.relative.as_str()).collect();
+//! assert_eq!(kept, ["notes/a.md"]);
+//! # Ok(()) }
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use crate::{
+    Backup, Layout,
+    check::Error,
+    inspect::{self, Node, NodeKind, Role, Tree, dir_pattern},
+};
+
+/// Why a path stays out of a backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// A secret: never backed up, never leaked.
+    Secret,
+    /// Re-creatable (a cache, an environment, a symlink).
+    Recreatable,
+    /// Ephemeral state (a pid record, a TTL map).
+    Ephemeral,
+    /// The layout does not declare it.
+    Unknown,
+    /// Git's own files (history may hold what the exclusion list forbids).
+    Git,
+    /// A temporary or lock file.
+    Transient,
+}
+
+impl SkipReason {
+    /// A short label: `secret`, `re-creatable`, `ephemeral`, `unknown`, `git`, `transient`.
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipReason::Secret => "secret",
+            SkipReason::Recreatable => "re-creatable",
+            SkipReason::Ephemeral => "ephemeral",
+            SkipReason::Unknown => "unknown",
+            SkipReason::Git => "git",
+            SkipReason::Transient => "transient",
+        }
+    }
+}
+
+/// A file that goes into the backup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selected {
+    /// The path relative to the data directory, `/`-separated: its name in the archive.
+    pub relative: String,
+    /// The full path.
+    pub path: PathBuf,
+    /// Size in bytes when it was selected.
+    pub size: u64,
+    /// Permission bits.
+    pub mode: u32,
+    /// Last modification, seconds since the epoch.
+    pub modified: i64,
+}
+
+/// A path that stays out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The path relative to the data directory.
+    pub relative: String,
+    /// Why it is skipped.
+    pub reason: SkipReason,
+}
+
+/// What a backup of a data directory contains.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// The data directory.
+    pub root: PathBuf,
+    /// The layout's name.
+    pub layout: &'static str,
+    /// The files that go in, in walk order.
+    pub files: Vec<Selected>,
+    /// The top-most paths that stay out (a skipped directory stands for its contents).
+    pub skipped: Vec<Skipped>,
+}
+
+impl Selection {
+    /// Total size of the selected files.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+}
+
+/// Selects the files of `root` that a backup keeps under `layout`'s rules.
+pub fn select(root: &Path, layout: &Layout) -> Result<Selection, Error> {
+    Ok(select_tree(&inspect::inspect(root, layout)?))
+}
+
+/// Selects from an already classified tree.
+pub fn select_tree(tree: &Tree) -> Selection {
+    let mut files = Vec::new();
+    let mut skipped: Vec<Skipped> = Vec::new();
+    for node in &tree.nodes {
+        // A skipped directory stands for everything below it.
+        if skipped.iter().any(|s| node.relative.starts_with(&format!("{}/", s.relative))) {
+            continue;
+        }
+        match decide(node, &tree.layout) {
+            Decision::Keep => files.push(Selected {
+                relative: node.relative.clone(),
+                path: node.path.clone(),
+                size: node.size,
+                mode: node.mode,
+                modified: node.modified,
+            }),
+            Decision::Descend => {}
+            Decision::Skip(reason) => {
+                skipped.push(Skipped { relative: node.relative.clone(), reason });
+            }
+        }
+    }
+    Selection { root: tree.root.clone(), layout: tree.layout.name, files, skipped }
+}
+
+enum Decision {
+    Keep,
+    Descend,
+    Skip(SkipReason),
+}
+
+fn decide(node: &Node, layout: &Layout) -> Decision {
+    // Defence in depth: whatever entry matched first, a path any secret pattern covers never
+    // goes in.
+    if node.is_secret() || under_secret(&node.relative, layout) {
+        return Decision::Skip(SkipReason::Secret);
+    }
+    match node.role {
+        Role::GitDir => return Decision::Skip(SkipReason::Git),
+        Role::Temp { .. } | Role::LockSidecar => return Decision::Skip(SkipReason::Transient),
+        Role::Unknown => return Decision::Skip(SkipReason::Unknown),
+        Role::Container => return Decision::Descend,
+        _ => {}
+    }
+    if node.kind == NodeKind::Symlink {
+        return Decision::Skip(SkipReason::Recreatable);
+    }
+    match node.entry.map(|e| e.backup) {
+        Some(Backup::Recreatable) => return Decision::Skip(SkipReason::Recreatable),
+        Some(Backup::Ephemeral) => return Decision::Skip(SkipReason::Ephemeral),
+        Some(Backup::Never) => return Decision::Skip(SkipReason::Secret),
+        _ => {}
+    }
+    match node.kind {
+        NodeKind::Dir => Decision::Descend,
+        NodeKind::File if node.backed_up() => Decision::Keep,
+        NodeKind::File => Decision::Skip(SkipReason::Unknown),
+        _ => Decision::Skip(SkipReason::Transient),
+    }
+}
+
+fn under_secret(relative: &str, layout: &Layout) -> bool {
+    let base = relative.strip_suffix(".corrupt").unwrap_or(relative);
+    layout.secrets().any(|secret| {
+        secret.matches(base)
+            || secret.matches(relative)
+            || (secret.kind == crate::Kind::Dir && is_below(dir_pattern(secret.pattern), base))
+    })
+}
+
+/// Whether `relative` lies below a directory matching `pattern`.
+fn is_below(pattern: &str, relative: &str) -> bool {
+    let mut prefix = String::new();
+    for component in relative.split('/') {
+        if !prefix.is_empty() && crate::glob_match(pattern, &prefix) {
+            return true;
+        }
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(component);
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn below_secret_dirs() {
+        assert!(is_below("oauth", "oauth/codex.json"));
+        assert!(is_below("a/*", "a/b/c"));
+        assert!(!is_below("oauth", "oauth"));
+        assert!(!is_below("oauth", "oauthx/a"));
+    }
+}

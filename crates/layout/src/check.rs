@@ -1,0 +1,1008 @@
+//! Finds what is wrong in a data directory, from its declared [`Layout`] alone, and applies the
+//! repairs that lose nothing.
+//!
+//! [`check`] walks the directory ([`crate::inspect`]) and reports [`Problem`]s of stable kinds
+//! ([`ProblemKind`]): secrets readable by others, stale pid records, torn or corrupt JSON Lines,
+//! JSON state that does not parse or has the wrong shape, spec files that do not parse,
+//! duplicate spec ids, leftover temporary files, records past their retention, secrets in git,
+//! a missing `.gitignore`, unknown entries. [`fix`] applies only the repairs that lose nothing
+//! (tighten a mode, reclaim a stale lock, move torn tails and corrupt lines aside to a
+//! `.corrupt` file, sweep abandoned temporary files, prune expired records, write `.gitignore`,
+//! untrack secrets) and reports each one.
+//!
+//! ```
+//! # fn main() -> Result<(), dotdir::check::Error> {
+//! use std::os::unix::fs::PermissionsExt;
+//! use dotdir::{Entry, Format, Layout, check};
+//! const APP: Layout = Layout {
+//!     name: "app",
+//!     description: "an app",
+//!     entries: &[Entry::file("token.json", Format::Json, "an API token").secret()],
+//! };
+//! let dir = tempfile::tempdir().unwrap();
+//! std::fs::write(dir.path().join("token.json"), "\"s3cr3t\"").unwrap();
+//! std::fs::set_permissions(dir.path().join("token.json"), std::fs::Permissions::from_mode(0o644)).unwrap();
+//!
+//! let report = check::check(dir.path(), &APP, &check::Options::default())?;
+//! assert_eq!(report.problems[0].kind, check::ProblemKind::SecretMode);
+//! assert!(report.problems[0].fixable);
+//!
+//! let fixed = check::fix(dir.path(), &APP, &check::Options::default())?;
+//! assert_eq!(fixed.repairs.len(), 1);
+//! assert!(check::check(dir.path(), &APP, &check::Options::default())?.problems.is_empty());
+//! # Ok(()) }
+//! ```
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    fmt, fs, io,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use dotdir_atomic_store::{self as store, JsonStyle, WriteOptions};
+use serde_json::Value;
+
+use crate::{
+    Format, Layout,
+    inspect::{self, Node, NodeKind, Role, Tree},
+};
+
+/// Everything that can stop a check, a repair pass or a backup selection (problems in the data
+/// are [`Problem`]s, not errors).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A system call failed.
+    #[error("failed to {step} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        step: &'static str,
+        /// The path it was done to.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The data directory is not a directory.
+    #[error("{} is not a directory", path.display())]
+    NotADirectory {
+        /// The offending path.
+        path: PathBuf,
+    },
+    /// A pid lock could not be probed or reclaimed.
+    #[error("cannot reclaim the lock {}: {message}", path.display())]
+    Lock {
+        /// The pid record.
+        path: PathBuf,
+        /// What the lock crate said.
+        message: String,
+    },
+    /// A JSON Lines log could not be read or repaired.
+    #[error("cannot repair {}: {message}", path.display())]
+    Log {
+        /// The log.
+        path: PathBuf,
+        /// What the log crate said.
+        message: String,
+    },
+    /// A read or write through `dotdir-atomic-store` failed.
+    #[error("{source}")]
+    Store {
+        /// The path the operation was about.
+        path: PathBuf,
+        /// The store's error (it names the step).
+        #[source]
+        source: store::Error,
+    },
+}
+
+/// The stable kinds of problem. Their [`ProblemKind::as_str`] names are part of the JSON output
+/// of `dotdir check` and never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum ProblemKind {
+    /// `secret-mode`: a secret readable or writable by group or others.
+    SecretMode,
+    /// `stale-lock`: a pid record whose holder is gone (or that does not parse).
+    StaleLock,
+    /// `torn-jsonl`: a JSON Lines file whose last line is unterminated (a crash mid-append).
+    TornJsonl,
+    /// `corrupt-jsonl`: a line before the end of a JSON Lines file that does not parse.
+    CorruptJsonl,
+    /// `corrupt-json`: a JSON state file that does not parse.
+    CorruptJson,
+    /// `corrupt-spec`: a spec file whose front matter does not parse (with line and column).
+    CorruptSpec,
+    /// `duplicate-id`: two spec files in one directory with the same id.
+    DuplicateId,
+    /// `orphan-temp`: a temporary file left by a killed writer.
+    OrphanTemp,
+    /// `expired-entries`: records past the entry's retention still stored.
+    ExpiredEntries,
+    /// `tracked-secret`: a secret or excluded path in git's index.
+    TrackedSecret,
+    /// `missing-gitignore`: a git repository whose `.gitignore` lacks the layout's exclusions.
+    MissingGitignore,
+    /// `bad-workspace-id`: a workspace id that is not 32 lowercase hex characters.
+    BadWorkspaceId,
+    /// `unknown-entry`: a path the layout does not declare.
+    UnknownEntry,
+    /// `wrong-kind`: a declared file that is a directory, a secret that is a symlink, ….
+    WrongKind,
+    /// A kind declared by a layout's own [`crate::Validator`].
+    Other(&'static str),
+}
+
+impl ProblemKind {
+    /// Every built-in kind, in report order.
+    pub const ALL: [ProblemKind; 14] = [
+        ProblemKind::SecretMode,
+        ProblemKind::StaleLock,
+        ProblemKind::TornJsonl,
+        ProblemKind::CorruptJsonl,
+        ProblemKind::CorruptJson,
+        ProblemKind::CorruptSpec,
+        ProblemKind::DuplicateId,
+        ProblemKind::OrphanTemp,
+        ProblemKind::ExpiredEntries,
+        ProblemKind::TrackedSecret,
+        ProblemKind::MissingGitignore,
+        ProblemKind::BadWorkspaceId,
+        ProblemKind::UnknownEntry,
+        ProblemKind::WrongKind,
+    ];
+
+    /// The stable kebab-case name (`secret-mode`, `torn-jsonl`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::SecretMode => "secret-mode",
+            ProblemKind::StaleLock => "stale-lock",
+            ProblemKind::TornJsonl => "torn-jsonl",
+            ProblemKind::CorruptJsonl => "corrupt-jsonl",
+            ProblemKind::CorruptJson => "corrupt-json",
+            ProblemKind::CorruptSpec => "corrupt-spec",
+            ProblemKind::DuplicateId => "duplicate-id",
+            ProblemKind::OrphanTemp => "orphan-temp",
+            ProblemKind::ExpiredEntries => "expired-entries",
+            ProblemKind::TrackedSecret => "tracked-secret",
+            ProblemKind::MissingGitignore => "missing-gitignore",
+            ProblemKind::BadWorkspaceId => "bad-workspace-id",
+            ProblemKind::UnknownEntry => "unknown-entry",
+            ProblemKind::WrongKind => "wrong-kind",
+            ProblemKind::Other(name) => name,
+        }
+    }
+
+    /// The kind named `name` (a validator's problem name maps onto a built-in kind when it
+    /// spells one).
+    pub fn from_name(name: &'static str) -> Self {
+        Self::ALL.into_iter().find(|k| k.as_str() == name).unwrap_or(ProblemKind::Other(name))
+    }
+
+    /// What a person should do about a problem of this kind that `--fix` cannot repair.
+    pub fn advice(self) -> &'static str {
+        match self {
+            ProblemKind::CorruptJson => {
+                "the application cannot read this file: restore it from a backup or git history, or fix the JSON by hand"
+            }
+            ProblemKind::CorruptSpec => {
+                "this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away"
+            }
+            ProblemKind::DuplicateId => {
+                "two specs share one id: keep one, or give the other a new id"
+            }
+            ProblemKind::BadWorkspaceId => {
+                "the workspace id is not 32 lowercase hex characters: restore it from workspace_id.*.bak, or remove it to get a new identity"
+            }
+            ProblemKind::UnknownEntry => {
+                "the layout does not know this path: move it out of the data directory if it is not yours to keep here"
+            }
+            ProblemKind::WrongKind => {
+                "the path has the wrong type: move it aside and let the application recreate it"
+            }
+            ProblemKind::StaleLock => "the holder is gone: `dotdir check --fix` removes the record",
+            ProblemKind::OrphanTemp => {
+                "a writer may still be running: run `dotdir check --fix` again once it has finished"
+            }
+            _ => "run `dotdir check --fix`",
+        }
+    }
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing wrong in a data directory.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Problem {
+    /// What kind of problem.
+    pub kind: ProblemKind,
+    /// The path relative to the data directory, `/`-separated.
+    pub path: String,
+    /// One line for people.
+    pub message: String,
+    /// `dotdir check --fix` ([`fix`]) can repair it without losing anything.
+    pub fixable: bool,
+    /// The 1-based line the problem is on, when it has one.
+    pub line: Option<u64>,
+    /// The 1-based column, when it has one.
+    pub column: Option<u64>,
+    action: Option<Action>,
+}
+
+impl Problem {
+    fn new(kind: ProblemKind, path: &str, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            path: path.to_owned(),
+            message: message.into(),
+            fixable: false,
+            line: None,
+            column: None,
+            action: None,
+        }
+    }
+
+    fn fix_with(mut self, action: Action) -> Self {
+        self.fixable = true;
+        self.action = Some(action);
+        self
+    }
+
+    fn at(mut self, line: Option<u64>, column: Option<u64>) -> Self {
+        self.line = line;
+        self.column = column;
+        self
+    }
+}
+
+/// The repair a fixable problem gets.
+#[derive(Debug, Clone, PartialEq)]
+enum Action {
+    /// Remove the group and other permission bits.
+    Tighten { to: u32 },
+    /// Remove a pid record whose holder is gone.
+    RemoveStaleLock,
+    /// Move the torn tail and the corrupt lines of a JSON Lines file to `<name>.corrupt`.
+    SetAsideLines,
+    /// Remove an abandoned temporary file.
+    RemoveTemp,
+    /// Drop the records older than the retention.
+    Prune { ttl: Duration },
+    /// Write the layout's exclusions into `.gitignore`, keeping what is there.
+    WriteGitignore,
+}
+
+/// Options of [`check`] and [`fix`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// The time retention is measured against (the default is now; tests pin it).
+    pub now: SystemTime,
+    /// Report paths the layout does not know (`unknown-entry`). Default: yes.
+    pub report_unknown: bool,
+    /// The program a pid record's holder must be running to count as alive (`ollim-bot`,
+    /// `omicos`); without it any live pid counts (a reused pid then looks like a holder).
+    pub program: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { now: SystemTime::now(), report_unknown: true, program: None }
+    }
+}
+
+impl Options {
+    /// Sets [`Options::now`].
+    #[must_use]
+    pub fn now(mut self, now: SystemTime) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// Sets [`Options::program`].
+    #[must_use]
+    pub fn program(mut self, program: impl Into<String>) -> Self {
+        self.program = Some(program.into());
+        self
+    }
+
+    /// Sets [`Options::report_unknown`].
+    #[must_use]
+    pub fn report_unknown(mut self, report: bool) -> Self {
+        self.report_unknown = report;
+        self
+    }
+}
+
+/// What [`check`] found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The layout's name.
+    pub layout: &'static str,
+    /// The data directory.
+    pub root: PathBuf,
+    /// Every problem, sorted by path then kind.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// The problems [`fix`] can repair.
+    pub fn fixable(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| p.fixable)
+    }
+}
+
+/// One repair [`fix`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repair {
+    /// The problem it repaired.
+    pub kind: ProblemKind,
+    /// The path relative to the data directory.
+    pub path: String,
+    /// What was done, for people.
+    pub action: String,
+}
+
+/// A repair that was attempted and failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixFailure {
+    /// The problem that is still there.
+    pub kind: ProblemKind,
+    /// The path relative to the data directory.
+    pub path: String,
+    /// Why the repair failed.
+    pub error: String,
+}
+
+/// What [`fix`] did.
+#[derive(Debug, Clone)]
+pub struct FixReport {
+    /// The layout's name.
+    pub layout: &'static str,
+    /// The repairs made.
+    pub repairs: Vec<Repair>,
+    /// The repairs that failed (the problem is left as it was).
+    pub failures: Vec<FixFailure>,
+}
+
+/// Checks `root` against `layout`.
+pub fn check(root: &Path, layout: &Layout, options: &Options) -> Result<Report, Error> {
+    let tree = inspect::inspect(root, layout)?;
+    Ok(check_tree(&tree, options))
+}
+
+/// Checks an already classified tree.
+pub fn check_tree(tree: &Tree, options: &Options) -> Report {
+    let mut problems = Vec::new();
+    for node in &tree.nodes {
+        check_node(node, options, &mut problems);
+    }
+    check_specs(tree, &mut problems);
+    if tree.has_git() {
+        check_git(tree, &mut problems);
+    }
+    problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.kind.cmp(&b.kind)));
+    Report { layout: tree.layout.name, root: tree.root.clone(), problems }
+}
+
+/// Applies every repair that loses nothing, then reports what it did. Run [`check`] again to
+/// see what is left.
+pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport, Error> {
+    let report = check(root, layout, options)?;
+    let mut repairs = Vec::new();
+    let mut failures = Vec::new();
+    let mut done: HashSet<(String, std::mem::Discriminant<Action>)> = HashSet::new();
+    for problem in &report.problems {
+        let Some(action) = &problem.action else { continue };
+        if !done.insert((problem.path.clone(), std::mem::discriminant(action))) {
+            continue;
+        }
+        let path = root.join(&problem.path);
+        match apply(root, &path, layout, action, options) {
+            Ok(what) => repairs.push(Repair {
+                kind: problem.kind,
+                path: problem.path.clone(),
+                action: what,
+            }),
+            Err(error) => failures.push(FixFailure {
+                kind: problem.kind,
+                path: problem.path.clone(),
+                error: error.to_string(),
+            }),
+        }
+    }
+    Ok(FixReport { layout: layout.name, repairs, failures })
+}
+
+fn check_node(node: &Node, options: &Options, problems: &mut Vec<Problem>) {
+    match node.role {
+        Role::Temp { writer_pid } => problems.push(orphan_temp(node, writer_pid)),
+        Role::Unknown if options.report_unknown => problems.push(Problem::new(
+            ProblemKind::UnknownEntry,
+            &node.relative,
+            match node.kind {
+                NodeKind::Dir => "a directory the layout does not declare".to_owned(),
+                kind => format!("a {} the layout does not declare", kind.as_str()),
+            },
+        )),
+        Role::Declared => check_declared(node, options, problems),
+        _ => {}
+    }
+}
+
+fn orphan_temp(node: &Node, writer_pid: Option<u32>) -> Problem {
+    let age = SystemTime::now()
+        .duration_since(UNIX_EPOCH + Duration::from_secs(node.modified.max(0) as u64))
+        .unwrap_or_default();
+    let old = age > store::SweepOptions::default().max_age;
+    let (abandoned, why) = match writer_pid {
+        Some(pid) if !store::process_alive(pid) => {
+            (true, format!("its writer (pid {pid}) is gone"))
+        }
+        Some(pid) if old => {
+            (true, format!("pid {pid} is alive but the file is {}s old", age.as_secs()))
+        }
+        Some(pid) => (false, format!("its writer (pid {pid}) may still be writing")),
+        None if old => (true, format!("left by a Python writer {}s ago", age.as_secs())),
+        None => (false, "a Python writer may still be writing".to_owned()),
+    };
+    let problem = Problem::new(
+        ProblemKind::OrphanTemp,
+        &node.relative,
+        format!("leftover temporary file: {why}"),
+    );
+    if abandoned { problem.fix_with(Action::RemoveTemp) } else { problem }
+}
+
+fn check_declared(node: &Node, options: &Options, problems: &mut Vec<Problem>) {
+    let Some(entry) = node.entry else { return };
+    if node.wrong_kind() {
+        problems.push(Problem::new(
+            ProblemKind::WrongKind,
+            &node.relative,
+            format!(
+                "declared as a {} ({}) but is a {}",
+                match entry.kind {
+                    crate::Kind::File => "file",
+                    crate::Kind::Dir => "directory",
+                    crate::Kind::Symlink => "symlink",
+                },
+                entry.description,
+                node.kind.as_str()
+            ),
+        ));
+        return;
+    }
+    if entry.secret && matches!(node.kind, NodeKind::File | NodeKind::Dir) && node.mode & 0o077 != 0
+    {
+        let to = node.mode & !0o077;
+        problems.push(
+            Problem::new(
+                ProblemKind::SecretMode,
+                &node.relative,
+                format!(
+                    "a secret with mode {:04o}: group or others can access it (should be {to:04o})",
+                    node.mode
+                ),
+            )
+            .fix_with(Action::Tighten { to }),
+        );
+    }
+    if node.kind != NodeKind::File {
+        return;
+    }
+    let content = match entry.format {
+        Format::Json => check_json(node, options, problems),
+        Format::Jsonl => {
+            check_jsonl(node, problems);
+            None
+        }
+        Format::PidRecord => {
+            check_pid_record(node, options, problems);
+            None
+        }
+        // Specs are checked per directory (duplicate ids) in `check_specs`.
+        _ => None,
+    };
+    if let Some(validator) = entry.validator {
+        let bytes = match content {
+            Some(bytes) => Some(bytes),
+            None => store::read(&node.path, store::DEFAULT_MAX_DOCUMENT).ok().flatten(),
+        };
+        if let Some(bytes) = bytes
+            && let Err(reason) = (validator.check)(&bytes)
+            && !problems
+                .iter()
+                .any(|p| p.path == node.relative && p.kind == ProblemKind::CorruptJson)
+        {
+            problems.push(Problem::new(
+                ProblemKind::from_name(validator.problem),
+                &node.relative,
+                reason,
+            ));
+        }
+    }
+}
+
+/// Parses a JSON entry; reports corrupt JSON and expired records. Returns the bytes for the
+/// validator.
+fn check_json(node: &Node, options: &Options, problems: &mut Vec<Problem>) -> Option<Vec<u8>> {
+    let bytes = match store::read(&node.path, store::DEFAULT_MAX_DOCUMENT) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return None,
+        Err(e) => {
+            problems.push(Problem::new(ProblemKind::CorruptJson, &node.relative, e.to_string()));
+            return None;
+        }
+    };
+    let value: Value = match serde_json::from_slice(&bytes) {
+        Ok(value) => value,
+        Err(e) => {
+            let line = u64::try_from(e.line()).ok().filter(|l| *l > 0);
+            let column = u64::try_from(e.column()).ok().filter(|c| *c > 0);
+            problems.push(
+                Problem::new(
+                    ProblemKind::CorruptJson,
+                    &node.relative,
+                    format!("does not parse as JSON: {e}"),
+                )
+                .at(line, column),
+            );
+            return Some(bytes);
+        }
+    };
+    if let Some(ttl) = node.entry.and_then(|e| e.retention) {
+        let expired = expired_records(&value, options.now, ttl);
+        if expired > 0 {
+            problems.push(
+                Problem::new(
+                    ProblemKind::ExpiredEntries,
+                    &node.relative,
+                    format!(
+                        "{expired} record(s) older than the {} retention are still stored",
+                        human_duration(ttl)
+                    ),
+                )
+                .fix_with(Action::Prune { ttl }),
+            );
+        }
+    }
+    Some(bytes)
+}
+
+/// The `ts` (unix seconds) of a TTL record, when it has a numeric one.
+fn record_ts(record: &Value) -> Option<f64> {
+    record.get("ts").and_then(Value::as_f64)
+}
+
+fn cutoff(now: SystemTime, ttl: Duration) -> f64 {
+    now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64() - ttl.as_secs_f64()
+}
+
+/// Records are expired when their `ts` is at or before `now - ttl` (the reference keeps
+/// `ts > now - ttl`). A record without a numeric `ts` is kept: nothing is pruned that the check
+/// does not understand.
+fn is_expired(record: &Value, cutoff: f64) -> bool {
+    record_ts(record).is_some_and(|ts| ts <= cutoff)
+}
+
+fn expired_records(value: &Value, now: SystemTime, ttl: Duration) -> usize {
+    let cutoff = cutoff(now, ttl);
+    match value {
+        Value::Array(records) => records.iter().filter(|r| is_expired(r, cutoff)).count(),
+        Value::Object(map) => map.values().filter(|r| is_expired(r, cutoff)).count(),
+        _ => 0,
+    }
+}
+
+fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        s if s % 86_400 == 0 => format!("{}-day", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}-hour", s / 3_600),
+        s if s % 60 == 0 => format!("{}-minute", s / 60),
+        s => format!("{s}-second"),
+    }
+}
+
+fn check_jsonl(node: &Node, problems: &mut Vec<Problem>) {
+    let log = dotdir_jsonl_log::Log::<Value>::new(&node.path);
+    let records = match log.records() {
+        Ok(records) => records,
+        Err(e) => {
+            problems.push(Problem::new(ProblemKind::CorruptJsonl, &node.relative, e.to_string()));
+            return;
+        }
+    };
+    for entry in records {
+        let bad = match entry {
+            Ok(dotdir_jsonl_log::Entry::Problem(bad)) => bad,
+            Ok(_) => continue,
+            Err(e) => {
+                problems.push(Problem::new(ProblemKind::CorruptJsonl, &node.relative, e.to_string()));
+                return;
+            }
+        };
+        let (kind, message) = if bad.is_torn_tail() {
+            (
+                ProblemKind::TornJsonl,
+                format!(
+                    "the last line ({} bytes at byte {}) is unterminated: an append was interrupted",
+                    bad.len, bad.offset
+                ),
+            )
+        } else {
+            (ProblemKind::CorruptJsonl, format!("{bad}"))
+        };
+        problems.push(
+            Problem::new(kind, &node.relative, message)
+                .at(bad.line, None)
+                .fix_with(Action::SetAsideLines),
+        );
+    }
+}
+
+fn check_pid_record(node: &Node, options: &Options, problems: &mut Vec<Problem>) {
+    let lock = pid_lock(&node.path, options);
+    let message = match lock.probe() {
+        Ok(Some(holder)) if holder.running => return,
+        Ok(Some(holder)) => match holder.pid {
+            Some(pid) if holder.alive => {
+                format!("pid {pid} is alive but is not the holder (the pid was reused): the lock is stale")
+            }
+            Some(pid) => format!("pid {pid} is not running: the lock holder is gone"),
+            None => "the record names no holder: the lock is stale".to_owned(),
+        },
+        Ok(None) => "the record does not name a valid pid: the lock is stale".to_owned(),
+        Err(e) => {
+            problems.push(Problem::new(
+                ProblemKind::StaleLock,
+                &node.relative,
+                format!("cannot tell whether the lock is held: {e}"),
+            ));
+            return;
+        }
+    };
+    problems.push(
+        Problem::new(ProblemKind::StaleLock, &node.relative, message).fix_with(Action::RemoveStaleLock),
+    );
+}
+
+fn pid_lock(path: &Path, options: &Options) -> dotdir_pidlock::PidLock {
+    let lock = dotdir_pidlock::PidLock::new(path).durable(true);
+    match &options.program {
+        Some(program) => lock.program(program.clone()),
+        None => lock,
+    }
+}
+
+fn check_specs(tree: &Tree, problems: &mut Vec<Problem>) {
+    let specs: Vec<&Node> = tree
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.role == Role::Declared
+                && n.kind == NodeKind::File
+                && n.entry.is_some_and(|e| e.format == Format::Spec)
+        })
+        .collect();
+    let mut ids: BTreeMap<(String, String), Vec<&Node>> = BTreeMap::new();
+    for node in specs {
+        match spec_id(&node.path) {
+            Ok(Some(id)) => {
+                let dir = node.relative.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
+                ids.entry((dir, id)).or_default().push(node);
+            }
+            Ok(None) => {}
+            Err(SpecError { message, line, column }) => problems.push(
+                Problem::new(ProblemKind::CorruptSpec, &node.relative, message).at(line, column),
+            ),
+        }
+    }
+    for ((_, id), nodes) in ids {
+        if nodes.len() < 2 {
+            continue;
+        }
+        let names: Vec<&str> = nodes.iter().map(|n| n.relative.as_str()).collect();
+        for node in &nodes {
+            problems.push(Problem::new(
+                ProblemKind::DuplicateId,
+                &node.relative,
+                format!("id {id:?} is used by {} specs: {}", nodes.len(), names.join(", ")),
+            ));
+        }
+    }
+}
+
+struct SpecError {
+    message: String,
+    line: Option<u64>,
+    column: Option<u64>,
+}
+
+/// The id of a spec file. **Provisional** until `dotdir-frontmatter` lands: only the delimiters
+/// and a top-level `id:` line are looked at.
+fn spec_id(path: &Path) -> Result<Option<String>, SpecError> {
+    let bytes = store::read(path, store::DEFAULT_MAX_DOCUMENT)
+        .map_err(|e| SpecError { message: e.to_string(), line: None, column: None })?
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut lines = text.lines();
+    if lines.next().map(str::trim_end) != Some("---") {
+        return Err(SpecError {
+            message: "no front matter: the file must start with a `---` line".to_owned(),
+            line: Some(1),
+            column: Some(1),
+        });
+    }
+    let mut id = None;
+    for line in lines.by_ref() {
+        if line.trim_end() == "---" {
+            return Ok(id);
+        }
+        if let Some(value) = line.strip_prefix("id:") {
+            id = Some(value.trim().trim_matches(|c| c == '"' || c == '\'').to_owned());
+        }
+    }
+    Err(SpecError {
+        message: "the front matter is never closed by a `---` line".to_owned(),
+        line: None,
+        column: None,
+    })
+}
+
+fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
+    let path = tree.root.join(".gitignore");
+    let current = fs::read_to_string(&path).unwrap_or_default();
+    let missing = missing_gitignore_lines(&tree.layout, &current);
+    if !missing.is_empty() {
+        let message = if current.trim().is_empty() {
+            "the data directory is a git repository without a .gitignore: secrets and ephemeral files can be committed".to_owned()
+        } else {
+            format!(".gitignore does not exclude: {}", missing.join(" "))
+        };
+        problems.push(
+            Problem::new(ProblemKind::MissingGitignore, ".gitignore", message)
+                .fix_with(Action::WriteGitignore),
+        );
+    }
+    match tracked_exclusions(tree) {
+        Ok(tracked) => {
+            for path in tracked {
+                let rel = path.to_string_lossy().into_owned();
+                let what = if tree.layout.entry_for(&rel).is_some_and(|e| e.secret) {
+                    "a secret"
+                } else {
+                    "a path the layout excludes from git"
+                };
+                problems.push(Problem::new(
+                    ProblemKind::TrackedSecret,
+                    &rel,
+                    format!(
+                        "{what} is tracked by git (in HEAD or the index): untrack it with `git rm --cached {rel}` and commit; its old content stays in the history, so rotate a secret"
+                    ),
+                ));
+            }
+        }
+        Err(message) => problems.push(Problem::new(
+            ProblemKind::TrackedSecret,
+            ".git",
+            format!("cannot read the git repository to look for tracked secrets: {message}"),
+        )),
+    }
+}
+
+/// The layout's git exclusions as `dotdir-git-journal`'s exclusion list (the journal enforces it
+/// in code and writes it into `.gitignore`).
+pub fn journal_exclusions(layout: &Layout) -> dotdir_git_journal::Exclusions {
+    let mut exclusions = dotdir_git_journal::Exclusions::builtin();
+    for pattern in layout.git_exclusions() {
+        // `.git/**` is git's own directory, never in a tree; a pattern the journal cannot
+        // parse is skipped here (the derived .gitignore still lists it).
+        if pattern.starts_with(".git/") {
+            continue;
+        }
+        let _ = exclusions.add(pattern);
+    }
+    exclusions
+}
+
+/// Excluded paths git tracks anyway, from the journal's audit (HEAD's tree and the index).
+fn tracked_exclusions(tree: &Tree) -> Result<Vec<PathBuf>, String> {
+    let options = dotdir_git_journal::JournalOptions::new()
+        .exclusions(journal_exclusions(&tree.layout))
+        .manage_gitignore(false)
+        .fsync_gitdir(false)
+        .identity_from_git_config(false);
+    let journal =
+        dotdir_git_journal::Journal::open(&tree.root, options).map_err(|e| e.to_string())?;
+    journal.audit().map_err(|e| e.to_string())
+}
+
+/// The layout's exclusions that `.gitignore` (its text is `current`) does not cover.
+fn missing_gitignore_lines(layout: &Layout, current: &str) -> Vec<String> {
+    let lines: Vec<&str> = current
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
+        .collect();
+    layout
+        .gitignore()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter(|wanted| !lines.iter().any(|line| gitignore_covers(line, &sample_path(wanted))))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A path a gitignore pattern matches: every wildcard replaced by a plain name.
+fn sample_path(pattern: &str) -> String {
+    let pattern = pattern.trim_start_matches('/').trim_end_matches('/');
+    pattern
+        .split('/')
+        .map(|c| if c == "**" { "x".to_owned() } else { c.replace(['*', '?'], "x") })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether the gitignore `line` ignores `path` (or a directory that holds it).
+fn gitignore_covers(line: &str, path: &str) -> bool {
+    let anchored = line.trim_end_matches('/').contains('/');
+    let pattern = line.trim_start_matches('/').trim_end_matches('/');
+    let components: Vec<&str> = path.split('/').collect();
+    if anchored {
+        (1..=components.len()).any(|n| crate::glob_match(pattern, &components[..n].join("/")))
+    } else {
+        components.iter().any(|c| crate::glob_match(pattern, c))
+    }
+}
+
+fn apply(
+    root: &Path,
+    path: &Path,
+    layout: &Layout,
+    action: &Action,
+    options: &Options,
+) -> Result<String, Error> {
+    match action {
+        Action::Tighten { to } => {
+            fs::set_permissions(path, fs::Permissions::from_mode(*to)).map_err(|source| {
+                Error::Io { step: "change the mode of", path: path.to_path_buf(), source }
+            })?;
+            Ok(format!("mode set to {to:04o}"))
+        }
+        Action::RemoveStaleLock => {
+            // Reclaim under the OS lock, as a starter would, then release: the stale record is
+            // judged and removed by exactly one process, never while a holder runs.
+            let guard = pid_lock(path, options)
+                .acquire()
+                .map_err(|e| Error::Lock { path: path.to_path_buf(), message: e.to_string() })?;
+            let previous = guard.previous();
+            guard.release().map_err(|e| Error::Lock { path: path.to_path_buf(), message: e.to_string() })?;
+            Ok(format!("reclaimed the stale lock ({previous:?}) and removed the record"))
+        }
+        Action::RemoveTemp => {
+            remove_file(path)?;
+            Ok("removed the abandoned temporary file".to_owned())
+        }
+        Action::SetAsideLines => set_aside_lines(path),
+        Action::Prune { ttl } => prune(path, options.now, *ttl),
+        Action::WriteGitignore => {
+            let gitignore = root.join(".gitignore");
+            let current = fs::read_to_string(&gitignore).unwrap_or_default();
+            let bytes = if current.trim().is_empty() {
+                layout.gitignore()
+            } else {
+                let mut merged = current.clone();
+                if !merged.ends_with('\n') {
+                    merged.push('\n');
+                }
+                for line in missing_gitignore_lines(layout, &current) {
+                    merged.push_str(&line);
+                    merged.push('\n');
+                }
+                merged
+            };
+            let _ = store::write(&gitignore, bytes.as_bytes(), &WriteOptions::new())
+                .map_err(|source| Error::Store { path: gitignore.clone(), source })?;
+            Ok("wrote the layout's exclusions into .gitignore".to_owned())
+        }
+    }
+}
+
+fn remove_file(path: &Path) -> Result<(), Error> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(Error::Io { step: "remove", path: path.to_path_buf(), source }),
+    }
+}
+
+/// Moves the torn tail and corrupt lines of a JSON Lines file to `<name>.corrupt` through the
+/// log's own repair (under its append lock), keeping every good line byte for byte.
+fn set_aside_lines(path: &Path) -> Result<String, Error> {
+    let log = dotdir_jsonl_log::Log::<Value>::new(path);
+    let rewrite =
+        log.repair().map_err(|e| Error::Log { path: path.to_path_buf(), message: e.to_string() })?;
+    let bytes: u64 = rewrite.quarantined.iter().map(|p| p.len).sum();
+    Ok(format!(
+        "moved {} line(s) ({bytes} bytes) to {}; {} record(s) kept",
+        rewrite.quarantined.len(),
+        file_name(&log.corrupt_path()),
+        rewrite.kept
+    ))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn prune(path: &Path, now: SystemTime, ttl: Duration) -> Result<String, Error> {
+    let bytes = store::read(path, store::DEFAULT_MAX_DOCUMENT)
+        .map_err(|source| Error::Store { path: path.to_path_buf(), source })?
+        .unwrap_or_default();
+    let style = guess_style(&bytes);
+    let document = store::Document::<Value>::new(path).style(style);
+    let cutoff = cutoff(now, ttl);
+    let removed = document
+        .update(|value| match value {
+            Value::Array(records) => {
+                let before = records.len();
+                records.retain(|r| !is_expired(r, cutoff));
+                before - records.len()
+            }
+            Value::Object(map) => {
+                let before = map.len();
+                map.retain(|_, r| !is_expired(r, cutoff));
+                before - map.len()
+            }
+            _ => 0,
+        })
+        .map_err(|source| Error::Store { path: path.to_path_buf(), source })?;
+    Ok(format!("pruned {removed} expired record(s)"))
+}
+
+/// The style an existing JSON file was written in, so a rewrite keeps it.
+fn guess_style(bytes: &[u8]) -> JsonStyle {
+    let text = String::from_utf8_lossy(bytes);
+    if text.contains("\n  ") {
+        JsonStyle::Pretty
+    } else if text.contains(", ") || text.contains(": ") {
+        JsonStyle::Python
+    } else {
+        JsonStyle::Compact
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_their_names() {
+        for kind in ProblemKind::ALL {
+            assert_eq!(ProblemKind::from_name(kind.as_str()), kind);
+        }
+        assert_eq!(ProblemKind::from_name("odd-thing").as_str(), "odd-thing");
+    }
+
+    #[test]
+    fn gitignore_coverage() {
+        assert!(gitignore_covers("*.dotdir-tmp", &sample_path(".*.dotdir-tmp")));
+        assert!(gitignore_covers("*.lock", &sample_path("/**/*.lock")));
+        assert!(gitignore_covers("/state/token.json", &sample_path("/state/token.json")));
+        assert!(gitignore_covers("state/", &sample_path("/state/token.json")));
+        assert!(!gitignore_covers("/token.json", &sample_path("/state/token.json")));
+        assert!(gitignore_covers("/.git", &sample_path("/.git/**/")));
+        assert!(!gitignore_covers("/state/token.json", &sample_path("/state/credentials.json")));
+    }
+}
