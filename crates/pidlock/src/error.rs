@@ -16,8 +16,6 @@ pub enum Step {
     Stat,
     /// Reading the record.
     ReadRecord,
-    /// Publishing the record (the atomic replace).
-    Publish,
     /// Writing the holder stamp into the sidecar lock file.
     WriteStamp,
     /// Removing the record on release.
@@ -32,7 +30,6 @@ impl fmt::Display for Step {
             Step::Lock => "lock",
             Step::Stat => "inspect",
             Step::ReadRecord => "read the record",
-            Step::Publish => "publish the record",
             Step::WriteStamp => "write the holder stamp into",
             Step::RemoveRecord => "remove the record",
         })

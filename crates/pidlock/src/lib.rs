@@ -20,9 +20,11 @@
 //!    locking it would not work). It is opened `O_NOFOLLOW | O_CLOEXEC` once per acquire: `flock`
 //!    belongs to an open file description, so two guards in one process (two threads) exclude each
 //!    other too. After locking, the path is checked to still name the locked inode (BSD
-//!    `flopen(3)`), so a lock file deleted by hand cannot split the lock. The kernel drops the lock
-//!    the instant the holder dies: a SIGKILLed holder leaves nothing to clean up, and a reused pid
-//!    can never keep the lock alive.
+//!    `flopen(3)`); and should the lock file be deleted by hand while held, the next starter locks
+//!    a new inode but still finds the record naming a live holder (another process: step 2; this
+//!    process: a list of the records its guards hold), so the lock does not split. The kernel
+//!    drops the lock the instant the holder dies: a SIGKILLed holder leaves nothing to clean up,
+//!    and a reused pid can never keep the lock alive.
 //! 2. **Holding the lock, the starter judges the record** (so exactly one starter judges at a
 //!    time, and a stale record is reclaimed by exactly one of them). The record is stale — and
 //!    replaced — when it is missing, empty, corrupt, names pid 0, a negative or out-of-range pid,

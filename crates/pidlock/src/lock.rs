@@ -143,7 +143,8 @@ impl PidLock {
             Step::OpenLock,
             OpenOptions::new().read(true),
             rustix::fs::OFlags::NONBLOCK,
-        )?;
+        )?
+        .map(|(file, _)| file);
         let record_pid = record.as_ref().and_then(|r| r.parsed.valid_pid());
         let (locked, owner) = match &lock_file {
             None => (false, None),
@@ -184,8 +185,7 @@ impl PidLock {
             return Err(Error::InvalidPath { path: path.clone() });
         };
         record::refuse_special(path)?;
-        fs::create_dir_all(parent).map_err(Error::io(Step::CreateDir, path))?;
-        let file = self.lock_file(&lock_path)?;
+        let file = self.lock_file(parent, &lock_path)?;
         let me = std::process::id();
         let registration = Registration::new(parent, path).ok_or_else(|| Error::Held {
             path: path.clone(),
@@ -233,16 +233,27 @@ impl PidLock {
         Ok(guard)
     }
 
-    /// Opens the lock file and takes the OS lock on it, or says who holds it.
-    fn lock_file(&self, lock_path: &Path) -> Result<File> {
-        for _ in 0..REOPEN_TRIES {
-            let file = record::open_no_follow(
+    /// Opens (creating the directory if needed) the lock file and takes the OS lock on it, or says
+    /// who holds it.
+    fn lock_file(&self, parent: &Path, lock_path: &Path) -> Result<File> {
+        let open = || {
+            record::open_no_follow(
                 lock_path,
                 Step::OpenLock,
                 OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600),
                 rustix::fs::OFlags::empty(),
-            )?
-            .ok_or_else(|| Error::Io {
+            )
+        };
+        for _ in 0..REOPEN_TRIES {
+            let opened = match open()? {
+                Some(opened) => Some(opened),
+                // `O_CREAT` says "not found" only when the directory is missing.
+                None => {
+                    fs::create_dir_all(parent).map_err(Error::io(Step::CreateDir, &self.path))?;
+                    open()?
+                }
+            };
+            let (file, ours) = opened.ok_or_else(|| Error::Io {
                 step: Step::OpenLock,
                 path: lock_path.to_path_buf(),
                 source: io::Error::from(io::ErrorKind::NotFound),
@@ -250,7 +261,7 @@ impl PidLock {
             match file.try_lock() {
                 Ok(()) => {}
                 Err(fs::TryLockError::WouldBlock) => {
-                    let meta = file.metadata().map_err(Error::io(Step::Stat, lock_path))?;
+                    let meta = &ours;
                     match process::lock_table(meta.dev(), meta.ino()) {
                         LockTable::HeldBy(pid) => {
                             return Err(self.held_by(Some(pid), true));
@@ -272,7 +283,6 @@ impl PidLock {
             }
             // BSD flopen(3): the lock counts only if the path still names the file we locked
             // (someone may have deleted or replaced the lock file while we opened it).
-            let ours = file.metadata().map_err(Error::io(Step::Stat, lock_path))?;
             match fs::symlink_metadata(lock_path) {
                 Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => return Ok(file),
                 Ok(_) => continue,

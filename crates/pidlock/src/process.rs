@@ -3,7 +3,7 @@
 //! Nothing here signals a process: liveness comes from `/proc/<pid>/stat`, and only where `/proc`
 //! is not mounted from `kill(pid, 0)` (which sends no signal).
 
-use std::{fs, io};
+use std::{fs, io, sync::OnceLock};
 
 /// What is known about the process a record names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,17 +68,25 @@ pub(crate) fn parse_stat(stat: &str) -> Option<(char, u64)> {
     Some((state, start_time))
 }
 
-/// This process's start time.
+/// This process's start time (read once: it never changes, and `exec` starts a new image).
 pub(crate) fn own_start_time() -> Option<u64> {
-    let stat = fs::read_to_string("/proc/self/stat").ok()?;
-    parse_stat(&stat).map(|(_, start)| start)
+    static START: OnceLock<Option<u64>> = OnceLock::new();
+    *START.get_or_init(|| {
+        let stat = fs::read_to_string("/proc/self/stat").ok()?;
+        parse_stat(&stat).map(|(_, start)| start)
+    })
 }
 
-/// The kernel's boot id: start times are only comparable within one boot.
+/// The kernel's boot id: start times are only comparable within one boot (read once).
 pub(crate) fn boot_id() -> Option<String> {
-    let id = fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-    let id = id.trim();
-    (!id.is_empty() && !id.contains(char::is_whitespace)).then(|| id.to_owned())
+    static BOOT_ID: OnceLock<Option<String>> = OnceLock::new();
+    BOOT_ID
+        .get_or_init(|| {
+            let id = fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+            let id = id.trim();
+            (!id.is_empty() && !id.contains(char::is_whitespace)).then(|| id.to_owned())
+        })
+        .clone()
 }
 
 /// Whether the NUL-separated `cmdline` contains `program` (Python's

@@ -135,14 +135,14 @@ pub(crate) fn refuse_special(path: &Path) -> Result<()> {
 }
 
 /// Opens `path` without following a symlink at its last component: `ELOOP` becomes
-/// [`Error::Symlink`], a non-regular file [`Error::NotAFile`]. `Ok(None)` when missing (unless
-/// `create`).
+/// [`Error::Symlink`], a non-regular file [`Error::NotAFile`]. Returns the file and its metadata;
+/// `Ok(None)` when missing (unless `create`).
 pub(crate) fn open_no_follow(
     path: &Path,
     step: Step,
     options: &mut OpenOptions,
     extra: rustix::fs::OFlags,
-) -> Result<Option<File>> {
+) -> Result<Option<(File, std::fs::Metadata)>> {
     let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC | extra;
     let file = match options.custom_flags(flags.bits() as i32).open(path) {
         Ok(file) => file,
@@ -156,7 +156,7 @@ pub(crate) fn open_no_follow(
     if !meta.is_file() {
         return Err(Error::NotAFile { path: path.to_path_buf() });
     }
-    Ok(Some(file))
+    Ok(Some((file, meta)))
 }
 
 /// Reads and parses the record. `Ok(None)` when there is none; a symlink is refused.
@@ -164,12 +164,11 @@ pub(crate) fn read_record(path: &Path) -> Result<Option<OnDisk>> {
     // O_NONBLOCK: a FIFO planted at the path must not hang the open (it is then refused as not
     // a regular file).
     let nonblock = rustix::fs::OFlags::NONBLOCK;
-    let Some(file) =
+    let Some((file, meta)) =
         open_no_follow(path, Step::ReadRecord, OpenOptions::new().read(true), nonblock)?
     else {
         return Ok(None);
     };
-    let meta = file.metadata().map_err(Error::io(Step::Stat, path))?;
     let identity = Identity::of(&meta);
     if meta.len() > MAX_RECORD {
         return Ok(Some(OnDisk { parsed: Parsed::Corrupt, identity }));

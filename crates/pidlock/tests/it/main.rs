@@ -72,3 +72,10 @@ pub(crate) fn test_program() -> String {
     let exe = std::env::current_exe().unwrap();
     exe.file_name().unwrap().to_string_lossy().into_owned()
 }
+
+/// Serialises the heavy multi-process tests of this binary, so that the timings one of them
+/// measures are not inflated by the eight starters of another on a two-core machine.
+pub(crate) fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

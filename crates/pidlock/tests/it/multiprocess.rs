@@ -8,7 +8,7 @@ use std::{
 
 use dotdir_pidlock::{Error, PidLock, Previous, RecordFormat, probe};
 
-use crate::{child, child_role, env, proc_state, report, scale, test_program, wait_for};
+use crate::{child, child_role, env, heavy, proc_state, report, scale, test_program, wait_for};
 
 const STARTERS: usize = 8;
 const LIMIT: Duration = Duration::from_secs(60);
@@ -71,6 +71,7 @@ fn start_race() {
     if child_role().as_deref() == Some("race") {
         return race_child();
     }
+    let _serial = heavy();
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("sync")).unwrap();
     let rounds = scale(200);
@@ -138,6 +139,7 @@ fn sigkilled_holder_is_reclaimed_at_once() {
     if child_role().as_deref() == Some("hold") {
         return hold_child();
     }
+    let _serial = heavy();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".omicos/serve.pid");
     let trials = scale(20);

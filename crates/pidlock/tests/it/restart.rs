@@ -9,7 +9,7 @@ use std::{
 
 use dotdir_pidlock::{PidLock, Previous};
 
-use crate::{child, child_role, env, report, scale, test_program, wait_for};
+use crate::{child, child_role, env, heavy, report, scale, test_program, wait_for};
 
 /// What a reader saw: complete records, missing files, and anything else (empty or partial).
 #[derive(Debug, Default)]
@@ -48,7 +48,7 @@ fn read_loop(path: &Path, stop: &Path, torn: &Path) -> Seen {
             Err(e) => panic!("read failed: {e}"),
         }
         // Leave the writer some CPU on a busy two-core machine.
-        std::thread::sleep(Duration::from_micros(10));
+        std::thread::sleep(Duration::from_micros(50));
     }
 }
 
@@ -95,6 +95,7 @@ fn restart_cycles_never_show_a_torn_record() {
     if child_role().as_deref() == Some("reader") {
         return reader_child();
     }
+    let _serial = heavy();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".omicos/serve.pid");
     let cycles = scale(1000);
@@ -124,6 +125,7 @@ fn negative_control_in_place_writes_are_seen_torn() {
     if child_role().as_deref() == Some("reader") {
         return reader_child();
     }
+    let _serial = heavy();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("serve.pid");
     std::fs::write(&path, b"1\n2\n").unwrap();
