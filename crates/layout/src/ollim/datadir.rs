@@ -114,6 +114,7 @@ pub struct DataDir {
     pub(crate) options: Options,
     pub(crate) swap_in_progress: AtomicBool,
     pub(crate) journal: Option<crate::ollim::git::Tracker>,
+    pub(crate) specs: crate::ollim::specs::SpecDirs,
 }
 
 impl fmt::Debug for DataDir {
@@ -152,7 +153,9 @@ impl DataDir {
         } else {
             None
         };
+        let specs = crate::ollim::specs::SpecDirs::new(&root, options.durability);
         Ok(Self {
+            specs,
             root,
             tz,
             clock: options.clock.clone(),
@@ -214,6 +217,15 @@ impl DataDir {
         Document::new(self.state_dir().join(name))
             .style(JsonStyle::Python)
             .options(self.state_write_options())
+    }
+
+    /// Commits several paths (absolute, inside the directory) in one commit when git is on.
+    pub(crate) fn commit_paths(&self, paths: &[PathBuf], message: &str) -> Result<()> {
+        let Some(tracker) = &self.journal else { return Ok(()) };
+        let rels: Vec<&Path> =
+            paths.iter().filter_map(|p| p.strip_prefix(&self.root).ok()).collect();
+        tracker.journal().commit_paths(&rels, message)?;
+        Ok(())
     }
 
     /// The git journal of the directory (history queries, restore, push); `None` with git off.

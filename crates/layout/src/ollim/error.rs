@@ -31,6 +31,9 @@ pub enum Error {
     /// Git tracking failed.
     #[error(transparent)]
     Git(#[from] dotdir_git_journal::Error),
+    /// A spec file or directory failed.
+    #[error(transparent)]
+    Spec(#[from] dotdir_frontmatter::Error),
     /// A filesystem operation outside atomic-store failed.
     #[error("failed to {step} {}: {source}", path.display())]
     Io {

@@ -20,6 +20,7 @@ mod paths;
 mod pid;
 mod profile;
 mod sessions;
+mod specs;
 mod state;
 mod ttl;
 mod updates;
@@ -48,6 +49,7 @@ pub use self::{
         SdkLayoutReport, USER_FILE,
     },
     sessions::{SessionEvent, SessionEventKind, parse_session_id},
+    specs::{Reminder, Routine, Skill, Webhook, new_id},
     state::files,
     ttl::{ForkLookup, ForkMessage, Inquiries, Inquiry, is_inquiry_key},
     updates::{MAX_PENDING_UPDATES, PendingUpdate, push_capped, sentinel_count, sentinel_message},

@@ -1,1 +1,218 @@
-//! A scripted day of an ollim-bot in a temporary directory, inspected with the real `git` CLI.
+//! A scripted day of an ollim-bot in a temporary directory, inspected with the real `git` CLI:
+//! the commits and tracked files match the seed's tracking table, and no commit ever contains
+//! a secret or ephemeral file.
+
+use std::{collections::BTreeSet, fs};
+
+use dotdir::{
+    Git,
+    ollim::{LAYOUT, Names, Reminder, Routine, SessionEventKind, reflection_file_name},
+};
+
+use super::{clock_at, git, open};
+
+#[test]
+fn a_scripted_day_leaves_the_seeds_git_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ollim-bot");
+    let clock = clock_at("2026-11-21T08:00:00-08:00");
+    let dd = open(&root, &clock, true);
+    let minutes = |m: i64| clock.advance(jiff::SignedDuration::from_mins(m));
+
+    // Start-up: single instance, SDK layout, identity.
+    let lock = dd.lock_instance().unwrap();
+    assert_eq!(
+        fs::read_to_string(root.join("state/bot.pid")).unwrap(),
+        std::process::id().to_string()
+    );
+    let second = dd.lock_instance().unwrap_err();
+    assert!(second.to_string().contains(&std::process::id().to_string()), "{second}");
+    let names = Names::new("Julian", "ollim");
+    let sdk = dd.ensure_sdk_layout(&names).unwrap();
+    assert_eq!(sdk.installed.len(), 5);
+    assert!(sdk.linked_skills);
+    assert!(dd.bootstrap_identity(&names).unwrap());
+
+    // A session, a background fork with its Discord messages.
+    dd.save_session_id("sess-main-aaaa").unwrap();
+    minutes(5);
+    dd.log_session_event(SessionEventKind::BgFork, "fork-1111-xyz", Some("sess-main-aaaa"))
+        .unwrap();
+    dd.record_fork_messages(&[111, 112], "fork-1111-xyz", Some("sess-main-aaaa")).unwrap();
+
+    // A routine, a chained reminder that fires twice.
+    let routine = Routine::new("30 8 * * 1-5", "Morning check-in");
+    dd.save_routine(&routine).unwrap();
+    let first = Reminder::new("2026-11-21T09:00:00-08:00", "take a break", 1);
+    dd.save_reminder(&first).unwrap();
+    minutes(60);
+    let second = dd.fire_reminder(&first.id, Some("2026-11-21T10:00:00-08:00")).unwrap().unwrap();
+    assert_eq!((second.chain_depth, second.chain_parent.as_deref()), (1, Some(first.id.as_str())));
+    minutes(60);
+    assert_eq!(dd.fire_reminder(&second.id, Some("2026-11-21T11:00:00-08:00")).unwrap(), None);
+    assert!(dd.list_reminders().unwrap().entries.is_empty());
+
+    // Budget, inquiries, updates, config.
+    let budget = dd.ping_budget();
+    assert!(budget.try_use().unwrap());
+    assert!(budget.try_use().unwrap());
+    budget.record_critical().unwrap();
+    assert_eq!(budget.state().unwrap().daily_used(), 2);
+    let key = dd.register_inquiry("agent:Plan tomorrow?").unwrap();
+    assert_eq!(dd.pop_inquiry(&key).unwrap().as_deref(), Some("agent:Plan tomorrow?"));
+    dd.register_inquiry("agent:Summarize?").unwrap();
+    for i in 0..3 {
+        dd.append_update(&format!("update {i}")).unwrap();
+    }
+    assert_eq!(dd.pop_updates().unwrap().len(), 3);
+    dd.append_update("later").unwrap();
+    dd.set_config("model_main", "opus").unwrap();
+    dd.set_config("auto_update", "on").unwrap();
+
+    // Attachments, Google secrets, a compaction, a reflection, an agent note.
+    dd.save_download("report.pdf", b"%PDF-1").unwrap();
+    dd.save_download("report.pdf", b"%PDF-2").unwrap();
+    dd.write_secret("credentials.json", br#"{"installed": {}}"#).unwrap();
+    dd.write_secret("token.json", br#"{"refresh_token": "secret"}"#).unwrap();
+    minutes(30);
+    dd.save_session_id("sess-main-bbbb").unwrap();
+    let reflection = dd.write_reflection("abcd1234", "status: ok\nreported: yes\n").unwrap();
+    fs::write(root.join("notes.md"), "# notes\n").unwrap();
+    assert!(dd.auto_commit("Write", std::path::Path::new("notes.md")).unwrap());
+    assert!(!dd.auto_commit("Write", std::path::Path::new("state/config.json")).unwrap());
+
+    let reflection_name = reflection_file_name("2026-11-21T18:35:00Z".parse().unwrap());
+    assert_eq!(reflection.file_name().unwrap().to_str().unwrap(), reflection_name);
+    let messages: Vec<String> =
+        git(&root, &["log", "--reverse", "--format=%s"]).lines().map(str::to_owned).collect();
+    let expected = vec![
+        "update .gitignore".to_owned(),
+        "bootstrap IDENTITY.md".to_owned(),
+        "session created: sess-mai".to_owned(),
+        "session bg_fork: fork-111".to_owned(),
+        format!("add routine {}", routine.id),
+        format!("add reminder {}", first.id),
+        format!("remove reminder {}", first.id),
+        format!("add reminder {}", second.id),
+        format!("remove reminder {}", second.id),
+        "download report.pdf".to_owned(),
+        "download report-2.pdf".to_owned(),
+        "session compacted: sess-mai".to_owned(),
+        format!("auto: write reflections/abcd1234/{reflection_name}"),
+        "auto: write notes.md".to_owned(),
+    ];
+    assert_eq!(messages, expected);
+
+    // Tracked files now: exactly the tracked part of the seed's table.
+    let tracked: BTreeSet<String> = git(&root, &["ls-files"]).lines().map(str::to_owned).collect();
+    let expected: BTreeSet<String> = [
+        ".gitignore".to_owned(),
+        "IDENTITY.md".to_owned(),
+        "downloads/report-2.pdf".to_owned(),
+        "downloads/report.pdf".to_owned(),
+        "notes.md".to_owned(),
+        format!("reflections/abcd1234/{reflection_name}"),
+        "routines/morning-check-in.md".to_owned(),
+        "state/session_history.jsonl".to_owned(),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(tracked, expected);
+
+    // No commit ever touched a secret or an excluded file.
+    let ever: BTreeSet<String> = git(&root, &["log", "--all", "--name-only", "--format="])
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    assert!(ever.contains("reminders/take-a-break.md"));
+    for path in &ever {
+        let entry = LAYOUT.entry_for(path).unwrap_or_else(|| panic!("{path} is not declared"));
+        assert_eq!(entry.git, Git::Tracked, "{path} was committed");
+        assert!(!entry.secret, "{path}");
+    }
+    let all_content = git(&root, &["log", "--all", "-p", "--format="]);
+    assert!(!all_content.contains("refresh_token"), "a secret reached git");
+
+    // The real git agrees: every file is committed or ignored, and the state files are ignored.
+    let status = git(&root, &["status", "--porcelain", "--ignored", "--untracked-files=all"]);
+    let ignored: BTreeSet<&str> = status.lines().filter_map(|l| l.strip_prefix("!! ")).collect();
+    let others: Vec<&str> = status.lines().filter(|l| !l.starts_with("!! ")).collect();
+    assert_eq!(others, Vec::<&str>::new(), "untracked or modified files:\n{status}");
+    for path in [
+        "state/bot.pid",
+        "state/token.json",
+        "state/credentials.json",
+        "state/sessions.json",
+        "state/config.json",
+        "state/ping_budget.json",
+        "state/inquiries.json",
+        "state/fork_messages.json",
+        "state/pending_updates.json",
+        ".claude/",
+    ] {
+        assert!(
+            ignored.iter().any(|i| *i == path || (path.ends_with('/') && i.starts_with(path))),
+            "{path} is not ignored:\n{status}"
+        );
+    }
+
+    drop(lock);
+    assert!(!root.join("state/bot.pid").exists());
+}
+
+#[test]
+fn git_tracking_never_uses_an_ancestors_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    git(tmp.path(), &["init", "-q"]);
+    let root = tmp.path().join("nested/ollim-bot");
+    let dd = open(&root, &clock_at("2026-11-21T08:00:00-08:00"), true);
+    dd.save_session_id("sess-1").unwrap();
+    assert!(root.join(".git").is_dir());
+    assert_eq!(git(&root, &["log", "--format=%s"]).lines().next(), Some("session created: sess-1"));
+    // The ancestor's repository has no commit.
+    let out = std::process::Command::new("git")
+        .args(["-C"])
+        .arg(tmp.path())
+        .args(["rev-parse", "--verify", "HEAD"])
+        .env("HOME", tmp.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn sdk_layout_never_overwrites_a_users_edit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("d");
+    let dd = open(&root, &clock_at("2026-11-21T08:00:00-08:00"), false);
+    let names = Names::new("Julian", "ollim");
+    dd.ensure_sdk_layout(&names).unwrap();
+    let agent = root.join(".claude/agents/gmail-reader.md");
+    let text = fs::read_to_string(&agent).unwrap();
+    assert!(text.contains("Julian") && text.contains("ollim") && !text.contains("{USER_NAME}"));
+    fs::write(&agent, "my own agent\n").unwrap();
+    fs::write(root.join("IDENTITY.md"), "my persona\n").unwrap();
+    let again = dd.ensure_sdk_layout(&Names::new("Other", "bot")).unwrap();
+    assert_eq!((again.installed.len(), again.kept.len()), (0, 5));
+    assert!(!dd.bootstrap_identity(&names).unwrap());
+    assert_eq!(fs::read_to_string(&agent).unwrap(), "my own agent\n");
+    assert_eq!(fs::read_to_string(root.join("IDENTITY.md")).unwrap(), "my persona\n");
+    assert_eq!(
+        fs::read_link(root.join(".claude/skills")).unwrap(),
+        std::path::Path::new("../skills")
+    );
+    fs::create_dir_all(root.join("skills/x")).unwrap();
+    assert!(root.join(".claude/skills/x").is_dir());
+    let settings: serde_json::Value =
+        serde_json::from_slice(&fs::read(root.join(".claude/settings.json")).unwrap()).unwrap();
+    assert_eq!(settings["autoMemoryEnabled"], serde_json::json!(false));
+    fs::write(root.join("USER.md"), "  I like short answers.  \n").unwrap();
+    assert_eq!(dd.load_profile().unwrap(), "my persona\n\nI like short answers.");
+    assert!(dd.reflection_path("../x", "2026-04-08T07:02:00Z".parse().unwrap()).is_err());
+    assert!(
+        dd.reflection_path("morning-checkin", "2026-04-08T07:02:00Z".parse().unwrap())
+            .unwrap()
+            .ends_with("reflections/morning-checkin/2026-04-08T07-02-00Z.md")
+    );
+}

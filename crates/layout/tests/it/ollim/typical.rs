@@ -210,3 +210,95 @@ fn hazards_are_reported_not_fatal() {
     drop(guard);
     assert!(!root.join("state/bot.pid").exists());
 }
+
+#[test]
+fn specs_have_the_reference_values_and_render_to_the_same_bytes() {
+    use dotdir::frontmatter::{SpecFile, render};
+    use dotdir::ollim::{Reminder, Routine, Webhook};
+    let (_tmp, root) = copy_fixture("typical");
+    let dd = open(&root, &clock_at(FIXTURE_NOW), false);
+
+    let routines = dd.list_routines().unwrap();
+    assert!(routines.problems.is_empty(), "{:?}", routines.problems);
+    let ids: Vec<_> = routines.entries.iter().map(|e| e.spec.id.as_str()).collect();
+    assert_eq!(ids, ["0f3e9a21", "a1b2c3d4", "77aa88bb", "5c6d7e8f"]);
+    assert_eq!(
+        routines.get("0f3e9a21").unwrap().spec,
+        Routine {
+            id: "0f3e9a21".into(),
+            message: "Email triage".into(),
+            cron: "0 */2 * * *".into(),
+            background: true,
+            model: Some("haiku".into()),
+            thinking: false,
+            isolated: true,
+            update_main_session: "always".into(),
+            allow_ping: false,
+            allowed_tools: Some(vec!["Bash(ollim-bot gmail *)".into(), "WebFetch".into()]),
+            skills: Some(vec!["email-triage".into()]),
+            ..Routine::default()
+        }
+    );
+    let morning = &routines.get("a1b2c3d4").unwrap().spec;
+    assert_eq!(morning.cron, "30 8 * * 1-5");
+    assert_eq!(morning.description, "Morning briefing");
+    assert_eq!(
+        morning.message,
+        "Morning check-in\n\nReview my tasks and calendar for today, then give me a summary."
+    );
+    assert!(morning.thinking && morning.allow_ping && !morning.background);
+    assert_eq!(morning.update_main_session, "on_ping");
+    assert_eq!(routines.get("77aa88bb").unwrap().spec.description, "second with same slug");
+    assert_eq!(routines.get("5c6d7e8f").unwrap().spec.cron, "0 17 * * 5");
+
+    let reminders = dd.list_reminders().unwrap();
+    let ids: Vec<_> = reminders.entries.iter().map(|e| e.spec.id.as_str()).collect();
+    assert_eq!(ids, ["c0ffee00", "deadbeef"]);
+    assert_eq!(
+        reminders.get("deadbeef").unwrap().spec,
+        Reminder {
+            id: "deadbeef".into(),
+            message: "take a break".into(),
+            run_at: "2026-02-24T14:00:00-08:00".into(),
+            max_chain: 3,
+            chain_parent: Some("deadbeef".into()),
+            ..Reminder::default()
+        }
+    );
+    let report = &reminders.get("c0ffee00").unwrap().spec;
+    assert_eq!(report.run_at, "2026-03-01T09:30:00.250000-08:00");
+    assert!(report.background);
+
+    let webhook: Webhook = dd.webhooks().get("github-pr").unwrap().unwrap().spec.clone();
+    assert!(webhook.isolated);
+    assert_eq!(webhook.model.as_deref(), Some("haiku"));
+    assert_eq!(webhook.message, "New PR on {repo}: {title}. Summarize it.");
+    assert_eq!(
+        serde_json::Value::Object(webhook.fields),
+        serde_json::json!({"type": "object", "required": ["repo", "title"],
+            "properties": {"repo": {"type": "string"}, "title": {"type": "string"}}})
+    );
+
+    let skill = dd.skills().get("email-triage").unwrap().unwrap().spec;
+    assert_eq!(skill.description, "Sort the inbox by urgency");
+    assert_eq!(skill.allowed_tools, Some(vec!["Bash(ollim-bot gmail *)".to_owned()]));
+    assert_eq!(skill.message, "Read unread mail and sort it into urgent / later / ignore.");
+
+    // Re-rendering each unchanged spec gives the reference's bytes, and re-saving keeps the
+    // file (same name, nothing rewritten).
+    for entry in routines.entries.iter() {
+        let original = fs::read(&entry.path).unwrap();
+        let file = SpecFile { spec: entry.spec.clone(), extra: entry.extra.clone() };
+        assert_eq!(render(&file).unwrap().into_bytes(), original, "{}", entry.path.display());
+        assert_eq!(dd.save_routine(&entry.spec).unwrap(), entry.path);
+        assert_eq!(fs::read(&entry.path).unwrap(), original);
+    }
+    for entry in reminders.entries.iter() {
+        let original = fs::read(&entry.path).unwrap();
+        let file = SpecFile { spec: entry.spec.clone(), extra: entry.extra.clone() };
+        assert_eq!(render(&file).unwrap().into_bytes(), original, "{}", entry.path.display());
+    }
+    let skill_path = root.join("skills/email-triage/SKILL.md");
+    let file = dd.skills().get("email-triage").unwrap().unwrap();
+    assert_eq!(render(&file).unwrap().into_bytes(), fs::read(skill_path).unwrap());
+}
