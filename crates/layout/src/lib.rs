@@ -1,6 +1,9 @@
 //! The on-disk data directory of local agent applications: the ollim-bot and omicos layouts,
 //! assembled from the dotdir crates.
 //!
+//! - [`omicos`]: the omicos global home ([`omicos::GlobalHome`], [`omicos::HOME_LAYOUT`]) and
+//!   workspace data directories ([`omicos::Workspace`], [`omicos::WORKSPACE_LAYOUT`]).
+//!
 //! **Work in progress.** The layout declaration ([`Layout`], [`Entry`]) exists; the ollim-bot and
 //! omicos layouts come with issues #8 and #9.
 
