@@ -10,7 +10,8 @@ use crate::{Error, Result};
 pub const BUILTIN_EXCLUSIONS: &[&str] = &["*.dotdir-tmp", "*.lock", "*.pid", "*.torn"];
 
 /// The first line of the block of `.gitignore` the journal owns.
-pub(crate) const BLOCK_BEGIN: &str = "# >>> dotdir-git-journal: generated from the exclusion list; edits inside are replaced";
+pub(crate) const BLOCK_BEGIN: &str =
+    "# >>> dotdir-git-journal: generated from the exclusion list; edits inside are replaced";
 /// The last line of that block.
 pub(crate) const BLOCK_END: &str = "# <<< dotdir-git-journal";
 
@@ -56,7 +57,9 @@ impl Exclusions {
     pub fn builtin() -> Self {
         let mut exclusions = Exclusions { patterns: Vec::new() };
         for pattern in BUILTIN_EXCLUSIONS {
-            exclusions.patterns.push(Pattern::parse(pattern).expect("the built-in patterns are valid"));
+            exclusions
+                .patterns
+                .push(Pattern::parse(pattern).expect("the built-in patterns are valid"));
         }
         exclusions
     }
@@ -152,7 +155,8 @@ pub(crate) fn merge_gitignore(existing: &str, block: &str) -> String {
 
 impl Pattern {
     fn parse(pattern: &str) -> Result<Pattern> {
-        let invalid = |reason: &'static str| Error::InvalidPattern { pattern: pattern.to_owned(), reason };
+        let invalid =
+            |reason: &'static str| Error::InvalidPattern { pattern: pattern.to_owned(), reason };
         if pattern.trim().is_empty() {
             return Err(invalid("the pattern is empty"));
         }
@@ -160,7 +164,9 @@ impl Pattern {
             return Err(invalid("the pattern contains a line break or NUL"));
         }
         if pattern.starts_with('!') {
-            return Err(invalid("negated patterns are not supported: an exclusion list only grows"));
+            return Err(invalid(
+                "negated patterns are not supported: an exclusion list only grows",
+            ));
         }
         let body = pattern.strip_prefix('/').unwrap_or(pattern);
         let body = body.strip_suffix('/').unwrap_or(body);

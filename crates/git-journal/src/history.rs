@@ -31,7 +31,11 @@ impl Journal {
     ///
     /// The cost grows with the length of the history walked (one tree lookup per commit and
     /// path component).
-    pub fn log_path(&self, path: impl AsRef<Path>, limit: Option<usize>) -> Result<Vec<CommitInfo>> {
+    pub fn log_path(
+        &self,
+        path: impl AsRef<Path>,
+        limit: Option<usize>,
+    ) -> Result<Vec<CommitInfo>> {
         let rel = self.validate_for_reading(path.as_ref())?;
         let repo = self.repo().lock();
         let git = Error::git;
@@ -41,7 +45,8 @@ impl Journal {
             return Ok(found);
         }
         let mut walk = repo.revwalk().map_err(git(Step::ReadHistory, git_dir))?;
-        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME).map_err(git(Step::ReadHistory, git_dir))?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+            .map_err(git(Step::ReadHistory, git_dir))?;
         walk.push_head().map_err(git(Step::ReadHistory, git_dir))?;
         for id in walk {
             if limit.is_some_and(|limit| found.len() >= limit) {
@@ -86,7 +91,12 @@ impl Journal {
     /// `dotdir-atomic-store`; an executable file gets mode `0o755`) and commits that as a new
     /// commit with `message`. When the path did not exist in `commit`, the file is deleted and
     /// the deletion committed. `Ok(None)` when the file already had that content.
-    pub fn restore(&self, path: impl AsRef<Path>, commit: &CommitId, message: &str) -> Result<Option<CommitId>> {
+    pub fn restore(
+        &self,
+        path: impl AsRef<Path>,
+        commit: &CommitId,
+        message: &str,
+    ) -> Result<Option<CommitId>> {
         let rel = self.validate(path.as_ref())?;
         let target = self.dir().join(&rel);
         let git_dir = self.git_dir().to_path_buf();
@@ -121,7 +131,12 @@ fn entry_id(tree: &Tree<'_>, rel: &str) -> Option<Oid> {
 }
 
 /// The blob at `rel` in `commit` and its file mode.
-fn blob_at(repo: &git2::Repository, git_dir: &Path, commit: Oid, rel: &str) -> Result<Option<(Vec<u8>, i32)>> {
+fn blob_at(
+    repo: &git2::Repository,
+    git_dir: &Path,
+    commit: Oid,
+    rel: &str,
+) -> Result<Option<(Vec<u8>, i32)>> {
     let commit = repo.find_commit(commit).map_err(Error::git(Step::ReadHistory, git_dir))?;
     let tree = commit.tree().map_err(Error::git(Step::ReadHistory, git_dir))?;
     let entry = match tree.get_path(Path::new(rel)) {

@@ -302,7 +302,11 @@ impl Journal {
     /// The cost depends on the paths and the directories that hold them, not on the number of
     /// other files or the length of the history: each named file is hashed, the trees on its
     /// path are rewritten, and the index is read (when another process changed it) and written.
-    pub fn commit_paths<P: AsRef<Path>>(&self, paths: &[P], message: &str) -> Result<Option<CommitId>> {
+    pub fn commit_paths<P: AsRef<Path>>(
+        &self,
+        paths: &[P],
+        message: &str,
+    ) -> Result<Option<CommitId>> {
         let rels = self.validate_all(paths)?;
         self.mutate(&rels, message, |_| Ok(()))
     }
@@ -329,13 +333,9 @@ impl Journal {
     pub fn remove(&self, path: impl AsRef<Path>, message: &str) -> Result<Option<CommitId>> {
         let rel = self.validate(path.as_ref())?;
         let target = self.dir.join(&rel);
-        self.mutate(std::slice::from_ref(&rel), message, |_| {
-            match fs::remove_file(&target) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                    Err(Error::io("remove", &target)(e))
-                }
-                _ => Ok(()),
-            }
+        self.mutate(std::slice::from_ref(&rel), message, |_| match fs::remove_file(&target) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io("remove", &target)(e)),
+            _ => Ok(()),
         })
     }
 
@@ -347,10 +347,8 @@ impl Journal {
             let repo = self.repo.lock();
             changed_paths(&repo, &self.dir)?
         };
-        let rels: Vec<RelPath> = paths
-            .into_iter()
-            .filter_map(|path| self.validate(Path::new(&path)).ok())
-            .collect();
+        let rels: Vec<RelPath> =
+            paths.into_iter().filter_map(|path| self.validate(Path::new(&path)).ok()).collect();
         if rels.is_empty() {
             return Ok(None);
         }
@@ -395,8 +393,10 @@ impl Journal {
         let block = self.options.exclusions.gitignore_block();
         let wanted = |path: &Path| -> Result<Option<String>> {
             let existing = dotdir_atomic_store::read(path, 1024 * 1024)?.unwrap_or_default();
-            let existing = String::from_utf8(existing)
-                .map_err(|_| Error::InvalidPath { path: path.to_path_buf(), reason: "not UTF-8" })?;
+            let existing = String::from_utf8(existing).map_err(|_| Error::InvalidPath {
+                path: path.to_path_buf(),
+                reason: "not UTF-8",
+            })?;
             let merged = merge_gitignore(&existing, &block);
             Ok((merged != existing).then_some(merged))
         };
@@ -518,7 +518,12 @@ impl Journal {
         recover::clear_intent(&self.git_dir)
     }
 
-    fn commit_with_retry(&self, repo: &Repository, rels: &[RelPath], message: &str) -> Result<Option<CommitId>> {
+    fn commit_with_retry(
+        &self,
+        repo: &Repository,
+        rels: &[RelPath],
+        message: &str,
+    ) -> Result<Option<CommitId>> {
         let retry = self.options.retry;
         let started = Instant::now();
         let mut backoff = retry.first_backoff;
@@ -534,7 +539,11 @@ impl Journal {
             let waited = started.elapsed();
             if waited >= retry.max_wait {
                 let Error::Git { source, .. } = error else { return Err(error) };
-                return Err(Error::Locked { lock: lock_named_in(&source, &self.git_dir), waited, source });
+                return Err(Error::Locked {
+                    lock: lock_named_in(&source, &self.git_dir),
+                    waited,
+                    source,
+                });
             }
             // Whatever libgit2 locked in this attempt it released when it failed; while we
             // sleep, a lock file that appears is someone else's.
@@ -553,7 +562,12 @@ impl Journal {
 
     /// One attempt: stage each path in the index, build the new tree from HEAD's tree, write
     /// the index, commit.
-    fn try_commit(&self, repo: &Repository, rels: &[RelPath], message: &str) -> Result<Option<CommitId>> {
+    fn try_commit(
+        &self,
+        repo: &Repository,
+        rels: &[RelPath],
+        message: &str,
+    ) -> Result<Option<CommitId>> {
         let git_dir = &self.git_dir;
         let mut index = repo.index().map_err(Error::git(Step::ReadIndex, git_dir))?;
         index.read(false).map_err(Error::git(Step::ReadIndex, git_dir))?;
@@ -580,7 +594,10 @@ impl Journal {
                         source: git2::Error::from_str("the staged entry is missing from the index"),
                     })?;
                     index_dirty |= before.is_none_or(|before| !same_entry(&before, &entry));
-                    edits.push(Edit { path: rel.clone(), entry: Some((entry.id, entry.mode as i32)) });
+                    edits.push(Edit {
+                        path: rel.clone(),
+                        entry: Some((entry.id, entry.mode as i32)),
+                    });
                 }
                 Change::Delete(rel) => {
                     let path = Path::new(rel);
@@ -699,7 +716,10 @@ fn same_entry(a: &git2::IndexEntry, b: &git2::IndexEntry) -> bool {
 }
 
 /// The commit HEAD points to, `None` on an unborn branch.
-pub(crate) fn head_commit<'r>(repo: &'r Repository, git_dir: &Path) -> Result<Option<git2::Commit<'r>>> {
+pub(crate) fn head_commit<'r>(
+    repo: &'r Repository,
+    git_dir: &Path,
+) -> Result<Option<git2::Commit<'r>>> {
     match repo.head() {
         Ok(head) => head.peel_to_commit().map(Some).map_err(Error::git(Step::ReadHistory, git_dir)),
         Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => Ok(None),
@@ -728,7 +748,11 @@ fn changed_paths(repo: &Repository, dir: &Path) -> Result<Vec<String>> {
 fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        match Repository::open_ext(dir, RepositoryOpenFlags::NO_SEARCH, std::iter::empty::<&OsStr>()) {
+        match Repository::open_ext(
+            dir,
+            RepositoryOpenFlags::NO_SEARCH,
+            std::iter::empty::<&OsStr>(),
+        ) {
             Ok(repo) => return check_work_tree(repo, dir),
             Err(e) if e.code() == ErrorCode::NotFound && !dir.join(".git").exists() => {
                 let mut init = RepositoryInitOptions::new();
@@ -762,7 +786,9 @@ fn check_work_tree(repo: Repository, dir: &Path) -> Result<Repository> {
     if repo.is_bare() {
         return Err(not("the repository there is bare".to_owned()));
     }
-    let Some(workdir) = repo.workdir() else { return Err(not("the repository has no work tree".to_owned())) };
+    let Some(workdir) = repo.workdir() else {
+        return Err(not("the repository has no work tree".to_owned()));
+    };
     let workdir = workdir.canonicalize().map_err(Error::io("resolve the work tree", workdir))?;
     if workdir != dir {
         return Err(not(format!("the repository's work tree is {}", workdir.display())));
@@ -770,9 +796,13 @@ fn check_work_tree(repo: Repository, dir: &Path) -> Result<Repository> {
     Ok(repo)
 }
 
-/// The lock file libgit2's message names (`failed to lock file '<path>' for writing`).
+/// The lock file libgit2's error is about: the index, or the file its message names
+/// (`failed to lock file '<path>' for writing`).
 fn lock_named_in(error: &git2::Error, git_dir: &Path) -> PathBuf {
     let message = error.message();
+    if error.class() == git2::ErrorClass::Index || message.contains("index is locked") {
+        return git_dir.join("index.lock");
+    }
     message
         .split('\'')
         .nth(1)

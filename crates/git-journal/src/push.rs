@@ -45,7 +45,16 @@ impl Journal {
         let mut options = PushOptions::new();
         options.remote_callbacks(callbacks);
         let refspec = format!("{branch}:{branch}");
-        handle.push(&[refspec.as_str()], Some(&mut options)).map_err(Error::git(Step::Push, remote))?;
+        if let Err(error) = handle.push(&[refspec.as_str()], Some(&mut options)) {
+            if error.code() == git2::ErrorCode::NotFastForward {
+                return Err(Error::PushRejected {
+                    remote: remote.to_owned(),
+                    reference: branch,
+                    message: error.message().to_owned(),
+                });
+            }
+            return Err(Error::git(Step::Push, remote)(error));
+        }
         drop(options);
         if let Some((reference, message)) = rejected.into_inner() {
             return Err(Error::PushRejected { remote: remote.to_owned(), reference, message });

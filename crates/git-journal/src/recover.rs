@@ -17,8 +17,7 @@
 //! command killed by its user; an age rule, off when the option is `None`).
 
 use std::{
-    fs,
-    io,
+    fs, io,
     path::{Path, PathBuf},
     sync::OnceLock,
     time::{Duration, SystemTime},
@@ -53,7 +52,12 @@ pub(crate) struct Intent {
     pub(crate) paths: Vec<String>,
 }
 
-pub(crate) fn write_intent(git_dir: &Path, phase: Phase, message: &str, paths: &[String]) -> Result<()> {
+pub(crate) fn write_intent(
+    git_dir: &Path,
+    phase: Phase,
+    message: &str,
+    paths: &[String],
+) -> Result<()> {
     let record = json!({
         "pid": std::process::id(),
         "phase": match phase { Phase::Commit => "commit", Phase::Wait => "wait" },
@@ -65,14 +69,20 @@ pub(crate) fn write_intent(git_dir: &Path, phase: Phase, message: &str, paths: &
         .map_err(|source| dotdir_atomic_store::Error::Encode { path: path.clone(), source })?;
     // Only a killed process has to be survived: after a power cut no writer is alive, and the
     // boot-time rule below covers the lock files.
-    let _ = dotdir_atomic_store::write(&path, &bytes, &WriteOptions::new().durability(Durability::None))?;
+    let _ = dotdir_atomic_store::write(
+        &path,
+        &bytes,
+        &WriteOptions::new().durability(Durability::None),
+    )?;
     Ok(())
 }
 
 pub(crate) fn clear_intent(git_dir: &Path) -> Result<()> {
     let path = git_dir.join(INTENT_FILE);
     match fs::remove_file(&path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io("remove the intent record", path)(e)),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(Error::io("remove the intent record", path)(e))
+        }
         _ => Ok(()),
     }
 }
@@ -154,7 +164,9 @@ pub(crate) fn recover(
 
 fn remove_if_present(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io("remove the stale lock", path)(e)),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(Error::io("remove the stale lock", path)(e))
+        }
         _ => Ok(()),
     }
 }
@@ -184,7 +196,8 @@ fn boot_time() -> Option<SystemTime> {
     static BOOT: OnceLock<Option<SystemTime>> = OnceLock::new();
     *BOOT.get_or_init(|| {
         let stat = fs::read_to_string("/proc/stat").ok()?;
-        let seconds: u64 = stat.lines().find_map(|line| line.strip_prefix("btime "))?.trim().parse().ok()?;
+        let seconds: u64 =
+            stat.lines().find_map(|line| line.strip_prefix("btime "))?.trim().parse().ok()?;
         // One second of slack: btime is rounded.
         SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds.saturating_sub(1)))
     })

@@ -1,1 +1,15 @@
-//! Integration tests of dotdir-git-journal.
+//! Integration tests of dotdir-git-journal: one binary, a module per topic.
+//!
+//! Multi-process tests spawn this binary again with `DOTDIR_CHILD=<role>` and `--exact <test>`;
+//! the child test runs the role and the parent checks the result. Size knobs:
+//! `DOTDIR_JOURNAL_PROCS` × `DOTDIR_JOURNAL_COMMITS` (default 8 × 40, the full run is
+//! 8 × 250) and `DOTDIR_JOURNAL_KILL_COMMITS` (default 200 acknowledged commits under SIGKILL).
+
+mod basics;
+mod common;
+mod concurrency;
+mod crash;
+mod history;
+mod push;
+mod scaling;
+mod secrets;

@@ -1,0 +1,124 @@
+//! Helpers shared by the test modules: the real `git` command line, hermetic; options; children.
+
+use std::{
+    path::Path,
+    process::{Command, Output, Stdio},
+};
+
+use dotdir_git_journal::{Exclusions, Identity, JournalOptions};
+
+/// The ollim-bot seed's "not git-committed" table, as exclusion patterns.
+pub(crate) const OLLIM_EXCLUSIONS: &[&str] = &[
+    "state/ping_budget.json",
+    "state/bot.pid",
+    "state/credentials.json",
+    "state/token.json",
+    "state/sessions.json",
+    "state/fork_messages.json",
+    "state/pending_updates.json",
+    "state/inquiries.json",
+    "state/config.json",
+    ".claude/agents/*.md",
+    ".claude/skills",
+];
+
+/// Fast, deterministic options: the ollim exclusions, a fixed identity, no fsync (these tests
+/// kill processes, they do not cut power).
+pub(crate) fn options() -> JournalOptions {
+    JournalOptions::new()
+        .exclusions(Exclusions::new(OLLIM_EXCLUSIONS).unwrap())
+        .identity(Identity::new("Journal Test", "journal@test.invalid"))
+        .identity_from_git_config(false)
+        .fsync_gitdir(false)
+        .initial_branch("main")
+}
+
+/// File writes without fsync: these tests kill processes, they do not cut power, and the
+/// machine's disk is shared.
+pub(crate) fn no_fsync() -> dotdir_atomic_store::WriteOptions {
+    dotdir_atomic_store::WriteOptions::new().durability(dotdir_atomic_store::Durability::None)
+}
+
+/// A `git` command in `dir` that reads no user or system configuration.
+pub(crate) fn git_command(dir: &Path) -> Command {
+    let mut command = Command::new("git");
+    command
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Human")
+        .env("GIT_AUTHOR_EMAIL", "human@test.invalid")
+        .env("GIT_COMMITTER_NAME", "Human")
+        .env("GIT_COMMITTER_EMAIL", "human@test.invalid")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs `git args…` in `dir`.
+pub(crate) fn git(dir: &Path, args: &[&str]) -> Output {
+    git_command(dir).args(args).output().expect("git runs")
+}
+
+/// Runs `git args…` in `dir`, asserts success, returns stdout.
+pub(crate) fn git_ok(dir: &Path, args: &[&str]) -> String {
+    let out = git(dir, args);
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `git fsck --full --strict` exits 0 and reports nothing but dangling objects.
+pub(crate) fn assert_fsck_clean(dir: &Path) {
+    let out = git(dir, &["fsck", "--full", "--strict", "--no-progress"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "git fsck failed:\n{stdout}\n{stderr}");
+    for line in stdout.lines().chain(stderr.lines()) {
+        assert!(line.starts_with("dangling "), "git fsck reported: {line}\n{stdout}\n{stderr}");
+    }
+}
+
+/// `git status --porcelain` (untracked files included) is empty.
+pub(crate) fn assert_status_clean(dir: &Path) {
+    let status = git_ok(dir, &["status", "--porcelain", "--untracked-files=all"]);
+    assert_eq!(status, "", "git status is not clean");
+}
+
+/// The role this process plays when it was spawned as a child, if any.
+pub(crate) fn child_role() -> Option<String> {
+    std::env::var("DOTDIR_CHILD").ok()
+}
+
+/// This test binary, running only `test` (with output), as the child `role`.
+pub(crate) fn child(test: &str, role: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", test, "--nocapture", "--test-threads=1", "-q"])
+        .env("DOTDIR_CHILD", role)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null");
+    command
+}
+
+/// A size knob from the environment.
+pub(crate) fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Subjects of the commits reachable from HEAD, newest first, with their parent counts.
+pub(crate) fn history(dir: &Path) -> Vec<(String, usize)> {
+    let log = git_ok(dir, &["log", "--format=%P%x09%s"]);
+    log.lines()
+        .map(|line| {
+            let (parents, subject) = line.split_once('\t').unwrap();
+            (subject.to_owned(), parents.split_whitespace().count())
+        })
+        .collect()
+}
