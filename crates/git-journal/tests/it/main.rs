@@ -5,6 +5,9 @@
 //! `DOTDIR_JOURNAL_PROCS` × `DOTDIR_JOURNAL_COMMITS` (default 8 × 40, the full run is
 //! 8 × 250) and `DOTDIR_JOURNAL_KILL_COMMITS` (default 200 acknowledged commits under SIGKILL).
 
+// clippy.toml allows unwrap in `#[test]` functions only; the child roles and helpers are tests too.
+#![expect(clippy::unwrap_used, reason = "test helpers: a failing unwrap says where")]
+
 mod basics;
 mod common;
 mod concurrency;
