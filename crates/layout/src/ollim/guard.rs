@@ -90,10 +90,10 @@ impl StateGuard {
         let Some(resolved) = resolve(&self.root, path) else { return Location::Unresolvable };
         let Ok(inside) = resolved.strip_prefix(&self.root) else { return Location::Outside };
         let first = inside.components().next();
-        if let Some(Component::Normal(name)) = first {
-            if folds_to_state(name.as_bytes()) {
-                return Location::State;
-            }
+        if let Some(Component::Normal(name)) = first
+            && folds_to_state(name.as_bytes())
+        {
+            return Location::State;
         }
         if self.is_hard_link_into_state(&resolved) {
             return Location::State;

@@ -1,9 +1,81 @@
-//! The ollim-bot data directory (`~/.ollim-bot`, or `$OLLIM_DATA_DIR`), declared as data
-//! ([`LAYOUT`]) and typed file by file.
+//! The ollim-bot data directory (`~/.ollim-bot`, or `$OLLIM_DATA_DIR`): declared as data
+//! ([`LAYOUT`]) and typed file by file behind one handle, [`DataDir`].
 //!
-//! Formats are byte-compatible with the Python reference (`json.dumps` separators and ASCII
-//! escaping, no trailing newline, raw `sessions.json`). Quirks that files on disk depend on are
-//! kept; the ones that lose data are fixed, each said where it is fixed.
+//! # Main types
+//! - [`LAYOUT`]: every entry of the seed's tree — kind, format, secrecy, git tracking exactly
+//!   as the seed's table, backup policy, the 7-day [`TTL`], validators for the JSON state files.
+//! - [`DataDir`]: opens or creates the directory (`state/` is `0o700`), initialises git in it on
+//!   first use (through `dotdir-git-journal`, exclusion list and `.gitignore` derived from
+//!   [`LAYOUT`]), and gives the typed files: [`DataDir::save_session_id`] (the
+//!   `created`/`compacted` detection), [`DataDir::log_session_event`] (`dotdir-jsonl-log`,
+//!   Python format), [`DataDir::record_fork_messages`], [`DataDir::register_inquiry`],
+//!   [`DataDir::append_update`], [`DataDir::set_config`], [`DataDir::ping_budget`]
+//!   (`dotdir-ping-bucket`), [`DataDir::lock_instance`] (`dotdir-pidlock`, bare pid, the
+//!   `ollim-bot` command-line rule), [`DataDir::save_routine`], [`DataDir::fire_reminder`],
+//!   [`DataDir::webhooks`], [`DataDir::skills`] (`dotdir-frontmatter`),
+//!   [`DataDir::save_download`], [`DataDir::write_reflection`], [`DataDir::bootstrap_identity`],
+//!   [`DataDir::ensure_sdk_layout`], [`DataDir::auto_commit`].
+//! - [`StateGuard`]: whether a path an agent tool wants to write lands in `state/`.
+//! - [`resolve_data_dir`], [`sanitize_download_name`], [`RuntimeConfig`], [`Routine`],
+//!   [`Reminder`], [`Webhook`], [`Skill`], [`SessionEvent`], [`ForkMessage`], [`Inquiries`],
+//!   [`PendingUpdate`]. Errors: [`Error`].
+//!
+//! # Example
+//! ```
+//! # fn main() -> Result<(), dotdir::ollim::Error> {
+//! # let tmp = tempfile::tempdir().unwrap();
+//! use dotdir::ollim::{DataDir, Names, Options, Routine, SessionEventKind, StateGuard};
+//!
+//! let dd = DataDir::open(tmp.path().join(".ollim-bot"), Options::new().git_identity_from_config(false))?;
+//! let _running = dd.lock_instance()?; // state/bot.pid, released on drop
+//! dd.ensure_sdk_layout(&Names::new("Julian", "ollim"))?;
+//! dd.save_session_id("sess-1")?; // logs `created`, committed as "session created: sess-1"
+//! dd.save_routine(&Routine::new("30 8 * * 1-5", "Morning check-in"))?; // "add routine <id>"
+//! assert!(dd.ping_budget().try_use()?);
+//! let key = dd.register_inquiry("agent:Plan tomorrow?")?;
+//! assert_eq!(dd.pop_inquiry(&key)?.as_deref(), Some("agent:Plan tomorrow?"));
+//! assert_eq!(dd.session_history()?.events[0].event, SessionEventKind::Created);
+//!
+//! // The tool-permission hook of the agent:
+//! let guard = StateGuard::new(dd.root())?;
+//! assert!(guard.check_tool("Write", Some("state/config.json")).is_err());
+//! assert!(guard.check_tool("Write", Some("routines/new.md")).is_ok());
+//! # Ok(()) }
+//! ```
+//!
+//! # Compatibility with the Python reference
+//! Files stay byte-compatible where files on disk depend on it: `json.dumps` separators and
+//! ASCII escaping without a trailing newline, the raw `sessions.json`, the JSONL line layout,
+//! the front-matter layout and slugs, `bot.pid` as a bare pid, the `(N earlier update(s)
+//! omitted — cap reached)` sentinel, the commit messages. Fixed where the reference loses data
+//! or safety:
+//! - writes are durable (fsync) and the state files are read-modify-written under
+//!   cross-process locks (the reference used none, or an in-process `asyncio.Lock`);
+//! - the pending-updates sentinel counts a dropped older sentinel (no undercount);
+//! - an inquiry key collision picks another key instead of overwriting;
+//! - a torn last line of the history is reported, not fatal; expired fork records and
+//!   inquiries are filtered on every read (the file is pruned on the next write);
+//! - config values of the wrong JSON type are an error naming the file; only ASCII digits are
+//!   digits; `OLLIM_DATA_DIR` must be absolute (`~/` is expanded), never silently relative;
+//! - git never commits into an ancestor's repository, a `.gitignore` keeps secrets and state
+//!   out, and the journal refuses excluded paths even when asked;
+//! - the guard resolves relative paths from the data directory (not the process's working
+//!   directory), covers `MultiEdit`/`NotebookEdit`, refuses a missing path, case and
+//!   invisible-character variants of `state`, and hard links into `state/`;
+//! - agent templates and `IDENTITY.md` are written atomically (never a half-written file).
+//!
+//! Kept as the reference does it: `session_history.jsonl` is committed on every event (the
+//! seed's table), expired entries stay on disk until the next write, `downloads/` and
+//! `reflections/` are tracked (the seed's "all other files").
+//!
+//! # Limitations
+//! - The guard decides from the file system at call time: a symlink created between the
+//!   decision and the write is not seen (the agent cannot create one in `state/`).
+//! - Download names are not NFC-normalised (no Unicode tables); look-alikes of `/`, `\`, `.`,
+//!   `:` and invisible characters are mapped or removed instead.
+//! - `IDENTITY.md` and agent templates are created under a lock shared by dotdir writers; a
+//!   person editing the same file in that millisecond is not excluded (no `RENAME_NOREPLACE`
+//!   in `dotdir-atomic-store` yet).
 
 mod budget;
 mod clock;

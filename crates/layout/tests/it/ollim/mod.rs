@@ -1,5 +1,8 @@
 //! The ollim-bot layout: fixtures, a scripted day, the `state/` guard, download names.
 
+// clippy.toml allows unwrap in `#[test]` functions only; the helpers and child roles are tests too.
+#![allow(clippy::unwrap_used, reason = "test helpers: a failing unwrap says where")]
+
 mod day;
 mod downloads;
 mod guard;
