@@ -56,10 +56,11 @@ pub enum FragmentPolicy {
     #[default]
     CloseOff,
     /// Copy the fragment to `<log>.corrupt` and truncate it away before appending: the log stays
-    /// clean without a [`Log::repair`]. A reader reading concurrently may, rarely, see the
-    /// fragment's first bytes joined to a later record's last bytes in one line (use
-    /// [`Format::Checksummed`], which always detects that); an appender that takes no lock may
-    /// lose the record it is writing at that moment.
+    /// clean without a [`Log::repair`]. The forward readers of this crate read a line again when
+    /// it was still being written as they read it, so they never glue the fragment's first bytes
+    /// to the record that replaced it; other readers (and, in a narrow race, [`Log::last`]) may.
+    /// An appender that takes no lock (the Python reference) may lose the record it is writing at
+    /// that moment.
     MoveAside,
 }
 
@@ -340,7 +341,8 @@ impl<T: DeserializeOwned> Log<T> {
         let mut line_number = 0;
         while let Some(raw) = scanner.next_line().map_err(Error::io(Step::Read, &self.path))? {
             line_number += 1;
-            let problem = |kind, offset, len| Problem { kind, line: Some(line_number), offset, len };
+            let problem =
+                |kind, offset, len| Problem { kind, line: Some(line_number), offset, len };
             match raw {
                 RawLine::Complete { offset, len } => {
                     let bytes = scanner.line();
@@ -474,7 +476,9 @@ impl<T> Log<T> {
             match lock.lock() {
                 Ok(()) => break,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => return Err(Error::Io { step: Step::Lock, path: lock_path(), source }),
+                Err(source) => {
+                    return Err(Error::Io { step: Step::Lock, path: lock_path(), source });
+                }
             }
         }
         let result = locked(&mut state);

@@ -3,7 +3,7 @@
 
 use std::{
     fs::File,
-    io::{self, BufRead, BufReader, Seek, SeekFrom},
+    io,
     marker::PhantomData,
     os::unix::fs::FileExt,
     path::{Path, PathBuf},
@@ -77,10 +77,30 @@ pub(crate) enum RawLine {
     Unterminated { offset: u64, len: u64 },
 }
 
+/// How often a line that was still being written when first read is read again before the
+/// scanner stops at it (as an unterminated line, for the next read to pick up).
+const MAX_REREADS: u32 = 4;
+
 /// Splits a file into lines without ever holding more than `cap` bytes of one line.
+///
+/// It reads with `pread` into its own chunk so that it knows when a read came back short — the end
+/// of the file at that moment. A line whose bytes straddle such a moment was being written while
+/// it was read; it is read again from its start before it is believed, so a peer that truncated a
+/// torn fragment away and appended in its place ([`crate::FragmentPolicy::MoveAside`]) can never
+/// make the reader glue the fragment's first bytes to the new record's last ones.
 #[derive(Debug)]
 pub(crate) struct LineScanner {
-    reader: BufReader<File>,
+    file: File,
+    chunk: Box<[u8]>,
+    /// The first unconsumed byte of `chunk`.
+    head: usize,
+    /// The end of the valid bytes of `chunk`.
+    tail: usize,
+    /// The file offset of `chunk[tail]`: where the next read starts.
+    next_read: u64,
+    /// Whether the last read returned less than asked (it met the end of the file).
+    last_read_short: bool,
+    /// The file offset of `chunk[head]`.
     offset: u64,
     cap: u64,
     line: Vec<u8>,
@@ -88,7 +108,17 @@ pub(crate) struct LineScanner {
 
 impl LineScanner {
     pub(crate) fn new(file: File, offset: u64, cap: u64) -> Self {
-        Self { reader: BufReader::with_capacity(READ_CHUNK, file), offset, cap, line: Vec::new() }
+        Self {
+            file,
+            chunk: vec![0; READ_CHUNK].into_boxed_slice(),
+            head: 0,
+            tail: 0,
+            next_read: offset,
+            last_read_short: false,
+            offset,
+            cap,
+            line: Vec::new(),
+        }
     }
 
     /// The bytes of the last [`RawLine::Complete`] line, without its newline.
@@ -96,35 +126,74 @@ impl LineScanner {
         &self.line
     }
 
-    pub(crate) fn next_line(&mut self) -> io::Result<Option<RawLine>> {
-        self.line.clear();
-        let start = self.offset;
-        let mut len: u64 = 0;
-        let mut oversized = false;
+    fn refill(&mut self) -> io::Result<usize> {
         loop {
-            let available = match self.reader.fill_buf() {
-                Ok(available) => available,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(error) => return Err(error),
-            };
-            if available.is_empty() {
-                return Ok((len > 0).then_some(RawLine::Unterminated { offset: start, len }));
-            }
-            let newline = available.iter().position(|&byte| byte == b'\n');
-            let piece = newline.unwrap_or(available.len());
-            if !oversized {
-                if (self.line.len() + piece) as u64 > self.cap {
-                    oversized = true;
-                    self.line.clear();
-                } else {
-                    self.line.extend_from_slice(&available[..piece]);
+            match self.file.read_at(&mut self.chunk, self.next_read) {
+                Ok(read) => {
+                    self.head = 0;
+                    self.tail = read;
+                    self.next_read += read as u64;
+                    self.last_read_short = read < self.chunk.len();
+                    return Ok(read);
                 }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
             }
-            len += piece as u64;
-            let consumed = piece + usize::from(newline.is_some());
-            self.reader.consume(consumed);
-            self.offset += consumed as u64;
-            if newline.is_some() {
+        }
+    }
+
+    fn rewind(&mut self, offset: u64) {
+        self.head = 0;
+        self.tail = 0;
+        self.next_read = offset;
+        self.offset = offset;
+        self.last_read_short = false;
+    }
+
+    pub(crate) fn next_line(&mut self) -> io::Result<Option<RawLine>> {
+        let start = self.offset;
+        let mut rereads = 0;
+        'attempt: loop {
+            self.line.clear();
+            let mut len: u64 = 0;
+            let mut oversized = false;
+            let mut straddles_end = false;
+            loop {
+                if self.head == self.tail {
+                    straddles_end |= len > 0 && self.last_read_short;
+                    if self.refill()? == 0 {
+                        return Ok(
+                            (len > 0).then_some(RawLine::Unterminated { offset: start, len })
+                        );
+                    }
+                }
+                let available = &self.chunk[self.head..self.tail];
+                let newline = available.iter().position(|&byte| byte == b'\n');
+                let piece = newline.unwrap_or(available.len());
+                if !oversized {
+                    if (self.line.len() + piece) as u64 > self.cap {
+                        oversized = true;
+                        self.line.clear();
+                    } else {
+                        self.line.extend_from_slice(&available[..piece]);
+                    }
+                }
+                len += piece as u64;
+                let consumed = piece + usize::from(newline.is_some());
+                self.head += consumed;
+                self.offset += consumed as u64;
+                if newline.is_none() {
+                    continue;
+                }
+                if straddles_end {
+                    self.rewind(start);
+                    rereads += 1;
+                    if rereads > MAX_REREADS {
+                        // Still being rewritten: leave it for the next read.
+                        return Ok(Some(RawLine::Unterminated { offset: start, len }));
+                    }
+                    continue 'attempt;
+                }
                 return Ok(Some(if oversized {
                     RawLine::Oversized { offset: start, len }
                 } else {
@@ -147,7 +216,9 @@ pub(crate) fn open_at(path: &Path, offset: u64) -> Result<Option<(File, u64)>> {
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             return Err(Error::OffsetPastEnd { path: path.to_path_buf(), offset, len: 0 });
         }
-        Err(source) => return Err(Error::Io { step: Step::Read, path: path.to_path_buf(), source }),
+        Err(source) => {
+            return Err(Error::Io { step: Step::Read, path: path.to_path_buf(), source });
+        }
     };
     let meta = file.metadata().map_err(Error::io(Step::Stat, path))?;
     if !meta.is_file() {
@@ -177,13 +248,7 @@ pub struct Records<T> {
 
 impl<T> Records<T> {
     pub(crate) fn open(path: &Path, format: Format, cap: u64, offset: u64) -> Result<Self> {
-        let scanner = match open_at(path, offset)? {
-            Some((mut file, _)) => {
-                file.seek(SeekFrom::Start(offset)).map_err(Error::io(Step::Read, path))?;
-                Some(LineScanner::new(file, offset, cap))
-            }
-            None => None,
-        };
+        let scanner = open_at(path, offset)?.map(|(file, _)| LineScanner::new(file, offset, cap));
         Ok(Self {
             path: path.to_path_buf(),
             format,
@@ -220,7 +285,11 @@ impl<T: DeserializeOwned> Iterator for Records<T> {
                 }
                 Err(source) => {
                     self.scanner = None;
-                    return Some(Err(Error::Io { step: Step::Read, path: self.path.clone(), source }));
+                    return Some(Err(Error::Io {
+                        step: Step::Read,
+                        path: self.path.clone(),
+                        source,
+                    }));
                 }
             };
             self.line += 1;
@@ -428,6 +497,11 @@ impl<T: DeserializeOwned> Backwards<'_, T> {
     }
 }
 
-pub(crate) fn read_exact_at(file: &File, buffer: &mut [u8], offset: u64, path: &Path) -> Result<()> {
+pub(crate) fn read_exact_at(
+    file: &File,
+    buffer: &mut [u8],
+    offset: u64,
+    path: &Path,
+) -> Result<()> {
     file.read_exact_at(buffer, offset).map_err(Error::io(Step::Read, path))
 }

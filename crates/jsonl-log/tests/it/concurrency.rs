@@ -10,7 +10,7 @@ use std::{
 
 use dotdir_jsonl_log::{Durability, Entry, Log, LogOptions};
 
-use crate::{Stamp, child, child_role, scale};
+use crate::{RawStamp, RawStamps, Stamp, child, child_role, scale};
 
 /// The line length of record `seq`: mostly 200 B, some 4 KiB + 1, a few 64 KiB.
 pub(crate) fn line_len(seq: u64) -> usize {
@@ -37,7 +37,13 @@ impl Expect {
         *next += 1;
         let len = line_len(stamp.seq);
         assert!(stamp.is_intact(len), "writer {} record {} is not intact", stamp.writer, stamp.seq);
-        assert_eq!(record.end - record.offset, len as u64, "line of {}/{} has the wrong length", stamp.writer, stamp.seq);
+        assert_eq!(
+            record.end - record.offset,
+            len as u64,
+            "line of {}/{} has the wrong length",
+            stamp.writer,
+            stamp.seq
+        );
         self.records += 1;
         self.bytes += len as u64;
     }
@@ -50,15 +56,16 @@ fn eight_processes_with_a_tailing_reader() {
         let path = std::env::var("DOTDIR_LOG").unwrap();
         let writer: u32 = std::env::var("DOTDIR_WRITER").unwrap().parse().unwrap();
         let count: u64 = std::env::var("DOTDIR_COUNT").unwrap().parse().unwrap();
-        let log: Log<Stamp> =
+        let log: Log<RawStamp> =
             Log::with_options(path, LogOptions::new().durability(Durability::None));
+        let mut stamps = RawStamps::default();
         for seq in 0..count {
-            log.append(&Stamp::new(writer, seq, line_len(seq))).unwrap();
+            log.append(&stamps.stamp(writer, seq, line_len(seq))).unwrap();
         }
         return;
     }
     let writers = 8u32;
-    let count = scale(2_500) as u64;
+    let count = scale(5_000) as u64;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.jsonl");
     let started = Instant::now();
@@ -101,7 +108,11 @@ fn eight_processes_with_a_tailing_reader() {
     }
     assert_eq!(expect.next, (0..writers).map(|w| (w, count)).collect::<BTreeMap<_, _>>());
     assert_eq!(expect.records, u64::from(writers) * count);
-    assert_eq!(offset, std::fs::metadata(&path).unwrap().len(), "bytes the reader never accounted for");
+    assert_eq!(
+        offset,
+        std::fs::metadata(&path).unwrap().len(),
+        "bytes the reader never accounted for"
+    );
     println!(
         "{writers} processes x {count} = {} records ({} MB), 0 lost, 0 interleaved, 0 corrupt; \
          {elapsed:.1?}; tailing reader: {polls} polls, {in_progress} records seen in progress",
@@ -143,6 +154,7 @@ fn threads_sharing_and_not_sharing_a_log_never_interleave() {
     assert_eq!(expect.records, 8 * count);
 }
 
+#[expect(clippy::unwrap_used, reason = "a test helper: a failure panics where it happens")]
 fn log_records(log: &Log<Stamp>) -> Vec<dotdir_jsonl_log::Record<Stamp>> {
     let scan = log.read_strict().unwrap();
     assert!(scan.problems.is_empty());
@@ -153,9 +165,11 @@ fn log_records(log: &Log<Stamp>) -> Vec<dotdir_jsonl_log::Record<Stamp>> {
 fn group_and_every_append_durability_write_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let mut contents = Vec::new();
-    for (name, durability) in
-        [("every", Durability::EveryAppend), ("group", Durability::Group(3)), ("none", Durability::None)]
-    {
+    for (name, durability) in [
+        ("every", Durability::EveryAppend),
+        ("group", Durability::Group(3)),
+        ("none", Durability::None),
+    ] {
         let log: Log<u64> = Log::with_options(
             dir.path().join(format!("{name}.jsonl")),
             LogOptions::new().durability(durability),

@@ -7,8 +7,15 @@ use dotdir_jsonl_log::{Format, FragmentPolicy, Log, LogOptions, ProblemKind};
 
 const TORN: &[u8] = b"{\"id\": 1}\n{\"id\": 2, \"par";
 
+#[expect(clippy::unwrap_used, reason = "a test helper: a failure panics where it happens")]
 fn plant(path: &std::path::Path, bytes: &[u8]) {
-    std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap().write_all(bytes).unwrap();
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
 }
 
 #[test]
@@ -69,7 +76,9 @@ fn a_fragment_at_the_very_start_is_handled() {
 #[test]
 fn only_checksummed_lines_detect_a_fragment_that_parses() {
     let dir = tempfile::tempdir().unwrap();
-    for (format, expected) in [(Format::Compact, vec![12_345, 12, 7]), (Format::Checksummed, vec![12_345, 7])] {
+    for (format, expected) in
+        [(Format::Compact, vec![12_345, 12, 7]), (Format::Checksummed, vec![12_345, 7])]
+    {
         let path = dir.path().join(format!("{format:?}.jsonl"));
         let log: Log<u64> = Log::with_options(&path, LogOptions::new().format(format));
         log.append(&12_345).unwrap();

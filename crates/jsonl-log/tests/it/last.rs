@@ -12,6 +12,7 @@ fn sizes() -> impl Iterator<Item = usize> {
     [200, 4097, 65_536, 70_001, 30, 131_073, 65_535, 1_000].into_iter().cycle()
 }
 
+#[expect(clippy::unwrap_used, reason = "a test helper: a failure panics where it happens")]
 fn check_against_forward(log: &Log<Stamp>) {
     let forward = log.read().unwrap();
     let total = forward.records.len();

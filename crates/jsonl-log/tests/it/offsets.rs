@@ -3,10 +3,13 @@
 
 use std::io::Write;
 
-use dotdir_jsonl_log::{Error, Log, LogOptions, Durability, ProblemKind};
+use dotdir_jsonl_log::{Durability, Error, Log, LogOptions, ProblemKind};
 
 fn log(dir: &tempfile::TempDir) -> Log<u64> {
-    Log::with_options(dir.path().join("numbers.jsonl"), LogOptions::new().durability(Durability::None))
+    Log::with_options(
+        dir.path().join("numbers.jsonl"),
+        LogOptions::new().durability(Durability::None),
+    )
 }
 
 #[test]
@@ -51,7 +54,10 @@ fn a_record_in_progress_is_read_by_the_next_call() {
     let scan = log.read_from(2).unwrap();
     assert!(scan.records.is_empty());
     assert_eq!(scan.problems.len(), 1);
-    assert_eq!((scan.problems[0].kind.clone(), scan.problems[0].offset), (ProblemKind::TornTail, 2));
+    assert_eq!(
+        (scan.problems[0].kind.clone(), scan.problems[0].offset),
+        (ProblemKind::TornTail, 2)
+    );
     assert_eq!(scan.next_offset, 2);
 
     raw.write_all(b"34\n").unwrap();
@@ -67,7 +73,9 @@ fn streaming_reader_reports_next_offset_as_it_goes() {
     log.append_batch(&[10, 20, 30]).unwrap();
     let mut records = log.records_from(3).unwrap();
     let first = records.next().unwrap().unwrap();
-    assert!(matches!(first, dotdir_jsonl_log::Entry::Record(ref r) if r.value == 20 && r.offset == 3));
+    assert!(
+        matches!(first, dotdir_jsonl_log::Entry::Record(ref r) if r.value == 20 && r.offset == 3)
+    );
     assert_eq!(records.next_offset(), 6);
     assert!(records.next().is_some());
     assert!(records.next().is_none());

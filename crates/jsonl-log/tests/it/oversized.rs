@@ -40,7 +40,10 @@ fn an_oversized_line_is_skipped_without_allocating_it() {
     let (scan, _) = peak_during(|| log.read().unwrap());
     assert_eq!(scan.problems.len(), 1);
     let problem = &scan.problems[0];
-    assert_eq!((problem.kind.clone(), problem.line, problem.offset), (ProblemKind::Oversized, Some(2), 2));
+    assert_eq!(
+        (problem.kind.clone(), problem.line, problem.offset),
+        (ProblemKind::Oversized, Some(2), 2)
+    );
     assert_eq!(problem.len, 16 * MIB as u64);
     assert!(peak < 2 * MIB + 256 * 1024, "a forward read allocated {peak} bytes for a 16 MiB line");
 

@@ -34,7 +34,8 @@ fn retain_removes_by_predicate_and_keeps_bytes() {
 
     // The same `Log` appends to the new file, not to the replaced inode.
     log.append(&serde_json::json!({"n": 5})).unwrap();
-    let values: Vec<_> = log.read_strict().unwrap().values().into_iter().map(|v| v["n"].clone()).collect();
+    let values: Vec<_> =
+        log.read_strict().unwrap().values().into_iter().map(|v| v["n"].clone()).collect();
     assert_eq!(values, vec![1, 3, 5]);
 }
 
@@ -69,7 +70,11 @@ fn an_atomic_store_lock_holder_excludes_appends() {
         std::thread::spawn(move || log.append(&2).unwrap())
     };
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "1\n", "append ran while the lock was held");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "1\n",
+        "append ran while the lock was held"
+    );
     drop(guard);
     let appended = appender.join().unwrap();
     assert_eq!(appended.offset, 2);

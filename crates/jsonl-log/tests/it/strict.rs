@@ -9,6 +9,7 @@ struct Event {
     id: u32,
 }
 
+#[expect(clippy::unwrap_used, reason = "a test helper: a failure panics where it happens")]
 fn log_with(dir: &tempfile::TempDir, content: &[u8], format: Format) -> Log<Event> {
     let path = dir.path().join("events.jsonl");
     std::fs::write(&path, content).unwrap();
@@ -76,7 +77,13 @@ fn checksummed_logs_reject_lines_without_a_valid_crc() {
         Log::with_options(&path, LogOptions::new().format(Format::Checksummed));
     writer.append(&serde_json::json!({"id": 1})).unwrap();
     let line = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(line, format!("{{\"crc32\":\"{:08x}\",\"record\":{{\"id\":1}}}}\n", crc32fast::hash(b"{\"id\":1}")));
+    assert_eq!(
+        line,
+        format!(
+            "{{\"crc32\":\"{:08x}\",\"record\":{{\"id\":1}}}}\n",
+            crc32fast::hash(b"{\"id\":1}")
+        )
+    );
     // A plain line, and a line whose record was changed without updating the CRC.
     let forged = line.replace("\"id\":1", "\"id\":7");
     std::fs::write(&path, format!("{line}{{\"id\": 2}}\n{forged}")).unwrap();
@@ -84,6 +91,11 @@ fn checksummed_logs_reject_lines_without_a_valid_crc() {
     let scan = log.read().unwrap();
     assert_eq!(scan.values(), vec![Event { id: 1 }]);
     let scan = log.read().unwrap();
-    assert_eq!(scan.problems.iter().map(|p| p.kind.clone()).collect::<Vec<_>>(), vec![ProblemKind::Checksum; 2]);
-    assert!(matches!(log.read_strict(), Err(Error::Corrupt { problem, .. }) if problem.line == Some(2)));
+    assert_eq!(
+        scan.problems.iter().map(|p| p.kind.clone()).collect::<Vec<_>>(),
+        vec![ProblemKind::Checksum; 2]
+    );
+    assert!(
+        matches!(log.read_strict(), Err(Error::Corrupt { problem, .. }) if problem.line == Some(2))
+    );
 }
