@@ -193,11 +193,15 @@ impl<T: Spec> SpecDir<T> {
     /// Every spec in the directory, in file-name order, with the problems of the entries that
     /// were skipped. A missing directory is empty. Only a directory that cannot be listed at all
     /// is an error.
+    ///
+    /// When no `*.md` entry changed (same names, sizes, times and inodes) since the last call,
+    /// the previous listing is returned as it is: the call costs one `readdir` and one `stat`
+    /// per entry, and reads no file.
     pub fn list(&self) -> Result<Arc<Listing<T>>> {
         let mut cache = self.cache.lock();
         let before = dir_stamp(&self.dir);
-        let names = match read_names(&self.dir) {
-            Ok(names) => names,
+        let scanned = match scan_dir(&self.dir) {
+            Ok(scanned) => scanned,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 cache.files.clear();
                 cache.dir_stamp = None;
@@ -210,68 +214,65 @@ impl<T: Spec> SpecDir<T> {
             }
         };
 
-        let mut all_reused = cache.last.is_some() && names.len() == cache.files.len();
-        let mut fresh: HashMap<OsString, Cached<T>> = HashMap::with_capacity(names.len());
-        let mut unreadable: BTreeMap<OsString, Problem> = BTreeMap::new();
-        for name in &names {
-            let path = self.dir.join(name);
-            let meta = match fs::metadata(&path) {
+        // Fast path: every entry is a cached, settled file with the same stamp.
+        if let Some(last) = &cache.last
+            && scanned.len() == cache.files.len()
+            && scanned.iter().all(|(name, meta)| {
+                let Ok(meta) = meta else { return false };
+                cache
+                    .files
+                    .get(name)
+                    .is_some_and(|c| c.settled && meta.is_file() && c.stamp == Stamp::of(meta))
+            })
+        {
+            let last = Arc::clone(last);
+            cache.dir_stamp = before;
+            return Ok(last);
+        }
+
+        let mut fresh: HashMap<OsString, Cached<T>> = HashMap::with_capacity(scanned.len());
+        let mut entries = Vec::new();
+        let mut problems = Vec::new();
+        for (name, meta) in scanned {
+            let path = self.dir.join(&name);
+            let meta = match meta {
                 Ok(meta) if meta.is_file() => meta,
                 Ok(_) => {
-                    all_reused = false;
-                    let error = Error::Io {
-                        step: "read",
-                        path: path.clone(),
-                        source: io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
-                    };
-                    unreadable.insert(name.clone(), Problem::Unreadable { path, error });
+                    let source = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+                    let error = Error::Io { step: "read", path: path.clone(), source };
+                    problems.push(Problem::Unreadable { path, error });
                     continue;
                 }
                 Err(source) => {
-                    all_reused = false;
                     let error = Error::Io { step: "read", path: path.clone(), source };
-                    unreadable.insert(name.clone(), Problem::Unreadable { path, error });
+                    problems.push(Problem::Unreadable { path, error });
                     continue;
                 }
             };
             let stamp = Stamp::of(&meta);
-            if let Some(cached) = cache.files.remove(name)
-                && cached.stamp == stamp
-                && cached.settled
-            {
-                fresh.insert(name.clone(), cached);
-                continue;
-            }
-            all_reused = false;
-            let read_at = SystemTime::now();
-            match self.load(&path) {
-                Ok(parsed) => {
-                    let settled = stamp.is_settled(read_at);
-                    fresh.insert(name.clone(), Cached { stamp, settled, parsed });
+            let cached = match cache.files.remove(&name) {
+                Some(cached) if cached.stamp == stamp && cached.settled => cached,
+                _ => {
+                    let read_at = SystemTime::now();
+                    match self.load(&path) {
+                        Ok(parsed) => Cached { stamp, settled: stamp.is_settled(read_at), parsed },
+                        Err(error) => {
+                            problems.push(Problem::Unreadable { path, error });
+                            continue;
+                        }
+                    }
                 }
-                Err(error) => {
-                    unreadable.insert(name.clone(), Problem::Unreadable { path, error });
-                }
+            };
+            match &cached.parsed {
+                Parsed::Ok(entry) => entries.push(Arc::clone(entry)),
+                Parsed::Corrupt(error) => problems.push(Problem::Corrupt(error.clone())),
             }
+            fresh.insert(name, cached);
         }
+        let complete = problems.iter().all(|p| matches!(p, Problem::Corrupt(_)));
         cache.files = fresh;
-        cache.dir_stamp = if unreadable.is_empty() { before } else { None };
-        if all_reused && let Some(last) = &cache.last {
-            return Ok(Arc::clone(last));
-        }
+        cache.dir_stamp = if complete { before } else { None };
 
-        let mut entries = Vec::new();
-        let mut problems = Vec::new();
-        for name in &names {
-            if let Some(problem) = unreadable.remove(name) {
-                problems.push(problem);
-            } else if let Some(cached) = cache.files.get(name) {
-                match &cached.parsed {
-                    Parsed::Ok(entry) => entries.push(Arc::clone(entry)),
-                    Parsed::Corrupt(error) => problems.push(Problem::Corrupt(error.clone())),
-                }
-            }
-        }
         let mut by_id: BTreeMap<&str, Vec<PathBuf>> = BTreeMap::new();
         for entry in &entries {
             by_id.entry(entry.spec.id()).or_default().push(entry.path.clone());
@@ -282,7 +283,8 @@ impl<T: Spec> SpecDir<T> {
             }
         }
         let listing = Arc::new(Listing { entries, problems });
-        cache.last = Some(Arc::clone(&listing));
+        // A listing with unreadable entries is not reused: they are retried next time.
+        cache.last = complete.then(|| Arc::clone(&listing));
         Ok(listing)
     }
 
@@ -348,29 +350,33 @@ impl<T: Spec> SpecDir<T> {
         // What each file holding the id renders to now, and its body.
         let current: Vec<Option<(String, String)>> =
             holders.iter().map(|e| render_parts(&e.spec, &e.extra).ok()).collect();
-        // A holder keeps its name when the name still fits the message, or when the message did
-        // not change (a hand-named `github-pr.md` stays); only a changed message renames.
-        let kept = holders
+        // An unchanged spec stays where it is, byte for byte (even a hand-written file in
+        // another layout, or the reference's hidden `.md`). Otherwise a holder keeps its name when
+        // the name still fits the message, or when the message did not change and the name is not
+        // hidden (a hand-named `github-pr.md` stays); a changed message renames.
+        let unchanged = holders
             .iter()
             .zip(&current)
-            .find(|(e, _)| e.path.file_name().is_some_and(|n| in_family(n, &stem)))
+            .find(|(_, now)| now.as_ref().is_some_and(|(old_text, _)| *old_text == text));
+        let kept = unchanged
             .or_else(|| {
                 holders
                     .iter()
                     .zip(&current)
-                    .find(|(_, now)| now.as_ref().is_some_and(|(_, old_body)| *old_body == body))
+                    .find(|(e, _)| e.path.file_name().is_some_and(|n| in_family(n, &stem)))
+            })
+            .or_else(|| {
+                holders.iter().zip(&current).find(|(e, now)| {
+                    let hidden = e.path.file_name().is_some_and(|n| n.as_bytes().starts_with(b"."));
+                    !hidden && now.as_ref().is_some_and(|(_, old_body)| *old_body == body)
+                })
             })
             .map(|(e, _)| e.path.clone());
         let target = match kept {
             Some(path) => path,
             None => self.free_name(&stem)?,
         };
-        // A spec equal to the file's is not rewritten, even when the file is not in our layout
-        // (hand-written quoting, comments): an unchanged spec keeps its bytes.
-        let unchanged = holders.iter().zip(&current).any(|(e, now)| {
-            e.path == target && now.as_ref().is_some_and(|(old_text, _)| *old_text == text)
-        });
-        let written = if unchanged {
+        let written = if unchanged.is_some() {
             Written::Unchanged
         } else {
             let options =
@@ -524,18 +530,25 @@ fn remove_file(path: &Path) -> Result<()> {
     }
 }
 
-/// `*.md` names in the directory, in byte order (hidden `.md` included, as the reference's glob).
-fn read_names(dir: &Path) -> io::Result<Vec<OsString>> {
-    let mut names = Vec::new();
+/// The `*.md` entries of the directory (hidden `.md` included, as the reference's glob), in
+/// byte order, each with its metadata: `fstatat` through the directory handle, following a
+/// symlink to what it points at.
+fn scan_dir(dir: &Path) -> io::Result<Vec<(OsString, io::Result<fs::Metadata>)>> {
+    let mut scanned = Vec::new();
     for entry in fs::read_dir(dir)? {
         let Ok(entry) = entry else { continue };
         let name = entry.file_name();
-        if name.as_bytes().ends_with(b".md") {
-            names.push(name);
+        if !name.as_bytes().ends_with(b".md") {
+            continue;
         }
+        let meta = match entry.metadata() {
+            Ok(meta) if meta.file_type().is_symlink() => fs::metadata(entry.path()),
+            other => other,
+        };
+        scanned.push((name, meta));
     }
-    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    Ok(names)
+    scanned.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    Ok(scanned)
 }
 
 /// Whether `name` is `<stem>.md` or `<stem>-N.md` with N ≥ 2.

@@ -239,3 +239,32 @@ fn writers_in_several_processes_never_share_a_name_or_leave_duplicates() {
         "{PROCS} procs x {PER_PROC} colliding writes = {dups} files, 0 lost, 1 shared id file"
     );
 }
+
+#[test]
+fn a_hidden_md_from_the_reference_is_renamed_only_when_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(crate::specs::data("hazards/routines/.md"), dir.path().join(".md")).unwrap();
+    let specs = SpecDir::<Routine>::with_options(dir.path(), fast());
+    let mut spec = specs.get("22222222").unwrap().unwrap().spec.clone();
+    // Unchanged: the file keeps its (hidden) name and bytes.
+    assert_eq!(specs.write(&spec).unwrap().written, Written::Unchanged);
+    assert_eq!(names(dir.path()), [".md"]);
+    // Changed: written under a visible name, the hidden file removed.
+    spec.cron = "0 11 * * *".into();
+    let saved = specs.write(&spec).unwrap();
+    assert!(saved.path.ends_with("untitled.md"));
+    assert_eq!(saved.removed, vec![dir.path().join(".md")]);
+    assert_eq!(names(dir.path()), ["untitled.md"]);
+}
+
+#[test]
+fn edits_by_other_writers_are_seen_by_the_next_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = SpecDir::<Routine>::with_options(dir.path(), fast());
+    specs.write(&routine("e1", "Edited elsewhere")).unwrap();
+    // Another process (the reference, an editor) renames the file behind our back.
+    std::fs::rename(dir.path().join("edited-elsewhere.md"), dir.path().join("moved.md")).unwrap();
+    let saved = specs.write(&routine("e1", "Edited again")).unwrap();
+    assert_eq!(saved.removed, vec![dir.path().join("moved.md")]);
+    assert_eq!(names(dir.path()), ["edited-again.md"]);
+}
