@@ -3,9 +3,30 @@
 //!
 //! - [`omicos`]: the omicos global home ([`omicos::GlobalHome`], [`omicos::HOME_LAYOUT`]) and
 //!   workspace data directories ([`omicos::Workspace`], [`omicos::WORKSPACE_LAYOUT`]).
+//! - [`ollim`]: the whole ollim-bot data directory (`~/.ollim-bot`, `$OLLIM_DATA_DIR`):
+//!   [`ollim::LAYOUT`] and the [`ollim::DataDir`] handle with every typed file, git tracking as
+//!   the seed's table says, and the `state/` write guard ([`ollim::StateGuard`]).
+//! - Layouts are data: [`Layout`] and [`Entry`] (kind, [`Format`], secrecy, [`Git`] tracking,
+//!   [`Backup`] policy, retention, [`Validator`]); `.gitignore`
+//!   ([`Layout::gitignore`]), the journal's exclusion list ([`Layout::anchored_git_exclusions`]),
+//!   `dotdir check`, `inspect` and `backup` are derived from them. A downstream crate declares its
+//!   own layout the same way (`examples/downstream_layout.rs`).
+//! - Every member crate, re-exported: [`atomic_store`], [`pidlock`], [`jsonl_log`],
+//!   [`ping_bucket`], [`frontmatter`], [`git_journal`].
 //!
-//! **Work in progress.** The layout declaration ([`Layout`], [`Entry`]) exists; the ollim-bot and
-//! omicos layouts come with issues #8 and #9.
+//! # Example
+//! ```
+//! use dotdir::{Git, ollim::LAYOUT};
+//!
+//! let token = LAYOUT.entry_for("state/token.json").unwrap();
+//! assert!(token.secret && token.git == Git::Excluded);
+//! assert_eq!(LAYOUT.entry_for("routines/morning.md").unwrap().git, Git::Tracked);
+//! assert!(LAYOUT.gitignore().contains("/state/token.json"));
+//! ```
+//!
+//! # Limitations
+//! - Linux is the tested platform (Unix only: modes, `flock`, `/proc`).
+//! - Layout patterns are globs over `/`-separated relative paths, matched case-sensitively.
 
 pub mod backup;
 pub mod check;
