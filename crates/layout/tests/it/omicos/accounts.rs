@@ -168,3 +168,33 @@ fn an_existing_group_readable_home_is_made_private() {
     ws.home().write_cloud_login(&login_of("u-a")).unwrap();
     assert_eq!(mode(ws.home().root()), 0o700);
 }
+
+#[test]
+fn a_switch_interrupted_between_link_and_unlink_completes_without_loss() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = serve_workspace(tmp.path());
+    let a = ws.login(&login_of("u-a")).unwrap();
+    // A crash after linking workspace_id to its backup, before the unlink: both names exist.
+    std::fs::hard_link(ws.workspace_id_path(), ws.workspace_id_backup_path("u-a").unwrap())
+        .unwrap();
+    let b = ws.login(&login_of("u-b")).unwrap();
+    assert_ne!(b.workspace_id, a.workspace_id);
+    assert_eq!(
+        std::fs::read_to_string(ws.workspace_id_backup_path("u-a").unwrap()).unwrap(),
+        a.workspace_id.as_str()
+    );
+    let back = ws.switch_account("u-a").unwrap();
+    assert_eq!(back.workspace_id, a.workspace_id);
+}
+
+#[test]
+fn corrupt_credentials_are_an_error_not_a_logout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = serve_workspace(tmp.path());
+    let _ = ws.login(&login_of("u-a")).unwrap();
+    std::fs::write(ws.cloud_login_path(), b"{\"user\": {\"id\": ").unwrap();
+    let err = ws.credentials().unwrap_err();
+    assert!(err.to_string().contains("cloud_login.json"), "{err}");
+    assert!(ws.owner().is_err());
+    assert!(ws.new_turn().is_err(), "no turn is written under a guessed owner");
+}
