@@ -255,6 +255,12 @@ impl Journal {
         }
         let repo = open_or_init(&dir, &options)?;
         let git_dir = repo.path().to_path_buf();
+        // Temporary files of intent records whose writer was killed mid-write.
+        let _ = dotdir_atomic_store::sweep_temps(
+            &git_dir,
+            Some(OsStr::new(recover::INTENT_FILE)),
+            &dotdir_atomic_store::SweepOptions::default(),
+        )?;
         let journal = Journal { dir, git_dir, options, repo: Mutex::new(repo) };
         if journal.options.manage_gitignore {
             journal.sync_gitignore()?;
@@ -512,8 +518,13 @@ impl Journal {
         let Some(intent) = recovery.intent else { return Ok(()) };
         let rels: Vec<RelPath> =
             intent.paths.iter().filter_map(|path| self.validate(Path::new(path)).ok()).collect();
-        if !rels.is_empty() {
-            self.commit_with_retry(repo, &rels, &intent.message)?;
+        if !rels.is_empty()
+            && let Err(error) = self.commit_with_retry(repo, &rels, &intent.message)
+        {
+            // Keep the dead writer's paths for the next attempt, in the phase that claims no
+            // lock file: whatever is locked now is someone else's.
+            recover::write_intent(&self.git_dir, Phase::Wait, &intent.message, &rels)?;
+            return Err(error);
         }
         recover::clear_intent(&self.git_dir)
     }

@@ -97,7 +97,7 @@ fn sigkill_at_random_points_never_blocks_the_next_commit() {
             thread::sleep(Duration::from_millis(fastrand::u64(0..20)));
         } else {
             // Let it acknowledge a few operations, then kill it at a random point of the next.
-            let wait_for = fastrand::usize(0..6);
+            let wait_for = fastrand::usize(0..10);
             let mut last = Instant::now();
             for line in lines.by_ref() {
                 let line = line.unwrap();
@@ -167,6 +167,12 @@ fn sigkill_at_random_points_never_blocks_the_next_commit() {
         assert_fsck_clean(root);
         assert!(!git_dir.join("index.lock").exists());
         assert!(!git_dir.join("dotdir-journal.intent").exists());
+        let temps: Vec<_> = std::fs::read_dir(&git_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".dotdir-tmp"))
+            .collect();
+        assert!(temps.is_empty(), "round {rounds}: temporary files left in .git: {temps:?}");
         rounds += 1;
     }
     for (path, content) in &expected {
