@@ -3,6 +3,7 @@
 //! - `ci`: fmt check, clippy `-D warnings`, tests (nextest when installed) and doctests, docs with
 //!   warnings denied, all `--locked`, then the power-cut test.
 //! - `bench [--quick] [--json FILE]`: the comparison benchmarks as one table of ratios.
+//! - `torture [--kills N] [--seconds S]`: SIGKILL a worker at random and verify every invariant.
 //! - `powercut`: simulated power cuts on ext4, xfs and btrfs loop devices (root only; SKIPPED with
 //!   the reason otherwise).
 
@@ -17,7 +18,9 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 mod bench;
+mod fuzz;
 mod powercut;
+mod torture;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,7 +28,12 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("powercut") => powercut::run().map(drop),
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask ci | bench [--quick] [--json FILE] | powercut"),
+        Some("fuzz") => fuzz::run(&args[1..]),
+        Some("torture") => torture::run(&args[1..]),
+        Some("torture-child") => torture::child(&args[1..]),
+        _ => bail!(
+            "usage: cargo xtask ci | bench [--quick] [--json FILE] | torture [--kills N] [--seconds S] | powercut"
+        ),
     }
 }
 

@@ -1,0 +1,316 @@
+//! `cargo xtask torture [--kills N] [--seconds S]`: a child runs a random mix of operations through
+//! the facade on an ollim-bot data directory and reports each one after the API returns; the
+//! parent SIGKILLs it at random moments, runs recovery (`dotdir::check::fix`) and verifies every
+//! invariant:
+//!
+//! - each document parses and is a version that was written (a counter: never below the last
+//!   acknowledged value, at most one above it);
+//! - no acknowledged append (session history), spec write or removal (routines), commit (HEAD's
+//!   tree) or grant (ping budget) is lost;
+//! - logs parse after repair; no temp file is left after recovery; the instance lock is free;
+//! - `git fsck` is clean (every 50 kills and at the end); recovery is idempotent (a second `fix`
+//!   repairs nothing).
+//!
+//! It ends with `torture: <kills> kills, <ops> acknowledged operations checked, <violations>
+//! violations` and fails on any violation.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use dotdir::{
+    atomic_store::{Document, JsonStyle},
+    check,
+    ollim::{self, DataDir, Options, Routine, SessionEventKind},
+};
+
+const COUNTER: &str = "state/torture-counter.json";
+const BUDGET_CAPACITY: u32 = 1_000_000;
+
+/// What the parent knows was acknowledged.
+#[derive(Debug, Default)]
+struct Acknowledged {
+    counter: u64,
+    sessions: BTreeSet<String>,
+    routines: BTreeMap<String, String>,
+    removed: BTreeSet<String>,
+    grants: u64,
+    ops: u64,
+}
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let kills: usize = flag(args, "--kills").unwrap_or(500);
+    let seconds: Option<u64> = flag(args, "--seconds");
+    let deadline = seconds.map(|s| Instant::now() + Duration::from_secs(s));
+    let work = std::env::temp_dir().join(format!("dotdir-torture-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let root = work.join("ollim-bot");
+    std::fs::create_dir_all(&root)?;
+    let mut acked = Acknowledged::default();
+    let mut violations = Vec::new();
+    let mut done = 0;
+    while done < kills && deadline.is_none_or(|d| Instant::now() < d) {
+        let seed = fastrand::u64(..);
+        let lines = run_child_until_killed(&root, done, seed)?;
+        for line in &lines {
+            apply_ack(&mut acked, line);
+        }
+        done += 1;
+        verify(&root, &acked, done % 50 == 0, &mut violations)
+            .with_context(|| format!("after kill {done}"))?;
+        if done % 100 == 0 {
+            println!("torture: {done} kills, {} operations acknowledged so far", acked.ops);
+        }
+    }
+    verify(&root, &acked, true, &mut violations)?;
+    for v in violations.iter().take(20) {
+        println!("violation: {v}");
+    }
+    println!(
+        "torture: {done} kills, {} acknowledged operations checked, {} violations",
+        acked.ops,
+        violations.len()
+    );
+    let _ = std::fs::remove_dir_all(&work);
+    if !violations.is_empty() {
+        bail!("torture found {} violations", violations.len());
+    }
+    Ok(())
+}
+
+fn flag<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
+}
+
+fn options() -> Options {
+    Options::new().time_zone(jiff::tz::TimeZone::UTC)
+}
+
+/// Starts a child, lets it work for a random while and SIGKILLs it; returns its acknowledgements.
+fn run_child_until_killed(root: &Path, round: usize, seed: u64) -> Result<Vec<String>> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["torture-child", &root.display().to_string(), &round.to_string(), &seed.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting the torture child")?;
+    let stdout = child.stdout.take().context("child stdout")?;
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>()
+    });
+    // Mostly mid-operation, sometimes during start-up (open and its recovery).
+    let delay = if fastrand::u8(..5) == 0 { fastrand::u64(0..15) } else { fastrand::u64(20..90) };
+    std::thread::sleep(Duration::from_millis(delay));
+    let _ = child.kill();
+    let status = child.wait()?;
+    let lines = reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))?;
+    if status.success() || status.code().is_some() {
+        let mut stderr = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+        }
+        bail!("the torture child exited by itself ({status}) instead of being killed: {stderr}");
+    }
+    Ok(lines)
+}
+
+fn apply_ack(acked: &mut Acknowledged, line: &str) {
+    let mut words = line.split_whitespace();
+    let (Some("ACK"), Some(kind)) = (words.next(), words.next()) else { return };
+    let arg = words.next().unwrap_or_default().to_owned();
+    acked.ops += 1;
+    match kind {
+        "counter" => acked.counter = arg.parse().unwrap_or(acked.counter),
+        "append" => {
+            acked.sessions.insert(arg);
+        }
+        "save" => {
+            let file = words.next().unwrap_or_default().to_owned();
+            acked.routines.insert(arg, file);
+        }
+        "remove" => {
+            acked.routines.remove(&arg);
+            acked.removed.insert(arg);
+        }
+        "grant" => acked.grants += 1,
+        _ => {}
+    }
+}
+
+/// The child: open the data directory, then operate until killed.
+pub(crate) fn child(args: &[String]) -> Result<()> {
+    let root = PathBuf::from(args.first().context("root")?);
+    let round: u64 = args.get(1).context("round")?.parse()?;
+    fastrand::seed(args.get(2).context("seed")?.parse()?);
+    let dir = DataDir::open(&root, options())?;
+    let counter: Document<u64> = Document::open(root.join(COUNTER))?.style(JsonStyle::Python);
+    let budget = dir.ping_budget();
+    budget.set_capacity(BUDGET_CAPACITY)?;
+    let mut saved_here: Vec<String> = Vec::new();
+    for n in 0.. {
+        let tag = format!("r{round}n{n}");
+        match fastrand::u8(..6) {
+            0 => {
+                let value = counter.update(|v| {
+                    *v += 1;
+                    *v
+                })?;
+                ack(&format!("counter {value}"));
+            }
+            1 => {
+                let _ = dir.log_session_event(SessionEventKind::Created, &tag, None)?;
+                ack(&format!("append {tag}"));
+            }
+            2 => {
+                let routine = Routine::new("0 9 * * *", &format!("torture routine {tag}"));
+                let path = dir.save_routine(&routine)?;
+                let relative = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
+                ack(&format!("save {} {relative}", routine.id));
+                saved_here.push(routine.id);
+            }
+            3 if !saved_here.is_empty() => {
+                let id = saved_here.swap_remove(fastrand::usize(..saved_here.len()));
+                let _ = dir.remove_routine(&id)?;
+                ack(&format!("remove {id}"));
+            }
+            4 => {
+                if budget.try_use()? {
+                    ack("grant -");
+                }
+            }
+            _ => {
+                let guard = dir.lock_instance()?;
+                guard.release()?;
+                ack("lock -");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[expect(clippy::print_stdout, reason = "the acknowledgement protocol is the child's stdout")]
+fn ack(line: &str) {
+    println!("ACK {line}");
+}
+
+fn verify(
+    root: &Path,
+    acked: &Acknowledged,
+    fsck: bool,
+    violations: &mut Vec<String>,
+) -> Result<()> {
+    let check_options = check::Options::default().program("xtask").report_unknown(false);
+    let first = check::fix(root, &ollim::LAYOUT, &check_options)?;
+    for failure in &first.failures {
+        violations.push(format!(
+            "recovery failed: {} {}: {}",
+            failure.kind.as_str(),
+            failure.path,
+            failure.error
+        ));
+    }
+    let second = check::fix(root, &ollim::LAYOUT, &check_options)?;
+    if !second.repairs.is_empty() {
+        violations
+            .push(format!("recovery is not idempotent: a second fix made {:?}", second.repairs));
+    }
+    let leftover_temps =
+        walk(root).into_iter().filter(|p| p.to_string_lossy().ends_with(".dotdir-tmp")).count();
+    if leftover_temps > 0 {
+        violations.push(format!("{leftover_temps} temp files left after recovery"));
+    }
+
+    let dir = DataDir::open(root, options())?;
+    match Document::<u64>::new(root.join(COUNTER)).read() {
+        Ok(value) => {
+            let value = value.unwrap_or(0);
+            if value < acked.counter || value > acked.counter + 1 {
+                violations.push(format!("counter is {value}, acknowledged {}", acked.counter));
+            }
+        }
+        Err(e) => violations.push(format!("counter does not parse: {e}")),
+    }
+
+    let history = dir.session_history()?;
+    if !history.problems.is_empty() {
+        violations
+            .push(format!("session history has {} bad lines after repair", history.problems.len()));
+    }
+    let logged: BTreeSet<&str> = history.events.iter().map(|e| e.session_id.as_str()).collect();
+    let lost_appends = acked.sessions.iter().filter(|s| !logged.contains(s.as_str())).count();
+    if lost_appends > 0 {
+        violations.push(format!("{lost_appends} acknowledged appends lost"));
+    }
+
+    let listing = dir.list_routines()?;
+    for (id, file) in &acked.routines {
+        if listing.get(id).is_none() {
+            violations.push(format!("acknowledged routine {id} ({file}) is gone"));
+        }
+    }
+    for id in &acked.removed {
+        if listing.get(id).is_some() {
+            violations.push(format!("acknowledged removal of routine {id} undone"));
+        }
+    }
+    let head_files = git(root, &["ls-tree", "-r", "--name-only", "HEAD"])?;
+    let head_files: BTreeSet<&str> = head_files.lines().collect();
+    for (id, file) in &acked.routines {
+        if !head_files.contains(file.as_str()) {
+            violations.push(format!("acknowledged commit of routine {id} ({file}) is not in HEAD"));
+        }
+    }
+
+    let state = dir.ping_budget().state()?;
+    let used = u64::from(BUDGET_CAPACITY) as f64 - state.available();
+    if (used.round() as u64) < acked.grants {
+        violations.push(format!(
+            "{} grants acknowledged but the budget shows {used:.0} used",
+            acked.grants
+        ));
+    }
+
+    match dir.lock_instance() {
+        Ok(guard) => guard.release()?,
+        Err(e) => violations.push(format!("the instance lock is not free after a kill: {e}")),
+    }
+    if fsck {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["fsck", "--full", "--no-progress"])
+            .output()?;
+        if !output.status.success() {
+            violations
+                .push(format!("git fsck: {}", String::from_utf8_lossy(&output.stderr).trim()));
+        }
+    }
+    Ok(())
+}
+
+fn git(root: &Path, args: &[&str]) -> Result<String> {
+    let output = Command::new("git").arg("-C").arg(root).args(args).output()?;
+    if !output.status.success() {
+        bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
