@@ -18,7 +18,7 @@ const TEST: &str = "omicos::concurrency::four_processes_append_and_create_at_onc
 const PROCS: usize = 4;
 
 fn turns() -> usize {
-    60 * scale()
+    100 * scale()
 }
 
 fn child(k: usize) {
