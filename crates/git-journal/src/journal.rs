@@ -212,6 +212,8 @@ impl fmt::Debug for CommitId {
 /// last: the history stays linear. See the crate documentation for crash recovery.
 pub struct Journal {
     dir: PathBuf,
+    /// The directory as the caller named it (made absolute), for absolute paths built from it.
+    given_dir: PathBuf,
     git_dir: PathBuf,
     options: JournalOptions,
     repo: Mutex<Repository>,
@@ -261,7 +263,8 @@ impl Journal {
             Some(OsStr::new(recover::INTENT_FILE)),
             &dotdir_atomic_store::SweepOptions::default(),
         )?;
-        let journal = Journal { dir, git_dir, options, repo: Mutex::new(repo) };
+        let given_dir = std::path::absolute(given).unwrap_or_else(|_| dir.clone());
+        let journal = Journal { dir, given_dir, git_dir, options, repo: Mutex::new(repo) };
         if journal.options.manage_gitignore {
             journal.sync_gitignore()?;
         }
@@ -430,7 +433,9 @@ impl Journal {
     pub(crate) fn validate(&self, path: &Path) -> Result<RelPath> {
         let invalid = |reason| Error::InvalidPath { path: path.to_path_buf(), reason };
         let relative = if path.is_absolute() {
-            path.strip_prefix(&self.dir).map_err(|_| invalid("outside the journal's directory"))?
+            path.strip_prefix(&self.dir)
+                .or_else(|_| path.strip_prefix(&self.given_dir))
+                .map_err(|_| invalid("outside the journal's directory"))?
         } else {
             path
         };

@@ -244,9 +244,14 @@ fn invalid_paths_are_typed_errors() {
     }
     let err = journal.commit_path(outside.path().join("x"), "bad").unwrap_err();
     assert!(matches!(err, Error::InvalidPath { .. }), "{err}");
-    // An absolute path inside the directory is fine.
+    // An absolute path inside the directory is fine, also through a link to the directory.
     fs::write(dir.path().join("abs.txt"), "abs").unwrap();
     assert!(journal.commit_path(journal.dir().join("abs.txt"), "abs").unwrap().is_some());
+    let alias = outside.path().join("alias");
+    symlink(dir.path(), &alias).unwrap();
+    let through_alias = Journal::open(&alias, options()).unwrap();
+    fs::write(dir.path().join("abs.txt"), "abs 2").unwrap();
+    assert!(through_alias.commit_path(alias.join("abs.txt"), "abs 2").unwrap().is_some());
     // A path through a symbolic link is refused, even to a place inside.
     fs::create_dir(outside.path().join("real")).unwrap();
     fs::write(outside.path().join("real/file"), "outside").unwrap();
