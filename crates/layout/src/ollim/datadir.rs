@@ -144,6 +144,9 @@ impl DataDir {
                 .create(&dir)
                 .map_err(Error::io("create directory", &dir))?;
         }
+        // Temporary files of writers killed mid-write (only when their writer is gone or old).
+        let state = root.join(STATE_DIR_NAME);
+        let _ = dotdir_atomic_store::sweep_temps(&state, None, &Default::default())?;
         let tz = match &options.time_zone {
             Some(tz) => tz.clone(),
             None => configured_time_zone()?,

@@ -28,6 +28,9 @@ const ENTRIES: &[Entry] = &[
     Entry::file("**/*.lock", Format::Opaque, "lock file of a cross-process read-modify-write")
         .untracked()
         .backup(Backup::Recreatable),
+    Entry::file("**/*.corrupt", Format::Opaque, "a corrupt file moved aside for a person to read")
+        .untracked()
+        .backup(Backup::Ephemeral),
     // Profile and agent-facing files at the root.
     Entry::file("IDENTITY.md", Format::Text, "bot persona (bootstrapped once, never overwritten)"),
     Entry::file("USER.md", Format::Text, "context about the user (user-created, optional)"),

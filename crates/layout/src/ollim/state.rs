@@ -3,7 +3,8 @@
 
 use std::{fs, sync::atomic::Ordering};
 
-use dotdir_atomic_store::{DEFAULT_MAX_DOCUMENT, lock, read, write};
+use dotdir_atomic_store::{DEFAULT_MAX_DOCUMENT, Document, lock, read, write};
+use serde::de::DeserializeOwned;
 
 use crate::ollim::{
     DataDir, Error, ForkLookup, ForkMessage, Inquiries, Inquiry, PendingUpdate, Result,
@@ -32,6 +33,23 @@ pub mod files {
     pub const CREDENTIALS: &str = "credentials.json";
     /// Google OAuth token (secret).
     pub const TOKEN: &str = "token.json";
+}
+
+/// Moves an ephemeral state file that does not decode aside to `<name>.corrupt` (kept for a
+/// person to look at, ignored by git), so the feature that owns it starts afresh instead of
+/// failing forever (the reference raised on every call). Returns whether it did.
+fn quarantine_if_corrupt<T: DeserializeOwned>(doc: &Document<T>) -> Result<bool> {
+    if !matches!(doc.read(), Err(dotdir_atomic_store::Error::Decode { .. })) {
+        return Ok(false);
+    }
+    let _guard = lock(doc.path())?;
+    if !matches!(doc.read(), Err(dotdir_atomic_store::Error::Decode { .. })) {
+        return Ok(false);
+    }
+    let mut aside = doc.path().as_os_str().to_owned();
+    aside.push(".corrupt");
+    fs::rename(doc.path(), &aside).map_err(Error::io("move aside", doc.path()))?;
+    Ok(true)
 }
 
 impl DataDir {
@@ -104,7 +122,9 @@ impl DataDir {
     }
 
     /// Records that `message_ids` belong to the fork `fork_session_id` (one record each, same
-    /// `ts`), pruning expired records, under the file's cross-process lock.
+    /// `ts`), pruning expired records, under the file's cross-process lock. A file that does not
+    /// decode is moved aside to `fork_messages.json.corrupt` first (the same holds for
+    /// [`DataDir::register_inquiry`] and [`DataDir::append_update`]).
     pub fn record_fork_messages(
         &self,
         message_ids: &[u64],
@@ -117,6 +137,7 @@ impl DataDir {
         let now = unix_seconds(self.clock.now());
         let cutoff = self.ttl_cutoff();
         let doc = self.state_document::<Vec<ForkMessage>>(files::FORK_MESSAGES);
+        quarantine_if_corrupt(&doc)?;
         doc.update(|records| {
             records.retain(|r| r.ts > cutoff);
             records.extend(message_ids.iter().map(|&message_id| ForkMessage {
@@ -167,6 +188,7 @@ impl DataDir {
         let now = unix_seconds(self.clock.now());
         let cutoff = self.ttl_cutoff();
         let doc = self.state_document::<Inquiries>(files::INQUIRIES);
+        quarantine_if_corrupt(&doc)?;
         Ok(doc.update(|all| {
             all.prune(cutoff);
             let key = loop {
@@ -214,6 +236,7 @@ impl DataDir {
     pub fn append_update(&self, message: &str) -> Result<()> {
         let update = PendingUpdate { ts: self.now_iso(), message: message.to_owned() };
         let doc = self.state_document::<Vec<PendingUpdate>>(files::PENDING_UPDATES);
+        quarantine_if_corrupt(&doc)?;
         doc.update(|list| push_capped(list, update))?;
         Ok(())
     }

@@ -244,3 +244,31 @@ fn secrets_are_0600() {
     assert!(dd.write_secret("config.json", b"{}").is_err());
     assert_eq!(dd.read_secret("token.json").unwrap().unwrap(), br#"{"refresh_token": "r"}"#);
 }
+
+#[test]
+fn corrupt_ephemeral_state_is_moved_aside_and_the_feature_recovers() {
+    let (_tmp, dd) = fresh();
+    let state = dd.state_dir();
+    for name in ["inquiries.json", "fork_messages.json", "pending_updates.json"] {
+        fs::write(state.join(name), b"{\"torn").unwrap();
+    }
+    // Reads say what is wrong (a typed error naming the file) …
+    let err = dd.inquiries().unwrap_err();
+    assert!(err.to_string().contains("inquiries.json"), "{err}");
+    // … and the next write starts afresh, keeping the corrupt bytes for a person.
+    let key = dd.register_inquiry("agent:again").unwrap();
+    assert_eq!(dd.peek_inquiry(&key).unwrap().as_deref(), Some("agent:again"));
+    dd.record_fork_messages(&[7], "fork", None).unwrap();
+    dd.append_update("hello").unwrap();
+    for name in ["inquiries.json", "fork_messages.json", "pending_updates.json"] {
+        assert_eq!(fs::read(state.join(format!("{name}.corrupt"))).unwrap(), b"{\"torn");
+        let entry = dotdir::ollim::LAYOUT.entry_for(&format!("state/{name}.corrupt")).unwrap();
+        assert_eq!(entry.git, dotdir::Git::Excluded);
+    }
+    assert_eq!(dd.fork_messages().unwrap().len(), 1);
+    assert_eq!(dd.peek_updates().unwrap().len(), 1);
+    // The config is the user's: a corrupt one is an error, never reset.
+    fs::write(state.join("config.json"), b"{").unwrap();
+    assert!(dd.set_config("model_main", "opus").is_err());
+    assert_eq!(fs::read(state.join("config.json")).unwrap(), b"{");
+}

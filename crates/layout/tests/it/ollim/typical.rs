@@ -302,3 +302,58 @@ fn specs_have_the_reference_values_and_render_to_the_same_bytes() {
     let file = dd.skills().get("email-triage").unwrap().unwrap();
     assert_eq!(render(&file).unwrap().into_bytes(), fs::read(skill_path).unwrap());
 }
+
+#[test]
+fn hazard_specs_are_read_or_reported_never_fatal() {
+    let (_tmp, root) = copy_fixture("hazards");
+    let dd = open(&root, &clock_at("2026-11-21T14:02:00-08:00"), false);
+    let listing = dd.list_routines().unwrap();
+    let got: Vec<(String, String, String)> = listing
+        .entries
+        .iter()
+        .map(|e| {
+            (
+                e.path.file_name().unwrap().to_string_lossy().into_owned(),
+                e.spec.id.clone(),
+                format!("{:?}/{:?}/{:?}", e.spec.message, e.spec.allow_ping, e.spec.allowed_tools),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (".md".into(), "22222222".into(), "\"\u{2615}\u{2615}\"/true/None".into()),
+            ("empty-tools.md".into(), "44444444".into(), "\"Empty tools\"/true/None".into()),
+            (
+                "hand-written.md".into(),
+                "12345678".into(),
+                "\"  Hand written, unquoted id, yes/no bool, snake key  \"/false/None".into()
+            ),
+            ("paths.md".into(), "33333333".into(), "\"Paths\"/true/None".into()),
+        ]
+    );
+    // YAML reads the reference's unescaped `"C:\new folder"` with a newline escape.
+    assert_eq!(listing.get("33333333").unwrap().spec.description, "C:\new folder");
+    assert_eq!(listing.get("12345678").unwrap().spec.cron, "*/5 * * * *");
+    // The files with no front matter and with the reference's broken quoting are reported.
+    let problems: Vec<String> = listing.problems.iter().map(|p| format!("{p:?}")).collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].contains("no-frontmatter.md") && problems[0].contains("MissingFrontMatter")
+    );
+    assert!(problems[1].contains("say-hi-to-the-team.md") && problems[1].contains("line: 4"));
+    // The scheduler's poll of an unchanged directory reads no file again (once the files are
+    // older than the racy-timestamp margin).
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for entry in fs::read_dir(root.join("routines")).unwrap() {
+        let file = fs::File::open(entry.unwrap().path()).unwrap();
+        file.set_modified(an_hour_ago).unwrap();
+    }
+    // Setting the mtime changes the ctime: let it settle (frontmatter's racy-entry margin).
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let _ = dd.list_routines().unwrap();
+    let read = dd.routines().files_read();
+    let _ = dd.list_routines().unwrap();
+    assert_eq!(dd.routines().files_read(), read);
+    assert_eq!(got.len() + problems.len(), 6, "every *.md is either a routine or a problem");
+}
