@@ -90,7 +90,7 @@ pub(crate) fn run(dir: Option<&Path>, json: bool, style: &Style) -> Result<Outco
                 "check": crate::check::to_json(&report, None),
             }));
         } else {
-            crate::inspect::render(&mut out, target, &tree, style)?;
+            crate::inspect::render(&mut out, target, &tree, false, style)?;
             crate::check::render(&mut out, target, &report, None, style)?;
             writeln!(out)?;
         }
@@ -176,41 +176,52 @@ fn build_ollim(dir: &Path, steps: &mut Vec<Step>) -> Result<impl Sized + use<>> 
     )?;
     step(steps, "atomic-store", "ollim-bot: state/token.json and state/credentials.json, 0600");
 
+    let routine = ollim::Routine {
+        id: "a1b2c3d4".to_owned(),
+        message: "Morning check-in\n\nReview my tasks and calendar for today.".to_owned(),
+        cron: "30 8 * * 1-5".to_owned(),
+        description: r#"Morning briefing, "quoted" and C:\path safe"#.to_owned(),
+        ..ollim::Routine::default()
+    };
+    data.save_routine(&routine)?;
+    let reminder = ollim::Reminder {
+        id: "deadbeef".to_owned(),
+        message: "Take a break".to_owned(),
+        run_at: "2026-02-24T14:00:00-08:00".to_owned(),
+        max_chain: 3,
+        ..ollim::Reminder::default()
+    };
+    data.save_reminder(&reminder)?;
+    let skill = ollim::Skill {
+        name: "email-triage".to_owned(),
+        description: "Sort the inbox by urgency".to_owned(),
+        message: "Read unread mail and sort it into urgent / later / ignore.".to_owned(),
+        allowed_tools: Some(vec!["Bash(ollim-bot gmail *)".to_owned()]),
+    };
+    let _ = data.skills().write(&skill)?;
+    let listed = data.list_routines()?.entries.len();
+    step(
+        steps,
+        "frontmatter",
+        format!("ollim-bot: a routine (a description with quotes and a backslash), a reminder, a skill; {listed} routine listed back"),
+    );
+    let names = ollim::Names::new("Ada", "Ollim");
+    data.bootstrap_identity(&names)?;
+    let sdk = data.ensure_sdk_layout(&names)?;
+    data.save_download("report.txt", b"quarterly report\n")?;
+    data.write_reflection("a1b2c3d4", "The morning check-in ran; nothing to report.\n")?;
     let journal = data.journal().context("the demo data directory has git tracking on")?;
-    let plain = WriteOptions::new();
-    let specs: [(&str, &str, String); 3] = [
-        (
-            "routines/morning-check-in.md",
-            "add routine a1b2c3d4",
-            "---\nid: \"a1b2c3d4\"\ncron: \"30 8 * * 1-5\"\ndescription: \"Morning briefing\"\n---\nReview my tasks and calendar for today, then give me a summary.\n".to_owned(),
-        ),
-        (
-            "reminders/take-a-break.md",
-            "add reminder deadbeef",
-            "---\nid: \"deadbeef\"\nrun-at: \"2026-02-24T14:00:00-08:00\"\n---\ntake a break\n".to_owned(),
-        ),
-        (
-            "skills/email-triage/SKILL.md",
-            "add skill email-triage",
-            "---\nname: \"email-triage\"\ndescription: \"Sort the inbox by urgency\"\n---\nRead unread mail and sort it into urgent / later / ignore.\n".to_owned(),
-        ),
-    ];
-    for (path, message, text) in &specs {
-        journal.write(path, text.as_bytes(), &plain, message)?;
-    }
-    journal.write(
-        "IDENTITY.md",
-        b"# Identity\n\nYou are a calm, concise assistant.\n",
-        &plain,
-        "bootstrap identity",
-    )?;
-    let commits = journal.log_path("routines/morning-check-in.md", None)?.len();
+    let commits = journal.log_path("routines", None)?.len()
+        + journal.log_path("reminders", None)?.len()
+        + journal.log_path("state/session_history.jsonl", None)?.len();
     step(
         steps,
         "git-journal",
-        format!("ollim-bot: a routine, a reminder, a skill and IDENTITY.md, each committed ({commits} commit for the routine)"),
+        format!(
+            "ollim-bot: {commits} commits for routines, reminders and session events; IDENTITY.md, {} SDK agents, a download, a reflection",
+            sdk.installed.len()
+        ),
     );
-    let _ = store::write(&dir.join("downloads/report.txt"), b"quarterly report\n", &plain)?;
     Ok(guard)
 }
 
@@ -228,7 +239,7 @@ fn build_omicos(home_dir: &Path, workspace_dir: &Path, steps: &mut Vec<Step>) ->
     let mut keys = Map::new();
     keys.insert("OPENAI_API_KEY".to_owned(), Value::String(format!("{CANARY}-api-key")));
     home.write_auth(&keys)?;
-    home.write_plan_token(&format!("eyJhbGciOiJub25lIn0.eyJwbGFuIjoibGFiIn0.{}", CANARY.replace('-', "_")))?;
+    home.write_plan_token(&format!("eyJhbGciOiJub25lIn0.eyJwbGFuIjoibGFiIn0.{}", CANARY))?;
     home.write_oauth("codex", &json!({"refresh_token": format!("{CANARY}-oauth")}))?;
     let plain = WriteOptions::new();
     let _ = store::write(&home.memory_dir().join("preferences.md"), b"Prefers short answers.\n", &plain)?;
@@ -241,6 +252,10 @@ fn build_omicos(home_dir: &Path, workspace_dir: &Path, steps: &mut Vec<Step>) ->
     workspace.ensure()?;
     let id = workspace.workspace_id()?;
     workspace.login(&login)?;
+    workspace.account().update(|account| {
+        account.token = Some(format!("{CANARY}-session-token"));
+        account.plan = Some("lab".to_owned());
+    })?;
     let guard = workspace.acquire_serve_lock("omicos", 8765)?;
     step(
         steps,

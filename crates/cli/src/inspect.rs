@@ -18,6 +18,7 @@ use crate::{
 pub(crate) fn run(
     dir: Option<&Path>,
     layout: Option<LayoutName>,
+    all: bool,
     json: bool,
     style: &Style,
 ) -> Result<Outcome> {
@@ -29,7 +30,8 @@ pub(crate) fn run(
         if json {
             documents.push(to_json(&tree));
         } else {
-            render(&mut out, target, &tree, style)?;
+            render(&mut out, target, &tree, all, style)?;
+            writeln!(out)?;
         }
     }
     if json {
@@ -90,7 +92,22 @@ fn description(node: &Node) -> String {
 
 const NAME_WIDTH: usize = 44;
 
-pub(crate) fn render(out: &mut impl Write, target: &Target, tree: &Tree, style: &Style) -> Result<()> {
+/// A lock sidecar: an empty-ish `<file>.lock` next to the file whose read-modify-writes it
+/// orders. Listed only with `--all`.
+fn is_lock_sidecar(node: &Node) -> bool {
+    node.kind == NodeKind::File
+        && node.relative.ends_with(".lock")
+        && (node.role == Role::LockSidecar
+            || node.entry.is_some_and(|e| e.pattern.ends_with("*.lock")))
+}
+
+pub(crate) fn render(
+    out: &mut impl Write,
+    target: &Target,
+    tree: &Tree,
+    all: bool,
+    style: &Style,
+) -> Result<()> {
     writeln!(
         out,
         "{} {}",
@@ -110,7 +127,12 @@ pub(crate) fn render(out: &mut impl Write, target: &Target, tree: &Tree, style: 
             "backup"
         ))
     )?;
+    let mut hidden = 0;
     for node in &tree.nodes {
+        if !all && is_lock_sidecar(node) {
+            hidden += 1;
+            continue;
+        }
         writeln!(out, "{}", row(node, style))?;
     }
     let unknown = tree.unknown().count();
@@ -130,7 +152,9 @@ pub(crate) fn render(out: &mut impl Write, target: &Target, tree: &Tree, style: 
             style.warn(&format!("{unknown} unknown entr{}", if unknown == 1 { "y" } else { "ies" }))
         }
     )?;
-    writeln!(out)?;
+    if hidden > 0 {
+        writeln!(out, "{}", style.dim(&format!("({hidden} lock file(s) not listed: `--all` lists them)")))?;
+    }
     Ok(())
 }
 

@@ -52,6 +52,9 @@ enum Command {
         /// The layout to read it with (default: detected).
         #[arg(long, value_enum)]
         layout: Option<LayoutName>,
+        /// Also list the empty lock sidecars (`<file>.lock`) next to the files they guard.
+        #[arg(long)]
+        all: bool,
     },
     /// Find every problem the layout can detect; `--fix` repairs what can be repaired without
     /// losing anything.
@@ -103,7 +106,9 @@ fn main() -> ExitCode {
     let style = style::Style::new(cli.color);
     let result = match cli.command {
         Command::Demo { dir } => demo::run(dir.as_deref(), cli.json, &style),
-        Command::Inspect { dir, layout } => inspect::run(dir.as_deref(), layout, cli.json, &style),
+        Command::Inspect { dir, layout, all } => {
+            inspect::run(dir.as_deref(), layout, all, cli.json, &style)
+        }
         Command::Check { dir, layout, fix } => {
             check::run(dir.as_deref(), layout, fix, cli.json, &style)
         }
@@ -115,6 +120,15 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
+        // A reader that stopped reading (`dotdir inspect | head`) is not an error.
+        Err(error)
+            if error
+                .chain()
+                .filter_map(|e| e.downcast_ref::<std::io::Error>())
+                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{} {error:#}", style.error("error:"));

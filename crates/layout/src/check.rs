@@ -206,7 +206,15 @@ impl ProblemKind {
             ProblemKind::OrphanTemp => {
                 "a writer may still be running: run `dotdir check --fix` again once it has finished"
             }
-            _ => "run `dotdir check --fix`",
+            ProblemKind::TrackedSecret => {
+                "run `git rm --cached PATH` in the data directory and commit; rotate the secret, its old content stays in the history"
+            }
+            ProblemKind::SecretMode
+            | ProblemKind::TornJsonl
+            | ProblemKind::CorruptJsonl
+            | ProblemKind::ExpiredEntries
+            | ProblemKind::MissingGitignore => "run `dotdir check --fix`",
+            _ => "the application may not read this file as intended: fix or restore it by hand",
         }
     }
 }
@@ -626,7 +634,11 @@ fn check_jsonl(node: &Node, problems: &mut Vec<Problem>) {
             Ok(dotdir_jsonl_log::Entry::Problem(bad)) => bad,
             Ok(_) => continue,
             Err(e) => {
-                problems.push(Problem::new(ProblemKind::CorruptJsonl, &node.relative, e.to_string()));
+                problems.push(Problem::new(
+                    ProblemKind::CorruptJsonl,
+                    &node.relative,
+                    e.to_string(),
+                ));
                 return;
             }
         };
@@ -655,7 +667,9 @@ fn check_pid_record(node: &Node, options: &Options, problems: &mut Vec<Problem>)
         Ok(Some(holder)) if holder.running => return,
         Ok(Some(holder)) => match holder.pid {
             Some(pid) if holder.alive => {
-                format!("pid {pid} is alive but is not the holder (the pid was reused): the lock is stale")
+                format!(
+                    "pid {pid} is alive but is not the holder (the pid was reused): the lock is stale"
+                )
             }
             Some(pid) => format!("pid {pid} is not running: the lock holder is gone"),
             None => "the record names no holder: the lock is stale".to_owned(),
@@ -671,7 +685,8 @@ fn check_pid_record(node: &Node, options: &Options, problems: &mut Vec<Problem>)
         }
     };
     problems.push(
-        Problem::new(ProblemKind::StaleLock, &node.relative, message).fix_with(Action::RemoveStaleLock),
+        Problem::new(ProblemKind::StaleLock, &node.relative, message)
+            .fix_with(Action::RemoveStaleLock),
     );
 }
 
@@ -727,36 +742,40 @@ struct SpecError {
     column: Option<u64>,
 }
 
-/// The id of a spec file. **Provisional** until `dotdir-frontmatter` lands: only the delimiters
-/// and a top-level `id:` line are looked at.
+/// Any spec: its id (`id`, or `name` for a skill); every other key is kept as unknown.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct AnySpec {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    name: String,
+}
+
+impl dotdir_frontmatter::Spec for AnySpec {
+    fn id(&self) -> &str {
+        if self.id.is_empty() { &self.name } else { &self.id }
+    }
+}
+
+/// The id of a spec file, parsed by `dotdir-frontmatter` (strict delimiters, YAML errors with
+/// line and column). `Ok(None)` for a spec without an id.
 fn spec_id(path: &Path) -> Result<Option<String>, SpecError> {
+    use dotdir_frontmatter::Spec;
     let bytes = store::read(path, store::DEFAULT_MAX_DOCUMENT)
         .map_err(|e| SpecError { message: e.to_string(), line: None, column: None })?
         .unwrap_or_default();
-    let text = String::from_utf8_lossy(&bytes);
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut lines = text.lines();
-    if lines.next().map(str::trim_end) != Some("---") {
-        return Err(SpecError {
-            message: "no front matter: the file must start with a `---` line".to_owned(),
-            line: Some(1),
-            column: Some(1),
-        });
-    }
-    let mut id = None;
-    for line in lines.by_ref() {
-        if line.trim_end() == "---" {
-            return Ok(id);
+    match dotdir_frontmatter::parse::<AnySpec>(&bytes) {
+        Ok(file) => {
+            let id = file.spec.id();
+            Ok((!id.is_empty()).then(|| id.to_owned()))
         }
-        if let Some(value) = line.strip_prefix("id:") {
-            id = Some(value.trim().trim_matches(|c| c == '"' || c == '\'').to_owned());
-        }
+        Err(dotdir_frontmatter::Error::Parse(e)) => Err(SpecError {
+            message: e.reason.to_string(),
+            line: Some(e.line as u64),
+            column: Some(e.column as u64),
+        }),
+        Err(e) => Err(SpecError { message: e.to_string(), line: None, column: None }),
     }
-    Err(SpecError {
-        message: "the front matter is never closed by a `---` line".to_owned(),
-        line: None,
-        column: None,
-    })
 }
 
 fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
@@ -804,13 +823,13 @@ fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
 /// in code and writes it into `.gitignore`).
 pub fn journal_exclusions(layout: &Layout) -> dotdir_git_journal::Exclusions {
     let mut exclusions = dotdir_git_journal::Exclusions::builtin();
-    for pattern in layout.git_exclusions() {
+    for pattern in layout.anchored_git_exclusions() {
         // `.git/**` is git's own directory, never in a tree; a pattern the journal cannot
         // parse is skipped here (the derived .gitignore still lists it).
-        if pattern.starts_with(".git/") {
+        if is_git_dir_pattern(&pattern) {
             continue;
         }
-        let _ = exclusions.add(pattern);
+        let _ = exclusions.add(&pattern);
     }
     exclusions
 }
@@ -838,10 +857,16 @@ fn missing_gitignore_lines(layout: &Layout, current: &str) -> Vec<String> {
         .gitignore()
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !is_git_dir_pattern(l))
         .filter(|wanted| !lines.iter().any(|line| gitignore_covers(line, &sample_path(wanted))))
         .map(str::to_owned)
         .collect()
+}
+
+/// `.git/**`: git never tracks its own directory, so no ignore line is needed for it.
+fn is_git_dir_pattern(pattern: &str) -> bool {
+    let pattern = pattern.trim_start_matches('/');
+    pattern == ".git" || pattern.starts_with(".git/")
 }
 
 /// A path a gitignore pattern matches: every wildcard replaced by a plain name.
@@ -887,7 +912,9 @@ fn apply(
                 .acquire()
                 .map_err(|e| Error::Lock { path: path.to_path_buf(), message: e.to_string() })?;
             let previous = guard.previous();
-            guard.release().map_err(|e| Error::Lock { path: path.to_path_buf(), message: e.to_string() })?;
+            guard
+                .release()
+                .map_err(|e| Error::Lock { path: path.to_path_buf(), message: e.to_string() })?;
             Ok(format!("reclaimed the stale lock ({previous:?}) and removed the record"))
         }
         Action::RemoveTemp => {
@@ -931,8 +958,9 @@ fn remove_file(path: &Path) -> Result<(), Error> {
 /// log's own repair (under its append lock), keeping every good line byte for byte.
 fn set_aside_lines(path: &Path) -> Result<String, Error> {
     let log = dotdir_jsonl_log::Log::<Value>::new(path);
-    let rewrite =
-        log.repair().map_err(|e| Error::Log { path: path.to_path_buf(), message: e.to_string() })?;
+    let rewrite = log
+        .repair()
+        .map_err(|e| Error::Log { path: path.to_path_buf(), message: e.to_string() })?;
     let bytes: u64 = rewrite.quarantined.iter().map(|p| p.len).sum();
     Ok(format!(
         "moved {} line(s) ({bytes} bytes) to {}; {} record(s) kept",

@@ -323,8 +323,14 @@ fn walk(
         let descend = kind == NodeKind::Dir && !summarise;
         nodes.push(node);
         if descend {
+            // A declared directory owns its contents, unless the layout declares what goes
+            // inside it (then anything else there is unknown).
             let inherit = match role {
-                Role::Declared => entry,
+                Role::Declared
+                    if !layout.entries.iter().any(|e| could_contain(e.pattern, &relative)) =>
+                {
+                    entry
+                }
                 _ => None,
             };
             walk(&path, &format!("{relative}/"), depth + 1, inherit, layout, nodes)?;
@@ -380,9 +386,13 @@ fn is_python_temp(name: &str) -> bool {
         && name[3..11].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// Whether a path matching `pattern` could lie strictly below the directory `dir`.
+/// Whether a path matching `pattern` could lie strictly below the directory `dir`. A pattern
+/// that starts with `**` (a lock sidecar anywhere) declares no directory of its own.
 pub(crate) fn could_contain(pattern: &str, dir: &str) -> bool {
     let pattern: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+    if pattern.first() == Some(&"**") {
+        return false;
+    }
     let dir: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
     for (i, component) in dir.iter().enumerate() {
         match pattern.get(i) {
@@ -478,6 +488,7 @@ mod tests {
         assert!(could_contain("trajectories/*/turn_*.jsonl", "trajectories/abc"));
         assert!(could_contain("conversations/**", "conversations/a/b"));
         assert!(!could_contain("routines/*.md", "routines/sub"));
+        assert!(!could_contain("**/*.lock", "anything"));
         assert!(is_python_temp("tmpab12cd_4.tmp"));
         assert!(!is_python_temp("tmpab12cd_4.tmpx"));
     }

@@ -1,0 +1,274 @@
+//! `dotdir check [--fix]` on the ollim-bot fixtures and on planted problems.
+
+use std::{collections::BTreeSet, fs, os::unix::fs::PermissionsExt, path::Path};
+
+use expect_test::expect;
+use serde_json::Value;
+
+use crate::{Env, code, demo_dirs, dotdir, fixture, json, normalise, problems, stderr, stdout};
+
+#[test]
+fn typical_fixture_has_no_problem() {
+    let (_temp, dir) = fixture("typical");
+    let output = dotdir(&["check", "--json", dir.to_str().unwrap()]);
+    let document = json(&output);
+    assert_eq!(document["layout"], "ollim-bot", "detected from the directory's content");
+    assert_eq!(problems(&document), Vec::<(String, String)>::new());
+    assert_eq!(code(&output), 0);
+}
+
+#[test]
+fn hazards_fixture_reports_every_hazard() {
+    let (_temp, dir) = fixture("hazards");
+    let output = dotdir(&["check", "--json", dir.to_str().unwrap()]);
+    assert_eq!(code(&output), 1, "problems found");
+    let found: BTreeSet<(String, String)> = problems(&json(&output)).into_iter().collect();
+    for (kind, path) in [
+        ("corrupt-spec", "routines/say-hi-to-the-team.md"),
+        ("corrupt-spec", "routines/no-frontmatter.md"),
+        ("torn-jsonl", "state/session_history.jsonl"),
+        ("expired-entries", "state/fork_messages.json"),
+        ("stale-lock", "state/bot.pid"),
+        ("unknown-entry", "routines/notes.txt"),
+    ] {
+        assert!(found.contains(&(kind.to_owned(), path.to_owned())), "{kind} {path} in {found:#?}");
+    }
+}
+
+#[test]
+fn corrupt_spec_has_line_and_column() {
+    let (_temp, dir) = fixture("hazards");
+    let document = json(&dotdir(&["check", "--json", dir.to_str().unwrap()]));
+    let spec = document["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["path"] == "routines/say-hi-to-the-team.md")
+        .expect("the quoted description is reported");
+    assert_eq!(spec["kind"], "corrupt-spec");
+    assert!(spec["line"].as_u64().is_some_and(|l| l >= 1), "{spec}");
+    assert!(spec["column"].as_u64().is_some_and(|c| c >= 1), "{spec}");
+    assert_eq!(spec["fixable"], false);
+}
+
+#[test]
+fn hazards_human_output() {
+    let (temp, dir) = fixture("hazards");
+    let output = dotdir(&["check", dir.to_str().unwrap()]);
+    assert_eq!(code(&output), 1);
+    let text = normalise(&stdout(&output), temp.path());
+    expect![[r#"
+    "#]]
+    .assert_eq(&text);
+}
+
+/// Every JSON record a reader can get from the hazards directory: the session events, the live
+/// TTL records, the routines' bytes.
+fn readable_records(dir: &Path) -> BTreeSet<String> {
+    let mut records = BTreeSet::new();
+    let history = fs::read_to_string(dir.join("state/session_history.jsonl")).unwrap();
+    for line in history.lines() {
+        if let Ok(value) = serde_json::from_str::<Value>(line) {
+            records.insert(format!("history {value}"));
+        }
+    }
+    let forks: Value =
+        serde_json::from_slice(&fs::read(dir.join("state/fork_messages.json")).unwrap()).unwrap();
+    for record in forks.as_array().unwrap() {
+        if record["ts"].as_f64().unwrap() > crate::NOW.parse::<f64>().unwrap() - 7.0 * 86_400.0 {
+            records.insert(format!("fork {record}"));
+        }
+    }
+    for entry in fs::read_dir(dir.join("routines")).unwrap() {
+        let entry = entry.unwrap();
+        records.insert(format!(
+            "routine {} {}",
+            entry.file_name().to_string_lossy(),
+            String::from_utf8_lossy(&fs::read(entry.path()).unwrap())
+        ));
+    }
+    records
+}
+
+#[test]
+fn fix_repairs_what_loses_nothing_then_nothing_fixable_remains() {
+    let (temp, dir) = fixture("hazards");
+    let env = Env::new();
+    let before = readable_records(&dir);
+    let torn_tail = {
+        let bytes = fs::read(dir.join("state/session_history.jsonl")).unwrap();
+        let start = bytes.iter().rposition(|&b| b == b'\n').unwrap() + 1;
+        bytes[start..].to_vec()
+    };
+
+    let output = env.run(&["check", "--fix", "--json", dir.to_str().unwrap()]);
+    let document = json(&output);
+    let fixed: BTreeSet<(String, String)> = document["fixed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap().to_owned(), f["path"].as_str().unwrap().to_owned()))
+        .collect();
+    for (kind, path) in [
+        ("torn-jsonl", "state/session_history.jsonl"),
+        ("expired-entries", "state/fork_messages.json"),
+        ("stale-lock", "state/bot.pid"),
+    ] {
+        assert!(fixed.contains(&(kind.to_owned(), path.to_owned())), "{kind} {path} in {fixed:?}");
+    }
+    assert_eq!(document["failed"], Value::Array(vec![]));
+
+    // A second check: nothing fixable is left.
+    let second = json(&env.run(&["check", "--json", dir.to_str().unwrap()]));
+    let fixable: Vec<&Value> =
+        second["problems"].as_array().unwrap().iter().filter(|p| p["fixable"] == true).collect();
+    assert!(fixable.is_empty(), "{fixable:#?}");
+    // What --fix cannot repair is still reported.
+    assert!(problems(&second).contains(&("corrupt-spec".into(), "routines/no-frontmatter.md".into())));
+
+    // No record that was readable before is gone, and the torn tail is kept aside.
+    let after = readable_records(&dir);
+    let lost: Vec<&String> = before.difference(&after).collect();
+    assert!(lost.is_empty(), "lost records: {lost:#?}");
+    assert_eq!(fs::read(dir.join("state/session_history.jsonl.corrupt")).unwrap(), [torn_tail, b"\n".to_vec()].concat());
+    assert!(!dir.join("state/bot.pid").exists(), "the stale record is reclaimed");
+    drop(temp);
+}
+
+#[test]
+fn fix_human_output() {
+    let (temp, dir) = fixture("hazards");
+    let output = dotdir(&["check", "--fix", dir.to_str().unwrap()]);
+    let text = normalise(&stdout(&output), temp.path());
+    expect![[r#"
+    "#]]
+    .assert_eq(&text);
+}
+
+#[test]
+fn secret_mode_is_reported_and_tightened() {
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let [ollim, home, _] = demo_dirs(&env, temp.path());
+    let token = ollim.join("state/token.json");
+    let oauth = home.join("oauth");
+    fs::set_permissions(&token, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(&oauth, fs::Permissions::from_mode(0o755)).unwrap();
+
+    let document = json(&env.run(&["check", "--json", ollim.to_str().unwrap()]));
+    assert_eq!(problems(&document), [("secret-mode".to_owned(), "state/token.json".to_owned())]);
+    assert_eq!(document["problems"][0]["fixable"], true);
+    let document = json(&env.run(&["check", "--json", home.to_str().unwrap()]));
+    assert_eq!(problems(&document), [("secret-mode".to_owned(), "oauth".to_owned())]);
+
+    for dir in [&ollim, &home] {
+        let output = env.run(&["check", "--fix", dir.to_str().unwrap()]);
+        assert_eq!(code(&output), 0, "{}", stdout(&output));
+    }
+    assert_eq!(fs::metadata(&token).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(fs::metadata(&oauth).unwrap().permissions().mode() & 0o777, 0o700);
+}
+
+#[test]
+fn orphan_temp_of_a_dead_writer_is_swept() {
+    let (_temp, dir) = fixture("typical");
+    // pid 4194304 is above Linux's largest pid_max: its writer is certainly gone.
+    let temp_file = dir.join("state/.config.json.4194304.0badf00d.dotdir-tmp");
+    fs::write(&temp_file, b"{\"model_main\"").unwrap();
+    let env = Env::new();
+    let document = json(&env.run(&["check", "--json", dir.to_str().unwrap()]));
+    assert_eq!(
+        problems(&document),
+        [("orphan-temp".to_owned(), "state/.config.json.4194304.0badf00d.dotdir-tmp".to_owned())]
+    );
+    assert_eq!(document["problems"][0]["fixable"], true);
+    let output = env.run(&["check", "--fix", dir.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    assert!(!temp_file.exists());
+}
+
+#[test]
+fn corrupt_json_and_duplicate_ids_are_reported_not_fixed() {
+    let (_temp, dir) = fixture("typical");
+    fs::write(dir.join("state/config.json"), b"{\"model_main\": \"opus\",\n  oops}").unwrap();
+    fs::copy(dir.join("routines/weekly-review.md"), dir.join("routines/weekly-review-3.md")).unwrap();
+    let env = Env::new();
+    let document = json(&env.run(&["check", "--json", dir.to_str().unwrap()]));
+    assert_eq!(
+        problems(&document),
+        [
+            ("duplicate-id".to_owned(), "routines/weekly-review-3.md".to_owned()),
+            ("duplicate-id".to_owned(), "routines/weekly-review.md".to_owned()),
+            ("corrupt-json".to_owned(), "state/config.json".to_owned()),
+        ]
+    );
+    let corrupt = &document["problems"][2];
+    assert_eq!((corrupt["line"].as_u64(), corrupt["column"].as_u64()), (Some(2), Some(3)));
+    assert!(document["problems"].as_array().unwrap().iter().all(|p| p["fixable"] == false));
+    // --fix leaves them as they are.
+    let before = fs::read(dir.join("state/config.json")).unwrap();
+    let output = env.run(&["check", "--fix", dir.to_str().unwrap()]);
+    assert_eq!(code(&output), 1);
+    assert_eq!(fs::read(dir.join("state/config.json")).unwrap(), before);
+}
+
+#[test]
+fn missing_gitignore_is_written_and_user_lines_are_kept() {
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let [ollim, _, _] = demo_dirs(&env, temp.path());
+    fs::write(ollim.join(".gitignore"), "my-notes/\n").unwrap();
+    let document = json(&env.run(&["check", "--json", ollim.to_str().unwrap()]));
+    assert_eq!(problems(&document), [("missing-gitignore".to_owned(), ".gitignore".to_owned())]);
+    let output = env.run(&["check", "--fix", ollim.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    let gitignore = fs::read_to_string(ollim.join(".gitignore")).unwrap();
+    assert!(gitignore.starts_with("my-notes/\n"), "{gitignore}");
+    assert!(gitignore.contains("/state/token.json\n"), "{gitignore}");
+}
+
+#[test]
+fn tracked_secret_is_reported() {
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let [ollim, _, _] = demo_dirs(&env, temp.path());
+    // A person force-adds the token, as `git add -f state/token.json` would.
+    let repo = git2::Repository::open(&ollim).unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new("state/token.json")).unwrap();
+    index.write().unwrap();
+    let document = json(&env.run(&["check", "--json", ollim.to_str().unwrap()]));
+    assert_eq!(problems(&document), [("tracked-secret".to_owned(), "state/token.json".to_owned())]);
+    assert!(document["problems"][0]["message"].as_str().unwrap().contains("git rm --cached"));
+}
+
+#[test]
+fn usage_and_io_errors_exit_2_and_say_what_to_do() {
+    let output = dotdir(&["check"]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("no data directory found"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("dotdir demo"), "{}", stderr(&output));
+
+    let output = dotdir(&["check", "/nonexistent/dotdir-test"]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("cannot open /nonexistent/dotdir-test"), "{}", stderr(&output));
+
+    let empty = tempfile::tempdir().unwrap();
+    let output = dotdir(&["check", empty.path().to_str().unwrap()]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("--layout"), "{}", stderr(&output));
+
+    let output = dotdir(&["check", "--layout", "nope"]);
+    assert_eq!(code(&output), 2, "clap's usage errors exit 2");
+}
+
+#[test]
+fn default_location_comes_from_the_environment() {
+    let (_temp, dir) = fixture("typical");
+    let env = Env::new();
+    let output = env.command(&["check", "--json"]).env("OLLIM_DATA_DIR", &dir).output().unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let document = json(&output);
+    assert_eq!(document[0]["layout"], "ollim-bot");
+    assert_eq!(document[0]["root"], dir.to_str().unwrap());
+}

@@ -1,0 +1,60 @@
+//! `dotdir demo`: runs on a fresh machine (a clean `HOME`, nothing set up) and prints the tree.
+
+use std::time::{Duration, Instant};
+
+use crate::{Env, code, json, stderr, stdout};
+
+#[test]
+fn demo_runs_in_a_clean_home_and_prints_the_tree() {
+    let env = Env::new();
+    let started = Instant::now();
+    let output = env.run(&["demo"]);
+    let took = started.elapsed();
+    let text = stdout(&output);
+    assert_eq!(code(&output), 0, "{text}{}", stderr(&output));
+    // Debug build on a busy 2-core machine: still well under the bound.
+    assert!(took < Duration::from_secs(20), "demo took {took:?}");
+    for expected in [
+        "[pidlock] ollim-bot: state/bot.pid held by this process",
+        "[jsonl-log]",
+        "[git-journal]",
+        "[ping-bucket] ollim-bot: spent 2 pings: budget: 3/5",
+        "ollim-bot layout at",
+        "omicos-home layout at",
+        "omicos-workspace layout at",
+        "  token.json ",
+        "[secret] Google OAuth token",
+        "  morning-check-in.md",
+        "    history.jsonl",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+    }
+    assert_eq!(text.matches(": no problems").count(), 3, "{text}");
+    // The temporary folder is gone, and HOME was not touched.
+    assert_eq!(std::fs::read_dir(env.home.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn demo_json_lists_three_clean_directories() {
+    let output = crate::dotdir(&["demo", "--json"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let document = json(&output);
+    let layouts: Vec<&str> = document["directories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["inspect"]["layout"].as_str().unwrap())
+        .collect();
+    assert_eq!(layouts, ["ollim-bot", "omicos-home", "omicos-workspace"]);
+    for directory in document["directories"].as_array().unwrap() {
+        assert_eq!(directory["check"]["problems"], serde_json::json!([]), "{directory}");
+        let entries = directory["inspect"]["entries"].as_array().unwrap();
+        assert!(entries.iter().all(|e| e["unknown"] == false));
+        assert!(entries.iter().any(|e| e["secret"] == true));
+    }
+    let crates: Vec<&str> =
+        document["steps"].as_array().unwrap().iter().map(|s| s["crate"].as_str().unwrap()).collect();
+    for krate in ["atomic-store", "pidlock", "jsonl-log", "git-journal", "ping-bucket"] {
+        assert!(crates.contains(&krate), "{krate} not exercised: {crates:?}");
+    }
+}
