@@ -150,7 +150,9 @@ fn unknown_keys_survive_a_read_modify_write() {
 #[test]
 fn repeated_listing_of_an_unchanged_directory_reads_no_file() {
     let dir = tempfile::tempdir().unwrap();
-    let count = 2_000;
+    // `DOTDIR_SCALE` specs (default 2,000).
+    let count: usize =
+        std::env::var("DOTDIR_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000);
     let writer = SpecDir::<Routine>::with_options(dir.path(), fast());
     for i in 0..count {
         writer.write(&routine(&format!("{i:08x}"), &format!("Routine number {i}"))).unwrap();
