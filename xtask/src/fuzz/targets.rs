@@ -200,10 +200,10 @@ fn jsonl_target() -> Result<Runner> {
                 }
             }
             let strict = log.read_strict();
-            if let Ok(strict) = &strict {
-                if strict.records != scan.records {
-                    return fail(format!("{format:?}: strict and lenient reads disagree"));
-                }
+            if let Ok(strict) = &strict
+                && strict.records != scan.records
+            {
+                return fail(format!("{format:?}: strict and lenient reads disagree"));
             }
             if scan.corrupt().count() == 0 && strict.is_err() {
                 return fail(format!(
@@ -272,10 +272,10 @@ fn state_target(file: &'static str) -> Result<Runner> {
         let read_ok = match file {
             ollim::files::SESSIONS => {
                 let id = data.session_id();
-                if let Ok(Some(id)) = &id {
-                    if id.is_empty() || id.trim() != id {
-                        return fail(format!("session id {id:?} is not stripped"));
-                    }
+                if let Ok(Some(id)) = &id
+                    && (id.is_empty() || id.trim() != id)
+                {
+                    return fail(format!("session id {id:?} is not stripped"));
                 }
                 let _ = ollim::parse_session_id(input);
                 id.is_ok()
@@ -618,10 +618,10 @@ fn omicos_ids_target() -> Result<Runner> {
                 }
             }
         }
-        if let Ok(conversation) = workspace.conversation(&text) {
-            if conversation.dir().parent() != Some(conversations.as_path()) {
-                return fail(format!("conversation {text:?} escapes conversations/"));
-            }
+        if let Ok(conversation) = workspace.conversation(&text)
+            && conversation.dir().parent() != Some(conversations.as_path())
+        {
+            return fail(format!("conversation {text:?} escapes conversations/"));
         }
         Ok(())
     }))
