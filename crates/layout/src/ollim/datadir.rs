@@ -222,6 +222,14 @@ impl DataDir {
             .options(self.state_write_options())
     }
 
+    /// Commits every changed or new file the layout tracks (excluded files are skipped), for a
+    /// directory written by another program (the Python bot, a person). Returns whether a
+    /// commit was made; always `false` with git off.
+    pub fn commit_all_changed(&self, message: &str) -> Result<bool> {
+        let Some(tracker) = &self.journal else { return Ok(false) };
+        Ok(tracker.journal().commit_all_changed(message)?.is_some())
+    }
+
     /// Commits several paths (absolute, inside the directory) in one commit when git is on.
     pub(crate) fn commit_paths(&self, paths: &[PathBuf], message: &str) -> Result<()> {
         let Some(tracker) = &self.journal else { return Ok(()) };

@@ -224,3 +224,30 @@ fn sdk_layout_never_overwrites_a_users_edit() {
             .ends_with("reflections/morning-checkin/2026-04-08T07-02-00Z.md")
     );
 }
+
+#[test]
+fn adopting_the_reference_directory_commits_only_what_the_seed_tracks() {
+    let (_tmp, root) = super::copy_fixture("typical");
+    fs::write(root.join("state/token.json"), br#"{"refresh_token": "secret"}"#).unwrap();
+    let dd = open(&root, &clock_at("2026-11-21T14:02:01-08:00"), true);
+    assert!(dd.commit_all_changed("adopt existing files").unwrap());
+    assert!(!dd.commit_all_changed("again").unwrap());
+    let tracked: Vec<String> = git(&root, &["ls-files"]).lines().map(str::to_owned).collect();
+    assert_eq!(
+        tracked,
+        [
+            ".gitignore",
+            "reminders/check-the-report.md",
+            "reminders/take-a-break.md",
+            "routines/email-triage.md",
+            "routines/morning-check-in-review-my-tasks-and-calendar-for.md",
+            "routines/weekly-review-2.md",
+            "routines/weekly-review.md",
+            "skills/email-triage/SKILL.md",
+            "state/session_history.jsonl",
+            "webhooks/github-pr.md",
+        ]
+    );
+    let status = git(&root, &["status", "--porcelain", "--untracked-files=all"]);
+    assert_eq!(status, "", "everything else is ignored");
+}

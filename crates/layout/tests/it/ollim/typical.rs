@@ -298,6 +298,9 @@ fn specs_have_the_reference_values_and_render_to_the_same_bytes() {
         let file = SpecFile { spec: entry.spec.clone(), extra: entry.extra.clone() };
         assert_eq!(render(&file).unwrap().into_bytes(), original, "{}", entry.path.display());
     }
+    let webhook = dd.webhooks().get("github-pr").unwrap().unwrap();
+    let file = SpecFile { spec: webhook.spec.clone(), extra: webhook.extra.clone() };
+    assert_eq!(render(&file).unwrap().into_bytes(), fs::read(&webhook.path).unwrap());
     let skill_path = root.join("skills/email-triage/SKILL.md");
     let file = dd.skills().get("email-triage").unwrap().unwrap();
     assert_eq!(render(&file).unwrap().into_bytes(), fs::read(skill_path).unwrap());
