@@ -82,6 +82,12 @@
 //!   whitespace therefore reads back stripped in the reference only.
 //! - The listing cache trusts a file's size, times and inode; a file rewritten in place within
 //!   20 ms (2 s on filesystems without sub-second times) of being read is read again next time.
+//! - A write trusts the directory's modification time to know which file holds an id: a file
+//!   edited in place to take another spec's id, or one created by a writer that does not take
+//!   the directory lock within the same timestamp tick as our last write, is seen by the next
+//!   [`SpecDir::list`] (which checks every entry), not necessarily by the next write.
+//! - The alias cap counts aliases, not anchors. Raising it above zero leaves an alias bomb to
+//!   `serde_yaml`'s repetition limit, which is slower (about 0.1 s for a 0.5 KiB bomb).
 //! - Unix only; Linux is the tested platform.
 
 mod dir;

@@ -153,3 +153,63 @@ fn oversized_file_is_rejected() {
         other => panic!("{other:?}"),
     }
 }
+
+fn front_matter_soup() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let pieces = prop::sample::select(vec![
+        "---\n",
+        "---\r\n",
+        "\n",
+        "  ",
+        "- ",
+        "a: ",
+        "*a",
+        "&a ",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "\"",
+        "'",
+        "\\",
+        "|\n",
+        ">-\n",
+        "#",
+        "? ",
+        ": ",
+        "!!str ",
+        "id: ",
+        "cron: ",
+        "\u{feff}",
+        "\t",
+        "...\n",
+        "%YAML 1.1\n",
+        "x",
+        "1",
+        "\u{0}",
+    ]);
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..200),
+        prop::collection::vec(pieces, 0..40).prop_map(|p| p.concat().into_bytes()),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: (crate::roundtrip::cases() / 5).max(1),
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Arbitrary bytes never panic: every input is a spec or a positioned parse error.
+    #[test]
+    fn arbitrary_input_is_a_spec_or_a_parse_error(bytes in front_matter_soup()) {
+        match parse_with::<Routine>(&bytes, &Limits::default()) {
+            Ok(_) => {}
+            Err(Error::Parse(e)) => {
+                proptest::prop_assert!(e.line >= 1 && e.column >= 1, "{e}");
+            }
+            Err(other) => proptest::prop_assert!(false, "{other:?}"),
+        }
+    }
+}

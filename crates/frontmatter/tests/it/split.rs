@@ -35,6 +35,12 @@ fn bom_crlf_and_dashes_in_body_and_values() {
     assert_eq!(file.spec.id, "a---b");
     assert_eq!(file.spec.message, "line one\r\n---\r\nafter a rule");
 
+    // An indented `---` inside a block scalar is YAML content, not a delimiter.
+    let text = "---\nid: \"x\"\ncron: \"y\"\ndescription: |\n  ---\n  more\n---\nbody\n";
+    let file: SpecFile<Routine> = parse(text.as_bytes()).unwrap();
+    assert_eq!(file.spec.description, "---\nmore\n");
+    assert_eq!(file.spec.message, "body");
+
     // Closing delimiter at the end of the file without a newline: empty body.
     let file: SpecFile<Routine> = parse(b"---\nid: \"x\"\ncron: \"y\"\n---").unwrap();
     assert_eq!(file.spec.message, "");
