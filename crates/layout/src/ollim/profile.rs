@@ -69,6 +69,18 @@ impl Names {
         Self { user_name: user_name.into(), bot_name: bot_name.into() }
     }
 
+    /// The names from `OLLIM_USER_NAME` and `OLLIM_BOT_NAME` (the reference requires both);
+    /// a missing one is an error naming the variable.
+    pub fn from_env() -> Result<Self> {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| Error::refused(name, "must be set to a non-empty name"))
+        };
+        Ok(Self::new(var("OLLIM_USER_NAME")?, var("OLLIM_BOT_NAME")?))
+    }
+
     /// The reference's literal replacement of `{USER_NAME}` and `{BOT_NAME}`; other `{X}`
     /// placeholders are left as they are.
     pub fn expand(&self, template: &str) -> String {

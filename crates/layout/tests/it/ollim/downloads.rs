@@ -160,3 +160,44 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn concurrent_savers_in_several_processes_never_share_a_name() {
+    const ROLE: &str = "DOTDIR_OLLIM_DOWNLOAD_CHILD";
+    const PER_CHILD: usize = 25;
+    if let Ok(dir) = std::env::var(ROLE) {
+        let dd = open(std::path::Path::new(&dir), &clock_at("2026-11-21T14:00:00-08:00"), false);
+        for i in 0..PER_CHILD {
+            dd.save_download("same.txt", format!("{}-{i}", std::process::id()).as_bytes()).unwrap();
+        }
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dd = open(&tmp.path().join("d"), &clock_at("2026-11-21T14:00:00-08:00"), false);
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "ollim::downloads::concurrent_savers_in_several_processes_never_share_a_name",
+                ])
+                .env(ROLE, dd.root())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let mut contents: Vec<String> = fs::read_dir(dd.root().join("downloads"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .map(|p| fs::read_to_string(p).unwrap())
+        .collect();
+    contents.sort();
+    contents.dedup();
+    assert_eq!(contents.len(), 4 * PER_CHILD, "an attachment was overwritten");
+    assert!(dd.root().join("downloads/same-100.txt").exists());
+}
