@@ -79,7 +79,7 @@ impl<T> SpecFile<T> {
 /// What the writer knows about a spec type: its keys and which defaults it may omit.
 #[derive(Debug)]
 struct Schema {
-    /// Top-level keys in declaration order (as the type spells them).
+    /// Top-level keys, as the type spells them.
     keys: HashSet<String>,
     defaults: Map<String, Value>,
     omittable: HashSet<String>,
