@@ -80,9 +80,10 @@ impl DataDir {
     /// Writes a reflection of `item_id` stamped now and commits it (as the agent's write would
     /// be: `auto: write reflections/<id>/<name>`).
     pub fn write_reflection(&self, item_id: &str, text: &str) -> Result<PathBuf> {
-        let path = self.reflection_path(item_id, self.clock.now())?;
+        let now = self.clock.now();
+        let path = self.reflection_path(item_id, now)?;
         let _ = write(&path, text.as_bytes(), &self.plain_write_options())?;
-        let rel = format!("{REFLECTIONS_DIR}/{item_id}/{}", reflection_file_name(self.clock.now()));
+        let rel = format!("{REFLECTIONS_DIR}/{item_id}/{}", reflection_file_name(now));
         self.commit(&rel, &format!("auto: write {rel}"))?;
         Ok(path)
     }
