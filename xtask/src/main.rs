@@ -18,6 +18,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 mod bench;
+mod faults;
 mod fuzz;
 mod powercut;
 mod torture;
@@ -29,6 +30,10 @@ fn main() -> Result<()> {
         Some("powercut") => powercut::run().map(drop),
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("faults") => faults::run(&args[1..]),
+        Some("faults-child") => faults::child(&args[1..]),
+        Some("hostile") => faults::hostile::run(&args[1..]),
+        Some("hostile-child") => faults::hostile::child(&args[1..]),
         Some("torture") => torture::run(&args[1..]),
         Some("torture-child") => torture::child(&args[1..]),
         _ => bail!(
