@@ -72,8 +72,11 @@ pub(crate) fn run(
             style::size(written.archive_bytes),
             style.good("verified by reading it back"),
         )?;
-        let secrets =
-            selection.skipped.iter().filter(|s| s.reason == dotdir::backup::SkipReason::Secret).count();
+        let secrets = selection
+            .skipped
+            .iter()
+            .filter(|s| s.reason == dotdir::backup::SkipReason::Secret)
+            .count();
         writeln!(
             stdout,
             "left out: {} path(s), {secrets} of them secret (run `dotdir backup --list` to see them)",
@@ -103,7 +106,12 @@ fn render_list(out: &mut impl Write, selection: &Selection, style: &Style) -> Re
             layouts::display(&selection.root)
         ))
     )?;
-    writeln!(out, "goes in ({} file(s), {}):", selection.files.len(), style::size(selection.total_bytes()))?;
+    writeln!(
+        out,
+        "goes in ({} file(s), {}):",
+        selection.files.len(),
+        style::size(selection.total_bytes())
+    )?;
     for file in &selection.files {
         writeln!(out, "  {:>7}  {}", style::size(file.size), file.relative)?;
     }
@@ -152,15 +160,29 @@ fn write_archive(selection: &Selection, out: &Path) -> Result<Written> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    if out.starts_with(&selection.root) || parent.canonicalize().ok().zip(selection.root.canonicalize().ok()).is_some_and(|(p, r)| p.starts_with(r)) {
-        bail!("the archive would be written inside the data directory it backs up: choose an --out outside {}", selection.root.display());
+    if out.starts_with(&selection.root)
+        || parent
+            .canonicalize()
+            .ok()
+            .zip(selection.root.canonicalize().ok())
+            .is_some_and(|(p, r)| p.starts_with(r))
+    {
+        bail!(
+            "the archive would be written inside the data directory it backs up: choose an --out outside {}",
+            selection.root.display()
+        );
     }
     let temp = tempfile::Builder::new()
         .prefix(".dotdir-backup.")
         .suffix(".tmp")
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(parent)
-        .with_context(|| format!("cannot create the archive in {}: check that the directory exists and is writable", parent.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot create the archive in {}: check that the directory exists and is writable",
+                parent.display()
+            )
+        })?;
     let bar = progress(selection.total_bytes());
     bar.set_message("archiving");
     let mut written = Vec::new();
@@ -175,7 +197,10 @@ fn write_archive(selection: &Selection, out: &Path) -> Result<Written> {
         for file in &selection.files {
             add_parent_dirs(&mut builder, selection, &file.relative, &mut dirs_added)?;
             let source = File::open(&file.path).with_context(|| {
-                format!("cannot read {}: it changed during the backup; run the backup again", file.path.display())
+                format!(
+                    "cannot read {}: it changed during the backup; run the backup again",
+                    file.path.display()
+                )
             })?;
             let meta = source.metadata()?;
             let size = meta.len();
@@ -183,11 +208,16 @@ fn write_archive(selection: &Selection, out: &Path) -> Result<Written> {
             header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
             header.set_size(size);
             header.set_mode(meta.permissions().mode() & 0o7777);
-            let mut reader = Crc { inner: source.take(size), crc: crc32fast::Hasher::new(), bar: &bar };
+            let mut reader =
+                Crc { inner: source.take(size), crc: crc32fast::Hasher::new(), bar: &bar };
             builder
                 .append_data(&mut header, &file.relative, &mut reader)
                 .with_context(|| format!("cannot archive {}", file.path.display()))?;
-            written.push(Fingerprint { path: file.relative.clone(), size, crc: reader.crc.finalize() });
+            written.push(Fingerprint {
+                path: file.relative.clone(),
+                size,
+                crc: reader.crc.finalize(),
+            });
         }
         let encoder = builder.into_inner().context("cannot finish the archive")?;
         let mut inner = encoder.finish().context("cannot finish the compressed stream")?;

@@ -129,17 +129,18 @@ pub(crate) fn render(
         writeln!(out, "{header}: {}", style.good("no problems"))?;
         return Ok(());
     }
-    writeln!(
-        out,
-        "{header}: {} problem(s), {fixable} fixable",
-        report.problems.len()
-    )?;
+    writeln!(out, "{header}: {} problem(s), {fixable} fixable", report.problems.len())?;
     for problem in &report.problems {
         let kind = style::pad(problem.kind.as_str(), 17);
         let kind = if problem.fixable { style.warn(&kind) } else { style.bad(&kind) };
         writeln!(out, "  {kind} {}  {}", location(problem), problem.message)?;
         if !problem.fixable {
-            writeln!(out, "  {}   {}", " ".repeat(17), style.dim(&format!("-> {}", problem.kind.advice())))?;
+            writeln!(
+                out,
+                "  {}   {}",
+                " ".repeat(17),
+                style.dim(&format!("-> {}", problem.kind.advice()))
+            )?;
         }
     }
     if fixable > 0 {

@@ -7,11 +7,7 @@
 //! (dotdir-ping-bucket), secrets are written `0600` (dotdir-atomic-store). Each secret carries
 //! the canary text [`CANARY`], so a reader can prove a backup never holds one.
 
-use std::{
-    io::Write,
-    path::Path,
-    time::Instant,
-};
+use std::{io::Write, path::Path, time::Instant};
 
 use anyhow::{Context, Result};
 use dotdir::{
@@ -40,8 +36,9 @@ pub(crate) fn run(dir: Option<&Path>, json: bool, style: &Style) -> Result<Outco
     let started = Instant::now();
     let (temp, root) = match dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}: choose another --dir", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!("cannot create {}: choose another --dir", dir.display())
+            })?;
             (None, std::path::absolute(dir)?)
         }
         None => {
@@ -132,14 +129,20 @@ fn step(steps: &mut Vec<Step>, krate: &'static str, did: impl Into<String>) {
 /// Builds the ollim-bot directory; returns the instance lock, held until dropped.
 fn build_ollim(dir: &Path, steps: &mut Vec<Step>) -> Result<impl Sized + use<>> {
     let zone = ollim::time_zone("UTC").or_else(|_| ollim::configured_time_zone())?;
-    let options = ollim::Options::new()
-        .time_zone(zone)
-        .git_identity_from_config(false);
+    let options = ollim::Options::new().time_zone(zone).git_identity_from_config(false);
     let data = DataDir::open(dir, options).context("cannot create the ollim-bot data directory")?;
-    step(steps, "git-journal", "ollim-bot: git repository and the .gitignore derived from the layout");
+    step(
+        steps,
+        "git-journal",
+        "ollim-bot: git repository and the .gitignore derived from the layout",
+    );
 
     let guard = data.lock_instance().context("cannot take the ollim-bot instance lock")?;
-    step(steps, "pidlock", format!("ollim-bot: state/bot.pid held by this process (pid {})", guard.pid()));
+    step(
+        steps,
+        "pidlock",
+        format!("ollim-bot: state/bot.pid held by this process (pid {})", guard.pid()),
+    );
 
     data.save_session_id("sess-demo-1")?;
     data.log_session_event(SessionEventKind::BgFork, "sess-fork-1", Some("sess-demo-1"))?;
@@ -147,7 +150,10 @@ fn build_ollim(dir: &Path, steps: &mut Vec<Step>) -> Result<impl Sized + use<>> 
     step(
         steps,
         "jsonl-log",
-        format!("ollim-bot: state/session_history.jsonl, {} events (each committed)", events.events.len()),
+        format!(
+            "ollim-bot: state/session_history.jsonl, {} events (each committed)",
+            events.events.len()
+        ),
     );
 
     data.record_fork_messages(&[1_234_567_890_123_456_789], "sess-fork-1", Some("sess-demo-1"))?;
@@ -157,7 +163,9 @@ fn build_ollim(dir: &Path, steps: &mut Vec<Step>) -> Result<impl Sized + use<>> 
     step(
         steps,
         "atomic-store",
-        format!("ollim-bot: fork messages, inquiry {key}, a pending update, config.json (Python-compatible JSON)"),
+        format!(
+            "ollim-bot: fork messages, inquiry {key}, a pending update, config.json (Python-compatible JSON)"
+        ),
     );
 
     let budget = data.ping_budget();
@@ -169,7 +177,10 @@ fn build_ollim(dir: &Path, steps: &mut Vec<Step>) -> Result<impl Sized + use<>> 
     }
     step(steps, "ping-bucket", format!("ollim-bot: spent {spent} pings: {}", budget.status()?));
 
-    data.write_secret("token.json", format!("{{\"token\": \"{CANARY}-google-token\"}}").as_bytes())?;
+    data.write_secret(
+        "token.json",
+        format!("{{\"token\": \"{CANARY}-google-token\"}}").as_bytes(),
+    )?;
     data.write_secret(
         "credentials.json",
         format!("{{\"installed\": {{\"client_secret\": \"{CANARY}-client\"}}}}").as_bytes(),
@@ -203,7 +214,9 @@ fn build_ollim(dir: &Path, steps: &mut Vec<Step>) -> Result<impl Sized + use<>> 
     step(
         steps,
         "frontmatter",
-        format!("ollim-bot: a routine (a description with quotes and a backslash), a reminder, a skill; {listed} routine listed back"),
+        format!(
+            "ollim-bot: a routine (a description with quotes and a backslash), a reminder, a skill; {listed} routine listed back"
+        ),
     );
     let names = ollim::Names::new("Ada", "Ollim");
     data.bootstrap_identity(&names)?;
@@ -226,7 +239,11 @@ fn build_ollim(dir: &Path, steps: &mut Vec<Step>) -> Result<impl Sized + use<>> 
 }
 
 /// Builds the omicos home and workspace; returns the daemon lock, held until dropped.
-fn build_omicos(home_dir: &Path, workspace_dir: &Path, steps: &mut Vec<Step>) -> Result<impl Sized + use<>> {
+fn build_omicos(
+    home_dir: &Path,
+    workspace_dir: &Path,
+    steps: &mut Vec<Step>,
+) -> Result<impl Sized + use<>> {
     let home = GlobalHome::at(home_dir);
     home.ensure()?;
     let login = CloudLogin::new(
@@ -242,11 +259,19 @@ fn build_omicos(home_dir: &Path, workspace_dir: &Path, steps: &mut Vec<Step>) ->
     home.write_plan_token(&format!("eyJhbGciOiJub25lIn0.eyJwbGFuIjoibGFiIn0.{}", CANARY))?;
     home.write_oauth("codex", &json!({"refresh_token": format!("{CANARY}-oauth")}))?;
     let plain = WriteOptions::new();
-    let _ = store::write(&home.memory_dir().join("preferences.md"), b"Prefers short answers.\n", &plain)?;
+    let _ = store::write(
+        &home.memory_dir().join("preferences.md"),
+        b"Prefers short answers.\n",
+        &plain,
+    )?;
     let _ = store::write(&home.cloud_models_path(), br#"{"models": ["demo-model"]}"#, &plain)?;
     let _ = store::write(&home.env_dir().join("pyvenv.cfg"), b"home = /usr/bin\n", &plain)?;
     home.usage_log("sess-global")?.append(&json!({"model": "demo-model", "input_tokens": 12}))?;
-    step(steps, "atomic-store", "omicos home: cloud_login.json, auth.json, plan_token.jwt, oauth/codex.json (0600), memory, caches");
+    step(
+        steps,
+        "atomic-store",
+        "omicos home: cloud_login.json, auth.json, plan_token.jwt, oauth/codex.json (0600), memory, caches",
+    );
 
     let workspace = Workspace::at(home, workspace_dir, Mode::Serve);
     workspace.ensure()?;
@@ -260,19 +285,33 @@ fn build_omicos(home_dir: &Path, workspace_dir: &Path, steps: &mut Vec<Step>) ->
     step(
         steps,
         "pidlock",
-        format!("omicos workspace: workspace_id {id}, serve.pid held on port 8765 by pid {}", guard.pid()),
+        format!(
+            "omicos workspace: workspace_id {id}, serve.pid held on port 8765 by pid {}",
+            guard.pid()
+        ),
     );
     workspace.create_conversation("conv-demo-1", "RNA-seq quality check")?;
-    workspace.append_history("conv-demo-1", &json!({"role": "user", "content": "Check my FASTQ files"}))?;
-    workspace.append_history("conv-demo-1", &json!({"role": "assistant", "content": "All 12 files pass."}))?;
+    workspace.append_history(
+        "conv-demo-1",
+        &json!({"role": "user", "content": "Check my FASTQ files"}),
+    )?;
+    workspace.append_history(
+        "conv-demo-1",
+        &json!({"role": "assistant", "content": "All 12 files pass."}),
+    )?;
     let turn = workspace.new_turn()?;
     turn.append(&json!({"step": "plan", "tool": "fastqc"}))?;
-    workspace.usage_log("sess-demo")?.append(&json!({"model": "demo-model", "input_tokens": 42}))?;
+    workspace
+        .usage_log("sess-demo")?
+        .append(&json!({"model": "demo-model", "input_tokens": 42}))?;
     workspace.spool_tool_output("call_1", &vec![b'x'; 20_000])?;
     step(
         steps,
         "jsonl-log",
-        format!("omicos workspace: a conversation, a trajectory ({}), usage, a spooled tool output", turn.relative()),
+        format!(
+            "omicos workspace: a conversation, a trajectory ({}), usage, a spooled tool output",
+            turn.relative()
+        ),
     );
     Ok(guard)
 }

@@ -1,11 +1,6 @@
 //! `dotdir init`: creates a data directory from its layout.
 
-use std::{
-    fs,
-    io::Write,
-    os::unix::fs::DirBuilderExt,
-    path::Path,
-};
+use std::{fs, io::Write, os::unix::fs::DirBuilderExt, path::Path};
 
 use anyhow::{Context, Result};
 use dotdir::{Backup, Kind, Layout};

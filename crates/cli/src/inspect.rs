@@ -153,7 +153,11 @@ pub(crate) fn render(
         }
     )?;
     if hidden > 0 {
-        writeln!(out, "{}", style.dim(&format!("({hidden} lock file(s) not listed: `--all` lists them)")))?;
+        writeln!(
+            out,
+            "{}",
+            style.dim(&format!("({hidden} lock file(s) not listed: `--all` lists them)"))
+        )?;
     }
     Ok(())
 }

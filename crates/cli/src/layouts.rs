@@ -41,7 +41,8 @@ impl LayoutName {
 
     /// The default location, from the environment; `None` when it cannot be computed.
     pub(crate) fn default_dir(self) -> Option<PathBuf> {
-        let env_dir = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let env_dir =
+            |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
         let home = || env_dir("HOME");
         match self {
             LayoutName::OllimBot => {
@@ -135,11 +136,7 @@ pub(crate) fn target(dir: &Path, forced: Option<LayoutName>) -> Result<Target> {
 /// The layout a directory's name suggests (`.ollim-bot`, `.omicos`).
 fn by_name(dir: &Path) -> Option<LayoutName> {
     let name = dir.file_name()?.to_string_lossy();
-    if name.starts_with(".ollim-bot") {
-        Some(LayoutName::OllimBot)
-    } else {
-        None
-    }
+    if name.starts_with(".ollim-bot") { Some(LayoutName::OllimBot) } else { None }
 }
 
 /// The time checks measure retention against: now, or `DOTDIR_NOW` (unix seconds) for

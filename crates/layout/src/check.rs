@@ -911,11 +911,19 @@ fn apply(
             let guard = pid_lock(path, options)
                 .acquire()
                 .map_err(|e| Error::Lock { path: path.to_path_buf(), message: e.to_string() })?;
-            let previous = guard.previous();
+            let previous = match guard.previous() {
+                dotdir_pidlock::Previous::Dead(pid) => format!("pid {pid} was gone"),
+                dotdir_pidlock::Previous::Reused(pid) => {
+                    format!("pid {pid} belonged to another program")
+                }
+                dotdir_pidlock::Previous::InvalidPid(pid) => format!("{pid} is not a pid"),
+                dotdir_pidlock::Previous::Corrupt => "the record was corrupt".to_owned(),
+                _ => "the record was stale".to_owned(),
+            };
             guard
                 .release()
                 .map_err(|e| Error::Lock { path: path.to_path_buf(), message: e.to_string() })?;
-            Ok(format!("reclaimed the stale lock ({previous:?}) and removed the record"))
+            Ok(format!("reclaimed the stale lock ({previous}) and removed the record"))
         }
         Action::RemoveTemp => {
             remove_file(path)?;

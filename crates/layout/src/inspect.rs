@@ -467,7 +467,7 @@ pub fn detect<'a>(dir: &Path, candidates: &[&'a Layout]) -> Option<&'a Layout> {
     };
     let mut scores: Vec<(usize, usize)> =
         candidates.iter().enumerate().map(|(i, l)| (score(l), i)).collect();
-    scores.sort_by(|a, b| b.0.cmp(&a.0));
+    scores.sort_by_key(|s| std::cmp::Reverse(s.0));
     match scores.as_slice() {
         [(best, i), rest @ ..] if *best > 0 && rest.first().is_none_or(|(s, _)| s < best) => {
             Some(candidates[*i])

@@ -64,7 +64,8 @@ fn backup_of_the_demo_holds_no_secret_and_restores_clean() {
         assert!(!planted.is_empty(), "{name} has secrets");
         secrets += planted.len();
         let archive = temp.path().join(format!("{name}.tar.gz"));
-        let output = env.run(&["backup", dir.to_str().unwrap(), "--out", archive.to_str().unwrap()]);
+        let output =
+            env.run(&["backup", dir.to_str().unwrap(), "--out", archive.to_str().unwrap()]);
         assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
         assert!(stdout(&output).contains("verified"), "{}", stdout(&output));
 
@@ -135,7 +136,10 @@ fn list_shows_what_stays_out_and_why() {
         ("env", "re-creatable"),
         ("cloud-models", "re-creatable"),
     ] {
-        assert!(skipped.contains(&(path.to_owned(), reason.to_owned())), "{path} {reason}: {skipped:?}");
+        assert!(
+            skipped.contains(&(path.to_owned(), reason.to_owned())),
+            "{path} {reason}: {skipped:?}"
+        );
     }
     let files: Vec<&str> =
         document["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();

@@ -58,6 +58,19 @@ fn hazards_human_output() {
     assert_eq!(code(&output), 1);
     let text = normalise(&stdout(&output), temp.path());
     expect![[r#"
+        ollim-bot layout at <DIR>/.ollim-bot: 7 problem(s), 3 fixable
+          corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
+                              -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
+          unknown-entry     routines/notes.txt  a file the layout does not declare
+                              -> the layout does not know this path: move it out of the data directory if it is not yours to keep here
+          corrupt-spec      routines/say-hi-to-the-team.md:4:20  invalid YAML: did not find expected key
+                              -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
+          stale-lock        state/bot.pid  pid 999999 is not running: the lock holder is gone
+          expired-entries   state/fork_messages.json  1 record(s) older than the 7-day retention are still stored
+          torn-jsonl        state/session_history.jsonl:4  the last line (24 bytes at byte 235) is unterminated: an append was interrupted
+          bad-session-id    state/sessions.json  legacy JSON form: ignored, the next session id replaces it
+                              -> the application may not read this file as intended: fix or restore it by hand
+        Run `dotdir check --fix <DIR>/.ollim-bot` to repair the 3 fixable problem(s); nothing is lost.
     "#]]
     .assert_eq(&text);
 }
@@ -124,13 +137,18 @@ fn fix_repairs_what_loses_nothing_then_nothing_fixable_remains() {
         second["problems"].as_array().unwrap().iter().filter(|p| p["fixable"] == true).collect();
     assert!(fixable.is_empty(), "{fixable:#?}");
     // What --fix cannot repair is still reported.
-    assert!(problems(&second).contains(&("corrupt-spec".into(), "routines/no-frontmatter.md".into())));
+    assert!(
+        problems(&second).contains(&("corrupt-spec".into(), "routines/no-frontmatter.md".into()))
+    );
 
     // No record that was readable before is gone, and the torn tail is kept aside.
     let after = readable_records(&dir);
     let lost: Vec<&String> = before.difference(&after).collect();
     assert!(lost.is_empty(), "lost records: {lost:#?}");
-    assert_eq!(fs::read(dir.join("state/session_history.jsonl.corrupt")).unwrap(), [torn_tail, b"\n".to_vec()].concat());
+    assert_eq!(
+        fs::read(dir.join("state/session_history.jsonl.corrupt")).unwrap(),
+        [torn_tail, b"\n".to_vec()].concat()
+    );
     assert!(!dir.join("state/bot.pid").exists(), "the stale record is reclaimed");
     drop(temp);
 }
@@ -141,6 +159,19 @@ fn fix_human_output() {
     let output = dotdir(&["check", "--fix", dir.to_str().unwrap()]);
     let text = normalise(&stdout(&output), temp.path());
     expect![[r#"
+        ollim-bot layout at <DIR>/.ollim-bot: 3 repair(s)
+          fixed stale-lock        state/bot.pid  reclaimed the stale lock (pid 999999 was gone) and removed the record
+          fixed expired-entries   state/fork_messages.json  pruned 1 expired record(s)
+          fixed torn-jsonl        state/session_history.jsonl  moved 1 line(s) (24 bytes) to session_history.jsonl.corrupt; 2 record(s) kept
+        ollim-bot layout at <DIR>/.ollim-bot: 4 problem(s), 0 fixable
+          corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
+                              -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
+          unknown-entry     routines/notes.txt  a file the layout does not declare
+                              -> the layout does not know this path: move it out of the data directory if it is not yours to keep here
+          corrupt-spec      routines/say-hi-to-the-team.md:4:20  invalid YAML: did not find expected key
+                              -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
+          bad-session-id    state/sessions.json  legacy JSON form: ignored, the next session id replaces it
+                              -> the application may not read this file as intended: fix or restore it by hand
     "#]]
     .assert_eq(&text);
 }
@@ -191,7 +222,8 @@ fn orphan_temp_of_a_dead_writer_is_swept() {
 fn corrupt_json_and_duplicate_ids_are_reported_not_fixed() {
     let (_temp, dir) = fixture("typical");
     fs::write(dir.join("state/config.json"), b"{\"model_main\": \"opus\",\n  oops}").unwrap();
-    fs::copy(dir.join("routines/weekly-review.md"), dir.join("routines/weekly-review-3.md")).unwrap();
+    fs::copy(dir.join("routines/weekly-review.md"), dir.join("routines/weekly-review-3.md"))
+        .unwrap();
     let env = Env::new();
     let document = json(&env.run(&["check", "--json", dir.to_str().unwrap()]));
     assert_eq!(
@@ -251,7 +283,11 @@ fn usage_and_io_errors_exit_2_and_say_what_to_do() {
 
     let output = dotdir(&["check", "/nonexistent/dotdir-test"]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("cannot open /nonexistent/dotdir-test"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cannot open /nonexistent/dotdir-test"),
+        "{}",
+        stderr(&output)
+    );
 
     let empty = tempfile::tempdir().unwrap();
     let output = dotdir(&["check", empty.path().to_str().unwrap()]);

@@ -24,7 +24,7 @@ fn demo_runs_in_a_clean_home_and_prints_the_tree() {
         "omicos-workspace layout at",
         "  token.json ",
         "[secret] Google OAuth token",
-        "  morning-check-in.md",
+        "  morning-check-in-review-my-tasks-and-calendar-for.md",
         "    history.jsonl",
     ] {
         assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
@@ -52,8 +52,12 @@ fn demo_json_lists_three_clean_directories() {
         assert!(entries.iter().all(|e| e["unknown"] == false));
         assert!(entries.iter().any(|e| e["secret"] == true));
     }
-    let crates: Vec<&str> =
-        document["steps"].as_array().unwrap().iter().map(|s| s["crate"].as_str().unwrap()).collect();
+    let crates: Vec<&str> = document["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["crate"].as_str().unwrap())
+        .collect();
     for krate in ["atomic-store", "pidlock", "jsonl-log", "git-journal", "ping-bucket"] {
         assert!(crates.contains(&krate), "{krate} not exercised: {crates:?}");
     }

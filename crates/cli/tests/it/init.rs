@@ -15,12 +15,17 @@ fn init_creates_a_clean_directory_for_every_layout() {
         assert!(dir.join(".git").is_dir(), "{layout}");
         assert!(fs::read_to_string(dir.join(".gitignore")).unwrap().contains("*.lock"), "{layout}");
         assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
-        let document = json(&env.run(&["check", "--json", "--layout", layout, dir.to_str().unwrap()]));
+        let document =
+            json(&env.run(&["check", "--json", "--layout", layout, dir.to_str().unwrap()]));
         assert_eq!(document["problems"], serde_json::json!([]), "{layout}");
     }
     assert!(temp.path().join("ollim-bot/routines").is_dir());
     let oauth = temp.path().join("omicos-home/oauth");
-    assert_eq!(fs::metadata(oauth).unwrap().permissions().mode() & 0o777, 0o700, "a secret directory");
+    assert_eq!(
+        fs::metadata(oauth).unwrap().permissions().mode() & 0o777,
+        0o700,
+        "a secret directory"
+    );
     // Running it again overwrites nothing and is still clean.
     let dir = temp.path().join("ollim-bot");
     fs::write(dir.join("USER.md"), "me\n").unwrap();

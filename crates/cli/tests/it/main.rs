@@ -2,6 +2,8 @@
 //! `HOME`, no data-directory variables, a pinned clock), on copies of the ollim-bot fixtures or on
 //! directories `dotdir demo` builds.
 
+#![allow(clippy::unwrap_used, reason = "test helpers: a failing unwrap says where")]
+
 mod backup;
 mod check;
 mod demo;
