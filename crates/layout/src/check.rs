@@ -241,7 +241,7 @@ pub struct Problem {
     pub line: Option<u64>,
     /// The 1-based column, when it has one.
     pub column: Option<u64>,
-    action: Option<Action>,
+    action: Option<(Action, PathBuf)>,
 }
 
 impl Problem {
@@ -257,9 +257,11 @@ impl Problem {
         }
     }
 
-    fn fix_with(mut self, action: Action) -> Self {
+    /// Marks the problem fixable by `action` on `target` (the real path: a relative path
+    /// printed lossily would not name a file whose name is not UTF-8).
+    fn fix_with(mut self, action: Action, target: &Path) -> Self {
         self.fixable = true;
-        self.action = Some(action);
+        self.action = Some((action, target.to_path_buf()));
         self
     }
 
@@ -406,14 +408,13 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
     let report = check(root, layout, options)?;
     let mut repairs = Vec::new();
     let mut failures = Vec::new();
-    let mut done: HashSet<(String, std::mem::Discriminant<Action>)> = HashSet::new();
+    let mut done: HashSet<(PathBuf, std::mem::Discriminant<Action>)> = HashSet::new();
     for problem in &report.problems {
-        let Some(action) = &problem.action else { continue };
-        if !done.insert((problem.path.clone(), std::mem::discriminant(action))) {
+        let Some((action, path)) = &problem.action else { continue };
+        if !done.insert((path.clone(), std::mem::discriminant(action))) {
             continue;
         }
-        let path = root.join(&problem.path);
-        match apply(root, &path, layout, action, options) {
+        match apply(root, path, layout, action, options) {
             Ok(what) => repairs.push(Repair {
                 kind: problem.kind,
                 path: problem.path.clone(),
@@ -466,7 +467,7 @@ fn orphan_temp(node: &Node, writer_pid: Option<u32>) -> Problem {
         &node.relative,
         format!("leftover temporary file: {why}"),
     );
-    if abandoned { problem.fix_with(Action::RemoveTemp) } else { problem }
+    if abandoned { problem.fix_with(Action::RemoveTemp, &node.path) } else { problem }
 }
 
 fn check_declared(node: &Node, options: &Options, problems: &mut Vec<Problem>) {
@@ -500,7 +501,7 @@ fn check_declared(node: &Node, options: &Options, problems: &mut Vec<Problem>) {
                     node.mode
                 ),
             )
-            .fix_with(Action::Tighten { to }),
+            .fix_with(Action::Tighten { to }, &node.path),
         );
     }
     if node.kind != NodeKind::File {
@@ -578,7 +579,7 @@ fn check_json(node: &Node, options: &Options, problems: &mut Vec<Problem>) -> Op
                         human_duration(ttl)
                     ),
                 )
-                .fix_with(Action::Prune { ttl }),
+                .fix_with(Action::Prune { ttl }, &node.path),
             );
         }
     }
@@ -656,7 +657,7 @@ fn check_jsonl(node: &Node, problems: &mut Vec<Problem>) {
         problems.push(
             Problem::new(kind, &node.relative, message)
                 .at(bad.line, None)
-                .fix_with(Action::SetAsideLines),
+                .fix_with(Action::SetAsideLines, &node.path),
         );
     }
 }
@@ -686,7 +687,7 @@ fn check_pid_record(node: &Node, options: &Options, problems: &mut Vec<Problem>)
     };
     problems.push(
         Problem::new(ProblemKind::StaleLock, &node.relative, message)
-            .fix_with(Action::RemoveStaleLock),
+            .fix_with(Action::RemoveStaleLock, &node.path),
     );
 }
 
@@ -790,7 +791,7 @@ fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
         };
         problems.push(
             Problem::new(ProblemKind::MissingGitignore, ".gitignore", message)
-                .fix_with(Action::WriteGitignore),
+                .fix_with(Action::WriteGitignore, &path),
         );
     }
     match tracked_exclusions(tree) {

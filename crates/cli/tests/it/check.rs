@@ -308,3 +308,54 @@ fn default_location_comes_from_the_environment() {
     assert_eq!(document[0]["layout"], "ollim-bot");
     assert_eq!(document[0]["root"], dir.to_str().unwrap());
 }
+
+#[test]
+fn python_temp_files_are_swept_only_when_old() {
+    let (_temp, dir) = fixture("typical");
+    // What the reference's `tempfile.mkstemp(suffix=".tmp")` leaves when its write fails.
+    let fresh = dir.join("state/tmpab12cd_4.tmp");
+    let old = dir.join("state/tmpzz99yy88.tmp");
+    fs::write(&fresh, b"{\"partial\"").unwrap();
+    fs::write(&old, b"{\"partial\"").unwrap();
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    fs::File::options().write(true).open(&old).unwrap().set_modified(hour_ago).unwrap();
+
+    let env = Env::new();
+    let document = json(&env.run(&["check", "--json", dir.to_str().unwrap()]));
+    let temps: Vec<(&str, bool)> = document["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["path"].as_str().unwrap(), p["fixable"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(temps, [("state/tmpab12cd_4.tmp", false), ("state/tmpzz99yy88.tmp", true)]);
+    let _ = env.run(&["check", "--fix", dir.to_str().unwrap()]);
+    assert!(fresh.exists(), "a writer may still be using it");
+    assert!(!old.exists());
+}
+
+#[test]
+fn ttl_records_of_arrays_and_objects_expire_and_are_pruned() {
+    let (_temp, dir) = fixture("typical");
+    let env = Env::new();
+    // Eight days after the fixture was written: every TTL record has expired.
+    let later = (crate::NOW.parse::<u64>().unwrap() + 8 * 86_400).to_string();
+    let run = |args: &[&str]| env.command(args).env("DOTDIR_NOW", &later).output().unwrap();
+    let document = json(&run(&["check", "--json", dir.to_str().unwrap()]));
+    assert_eq!(
+        problems(&document),
+        [
+            ("expired-entries".to_owned(), "state/fork_messages.json".to_owned()),
+            ("expired-entries".to_owned(), "state/inquiries.json".to_owned()),
+        ]
+    );
+    assert!(document["problems"][0]["message"].as_str().unwrap().starts_with("2 record(s)"));
+    let output = run(&["check", "--fix", dir.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    // Python's json.dumps of an empty list and an empty object, byte for byte.
+    assert_eq!(fs::read(dir.join("state/fork_messages.json")).unwrap(), b"[]");
+    assert_eq!(fs::read(dir.join("state/inquiries.json")).unwrap(), b"{}");
+    // At the fixture's own time nothing had expired: the same check is clean.
+    let document = json(&env.run(&["check", "--json", dir.to_str().unwrap()]));
+    assert_eq!(problems(&document), Vec::<(String, String)>::new());
+}
