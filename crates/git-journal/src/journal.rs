@@ -784,8 +784,9 @@ fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
                             .map_err(Error::io("restrict the permissions of", &git_dir))?;
                         return check_work_tree(repo, dir);
                     }
-                    // Another process initialised it meanwhile: open it on the next round.
-                    Err(e) if Instant::now() < deadline && e.code() == ErrorCode::Exists => {}
+                    // Another process is initialising it at the same time: open it on the next
+                    // round, once complete.
+                    Err(_) if Instant::now() < deadline && dir.join(".git").exists() => {}
                     Err(e) => return Err(Error::git(Step::Init, dir)(e)),
                 }
             }

@@ -97,6 +97,31 @@ fn processes_commit_concurrently_with_a_linear_history() {
 }
 
 #[test]
+fn processes_initialise_one_fresh_directory_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    let children: Vec<_> = (0..4)
+        .map(|index| {
+            child(HAMMER_TEST, "hammer")
+                .env("DOTDIR_DIR", &data)
+                .env("DOTDIR_INDEX", index.to_string())
+                .env("DOTDIR_COMMITS", "3")
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (index, mut c) in children.into_iter().enumerate() {
+        let status = c.wait().unwrap();
+        assert!(status.success(), "writer {index} failed: {status}");
+    }
+    let expected: BTreeSet<String> =
+        (0..4).flat_map(|k| (0..3).map(move |i| format!("hammer {k} {i}"))).collect();
+    // Exactly one `.gitignore` commit: the others found it up to date.
+    check_history(&data, &expected, 1);
+}
+
+#[test]
 fn threads_and_several_journals_in_one_process() {
     let dir = tempfile::tempdir().unwrap();
     let shared = Arc::new(Journal::open(dir.path(), options()).unwrap());
