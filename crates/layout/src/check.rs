@@ -338,7 +338,7 @@ pub struct Report {
     pub layout: &'static str,
     /// The data directory.
     pub root: PathBuf,
-    /// Every problem, sorted by path then kind.
+    /// Every problem, sorted by path, then line, then kind.
     pub problems: Vec<Problem>,
 }
 
@@ -398,7 +398,8 @@ pub fn check_tree(tree: &Tree, options: &Options) -> Report {
     if tree.has_git() {
         check_git(tree, &mut problems);
     }
-    problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.kind.cmp(&b.kind)));
+    problems
+        .sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)).then(a.kind.cmp(&b.kind)));
     Report { layout: tree.layout.name, root: tree.root.clone(), problems }
 }
 

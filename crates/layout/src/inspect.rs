@@ -317,6 +317,8 @@ fn walk(
                 Role::Declared => entry.is_some_and(|e| e.backup == Backup::Recreatable),
                 _ => false,
             };
+        // A directory where the layout declares a file: its contents are not the entry's.
+        let summarise = summarise || (kind == NodeKind::Dir && node.wrong_kind());
         if summarise {
             node.summary = Some(summarise_dir(&path));
         }

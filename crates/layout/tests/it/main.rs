@@ -1,4 +1,5 @@
 //! Integration tests of the `dotdir` facade, one module per layout.
 
+mod check;
 mod ollim;
 mod omicos;
