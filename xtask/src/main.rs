@@ -53,6 +53,10 @@ fn ci() -> Result<()> {
     }
     cargo(&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     powercut::run()?;
+    // Bounded passes: about 35 s of fuzzing, a sample of injection points, the hostile corpus.
+    fuzz::run(&["--seconds".to_owned(), "2".to_owned()])?;
+    faults::run(&[])?;
+    faults::hostile::run(&[])?;
     Ok(())
 }
 
