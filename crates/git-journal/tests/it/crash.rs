@@ -285,3 +285,40 @@ fn a_foreign_lock_older_than_the_timeout_is_removed() {
     assert!(!lock.exists());
     assert_status_clean(dir.path());
 }
+
+const FSYNC_TEST: &str = "crash::fsync_child";
+
+/// Child role `fsync`: the default options turn libgit2's fsync on (process-wide, hence a
+/// child), and commits still work; `DOTDIR_FSYNC=off` keeps it off for comparison.
+#[test]
+fn fsync_child() {
+    if child_role().as_deref() != Some("fsync") {
+        return;
+    }
+    let on = std::env::var("DOTDIR_FSYNC").as_deref() != Ok("off");
+    assert!(!dotdir_git_journal::fsync_gitdir_enabled());
+    let dir = std::env::var("DOTDIR_DIR").unwrap();
+    let journal = Journal::open(&dir, options().fsync_gitdir(on)).unwrap();
+    assert_eq!(dotdir_git_journal::fsync_gitdir_enabled(), on);
+    for i in 0..3 {
+        assert!(
+            journal
+                .write("a.txt", format!("{i}").as_bytes(), &no_fsync(), "fsynced")
+                .unwrap()
+                .is_some()
+        );
+    }
+}
+
+#[test]
+fn the_fsync_switch_turns_on_in_a_process_and_commits_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = child(FSYNC_TEST, "fsync")
+        .env("DOTDIR_DIR", dir.path())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(git_ok(dir.path(), &["rev-list", "--count", "HEAD"]), "4\n");
+    assert_fsck_clean(dir.path());
+}
