@@ -35,7 +35,7 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 
-pub(crate) use self::ops::{OPS, Op};
+pub(crate) use self::ops::{CONTROLS, OPS, Op};
 
 const ERRNOS: [(i32, &str); 3] = [(28, "ENOSPC"), (5, "EIO"), (13, "EACCES")];
 /// Exit code of a child whose operation returned `Err`.
@@ -82,7 +82,7 @@ pub(crate) fn child(args: &[String]) -> Result<()> {
 }
 
 fn find(name: &str) -> Result<&'static Op> {
-    OPS.iter().find(|op| op.name == name).with_context(|| {
+    OPS.iter().chain(CONTROLS).find(|op| op.name == name).with_context(|| {
         let names: Vec<&str> = OPS.iter().map(|op| op.name).collect();
         format!("no operation {name}; operations: {}", names.join(", "))
     })
@@ -173,6 +173,20 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         known_count,
         started.elapsed().as_secs_f64()
     );
+    if options.only.is_none() {
+        for control in CONTROLS {
+            let stats = run_op(control, &shim, &options)?;
+            println!(
+                "faults: negative control {}: {} violations found in {} runs (must be > 0)",
+                control.name,
+                stats.violations.len(),
+                stats.runs
+            );
+            if stats.violations.is_empty() {
+                failures.push(format!("{}: the negative control found nothing", control.name));
+            }
+        }
+    }
     if !failures.is_empty() {
         bail!("fault injection found {} violations:\n{}", failures.len(), failures.join("\n"));
     }
@@ -202,18 +216,23 @@ pub(crate) fn build_shim() -> Result<PathBuf> {
     if library.exists() && fs::read_to_string(&source).is_ok_and(|s| s == SOURCE) {
         return Ok(library);
     }
-    fs::write(&source, SOURCE)?;
+    // Build under names of our own, then rename: concurrent runs never see a half-written file.
+    let own_source = dir.join(format!("shim-{}.c", std::process::id()));
+    let own_library = dir.join(format!("libdotdir_faults-{}.so", std::process::id()));
+    fs::write(&own_source, SOURCE)?;
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
     let status = Command::new(&cc)
         .args(["-shared", "-fPIC", "-O2", "-Wall", "-o"])
-        .arg(&library)
-        .arg(&source)
+        .arg(&own_library)
+        .arg(&own_source)
         .arg("-ldl")
         .status()
         .with_context(|| format!("running {cc} to build the fault shim"))?;
     if !status.success() {
-        bail!("{cc} failed to build {}", source.display());
+        bail!("{cc} failed to build {}", own_source.display());
     }
+    fs::rename(&own_library, &library)?;
+    fs::rename(&own_source, &source)?;
     Ok(library)
 }
 

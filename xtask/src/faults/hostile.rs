@@ -33,7 +33,7 @@ use dotdir::{
 };
 use serde_json::Value;
 
-use super::{OPS, Op, Outcome, scratch, snapshot, spawn, temps};
+use super::{CONTROLS, OPS, Op, Outcome, scratch, snapshot, spawn, temps};
 
 /// The most a parse may raise the peak RSS.
 const RSS_BUDGET_KIB: u64 = 64 * 1024;
@@ -587,6 +587,26 @@ fn symlinks(full: bool, violations: &mut Vec<String>) -> Result<()> {
          a symlinked directory inside the data directory is followed, as documented)",
         dirs_tally.plants, dirs_tally.errs, dirs_tally.escapes
     );
+    for control in CONTROLS {
+        let (files, _) = written_paths(control, scratch.path())?;
+        let mut escapes = 0;
+        for rel in &files {
+            for existing in [true, false] {
+                escapes += usize::from(
+                    plant(control, scratch.path(), &canary, rel, false, existing)?
+                        .problem
+                        .is_some(),
+                );
+            }
+        }
+        println!(
+            "hostile: negative control {}: {escapes} writes outside found (must be > 0)",
+            control.name
+        );
+        if escapes == 0 {
+            violations.push(format!("{}: the negative control found no escape", control.name));
+        }
+    }
     println!("hostile: symlink phase took {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -332,6 +332,15 @@ pub(crate) const OPS: &[Op] = &[
     }),
 ];
 
+/// Negative controls: writes done the naive way, which the checks must catch (proof that the
+/// harness can fail). Run after the real operations; never part of the counts.
+pub(crate) const CONTROLS: &[Op] = &[op("control-plain-fs-write", prep_doc, |d| {
+    arm();
+    // Truncates in place and follows symlinks: torn on a failed write, escapes through a link.
+    fs::write(d.join("doc.json"), b"{\"v\": 2}")?;
+    Ok(())
+})];
+
 // ---- helpers -------------------------------------------------------------------------------
 
 fn prep_doc(d: &Path) -> Result<()> {
