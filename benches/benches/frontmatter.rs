@@ -1,7 +1,8 @@
 //! Spec files: parse of a routine (vs gray_matter with its YAML engine, deserialised into the same
 //! struct), render of a routine (floor: a `format!` of the same bytes), the first listing of a
 //! directory of 10,000 specs, and a repeated listing of that unchanged directory (beside the first
-//! load, to show what the listing cache saves).
+//! load, to show what the listing cache saves, and the floor of a listing that notices in-place
+//! edits: one `readdir` pass and one `stat` per entry).
 //!
 //! `DOTDIR_BENCH_SPECS` sets the number of spec files (default 10,000; the group names keep the
 //! default's name).
@@ -194,6 +195,19 @@ fn spec_dir(c: &mut Criterion) {
     group.bench_function("ours", |b| b.iter(|| specs.list().expect("list")));
     assert_eq!(specs.files_read(), read_before, "a repeated listing read no file");
     group.bench_function("peer:first-load", |b| b.iter(first_load));
+    // What any listing that notices an in-place edit must do: read the directory and stat each
+    // entry (here through the directory handle, as `DirEntry::metadata` does).
+    group.bench_function("floor", |b| {
+        b.iter(|| {
+            let mut stats = 0usize;
+            for entry in std::fs::read_dir(&dir).expect("read_dir") {
+                let entry = entry.expect("entry");
+                black_box(entry.metadata().expect("stat"));
+                stats += 1;
+            }
+            assert_eq!(stats, count);
+        })
+    });
     group.finish();
 }
 

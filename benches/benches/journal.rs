@@ -10,6 +10,10 @@
 //! process-wide, so the git2 floor fsyncs the same objects, index and ref. The `git` command
 //! line keeps git's own defaults (`core.fsync`: packs and refs, not loose objects or the index).
 //!
+//! The `_nofsync` groups repeat the measurement with libgit2's fsync switched off for the journal
+//! and the floor (the `git` command line unchanged): the cost of the commit itself, without the
+//! five or six `fsync`s that dominate on a disk where one takes about a millisecond.
+//!
 //! `DOTDIR_BENCH_HISTORY` sets the number of commits of history (default 10,000).
 
 use std::{
@@ -45,11 +49,7 @@ fn git(dir: &Path) -> Command {
 
 fn git_ok(dir: &Path, args: &[&str]) {
     let out = git(dir).args(args).output().expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// The fast-import stream: one commit adding `files` files, then `history - 1` commits that
@@ -61,7 +61,11 @@ fn fast_import_stream(files: usize, history: usize) -> Vec<u8> {
     };
     for commit in 0..history {
         let _ = writeln!(stream, "commit refs/heads/main");
-        let _ = writeln!(stream, "committer Bench <bench@test.invalid> {} +0000", 1_700_000_000 + commit);
+        let _ = writeln!(
+            stream,
+            "committer Bench <bench@test.invalid> {} +0000",
+            1_700_000_000 + commit
+        );
         if commit == 0 {
             data(&mut stream, "initial import");
             for i in 0..files {
@@ -108,71 +112,82 @@ fn commit_one(c: &mut Criterion) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000usize);
     let temp = tempfile::tempdir_in(".").expect("a temp dir on the disk under test");
-    for files in [10usize, 1_000, 10_000] {
-        let dir = repository(temp.path(), files, history);
-        let target = dir.join(CHANGED);
-        let mut revision = 0u64;
-        let mut change = || {
-            revision += 1;
-            std::fs::write(&target, format!("changed {revision}\n")).expect("change the file");
-        };
-
-        let mut group = c.benchmark_group(format!("journal_commit_1_of_{files}"));
-        group.sample_size(10);
-        group.measurement_time(Duration::from_secs(3));
-
-        let journal = Journal::open(&dir, JournalOptions::new()).expect("open journal");
-        group.bench_function("ours", |b| {
-            b.iter_batched(
-                &mut change,
-                |()| {
-                    let id = journal.commit_path(CHANGED, "auto: write d000/f00000.md");
-                    assert!(id.expect("commit").is_some());
-                },
-                BatchSize::PerIteration,
-            )
-        });
-        drop(journal);
-
-        group.bench_function("peer:git-cli", |b| {
-            b.iter_batched(
-                &mut change,
-                |()| {
-                    git_ok(&dir, &["add", CHANGED]);
-                    git_ok(&dir, &["commit", "-q", "-m", "auto: write d000/f00000.md"]);
-                },
-                BatchSize::PerIteration,
-            )
-        });
-
-        let repo = git2::Repository::open(&dir).expect("open with git2");
-        let signature = git2::Signature::now("Bench", "bench@test.invalid").expect("signature");
-        group.bench_function("floor", |b| {
-            b.iter_batched(
-                &mut change,
-                |()| {
-                    let mut index = repo.index().expect("index");
-                    index.add_path(Path::new(CHANGED)).expect("add_path");
-                    index.write().expect("write index");
-                    let tree_id = index.write_tree().expect("write_tree");
-                    let tree = repo.find_tree(tree_id).expect("tree");
-                    let parent = repo.head().expect("head").peel_to_commit().expect("commit");
-                    let _ = repo
-                        .commit(
-                            Some("HEAD"),
-                            &signature,
-                            &signature,
-                            "auto: write d000/f00000.md",
-                            &tree,
-                            &[&parent],
-                        )
-                        .expect("commit");
-                },
-                BatchSize::PerIteration,
-            )
-        });
-        group.finish();
+    let sizes = [10usize, 1_000, 10_000];
+    let repositories: Vec<_> =
+        sizes.iter().map(|&files| repository(temp.path(), files, history)).collect();
+    for fsync in [true, false] {
+        dotdir_git_journal::set_fsync_gitdir(fsync).expect("libgit2 fsync switch");
+        for (&files, dir) in sizes.iter().zip(&repositories) {
+            let suffix = if fsync { "" } else { "_nofsync" };
+            commit_group(c, &format!("journal_commit_1_of_{files}{suffix}"), dir, fsync);
+        }
     }
+}
+
+fn commit_group(c: &mut Criterion, name: &str, dir: &Path, fsync: bool) {
+    let target = dir.join(CHANGED);
+    let mut revision = 0u64;
+    let mut change = || {
+        revision += 1;
+        std::fs::write(&target, format!("changed {revision}\n")).expect("change the file");
+    };
+
+    let mut group = c.benchmark_group(name);
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(3));
+
+    let journal =
+        Journal::open(dir, JournalOptions::new().fsync_gitdir(fsync)).expect("open journal");
+    group.bench_function("ours", |b| {
+        b.iter_batched(
+            &mut change,
+            |()| {
+                let id = journal.commit_path(CHANGED, "auto: write d000/f00000.md");
+                assert!(id.expect("commit").is_some());
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    drop(journal);
+
+    group.bench_function("peer:git-cli", |b| {
+        b.iter_batched(
+            &mut change,
+            |()| {
+                git_ok(dir, &["add", CHANGED]);
+                git_ok(dir, &["commit", "-q", "-m", "auto: write d000/f00000.md"]);
+            },
+            BatchSize::PerIteration,
+        )
+    });
+
+    let repo = git2::Repository::open(dir).expect("open with git2");
+    let signature = git2::Signature::now("Bench", "bench@test.invalid").expect("signature");
+    group.bench_function("floor", |b| {
+        b.iter_batched(
+            &mut change,
+            |()| {
+                let mut index = repo.index().expect("index");
+                index.add_path(Path::new(CHANGED)).expect("add_path");
+                index.write().expect("write index");
+                let tree_id = index.write_tree().expect("write_tree");
+                let tree = repo.find_tree(tree_id).expect("tree");
+                let parent = repo.head().expect("head").peel_to_commit().expect("commit");
+                let _ = repo
+                    .commit(
+                        Some("HEAD"),
+                        &signature,
+                        &signature,
+                        "auto: write d000/f00000.md",
+                        &tree,
+                        &[&parent],
+                    )
+                    .expect("commit");
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
 }
 
 criterion_group!(benches, commit_one);

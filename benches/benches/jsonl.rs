@@ -46,7 +46,7 @@ fn event(seq: u64) -> Event {
         session_id: format!("{:032x}", seq.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
         event: ["created", "compacted", "forked", "cleared"][(seq % 4) as usize].to_owned(),
         timestamp: format!("2026-11-21T14:{:02}:{:02}.817516-08:00", seq / 60 % 60, seq % 60),
-        parent_session_id: (seq % 3 == 0).then(|| format!("{seq:016x}")),
+        parent_session_id: seq.is_multiple_of(3).then(|| format!("{seq:016x}")),
         text: text.join(" "),
         tokens: (seq % 4096) as u32,
     }
@@ -142,10 +142,8 @@ fn generate_log(path: &Path, megabytes: u64) -> u64 {
 }
 
 fn full_scan(c: &mut Criterion) {
-    let megabytes = std::env::var("DOTDIR_BENCH_SCAN_MB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100u64);
+    let megabytes =
+        std::env::var("DOTDIR_BENCH_SCAN_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(100u64);
     let dir = tempfile::tempdir_in(".").expect("a temp dir on the disk under test");
     let path = dir.path().join("scan.jsonl");
     let records = generate_log(&path, megabytes);

@@ -35,9 +35,8 @@ fn try_use(c: &mut Criterion) {
     let dir = tempfile::tempdir_in(".").expect("a temp dir on the disk under test");
     let path = dir.path().join("ping_budget.json");
     // A capacity no run can exhaust, so every call spends and writes.
-    let budget = PingBudget::new(&path, TimeZone::UTC)
-        .defaults(1_000_000_000, 90)
-        .expect("valid defaults");
+    let budget =
+        PingBudget::new(&path, TimeZone::UTC).defaults(1_000_000_000, 90).expect("valid defaults");
     assert!(budget.try_use().expect("first use"));
     let bytes = fs::read(&path).expect("the state file");
 
