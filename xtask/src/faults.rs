@@ -442,7 +442,7 @@ pub(crate) fn snapshot(dir: &Path, pid: Option<u32>) -> Result<Snapshot> {
             let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
             let meta = fs::symlink_metadata(&path)?;
             if name == ".git" && meta.is_dir() {
-                out.insert(".git (commit messages)".to_owned(), git_log(dir));
+                out.insert(".git (commit messages)".to_owned(), mask(&git_log(dir)));
                 continue;
             }
             if name == ".faults-home" || name.ends_with(".lock") || name.ends_with(".dotdir-tmp") {
@@ -501,8 +501,9 @@ fn normalise(name: &str, content: &str, pid: Option<u32>) -> String {
     mask(&text)
 }
 
-/// Masks what differs between two runs of the same operation: lowercase hex runs of 32 digits
-/// (ids), RFC 3339 UTC times with milliseconds, and millisecond epoch numbers.
+/// Masks what differs between two runs of the same operation: lowercase hex runs of 32 to 40
+/// digits and standalone 8-digit ones (ids), RFC 3339 UTC times with milliseconds, and
+/// millisecond epoch numbers.
 fn mask(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
@@ -512,8 +513,16 @@ fn mask(text: &str) -> String {
             .iter()
             .take_while(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
             .count();
+        let standalone = (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+            && bytes.get(i + hex).is_none_or(|b| !b.is_ascii_alphanumeric());
         if (32..=40).contains(&hex) && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
             out.push_str("<hex>");
+            i += hex;
+            continue;
+        }
+        if hex == 8 && standalone {
+            // Random 8-hex ids (specs, inquiries).
+            out.push_str("<id8>");
             i += hex;
             continue;
         }

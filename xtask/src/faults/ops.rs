@@ -273,6 +273,52 @@ pub(crate) const OPS: &[Op] = &[
         std::mem::forget(guard);
         Ok(())
     }),
+    op("ollim-save-reminder", prep_ollim, |d| {
+        let data = ollim_dir(d)?;
+        arm();
+        let _ = data.save_reminder(&reminder())?;
+        Ok(())
+    }),
+    appending("ollim-fire-reminder", prep_ollim_reminder, |d| {
+        let data = ollim_dir(d)?;
+        arm();
+        let _ = data.fire_reminder("b1c2d3e4", Some("2026-05-13T09:00:00+00:00"))?;
+        Ok(())
+    }),
+    op("ollim-bootstrap-identity", prep_ollim, |d| {
+        let data = ollim_dir(d)?;
+        arm();
+        let _ = data.bootstrap_identity(&ollim::Names::new("Ada", "Ollim"))?;
+        Ok(())
+    }),
+    op("ollim-ensure-sdk-layout", prep_ollim, |d| {
+        let data = ollim_dir(d)?;
+        arm();
+        let _ = data.ensure_sdk_layout(&ollim::Names::new("Ada", "Ollim"))?;
+        Ok(())
+    }),
+    op("ollim-pop-inquiry", prep_ollim, |d| {
+        let data = ollim_dir(d)?;
+        // After a failed pop whose change was already renamed into place (an error syncing the
+        // directory), the inquiry is gone: the retry then pops a key that is not there.
+        let key =
+            data.inquiries()?.0.first().map_or_else(|| "00000000".to_owned(), |(k, _)| k.clone());
+        arm();
+        let _ = data.pop_inquiry(&key)?;
+        Ok(())
+    }),
+    op("ollim-delete-session-id", prep_ollim, |d| {
+        let data = ollim_dir(d)?;
+        arm();
+        data.delete_session_id()?;
+        Ok(())
+    }),
+    op("ollim-clear-updates", prep_ollim, |d| {
+        let data = ollim_dir(d)?;
+        arm();
+        data.clear_updates()?;
+        Ok(())
+    }),
     // ---- omicos facade ---------------------------------------------------------------------
     op(
         "omicos-workspace-id",
@@ -330,6 +376,52 @@ pub(crate) const OPS: &[Op] = &[
         std::mem::forget(guard);
         Ok(())
     }),
+    appending("omicos-rotate-workspace-id", prep_omicos, |d| {
+        let ws = workspace(d);
+        arm();
+        let _ = ws.rotate_workspace_id()?;
+        Ok(())
+    }),
+    op("omicos-logout", prep_omicos, |d| {
+        let ws = workspace(d);
+        arm();
+        let _ = ws.logout()?;
+        Ok(())
+    }),
+    op("omicos-touch-conversation", prep_omicos, |d| {
+        let ws = workspace(d);
+        arm();
+        ws.touch_conversation("c1", Some("Renamed"))?;
+        Ok(())
+    }),
+    appending("omicos-spool-tool-output", prep_omicos, |d| {
+        let ws = workspace(d);
+        arm();
+        let _ = ws.spool_tool_output("call-1", b"big output")?;
+        Ok(())
+    }),
+    op(
+        "omicos-write-auth",
+        |_| Ok(()),
+        |d| {
+            let home = omicos::GlobalHome::at(d.join("home"));
+            let mut keys = serde_json::Map::new();
+            keys.insert("OPENAI_API_KEY".to_owned(), json!("sk-test"));
+            arm();
+            home.write_auth(&keys)?;
+            Ok(())
+        },
+    ),
+    op(
+        "omicos-write-oauth",
+        |_| Ok(()),
+        |d| {
+            let home = omicos::GlobalHome::at(d.join("home"));
+            arm();
+            home.write_oauth("github", &json!({"access_token": "t"}))?;
+            Ok(())
+        },
+    ),
 ];
 
 /// Negative controls: writes done the naive way, which the checks must catch (proof that the
@@ -378,6 +470,21 @@ fn routine(message: &str) -> ollim::Routine {
         cron: "30 8 * * *".to_owned(),
         ..ollim::Routine::new("30 8 * * *", message)
     }
+}
+
+fn reminder() -> ollim::Reminder {
+    ollim::Reminder {
+        id: "b1c2d3e4".to_owned(),
+        max_chain: 2,
+        chain_parent: Some("b1c2d3e4".to_owned()),
+        ..ollim::Reminder::new("2026-05-12T12:00:00+00:00", "Take a break", 2)
+    }
+}
+
+fn prep_ollim_reminder(d: &Path) -> Result<()> {
+    prep_ollim(d)?;
+    let _ = ollim_dir(d)?.save_reminder(&reminder())?;
+    Ok(())
 }
 
 fn prep_spec(d: &Path) -> Result<()> {
