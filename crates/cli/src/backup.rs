@@ -41,7 +41,9 @@ pub(crate) fn run(
         );
     }
     let target = targets.remove(0);
-    let selection = dotdir::backup::select(&target.dir, target.layout())?;
+    let selection = dotdir::backup::select(&target.dir, target.layout()).with_context(|| {
+        format!("cannot read {}: check that you may read every file in it", target.dir.display())
+    })?;
     let mut stdout = io::stdout().lock();
     if list {
         if json {

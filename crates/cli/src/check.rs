@@ -2,7 +2,7 @@
 
 use std::{io::Write, path::Path};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use dotdir::check::{FixReport, Problem, Report};
 use serde_json::{Value, json};
 
@@ -26,11 +26,16 @@ pub(crate) fn run(
     for target in &targets {
         let options = target.check_options()?;
         let fixed = if fix {
-            Some(dotdir::check::fix(&target.dir, target.layout(), &options)?)
+            Some(dotdir::check::fix(&target.dir, target.layout(), &options).with_context(|| {
+                format!("cannot repair {}: check that you own it", target.dir.display())
+            })?)
         } else {
             None
         };
-        let report = dotdir::check::check(&target.dir, target.layout(), &options)?;
+        let report =
+            dotdir::check::check(&target.dir, target.layout(), &options).with_context(|| {
+                format!("cannot check {}: check that you may read it", target.dir.display())
+            })?;
         if !report.problems.is_empty() || fixed.as_ref().is_some_and(|f| !f.failures.is_empty()) {
             outcome = Outcome::Problems;
         }

@@ -2,7 +2,7 @@
 
 use std::{io::Write, path::Path};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use dotdir::{
     Git,
     inspect::{Node, NodeKind, Role, Tree},
@@ -26,7 +26,9 @@ pub(crate) fn run(
     let mut out = std::io::stdout().lock();
     let mut documents = Vec::new();
     for target in &targets {
-        let tree = dotdir::inspect::inspect(&target.dir, target.layout())?;
+        let tree = dotdir::inspect::inspect(&target.dir, target.layout()).with_context(|| {
+            format!("cannot inspect {}: check that you may read it", target.dir.display())
+        })?;
         if json {
             documents.push(to_json(&tree));
         } else {

@@ -359,3 +359,18 @@ fn ttl_records_of_arrays_and_objects_expire_and_are_pruned() {
     let document = json(&env.run(&["check", "--json", dir.to_str().unwrap()]));
     assert_eq!(problems(&document), Vec::<(String, String)>::new());
 }
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let (_temp, dir) = fixture("hazards");
+    let plain = dotdir(&["check", dir.to_str().unwrap()]);
+    assert!(!stdout(&plain).contains('\x1b'), "not a terminal: no escape codes");
+    let env = Env::new();
+    let coloured = env
+        .command(&["check", "--color", "always", dir.to_str().unwrap()])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(stdout(&coloured).contains("\x1b[31mcorrupt-spec"), "{}", stdout(&coloured));
+    assert_eq!(code(&coloured), 1);
+}
