@@ -37,7 +37,7 @@ fn main() -> Result<()> {
         Some("torture") => torture::run(&args[1..]),
         Some("torture-child") => torture::child(&args[1..]),
         _ => bail!(
-            "usage: cargo xtask ci | bench [--quick] [--json FILE] | torture [--kills N] [--seconds S] | powercut"
+            "usage: cargo xtask ci | bench [--quick] [--json FILE] | torture [--kills N] [--seconds S] | fuzz [--seconds S] | faults | hostile | powercut"
         ),
     }
 }
@@ -57,6 +57,7 @@ fn ci() -> Result<()> {
     fuzz::run(&["--seconds".to_owned(), "2".to_owned()])?;
     faults::run(&[])?;
     faults::hostile::run(&[])?;
+    torture::run(&["--kills".to_owned(), "500".to_owned()])?;
     Ok(())
 }
 

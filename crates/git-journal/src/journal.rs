@@ -762,40 +762,56 @@ fn changed_paths(repo: &Repository, dir: &Path) -> Result<Vec<String>> {
 }
 
 fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        match Repository::open_ext(
-            dir,
-            RepositoryOpenFlags::NO_SEARCH,
-            std::iter::empty::<&OsStr>(),
-        ) {
-            Ok(repo) => return check_work_tree(repo, dir),
-            Err(e) if e.code() == ErrorCode::NotFound && !dir.join(".git").exists() => {
-                let mut init = RepositoryInitOptions::new();
-                init.no_reinit(true).mkdir(false).mkpath(false);
-                if let Some(branch) = &options.initial_branch {
-                    init.initial_head(branch);
-                }
-                match Repository::init_opts(dir, &init) {
-                    Ok(repo) => {
-                        let git_dir = repo.path().to_path_buf();
-                        // The history of a data directory is nobody else's business.
-                        fs::set_permissions(&git_dir, fs::Permissions::from_mode(0o700))
-                            .map_err(Error::io("restrict the permissions of", &git_dir))?;
-                        return check_work_tree(repo, dir);
-                    }
-                    // Another process is initialising it at the same time: open it on the next
-                    // round, once complete.
-                    Err(_) if Instant::now() < deadline && dir.join(".git").exists() => {}
-                    Err(e) => return Err(Error::git(Step::Init, dir)(e)),
-                }
-            }
-            // A repository being initialised by another process is not complete yet.
-            Err(_) if Instant::now() < deadline && dir.join(".git").exists() => {}
-            Err(e) => return Err(Error::git(Step::Open, dir)(e)),
-        }
-        thread::sleep(Duration::from_millis(10));
+    let open =
+        || Repository::open_ext(dir, RepositoryOpenFlags::NO_SEARCH, std::iter::empty::<&OsStr>());
+    if let Ok(repo) = open() {
+        return check_work_tree(repo, dir);
     }
+    // Initialisation runs under a flock on `<dir>/.git.lock` (ignored by `*.lock`), so a `.git`
+    // that still does not open once we hold it was abandoned by an initialiser that died.
+    let git_dir = dir.join(".git");
+    let _init_lock = dotdir_atomic_store::lock(&git_dir)?;
+    match open() {
+        Ok(repo) => return check_work_tree(repo, dir),
+        Err(e) if e.code() != ErrorCode::NotFound => return Err(Error::git(Step::Open, dir)(e)),
+        Err(_) => {}
+    }
+    if git_dir.exists() {
+        if holds_objects(&git_dir) {
+            return Err(Error::NotAWorkTree {
+                dir: dir.to_path_buf(),
+                reason: format!(
+                    "{} holds objects but does not open as a repository",
+                    git_dir.display()
+                ),
+            });
+        }
+        // A SIGKILL during `git init` leaves a `.git` with a few files and no objects: nothing
+        // to lose, and every later open would fail on it.
+        fs::remove_dir_all(&git_dir)
+            .map_err(Error::io("remove the abandoned initialisation", &git_dir))?;
+    }
+    let mut init = RepositoryInitOptions::new();
+    init.no_reinit(true).mkdir(false).mkpath(false);
+    if let Some(branch) = &options.initial_branch {
+        init.initial_head(branch);
+    }
+    let repo = Repository::init_opts(dir, &init).map_err(Error::git(Step::Init, dir))?;
+    // The history of a data directory is nobody else's business.
+    fs::set_permissions(repo.path(), fs::Permissions::from_mode(0o700))
+        .map_err(Error::io("restrict the permissions of", repo.path()))?;
+    check_work_tree(repo, dir)
+}
+
+/// Whether a git directory stores any object (a loose object directory or a pack).
+fn holds_objects(git_dir: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(git_dir.join("objects")) else { return false };
+    entries.flatten().any(|entry| {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        (name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+            || (name == "pack" && fs::read_dir(entry.path()).is_ok_and(|mut p| p.next().is_some()))
+    })
 }
 
 fn check_work_tree(repo: Repository, dir: &Path) -> Result<Repository> {
