@@ -22,12 +22,14 @@ use crate::layouts::LayoutName;
 /// Inspect, check, repair and back up the data directory of a local agent app.
 #[derive(Debug, Parser)]
 #[command(name = "dotdir", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 clean, 1 problems found (after --fix: problems left), 2 usage or \
+#[command(
+    after_help = "Exit codes: 0 clean, 1 problems found (after --fix: problems left), 2 usage or \
 I/O error.\n\
 Default locations: $OLLIM_DATA_DIR or ~/.ollim-bot, $OMICOS_LOCAL_HOME or ~/.omicos, \
 $OMICOS_WORKSPACE_ROOT/.omicos or ./.omicos.\n\
 DOTDIR_NOW=<unix seconds> pins the time retention is measured against.\n\
-Start with `dotdir demo` to see a populated sample data directory.")]
+Start with `dotdir demo` to see a populated sample data directory."
+)]
 struct Cli {
     /// Print JSON for scripts instead of text for people.
     #[arg(long, global = true)]
