@@ -18,6 +18,11 @@ pub enum Step {
     SyncFile,
     /// Renaming the temporary file over the target.
     Rename,
+    /// Publishing the temporary file without replacing (`link(2)`, or `renameat2` with
+    /// `RENAME_NOREPLACE`).
+    Link,
+    /// Removing the target ([`crate::remove`]).
+    Remove,
     /// `fsync` of the directory that holds the target.
     SyncDir,
     /// Reading the target.
@@ -41,6 +46,8 @@ impl fmt::Display for Step {
             Step::SetMode => "set the mode of the temporary file for",
             Step::SyncFile => "fsync temporary file for",
             Step::Rename => "rename temporary file over",
+            Step::Link => "link temporary file without replacing",
+            Step::Remove => "remove",
             Step::SyncDir => "fsync directory of",
             Step::Read => "read",
             Step::Stat => "inspect",

@@ -6,13 +6,19 @@
 //! sequence that survives both a killed process and a power cut on ext4, xfs and btrfs.
 //!
 //! # Main types
-//! - [`write`] with [`WriteOptions`]: [`Durability`] (full, file only, none), [`Mode`] (keep the old
+//! - [`write()`] with [`WriteOptions`]: [`Durability`] (full, file only, none), [`Mode`] (keep the old
 //!   mode, or an exact mode such as `0o600` that holds from the moment the temporary file exists,
 //!   whatever the umask), and skip-if-unchanged. [`Batch`] is the fourth durability policy: many
 //!   files, each synced and each directory synced once, at commit.
+//! - [`write_new`]: create only — the same staging, published with `link(2)` so an existing file
+//!   (or symlink) is never replaced; of racing creators exactly one gets [`Created::New`].
+//! - [`AtomicFile`]: the same temporary file written as a stream ([`std::io::Write`]), published
+//!   by [`AtomicFile::commit`] (or [`AtomicFile::commit_new`]), discarded when dropped.
+//! - [`remove`]: unlink (a symlink itself, never its target), then sync the directory.
 //! - [`Document<T>`]: a typed JSON document (serde) with [`JsonStyle::Python`], byte for byte what
 //!   Python's `json.dumps(obj)` writes; [`Document::update`] is a read-modify-write under a
-//!   cross-process [`lock`] on a sidecar `<name>.lock` that rename never replaces.
+//!   cross-process [`lock`] on a sidecar `<name>.lock` that rename never replaces. [`LockFile`]
+//!   is that lock file kept open, to lock and unlock many times (pid locks, log appends).
 //! - [`sweep_temps`] removes temporary files left by killed writers (only when their writer is gone
 //!   or they are old); [`read`] reads with a size cap.
 //! - [`Error`] names the failed [`Step`] and the path.
@@ -43,6 +49,9 @@
 //! - Unix only; Linux is the tested platform (the syscall order is checked under `strace`).
 //! - The lock is advisory (`flock(2)`): it orders processes that use this crate, not others.
 //! - A [`Batch`] is durable and per-file atomic, not a multi-file transaction.
+//! - [`write_new`] needs hard links or `renameat2(RENAME_NOREPLACE)` (every Linux native
+//!   filesystem; not vfat or exFAT); a crash between its link and the removal of the temporary
+//!   name leaves a temporary file that [`sweep_temps`] removes.
 //! - A symlink at a plain target is replaced by the new file, not followed; for a secret it is
 //!   refused.
 //! - Python compatibility covers `json.dumps` defaults; NaN and infinities are written as `null`
@@ -58,7 +67,10 @@ mod write;
 pub use crate::{
     error::{Error, Result, Step},
     json::{DEFAULT_MAX_DOCUMENT, Document, JsonStyle, to_json_bytes},
-    lock::{LockGuard, lock, lock_path, try_lock},
+    lock::{LockFile, LockGuard, lock, lock_path, try_lock},
     temp::{SweepOptions, TempFile, find_temps, process_alive, sweep_temps},
-    write::{Batch, Durability, Mode, WriteOptions, Written, read, write},
+    write::{
+        AtomicFile, Batch, Created, Durability, Mode, WriteOptions, Written, read, remove, write,
+        write_new,
+    },
 };

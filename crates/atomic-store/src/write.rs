@@ -1,4 +1,5 @@
-//! The atomic replace: temp file next to the target, write, fsync, rename, fsync the directory.
+//! The atomic replace (temp file next to the target, write, fsync, rename, fsync the directory),
+//! its create-only and streaming forms, and the durable removal.
 
 use std::{
     collections::BTreeSet,
@@ -124,14 +125,196 @@ pub enum Written {
 /// ```
 pub fn write(path: &Path, bytes: &[u8], options: &WriteOptions) -> Result<Written> {
     let Some(staged) = stage(path, bytes, options)? else { return Ok(Written::Unchanged) };
-    if options.durability != Durability::None {
-        staged.file.sync_all().map_err(Error::io(Step::SyncFile, path))?;
-    }
-    let dir = staged.commit()?;
-    if options.durability == Durability::Full {
-        sync_dir(&dir, path)?;
-    }
+    let _ = staged.publish(options.durability, Publish::Replace)?;
     Ok(Written::Replaced)
+}
+
+/// What a create-only write ([`write_new`], [`AtomicFile::commit_new`]) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Created {
+    /// Nothing was at the path; it now holds the new bytes.
+    New,
+    /// Something was already at the path (a file, a symlink — dangling or not —, a directory):
+    /// it was left exactly as it was, and nothing was written.
+    AlreadyExists,
+}
+
+impl Created {
+    /// Whether this call created the file.
+    pub fn is_new(self) -> bool {
+        self == Created::New
+    }
+}
+
+/// Creates `path` with `bytes` only if nothing is there: never replaces, never follows a symlink.
+///
+/// The temporary file is staged exactly as by [`write()`] (same directory, exclusive create, final
+/// mode from the start, written and synced as [`WriteOptions::durability`] asks), then published
+/// with `link(2)`, which fails when the name exists — so of any number of processes racing to
+/// create one file, exactly one gets [`Created::New`] and the file is never half-written or
+/// replaced. The temporary name is then removed and the directory synced. On a filesystem
+/// without hard links, `renameat2(RENAME_NOREPLACE)` publishes instead.
+/// [`WriteOptions::skip_unchanged`] does not apply. On any error the temporary file is removed
+/// and nothing is published.
+///
+/// ```
+/// # fn main() -> Result<(), dotdir_atomic_store::Error> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// use dotdir_atomic_store::{write_new, Created, WriteOptions};
+/// let path = dir.path().join("IDENTITY.md");
+/// assert_eq!(write_new(&path, b"first", &WriteOptions::new())?, Created::New);
+/// assert_eq!(write_new(&path, b"second", &WriteOptions::new())?, Created::AlreadyExists);
+/// assert_eq!(std::fs::read(&path).unwrap(), b"first");
+/// # Ok(()) }
+/// ```
+pub fn write_new(path: &Path, bytes: &[u8], options: &WriteOptions) -> Result<Created> {
+    parent_of(path)?;
+    // The cheap answer first: no temporary file when something is already there.
+    if lstat(path)?.is_some() {
+        return Ok(Created::AlreadyExists);
+    }
+    let mut file = AtomicFile::create(path, options)?;
+    file.staged.file.write_all(bytes).map_err(Error::io(Step::Write, path))?;
+    file.commit_new()
+}
+
+/// Removes the file (or symlink) at `path`, then syncs its directory when `durability` is
+/// [`Durability::Full`], so the removal survives a power cut once the call returns.
+///
+/// `unlink(2)` never follows a symlink: a symlink at `path` is removed itself, its target is
+/// untouched. Returns `Ok(false)` when nothing was there (or a parent is not a directory); a
+/// directory at `path` is [`Error::NotAFile`].
+///
+/// ```
+/// # fn main() -> Result<(), dotdir_atomic_store::Error> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// use dotdir_atomic_store::{remove, write, Durability, WriteOptions};
+/// let path = dir.path().join("reminder.md");
+/// let _ = write(&path, b"x", &WriteOptions::new())?;
+/// assert!(remove(&path, Durability::Full)?);
+/// assert!(!remove(&path, Durability::Full)?);
+/// # Ok(()) }
+/// ```
+pub fn remove(path: &Path, durability: Durability) -> Result<bool> {
+    let dir = parent_of(path)?;
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory =>
+        {
+            return Ok(false);
+        }
+        Err(source) => {
+            let is_dir = fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+            if is_dir {
+                return Err(Error::NotAFile { path: path.to_path_buf() });
+            }
+            return Err(Error::Io { step: Step::Remove, path: path.to_path_buf(), source });
+        }
+    }
+    if durability == Durability::Full {
+        sync_dir(dir, path)?;
+    }
+    Ok(true)
+}
+
+/// A file written as a stream and published atomically: [`std::io::Write`] into a temporary
+/// file next to the target, then [`AtomicFile::commit`] (replace, like [`write()`]) or
+/// [`AtomicFile::commit_new`] (create only, like [`write_new`]). Dropping it without a commit
+/// discards what was written: the temporary file is removed and the target is untouched.
+///
+/// The temporary file is the one [`write()`] uses (same name, exclusive create with its final mode,
+/// a symlink refused for a secret); [`WriteOptions::skip_unchanged`] does not apply. Writes go
+/// straight to the file: wrap it in a [`std::io::BufWriter`] for small pieces.
+///
+/// ```
+/// # fn main() -> Result<(), dotdir_atomic_store::Error> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// use std::io::Write;
+/// use dotdir_atomic_store::{AtomicFile, WriteOptions, Written};
+/// let path = dir.path().join("backup.tar.gz");
+/// let mut file = AtomicFile::create(&path, &WriteOptions::secret())?;
+/// file.write_all(b"part 1, ").unwrap();
+/// file.write_all(b"part 2").unwrap();
+/// assert!(!path.exists(), "nothing is visible before the commit");
+/// assert_eq!(file.commit()?, Written::Replaced);
+/// assert_eq!(std::fs::read(&path).unwrap(), b"part 1, part 2");
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "an AtomicFile dropped without commit discards what was written"]
+pub struct AtomicFile {
+    staged: Staged,
+    durability: Durability,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file for `path` (and missing parent directories), with the mode
+    /// `options` asks for; nothing is visible at `path` until a commit.
+    pub fn create(path: impl AsRef<Path>, options: &WriteOptions) -> Result<AtomicFile> {
+        let path = path.as_ref();
+        let target = inspect_target(path, options)?;
+        let staged = Staged::create(path, options, &target)?;
+        Ok(AtomicFile { staged, durability: options.durability })
+    }
+
+    /// The target: where a commit publishes the file.
+    pub fn path(&self) -> &Path {
+        &self.staged.target
+    }
+
+    /// The temporary file being written (to read it back and verify it before the commit).
+    pub fn temp_path(&self) -> &Path {
+        &self.staged.temp
+    }
+
+    /// The open temporary file (for `metadata`, positioned reads, `set_len`).
+    pub fn as_file(&self) -> &File {
+        &self.staged.file
+    }
+
+    /// Syncs the file, renames it over the target and syncs the directory, as the durability
+    /// asks — the sequence of [`write()`]. Returns [`Written::Replaced`].
+    pub fn commit(self) -> Result<Written> {
+        let _ = self.staged.publish(self.durability, Publish::Replace)?;
+        Ok(Written::Replaced)
+    }
+
+    /// Like [`AtomicFile::commit`], but never replaces: publishes with `link(2)` as
+    /// [`write_new`] does, and returns [`Created::AlreadyExists`] (discarding the temporary
+    /// file) when something is at the target.
+    pub fn commit_new(self) -> Result<Created> {
+        Ok(match self.staged.publish(self.durability, Publish::NoReplace)? {
+            true => Created::New,
+            false => Created::AlreadyExists,
+        })
+    }
+
+    /// Removes the temporary file and reports a failure to remove it (dropping does the same,
+    /// silently).
+    pub fn discard(mut self) -> Result<()> {
+        self.staged.committed = true;
+        fs::remove_file(&self.staged.temp).map_err(|source| Error::Io {
+            step: Step::RemoveTemp,
+            path: self.staged.temp.clone(),
+            source,
+        })
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.staged.file.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.staged.file.write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.staged.file.flush()
+    }
 }
 
 /// Several atomic replaces made durable together: each file is synced, then renamed, then each
@@ -185,9 +368,9 @@ impl Batch {
         let count = staged.len();
         let mut dirs = BTreeSet::new();
         let mut pending = staged.into_iter();
-        while let Some(s) = pending.next() {
+        while let Some(mut s) = pending.next() {
             let target = s.target.clone();
-            match s.commit() {
+            match s.rename() {
                 Ok(dir) => {
                     dirs.insert((dir, target));
                 }
@@ -207,7 +390,7 @@ impl Batch {
     }
 }
 
-/// A written, not yet renamed, temporary file. Removed on drop unless committed.
+/// A temporary file next to its target, not yet published. Removed on drop unless committed.
 #[derive(Debug)]
 struct Staged {
     file: File,
@@ -216,12 +399,95 @@ struct Staged {
     committed: bool,
 }
 
+/// How a staged file is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Publish {
+    /// `rename(2)` over whatever is at the target.
+    Replace,
+    /// `link(2)`, which fails when the target exists, then the temporary name is removed.
+    NoReplace,
+}
+
 impl Staged {
+    /// Creates the temporary file for `path` with its final mode (and the missing parent
+    /// directories).
+    fn create(path: &Path, options: &WriteOptions, target: &Target) -> Result<Staged> {
+        let dir = parent_of(path)?;
+        let file_name = path.file_name().expect("parent_of checked the file name");
+        let secret = options.mode.is_secret();
+        create_dirs(
+            dir,
+            if secret { 0o700 } else { 0o777 },
+            options.durability != Durability::None,
+        )?;
+        let temp = dir.join(temp_name(file_name));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(target.mode)
+            .custom_flags(
+                rustix::fs::OFlags::NOFOLLOW.bits() as i32
+                    | rustix::fs::OFlags::CLOEXEC.bits() as i32,
+            )
+            .open(&temp)
+            .map_err(Error::io(Step::CreateTemp, path))?;
+        let staged = Staged { file, temp, target: path.to_path_buf(), committed: false };
+        // The umask may have cleared bits the caller asked for (never added any): restore exactly
+        // the requested or preserved mode. This only ever sets that mode, which for a secret is
+        // 0600 or narrower; a new plain file keeps what the umask gave it.
+        let created = staged.file.metadata().map_err(Error::io(Step::SetMode, path))?;
+        if target.exact_mode.is_some() && created.permissions().mode() & 0o7777 != target.mode {
+            staged
+                .file
+                .set_permissions(Permissions::from_mode(target.mode))
+                .map_err(Error::io(Step::SetMode, path))?;
+        }
+        Ok(staged)
+    }
+
     /// Renames the temporary file over the target; returns the target's directory.
-    fn commit(mut self) -> Result<PathBuf> {
+    fn rename(&mut self) -> Result<PathBuf> {
         fs::rename(&self.temp, &self.target).map_err(Error::io(Step::Rename, &self.target))?;
         self.committed = true;
         Ok(parent_of(&self.target)?.to_path_buf())
+    }
+
+    /// Syncs the file, publishes it as `how` says and syncs the directory, as `durability`
+    /// asks. `Ok(false)` when `how` is [`Publish::NoReplace`] and the target exists (the
+    /// temporary file is then removed on drop).
+    fn publish(mut self, durability: Durability, how: Publish) -> Result<bool> {
+        if durability != Durability::None {
+            self.file.sync_all().map_err(Error::io(Step::SyncFile, &self.target))?;
+        }
+        let dir = match how {
+            Publish::Replace => self.rename()?,
+            Publish::NoReplace => {
+                let temp_left = match link_no_replace(&self.temp, &self.target) {
+                    Ok(temp_left) => temp_left,
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+                    Err(source) => {
+                        return Err(Error::Io {
+                            step: Step::Link,
+                            path: self.target.clone(),
+                            source,
+                        });
+                    }
+                };
+                if temp_left {
+                    fs::remove_file(&self.temp).map_err(|source| Error::Io {
+                        step: Step::RemoveTemp,
+                        path: self.temp.clone(),
+                        source,
+                    })?;
+                }
+                self.committed = true;
+                parent_of(&self.target)?.to_path_buf()
+            }
+        };
+        if durability == Durability::Full {
+            sync_dir(&dir, &self.target)?;
+        }
+        Ok(true)
     }
 }
 
@@ -234,6 +500,35 @@ impl Drop for Staged {
     }
 }
 
+/// Publishes `temp` as `target` unless `target` exists: `link(2)` (a second name for the same
+/// inode, `EEXIST` when taken), or, on a filesystem without hard links, `renameat2` with
+/// `RENAME_NOREPLACE`. Returns whether the temporary name is still there (after a link).
+fn link_no_replace(temp: &Path, target: &Path) -> io::Result<bool> {
+    match fs::hard_link(temp, target) {
+        Ok(()) => Ok(true),
+        Err(e)
+            if [
+                rustix::io::Errno::PERM,
+                rustix::io::Errno::NOTSUP,
+                rustix::io::Errno::OPNOTSUPP,
+            ]
+            .iter()
+            .any(|errno| e.raw_os_error() == Some(errno.raw_os_error())) =>
+        {
+            rustix::fs::renameat_with(
+                rustix::fs::CWD,
+                temp,
+                rustix::fs::CWD,
+                target,
+                rustix::fs::RenameFlags::NOREPLACE,
+            )
+            .map(|()| false)
+            .map_err(io::Error::from)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn parent_of(path: &Path) -> Result<&Path> {
     match (path.parent(), path.file_name()) {
         (Some(parent), Some(_)) => {
@@ -243,22 +538,35 @@ pub(crate) fn parent_of(path: &Path) -> Result<&Path> {
     }
 }
 
-/// Creates the temporary file with its final content and mode. `None` when unchanged content
-/// lets the write be skipped.
-fn stage(path: &Path, bytes: &[u8], options: &WriteOptions) -> Result<Option<Staged>> {
-    let dir = parent_of(path)?;
-    let file_name = path.file_name().expect("parent_of checked the file name");
-    let secret = options.mode.is_secret();
-    let existing = match fs::symlink_metadata(path) {
-        Ok(meta) => Some(meta),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(Error::Io { step: Step::Stat, path: path.to_path_buf(), source });
-        }
-    };
+/// What is at a write's target, and the mode the result gets.
+#[derive(Debug)]
+struct Target {
+    /// The regular file being replaced, if any (a symlink being replaced is not one).
+    existing_file: Option<fs::Metadata>,
+    /// The mode the result must have exactly, or `None` to let the umask decide (a new plain
+    /// file).
+    exact_mode: Option<u32>,
+    /// The mode the temporary file is created with.
+    mode: u32,
+}
+
+/// `lstat`, with "nothing there" as `None`.
+fn lstat(path: &Path) -> Result<Option<fs::Metadata>> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) => Ok(Some(meta)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io { step: Step::Stat, path: path.to_path_buf(), source }),
+    }
+}
+
+/// Refuses what a write must not replace (a symlink for a secret, anything but a regular file)
+/// and works out the mode of the result.
+fn inspect_target(path: &Path, options: &WriteOptions) -> Result<Target> {
+    parent_of(path)?;
+    let existing = lstat(path)?;
     if let Some(meta) = &existing {
         if meta.file_type().is_symlink() {
-            if secret {
+            if options.mode.is_secret() {
                 return Err(Error::Symlink { path: path.to_path_buf() });
             }
         } else if !meta.is_file() {
@@ -266,43 +574,27 @@ fn stage(path: &Path, bytes: &[u8], options: &WriteOptions) -> Result<Option<Sta
         }
     }
     let existing_file = existing.filter(|m| m.is_file());
-    // The mode the result must have exactly, or `None` to let the umask decide (a new plain file).
     let exact_mode = match options.mode {
         Mode::Exact(bits) => Some(bits & 0o7777),
         Mode::Preserve => existing_file.as_ref().map(|m| m.permissions().mode() & 0o7777),
     };
-    let mode = exact_mode.unwrap_or(0o666);
+    Ok(Target { existing_file, exact_mode, mode: exact_mode.unwrap_or(0o666) })
+}
+
+/// Creates the temporary file with its final content and mode. `None` when unchanged content
+/// lets the write be skipped.
+fn stage(path: &Path, bytes: &[u8], options: &WriteOptions) -> Result<Option<Staged>> {
+    let target = inspect_target(path, options)?;
     if options.skip_unchanged
-        && let Some(meta) = &existing_file
+        && let Some(meta) = &target.existing_file
         && meta.len() == bytes.len() as u64
-        && (matches!(options.mode, Mode::Preserve) || meta.permissions().mode() & 0o7777 == mode)
+        && (matches!(options.mode, Mode::Preserve)
+            || meta.permissions().mode() & 0o7777 == target.mode)
         && content_equals(path, bytes)
     {
         return Ok(None);
     }
-    create_dirs(dir, if secret { 0o700 } else { 0o777 }, options.durability != Durability::None)?;
-
-    let temp = dir.join(temp_name(file_name));
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .custom_flags(
-            rustix::fs::OFlags::NOFOLLOW.bits() as i32 | rustix::fs::OFlags::CLOEXEC.bits() as i32,
-        )
-        .open(&temp)
-        .map_err(Error::io(Step::CreateTemp, path))?;
-    let mut staged = Staged { file, temp, target: path.to_path_buf(), committed: false };
-    // The umask may have cleared bits the caller asked for (never added any): restore exactly the
-    // requested or preserved mode. This only ever sets that mode, which for a secret is 0600 or
-    // narrower; a new plain file keeps what the umask gave it.
-    let created = staged.file.metadata().map_err(Error::io(Step::SetMode, path))?;
-    if exact_mode.is_some() && created.permissions().mode() & 0o7777 != mode {
-        staged
-            .file
-            .set_permissions(Permissions::from_mode(mode))
-            .map_err(Error::io(Step::SetMode, path))?;
-    }
+    let mut staged = Staged::create(path, options, &target)?;
     staged.file.write_all(bytes).map_err(Error::io(Step::Write, path))?;
     Ok(Some(staged))
 }

@@ -109,3 +109,69 @@ fn parse_replaces(text: &str) -> Vec<Replace> {
     }
     out
 }
+
+/// `write_new` stages exactly like `write` and publishes with `link(2)`: create-temp (exclusive,
+/// no-follow) → write → fsync(file) → link(temp, target) → unlink(temp) → fsync(dir); and a
+/// second call on the existing target makes no temporary file at all.
+#[test]
+fn write_new_links_then_syncs_the_directory() {
+    if child_role().is_some() {
+        let d = std::path::PathBuf::from(std::env::var("DOTDIR_DIR").unwrap());
+        let path = d.join("IDENTITY.md");
+        let _ = dotdir_atomic_store::write_new(&path, b"new", &WriteOptions::secret()).unwrap();
+        let _ = dotdir_atomic_store::write_new(&path, b"again", &WriteOptions::new()).unwrap();
+        std::process::exit(0);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace");
+    let status = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat,write,fsync,rename,renameat,renameat2,link,linkat,unlink,unlinkat",
+        ])
+        .arg("-o")
+        .arg(&trace)
+        .arg(std::env::current_exe().unwrap())
+        .args(["syscalls::write_new_links_then_syncs_the_directory", "--exact", "--test-threads=1"])
+        .env("DOTDIR_CHILD", "writer")
+        .env("DOTDIR_DIR", dir.path().join("data"))
+        .status()
+        .expect("strace is needed for this test");
+    assert!(status.success());
+    let text = fs::read_to_string(&trace).unwrap();
+    let mut steps = Vec::new();
+    let (mut temp_fd, mut dir_fd) = (None::<String>, None::<String>);
+    for line in text.lines() {
+        let call = line.split_once(' ').map_or(line, |(_, rest)| rest).trim();
+        let result = call.rsplit_once("= ").map(|(_, r)| r.trim().to_owned()).unwrap_or_default();
+        let fd_arg = call.split_once('(').and_then(|(_, a)| a.split([',', ')']).next());
+        if call.starts_with("openat(") && call.contains(".dotdir-tmp") {
+            assert!(call.contains("O_EXCL") && call.contains("O_NOFOLLOW"), "{call}");
+            steps.push("create-temp");
+            temp_fd = Some(result);
+        } else if call.starts_with("write(") && fd_arg == temp_fd.as_deref() {
+            steps.push("write");
+        } else if call.starts_with("fsync(") && fd_arg == temp_fd.as_deref() {
+            steps.push("fsync-file");
+        } else if call.starts_with("link") && call.contains(".dotdir-tmp") {
+            assert!(call.contains("IDENTITY.md\""), "{call}");
+            steps.push("link");
+        } else if call.starts_with("rename") && call.contains(".dotdir-tmp") {
+            steps.push("rename");
+        } else if call.starts_with("unlink") && call.contains(".dotdir-tmp") {
+            steps.push("unlink-temp");
+        } else if call.starts_with("openat(") && steps.last() == Some(&"unlink-temp") {
+            dir_fd = Some(result);
+        } else if call.starts_with("fsync(") && fd_arg == dir_fd.as_deref() {
+            steps.push("fsync-dir");
+            dir_fd = None;
+        }
+    }
+    assert_eq!(
+        steps,
+        ["create-temp", "write", "fsync-file", "link", "unlink-temp", "fsync-dir"],
+        "in:\n{text}"
+    );
+}
