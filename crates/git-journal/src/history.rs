@@ -1,8 +1,8 @@
 //! History queries: the commits that touched a path, a file's content at a commit, and undo.
 
-use std::{fs, io, path::Path};
+use std::path::Path;
 
-use dotdir_atomic_store::{Mode, WriteOptions};
+use dotdir_atomic_store::{Durability, Mode, WriteOptions};
 use git2::{ObjectType, Oid, Sort, Tree};
 
 use crate::{CommitId, Error, Journal, Result, Step, journal::head_commit};
@@ -110,12 +110,9 @@ impl Journal {
                     };
                     let _ = dotdir_atomic_store::write(&target, &bytes, &options)?;
                 }
-                None => match fs::remove_file(&target) {
-                    Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                        return Err(Error::io("remove", &target)(e));
-                    }
-                    _ => {}
-                },
+                None => {
+                    let _ = dotdir_atomic_store::remove(&target, Durability::Full)?;
+                }
             }
             Ok(())
         })

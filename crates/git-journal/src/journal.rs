@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use dotdir_atomic_store::WriteOptions;
+use dotdir_atomic_store::{Durability, WriteOptions};
 use git2::{ErrorCode, Repository, RepositoryInitOptions, RepositoryOpenFlags, Signature};
 use parking_lot::Mutex;
 
@@ -232,6 +232,35 @@ impl fmt::Debug for Journal {
 /// A validated path relative to the journal's directory, `/`-separated.
 pub(crate) type RelPath = String;
 
+/// Whether a path may be excluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Excluded {
+    /// An excluded path is an error (every call that stages).
+    Refused,
+    /// An excluded path is fine (untracking only removes).
+    Allowed,
+}
+
+/// How the paths of a mutation are staged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Staging {
+    /// As they are in the working tree: added, modified or deleted.
+    WorkTree,
+    /// Removed from the index and the tree whatever the working tree holds (`git rm --cached`).
+    Untrack,
+}
+
+impl Staging {
+    /// The paths the intent record names. Recovery commits a dead writer's paths as they are
+    /// in the working tree, which would re-add an untracked file: an untrack records none.
+    fn intent(self, rels: &[RelPath]) -> &[RelPath] {
+        match self {
+            Staging::WorkTree => rels,
+            Staging::Untrack => &[],
+        }
+    }
+}
+
 /// What a path is in the working tree, decided under the lock.
 enum Change {
     /// A file or symbolic link to stage.
@@ -338,14 +367,38 @@ impl Journal {
         })
     }
 
-    /// Deletes the file at `path` (when present) and commits the deletion.
+    /// Deletes the file at `path` (when present; a symlink is removed, never followed) and
+    /// commits the deletion. The removal is durable (`dotdir_atomic_store::remove`: unlink,
+    /// then fsync the directory) before the commit is made.
     pub fn remove(&self, path: impl AsRef<Path>, message: &str) -> Result<Option<CommitId>> {
         let rel = self.validate(path.as_ref())?;
         let target = self.dir.join(&rel);
-        self.mutate(std::slice::from_ref(&rel), message, |_| match fs::remove_file(&target) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io("remove", &target)(e)),
-            _ => Ok(()),
+        self.mutate(std::slice::from_ref(&rel), message, |_| {
+            let _ = dotdir_atomic_store::remove(&target, Durability::Full)?;
+            Ok(())
         })
+    }
+
+    /// Stops tracking `paths` — what `git rm --cached -r` does: each path (a directory: every
+    /// file under it) is removed from the index and from the new commit's tree, and the files
+    /// stay on disk untouched. Unlike every other call this accepts excluded paths, since it
+    /// only ever removes them: it is how a secret someone force-added (`git add -f`, reported
+    /// by [`Journal::audit`]) leaves the index. Their earlier content stays in the history:
+    /// rotate such a secret.
+    ///
+    /// `Ok(None)` when none of the paths was tracked (no empty commit). If any path is invalid
+    /// (outside the directory, inside `.git`, not UTF-8), nothing is changed. A process killed
+    /// during the call leaves the paths tracked or untracked, never re-added; calling again
+    /// finishes the job.
+    pub fn untrack<P: AsRef<Path>>(&self, paths: &[P], message: &str) -> Result<Option<CommitId>> {
+        let mut rels = Vec::with_capacity(paths.len());
+        for path in paths {
+            let rel = self.validate_path(path.as_ref(), Excluded::Allowed)?;
+            if !rels.contains(&rel) {
+                rels.push(rel);
+            }
+        }
+        self.mutate_as(&rels, message, Staging::Untrack, |_| Ok(()))
     }
 
     /// Commits everything that differs from HEAD (new, modified and deleted files), except
@@ -429,8 +482,13 @@ impl Journal {
         })
     }
 
-    /// Checks a path and turns it into a `/`-separated path relative to the directory.
+    /// Checks a path and turns it into a `/`-separated path relative to the directory. An
+    /// excluded path is [`Error::Excluded`].
     pub(crate) fn validate(&self, path: &Path) -> Result<RelPath> {
+        self.validate_path(path, Excluded::Refused)
+    }
+
+    fn validate_path(&self, path: &Path, excluded: Excluded) -> Result<RelPath> {
         let invalid = |reason| Error::InvalidPath { path: path.to_path_buf(), reason };
         let relative = if path.is_absolute() {
             path.strip_prefix(&self.dir)
@@ -460,7 +518,9 @@ impl Journal {
             return Err(invalid("names the directory itself"));
         }
         let rel = components.join("/");
-        if let Some(pattern) = self.options.exclusions.matching(&rel) {
+        if excluded == Excluded::Refused
+            && let Some(pattern) = self.options.exclusions.matching(&rel)
+        {
             return Err(Error::Excluded { path: PathBuf::from(rel), pattern: pattern.to_owned() });
         }
         // A path through a symbolic link would make git read outside the directory.
@@ -501,11 +561,23 @@ impl Journal {
         message: &str,
         before: impl FnOnce(&Repository) -> Result<()>,
     ) -> Result<Option<CommitId>> {
+        self.mutate_as(rels, message, Staging::WorkTree, before)
+    }
+
+    /// [`Journal::mutate`], staging `rels` as `staging` says.
+    fn mutate_as(
+        &self,
+        rels: &[RelPath],
+        message: &str,
+        staging: Staging,
+        before: impl FnOnce(&Repository) -> Result<()>,
+    ) -> Result<Option<CommitId>> {
         let repo = self.repo.lock();
         let _flock = dotdir_atomic_store::lock(&self.git_dir.join(recover::LOCK_BASE))?;
         self.recover(&repo)?;
-        recover::write_intent(&self.git_dir, Phase::Commit, message, rels)?;
-        let result = before(&repo).and_then(|()| self.commit_with_retry(&repo, rels, message));
+        recover::write_intent(&self.git_dir, Phase::Commit, message, staging.intent(rels))?;
+        let result =
+            before(&repo).and_then(|()| self.commit_with_retry(&repo, rels, message, staging));
         if result.is_err() {
             // Leave nothing half-staged in memory; the next call rereads the index.
             if let Ok(mut index) = repo.index() {
@@ -524,7 +596,8 @@ impl Journal {
         let rels: Vec<RelPath> =
             intent.paths.iter().filter_map(|path| self.validate(Path::new(path)).ok()).collect();
         if !rels.is_empty()
-            && let Err(error) = self.commit_with_retry(repo, &rels, &intent.message)
+            && let Err(error) =
+                self.commit_with_retry(repo, &rels, &intent.message, Staging::WorkTree)
         {
             // Keep the dead writer's paths for the next attempt, in the phase that claims no
             // lock file: whatever is locked now is someone else's.
@@ -539,12 +612,13 @@ impl Journal {
         repo: &Repository,
         rels: &[RelPath],
         message: &str,
+        staging: Staging,
     ) -> Result<Option<CommitId>> {
         let retry = self.options.retry;
         let started = Instant::now();
         let mut backoff = retry.first_backoff;
         loop {
-            let error = match self.try_commit(repo, rels, message) {
+            let error = match self.try_commit(repo, rels, message, staging) {
                 Ok(id) => return Ok(id),
                 Err(error) => error,
             };
@@ -566,13 +640,13 @@ impl Journal {
             if let Ok(mut index) = repo.index() {
                 let _ = index.read(true);
             }
-            recover::write_intent(&self.git_dir, Phase::Wait, message, rels)?;
+            recover::write_intent(&self.git_dir, Phase::Wait, message, staging.intent(rels))?;
             let jitter = backoff.mul_f64(0.5 + fastrand::f64());
             thread::sleep(jitter.min(retry.max_wait.saturating_sub(waited)));
             backoff = (backoff * 2).min(retry.max_backoff);
             // A `git` killed while we waited may have left its lock behind for good.
             let _ = recover::recover(repo, &self.git_dir, self.options.foreign_lock_timeout)?;
-            recover::write_intent(&self.git_dir, Phase::Commit, message, rels)?;
+            recover::write_intent(&self.git_dir, Phase::Commit, message, staging.intent(rels))?;
         }
     }
 
@@ -583,6 +657,7 @@ impl Journal {
         repo: &Repository,
         rels: &[RelPath],
         message: &str,
+        staging: Staging,
     ) -> Result<Option<CommitId>> {
         let git_dir = &self.git_dir;
         let mut index = repo.index().map_err(Error::git(Step::ReadIndex, git_dir))?;
@@ -594,7 +669,10 @@ impl Journal {
         };
         let mut changes = Vec::new();
         for rel in rels {
-            self.classify(rel, &mut changes)?;
+            match staging {
+                Staging::WorkTree => self.classify(rel, &mut changes)?,
+                Staging::Untrack => changes.push(Change::Delete(rel.clone())),
+            }
         }
         let mut edits = Vec::with_capacity(changes.len());
         let mut index_dirty = false;

@@ -7,8 +7,9 @@
 //!   [`Journal::write`] (atomic write through `dotdir-atomic-store`, then commit),
 //!   [`Journal::remove`], [`Journal::commit_path`] / [`Journal::commit_paths`] (additions,
 //!   modifications, deletions, in time that depends on the paths, not on the repository or its
-//!   history) and [`Journal::commit_all_changed`]. Nothing to commit is `Ok(None)`, never an
-//!   empty commit. History: [`Journal::log_path`], [`Journal::read_at`], [`Journal::restore`]
+//!   history) and [`Journal::commit_all_changed`]; [`Journal::untrack`] (`git rm --cached`, the
+//!   one call that accepts excluded paths, to take a force-added secret out of the index).
+//!   Nothing to commit is `Ok(None)`, never an empty commit. History: [`Journal::log_path`], [`Journal::read_at`], [`Journal::restore`]
 //!   (undo). [`Journal::push`] to another repository.
 //! - [`Exclusions`]: gitignore-style globs checked in code before anything is staged: an
 //!   excluded path is an [`Error::Excluded`], even when a caller names it (libgit2's explicit add

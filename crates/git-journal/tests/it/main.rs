@@ -16,3 +16,4 @@ mod history;
 mod push;
 mod scaling;
 mod secrets;
+mod untrack;
