@@ -386,12 +386,9 @@ impl<T: Spec> SpecDir<T> {
         let mut removed = Vec::new();
         for holder in &holders {
             if holder.path != target {
-                remove_file(&holder.path)?;
+                let _ = store::remove(&holder.path, self.options.durability)?;
                 removed.push(holder.path.clone());
             }
-        }
-        if !removed.is_empty() {
-            self.sync_dir()?;
         }
         if written == Written::Replaced || !removed.is_empty() {
             self.note_write(&target, text.as_bytes(), &removed);
@@ -480,11 +477,10 @@ impl<T: Spec> SpecDir<T> {
         let _lock = store::lock(&self.dir.join(LOCK_STEM))?;
         let mut removed = Vec::new();
         for entry in self.holders(id)? {
-            remove_file(&entry.path)?;
+            let _ = store::remove(&entry.path, self.options.durability)?;
             removed.push(entry.path.clone());
         }
         if !removed.is_empty() {
-            self.sync_dir()?;
             let mut cache = self.cache.lock();
             cache.last = None;
             for path in &removed {
@@ -496,37 +492,12 @@ impl<T: Spec> SpecDir<T> {
         }
         Ok(removed)
     }
-
-    fn sync_dir(&self) -> Result<()> {
-        if self.options.durability != Durability::Full {
-            return Ok(());
-        }
-        let sync = fs::File::open(&self.dir).and_then(|d| d.sync_all());
-        match sync {
-            // Filesystems that cannot sync a directory say EINVAL; nothing more can be done there.
-            Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(()),
-            other => other.map_err(|source| Error::Io {
-                step: "fsync directory",
-                path: self.dir.clone(),
-                source,
-            }),
-        }
-    }
 }
 
 fn with_encode_path(error: Error, dir: &Path) -> Error {
     match error {
         Error::Encode { reason, .. } => Error::Encode { path: dir.to_path_buf(), reason },
         other => other,
-    }
-}
-
-fn remove_file(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            Err(Error::Io { step: "remove", path: path.to_path_buf(), source: e })
-        }
-        _ => Ok(()),
     }
 }
 

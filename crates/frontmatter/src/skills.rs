@@ -163,10 +163,8 @@ impl<T: Spec> SkillDir<T> {
     /// Returns whether the skill existed.
     pub fn remove(&self, name: &str) -> Result<bool> {
         let path = self.skill_path(name)?;
-        match fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(source) => return Err(Error::Io { step: "remove", path, source }),
+        if !store::remove(&path, self.options.durability)? {
+            return Ok(false);
         }
         // Only an empty directory goes; a skill's other files are the user's.
         let _ = fs::remove_dir(self.dir.join(name));
