@@ -9,6 +9,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use dotdir_atomic_store::LockFile;
 use parking_lot::Mutex;
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -204,7 +205,7 @@ pub struct Log<T = serde_json::Value> {
 #[derive(Debug, Default)]
 struct State {
     /// The sidecar lock file, kept open between appends.
-    lock: Option<File>,
+    lock: Option<LockFile>,
     /// The descriptor appends go to, with the inode it was opened on.
     append: Option<Appender>,
     /// Records appended since the last `fdatasync`.
@@ -471,28 +472,20 @@ impl<T> Log<T> {
             Some(lock) => lock,
             None => self.open_lock()?,
         };
-        let lock_path = || dotdir_atomic_store::lock_path(&self.path);
-        loop {
-            match lock.lock() {
-                Ok(()) => break,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => {
-                    return Err(Error::Io { step: Step::Lock, path: lock_path(), source });
-                }
-            }
-        }
+        // An interrupted wait is resumed by `LockFile::lock`.
+        lock.lock().map_err(|e| lock_error(Step::Lock, e))?;
         let result = locked(&mut state);
         match lock.unlock() {
             Ok(()) => state.lock = Some(lock),
             // Closing the descriptor (dropping `lock`) releases the lock in any case.
-            Err(source) => {
-                return Err(Error::Io { step: Step::Unlock, path: lock_path(), source });
-            }
+            Err(e) => return Err(lock_error(Step::Unlock, e)),
         }
         result
     }
 
-    fn open_lock(&self) -> Result<File> {
+    /// Opens `<log>.lock` (`O_NOFOLLOW`, `0o600`, never truncated) through atomic-store's
+    /// [`LockFile`], after creating the log's directory with the log's directory mode.
+    fn open_lock(&self) -> Result<LockFile> {
         let parent = match self.path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
@@ -503,16 +496,7 @@ impl<T> Log<T> {
             .mode(dir_mode)
             .create(parent)
             .map_err(Error::io(Step::CreateDir, &self.path))?;
-        let lock_path = dotdir_atomic_store::lock_path(&self.path);
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&lock_path)
-            .map_err(Error::io(Step::Lock, &lock_path))
+        LockFile::sidecar(&self.path).map_err(|e| lock_error(Step::Lock, e))
     }
 
     /// Makes sure `state.append` is open on the inode now at the path (a rewrite replaces it, a
@@ -645,4 +629,17 @@ fn last_newline_before(file: &File, end: u64, path: &Path) -> Result<Option<u64>
         position = start;
     }
     Ok(None)
+}
+
+/// An error of atomic-store's [`LockFile`] in this crate's terms: the step and the path stay, a
+/// symlink planted at the lock is the `ELOOP` the open met.
+fn lock_error(step: Step, error: dotdir_atomic_store::Error) -> Error {
+    match error {
+        dotdir_atomic_store::Error::Io { path, source, .. } => Error::Io { step, path, source },
+        dotdir_atomic_store::Error::Symlink { path } => {
+            Error::Io { step, path, source: io::Error::from_raw_os_error(libc::ELOOP) }
+        }
+        dotdir_atomic_store::Error::NotAFile { path } => Error::NotAFile { path },
+        other => Error::Rewrite(other),
+    }
 }

@@ -82,6 +82,28 @@ fn an_atomic_store_lock_holder_excludes_appends() {
 }
 
 #[test]
+fn a_symlink_planted_at_the_lock_file_is_refused_and_never_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    let outside = dir.path().join("outside");
+    std::fs::write(&outside, b"precious").unwrap();
+    std::os::unix::fs::symlink(&outside, dir.path().join("log.jsonl.lock")).unwrap();
+    let log: Log<u64> = Log::new(&path);
+    let err = log.append(&1).unwrap_err();
+    assert_eq!(err.path(), dir.path().join("log.jsonl.lock"), "{err}");
+    assert_eq!(err.io_error().and_then(std::io::Error::raw_os_error), Some(libc::ELOOP), "{err}");
+    assert_eq!(std::fs::read(&outside).unwrap(), b"precious");
+    assert!(!path.exists(), "nothing is appended without the lock");
+    // Once the link is gone, the lock file is created (0600) and kept open across appends.
+    std::fs::remove_file(dir.path().join("log.jsonl.lock")).unwrap();
+    log.append(&1).unwrap();
+    log.append(&2).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "1\n2\n");
+    let mode = std::fs::metadata(dir.path().join("log.jsonl.lock")).unwrap().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
 fn rewrites_and_concurrent_appends_never_lose_a_kept_record() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.jsonl");
