@@ -17,7 +17,8 @@
 //!    [`File::try_lock`](std::fs::File::try_lock)) for the life of the guard — the same file
 //!    `dotdir_atomic_store::lock` uses. It is never renamed over and never unlinked, so every
 //!    process locks the same inode (the record itself gets a new inode at each atomic publish, so
-//!    locking it would not work). It is opened `O_NOFOLLOW | O_CLOEXEC` once per acquire: `flock`
+//!    locking it would not work). It is opened once per acquire as atomic-store's
+//!    [`LockFile`](dotdir_atomic_store::LockFile) (`O_NOFOLLOW | O_CLOEXEC`, `0o600`): `flock`
 //!    belongs to an open file description, so two guards in one process (two threads) exclude each
 //!    other too. After locking, the path is checked to still name the locked inode (BSD
 //!    `flopen(3)`); and should the lock file be deleted by hand while held, the next starter locks

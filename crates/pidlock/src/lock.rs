@@ -4,13 +4,13 @@ use std::{
     ffi::OsString,
     fs::{self, File, OpenOptions},
     io,
-    os::unix::fs::{MetadataExt, OpenOptionsExt},
+    os::unix::fs::MetadataExt,
     path::{Path, PathBuf},
     sync::{Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
-use dotdir_atomic_store::{Durability, SweepOptions, WriteOptions};
+use dotdir_atomic_store::{Durability, LockFile, SweepOptions, WriteOptions};
 
 use crate::{
     Error, RecordFormat, Result, Step,
@@ -185,7 +185,7 @@ impl PidLock {
             return Err(Error::InvalidPath { path: path.clone() });
         };
         record::refuse_special(path)?;
-        let file = self.lock_file(parent, &lock_path)?;
+        let file = self.lock_file(&lock_path)?;
         let me = std::process::id();
         let registration = Registration::new(parent, path).ok_or_else(|| Error::Held {
             path: path.clone(),
@@ -193,7 +193,7 @@ impl PidLock {
             locked: true,
         })?;
         let record = record::read_record(path)?;
-        let stamp = Stamp::read(&file);
+        let stamp = Stamp::read(file.file());
         let boot_id = process::boot_id();
         let verdict = classify(
             record.as_ref(),
@@ -235,65 +235,28 @@ impl PidLock {
 
     /// Opens (creating the directory if needed) the lock file and takes the OS lock on it, or says
     /// who holds it.
-    fn lock_file(&self, parent: &Path, lock_path: &Path) -> Result<File> {
-        let open = || {
-            record::open_no_follow(
-                lock_path,
-                Step::OpenLock,
-                OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600),
-                rustix::fs::OFlags::empty(),
-            )
-        };
+    ///
+    /// The open is atomic-store's [`LockFile`] — `O_NOFOLLOW | O_CLOEXEC`, `0o600`, never
+    /// truncated (the stamp lives in it), a symlink or a non-file refused — the very file
+    /// `dotdir_atomic_store::lock` takes.
+    fn lock_file(&self, lock_path: &Path) -> Result<LockFile> {
         for _ in 0..REOPEN_TRIES {
-            let opened = match open()? {
-                Some(opened) => Some(opened),
-                // `O_CREAT` says "not found" only when the directory is missing.
-                None => {
-                    fs::create_dir_all(parent).map_err(Error::io(Step::CreateDir, &self.path))?;
-                    open()?
-                }
-            };
-            let (file, ours) = opened.ok_or_else(|| Error::Io {
-                step: Step::OpenLock,
-                path: lock_path.to_path_buf(),
-                source: io::Error::from(io::ErrorKind::NotFound),
-            })?;
-            match file.try_lock() {
-                Ok(()) => {}
-                Err(fs::TryLockError::WouldBlock) => {
-                    let meta = &ours;
-                    match process::lock_table(meta.dev(), meta.ino()) {
-                        LockTable::HeldBy(pid) => {
-                            return Err(self.held_by(Some(pid), true));
-                        }
-                        // Released between our try and the look-up: try again.
-                        LockTable::Free => continue,
-                        LockTable::Unavailable => {
-                            return Err(self.held_by(self.recorded_pid(), true));
-                        }
+            let file = LockFile::open(lock_path).map_err(|e| lock_file_error(e, Step::OpenLock))?;
+            if !file.try_lock().map_err(|e| lock_file_error(e, Step::Lock))? {
+                let meta = file.file().metadata().map_err(Error::io(Step::Stat, lock_path))?;
+                match process::lock_table(meta.dev(), meta.ino()) {
+                    LockTable::HeldBy(pid) => return Err(self.held_by(Some(pid), true)),
+                    // Released between our try and the look-up: try again.
+                    LockTable::Free => continue,
+                    LockTable::Unavailable => {
+                        return Err(self.held_by(self.recorded_pid(), true));
                     }
-                }
-                Err(fs::TryLockError::Error(source)) => {
-                    return Err(Error::Io {
-                        step: Step::Lock,
-                        path: lock_path.to_path_buf(),
-                        source,
-                    });
                 }
             }
             // BSD flopen(3): the lock counts only if the path still names the file we locked
             // (someone may have deleted or replaced the lock file while we opened it).
-            match fs::symlink_metadata(lock_path) {
-                Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => return Ok(file),
-                Ok(_) => continue,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(source) => {
-                    return Err(Error::Io {
-                        step: Step::Stat,
-                        path: lock_path.to_path_buf(),
-                        source,
-                    });
-                }
+            if file.is_current().map_err(|e| lock_file_error(e, Step::Stat))? {
+                return Ok(file);
             }
         }
         Err(self.held_by(self.recorded_pid(), true))
@@ -473,6 +436,28 @@ fn lock_state(file: &File, lock_path: &Path) -> Result<(bool, Option<u32>)> {
     }
 }
 
+/// An error of atomic-store's [`LockFile`] in this crate's terms (`step` for a failed system
+/// call, unless it was creating the directory or inspecting the path).
+fn lock_file_error(error: dotdir_atomic_store::Error, step: Step) -> Error {
+    use dotdir_atomic_store::{Error as StoreError, Step as StoreStep};
+    match error {
+        StoreError::Symlink { path } => Error::Symlink { path },
+        StoreError::NotAFile { path } => Error::NotAFile { path },
+        StoreError::InvalidPath { path } => Error::InvalidPath { path },
+        StoreError::Io { step: store_step, path, source } => {
+            let step = match store_step {
+                StoreStep::CreateDir => Step::CreateDir,
+                StoreStep::Stat => Step::Stat,
+                _ => step,
+            };
+            Error::Io { step, path, source }
+        }
+        other => {
+            Error::Io { step, path: other.path().to_path_buf(), source: io::Error::other(other) }
+        }
+    }
+}
+
 fn parent_of(path: &Path) -> Option<&Path> {
     path.file_name()?;
     let parent = path.parent()?;
@@ -484,7 +469,7 @@ fn parent_of(path: &Path) -> Option<&Path> {
 #[derive(Debug)]
 #[must_use = "the lock is released when the guard is dropped"]
 pub struct PidGuard {
-    file: Option<File>,
+    file: Option<LockFile>,
     _registration: Option<Registration>,
     path: PathBuf,
     lock_path: PathBuf,
@@ -562,10 +547,10 @@ impl PidGuard {
         let written = match (self.start_time, &self.boot_id) {
             (Some(start_time), Some(boot_id)) => {
                 Stamp { pid: self.pid, start_time, boot_id: boot_id.clone(), record: identity }
-                    .write(file)
+                    .write(file.file())
             }
             // Without /proc there is nothing to stamp; clear any older stamp.
-            _ => file.set_len(0),
+            _ => file.file().set_len(0),
         };
         written.map_err(Error::io(Step::WriteStamp, &self.lock_path))
     }
@@ -583,7 +568,7 @@ impl PidGuard {
         let removed = if remove { self.remove_if_ours() } else { Ok(()) };
         // Unlock explicitly: a child forked without exec shares the descriptor and would
         // otherwise keep the lock alive.
-        let unlocked = file.unlock().map_err(Error::io(Step::Lock, &self.lock_path));
+        let unlocked = file.unlock().map_err(|e| lock_file_error(e, Step::Lock));
         drop(file);
         self._registration = None;
         removed.and(unlocked)
