@@ -10,7 +10,7 @@
 //! process-wide, so the git2 floor fsyncs the same objects, index and ref. The `git` command
 //! line keeps git's own defaults (`core.fsync`: packs and refs, not loose objects or the index).
 //!
-//! The `_nofsync` groups repeat the measurement with libgit2's fsync switched off for the journal
+//! The `_nosync` groups repeat the measurement with libgit2's fsync switched off for the journal
 //! and the floor (the `git` command line unchanged): the cost of the commit itself, without the
 //! five or six `fsync`s that dominate on a disk where one takes about a millisecond.
 //!
@@ -118,7 +118,7 @@ fn commit_one(c: &mut Criterion) {
     for fsync in [true, false] {
         dotdir_git_journal::set_fsync_gitdir(fsync).expect("libgit2 fsync switch");
         for (&files, dir) in sizes.iter().zip(&repositories) {
-            let suffix = if fsync { "" } else { "_nofsync" };
+            let suffix = if fsync { "" } else { "_nosync" };
             commit_group(c, &format!("journal_commit_1_of_{files}{suffix}"), dir, fsync);
         }
     }
