@@ -9,7 +9,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use dotdir_atomic_store::{DEFAULT_MAX_DOCUMENT, Document, JsonStyle, lock, read, write};
+use dotdir_atomic_store::{DEFAULT_MAX_DOCUMENT, Document, JsonStyle, read, write, write_new};
 
 use crate::ollim::{DataDir, Error, Result};
 
@@ -208,16 +208,10 @@ impl DataDir {
         Ok(report)
     }
 
-    /// Writes `text` to `path` only if nothing is there, atomically, under a lock so two
-    /// processes never both create it. Returns whether it was created.
+    /// Writes `text` to `path` only if nothing (no file, no symlink) is there, atomically:
+    /// `write_new` publishes with `link(2)`, so of two processes bootstrapping together exactly
+    /// one creates it and the other's content never replaces it. Returns whether it was created.
     fn create_once(&self, path: &Path, text: &str) -> Result<bool> {
-        let _guard = lock(&self.state_dir().join(".bootstrap"))?;
-        match fs::symlink_metadata(path) {
-            Ok(_) => return Ok(false),
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("inspect", path)(e)),
-        }
-        let _ = write(path, text.as_bytes(), &self.plain_write_options())?;
-        Ok(true)
+        Ok(write_new(path, text.as_bytes(), &self.plain_write_options())?.is_new())
     }
 }

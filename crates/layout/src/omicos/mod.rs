@@ -72,9 +72,9 @@
 //!   `cloud_login.json.<old>.bak`, then restores `workspace_id.<new>.bak` if the new account was
 //!   here before, else creates a new id. `<user>` is the owner id (a UUID), checked as a path
 //!   component. Backups are never overwritten: a second, different backup of the same account
-//!   becomes `….<unix_ms>.bak`. Moves are a hard link then an unlink (a rename that never
-//!   replaces), each step safe to repeat after a crash; the whole switch runs under the
-//!   `workspace_id` lock. A fresh login supersedes and removes a stale
+//!   becomes `….<unix_ms>.bak`. Moves are a create-only write (`write_new`, which never
+//!   replaces) then a removal, each durable and safe to repeat after a crash; the whole switch
+//!   runs under the `workspace_id` lock. A fresh login supersedes and removes a stale
 //!   `cloud_login.json.<new>.bak` of the same account (an old token is not kept around).
 //! - **Credentials.** The workspace-local `cloud_login.json` wins. The global one is the fallback
 //!   only while the workspace has no `account.json` (a workspace that never logged in itself);

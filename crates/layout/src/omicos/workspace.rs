@@ -4,10 +4,11 @@
 use std::{
     ffi::OsStr,
     fmt, fs, io,
+    os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
 };
 
-use dotdir_atomic_store::{self as store, Document, WriteOptions};
+use dotdir_atomic_store::{self as store, Created, Document, Durability, WriteOptions};
 use dotdir_pidlock::{Holder, PidGuard, PidLock, RecordFormat};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -484,13 +485,7 @@ impl Workspace {
     /// whether there was a login to delete.
     pub fn logout(&self) -> Result<bool> {
         let _guard = store::lock(&self.workspace_id_path())?;
-        let path = self.cloud_login_path();
-        let existed = match fs::remove_file(&path) {
-            Ok(()) => true,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-            Err(e) => return Err(Error::Io { step: "remove", path, source: e }),
-        };
-        sync_dir(&self.data_dir)?;
+        let existed = store::remove(&self.cloud_login_path(), Durability::Full)?;
         self.account().update(|account| {
             account.authenticated = false;
             account.token = None;
@@ -519,11 +514,9 @@ impl Workspace {
             backups
                 .extend(move_aside(&self.cloud_login_path(), &self.cloud_login_backup_path(old)?)?);
             let id_backup = self.workspace_id_backup_path(user)?;
-            if let Some(id) = read_id(&id_backup)? {
-                link_noreplace(&id_backup, &self.workspace_id_path())?;
-                remove(&id_backup)?;
+            if read_id(&id_backup)?.is_some() {
+                move_no_replace(&id_backup, &self.workspace_id_path())?;
                 restored_id = true;
-                let _ = id;
             }
         }
         let workspace_id = self.workspace_id_locked()?;
@@ -531,18 +524,15 @@ impl Workspace {
         match login {
             Some(login) => {
                 let _ = self.cloud_login().write(login)?;
-                if fs::symlink_metadata(&login_backup).is_ok() {
-                    remove(&login_backup)?;
-                }
+                let _ = store::remove(&login_backup, Durability::Full)?;
             }
             None => {
                 if !self.cloud_login_path().exists() {
-                    link_noreplace(&login_backup, &self.cloud_login_path())?;
-                    remove(&login_backup)?;
+                    move_no_replace(&login_backup, &self.cloud_login_path())?;
                 }
             }
         }
-        sync_dir(&self.data_dir)?;
+        // Every move and removal above was made durable (directory fsync) as it happened.
         let email = match login {
             Some(login) => login.user.as_ref().and_then(|u| u.email.clone()),
             None => self.cloud_login().read()?.and_then(|l| l.user.and_then(|u| u.email)),
@@ -620,14 +610,14 @@ fn read_id(path: &Path) -> Result<Option<WorkspaceId>> {
 }
 
 /// Moves `from` to `to` without replacing `to`: nothing when `from` is missing; when `to`
-/// exists with the same bytes, `from` is just removed (a crash between link and unlink left
-/// both); when it differs, `from` goes to `<to minus .bak>.<unix_ms>.bak`.
+/// exists with the same bytes, `from` is just removed (a crash between the create and the
+/// unlink left both); when it differs, `from` goes to `<to minus .bak>.<unix_ms>.bak`.
 fn move_aside(from: &Path, to: &Path) -> Result<Option<PathBuf>> {
-    let Some(content) = store::read(from, 1 << 20)? else { return Ok(None) };
-    let target = match store::read(to, 1 << 20)? {
+    let Some(content) = store::read(from, MAX_MOVED)? else { return Ok(None) };
+    let target = match store::read(to, MAX_MOVED)? {
         None => to.to_owned(),
         Some(existing) if existing == content => {
-            remove(from)?;
+            let _ = store::remove(from, Durability::Full)?;
             return Ok(Some(to.to_owned()));
         }
         Some(_) => {
@@ -636,22 +626,34 @@ fn move_aside(from: &Path, to: &Path) -> Result<Option<PathBuf>> {
             PathBuf::from(format!("{stem}.{}.bak", now_ms()))
         }
     };
-    link_noreplace(from, &target)?;
-    remove(from)?;
+    move_no_replace(from, &target)?;
     Ok(Some(target))
 }
 
-/// A hard link that fails when `to` exists: rename without replace, in two steps that are each
-/// safe to repeat after a crash.
-fn link_noreplace(from: &Path, to: &Path) -> Result<()> {
-    fs::hard_link(from, to).map_err(Error::io("link without replacing", to))
-}
+/// The largest file an account switch moves (ids and credentials are far smaller).
+const MAX_MOVED: u64 = 1 << 20;
 
-fn remove(path: &Path) -> Result<()> {
-    fs::remove_file(path).map_err(Error::io("remove", path))
-}
-
-/// Makes renames and removals in `dir` durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(Error::io("fsync directory", dir))
+/// A rename that never replaces, in two steps that are each safe to repeat after a crash:
+/// `to` is created with `from`'s bytes and mode by `store::write_new` (exclusive: an existing
+/// `to` — file or symlink — is an error and stays as it is), durably, then `from` is removed.
+fn move_no_replace(from: &Path, to: &Path) -> Result<()> {
+    let content = store::read(from, MAX_MOVED)?.ok_or_else(|| Error::Io {
+        step: "move",
+        path: from.to_owned(),
+        source: io::Error::from(io::ErrorKind::NotFound),
+    })?;
+    let mode = fs::metadata(from).map_err(Error::io("inspect", from))?.permissions().mode();
+    let options = WriteOptions::new().mode(store::Mode::Exact(mode & 0o7777));
+    match store::write_new(to, &content, &options)? {
+        Created::New => {}
+        Created::AlreadyExists => {
+            return Err(Error::Io {
+                step: "create without replacing",
+                path: to.to_owned(),
+                source: io::Error::from(io::ErrorKind::AlreadyExists),
+            });
+        }
+    }
+    let _ = store::remove(from, Durability::Full)?;
+    Ok(())
 }

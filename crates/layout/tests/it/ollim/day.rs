@@ -190,6 +190,53 @@ fn git_tracking_never_uses_an_ancestors_repository() {
 }
 
 #[test]
+fn racing_bootstraps_create_identity_exactly_once_and_never_through_a_symlink() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("d");
+    let clock = clock_at("2026-11-21T08:00:00-08:00");
+    drop(open(&root, &clock, false));
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let (root, clock, barrier) = (root.clone(), clock.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let dd = open(&root, &clock, false);
+                let names = Names::new(format!("User{i}"), "ollim");
+                barrier.wait();
+                (i, dd.bootstrap_identity(&names).unwrap())
+            })
+        })
+        .collect();
+    let created: Vec<usize> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|(_, c)| *c)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(created.len(), 1, "exactly one bootstrap creates IDENTITY.md: {created:?}");
+    let text = fs::read_to_string(root.join("IDENTITY.md")).unwrap();
+    assert!(text.contains(&format!("User{}'s", created[0])), "the winner's whole file: {text}");
+    let leftovers: Vec<_> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".dotdir-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A symlink planted at IDENTITY.md (dangling, or to a file outside) counts as existing: the
+    // bootstrap writes nothing through it.
+    let other = tmp.path().join("other");
+    let dd = open(&other, &clock, false);
+    let outside = tmp.path().join("outside.md");
+    std::os::unix::fs::symlink(&outside, other.join("IDENTITY.md")).unwrap();
+    assert!(!dd.bootstrap_identity(&Names::new("Julian", "ollim")).unwrap());
+    assert!(!outside.exists(), "nothing is created through a dangling symlink");
+    fs::write(&outside, "mine\n").unwrap();
+    assert!(!dd.bootstrap_identity(&Names::new("Julian", "ollim")).unwrap());
+    assert_eq!(fs::read_to_string(&outside).unwrap(), "mine\n");
+}
+
+#[test]
 fn sdk_layout_never_overwrites_a_users_edit() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("d");
