@@ -87,6 +87,14 @@ pub enum Error {
         /// What the log crate said.
         message: String,
     },
+    /// The data directory's git repository could not be read or committed to.
+    #[error("cannot untrack {} in git: {message}", path.display())]
+    Git {
+        /// The path being untracked.
+        path: PathBuf,
+        /// What the journal crate said.
+        message: String,
+    },
     /// A read or write through `dotdir-atomic-store` failed.
     #[error("{source}")]
     Store {
@@ -111,7 +119,7 @@ pub enum ProblemKind {
     TornJsonl,
     /// `corrupt-jsonl`: a line before the end of a JSON Lines file that does not parse.
     CorruptJsonl,
-    /// `corrupt-json`: a JSON state file that does not parse.
+    /// `corrupt-json`: a JSON state file that does not parse or has the wrong shape.
     CorruptJson,
     /// `corrupt-spec`: a spec file whose front matter does not parse (with line and column).
     CorruptSpec,
@@ -207,7 +215,7 @@ impl ProblemKind {
                 "a writer may still be running: run `dotdir check --fix` again once it has finished"
             }
             ProblemKind::TrackedSecret => {
-                "run `git rm --cached PATH` in the data directory and commit; rotate the secret, its old content stays in the history"
+                "run `dotdir check --fix` to untrack it (`git rm --cached` and a commit; the file stays); rotate the secret, its old content stays in the history"
             }
             ProblemKind::SecretMode
             | ProblemKind::TornJsonl
@@ -287,6 +295,8 @@ enum Action {
     Prune { ttl: Duration },
     /// Write the layout's exclusions into `.gitignore`, keeping what is there.
     WriteGitignore,
+    /// Remove an excluded path from git's index and commit (`git rm --cached`); the file stays.
+    Untrack,
 }
 
 /// Options of [`check`] and [`fix`].
@@ -804,13 +814,16 @@ fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
                 } else {
                     "a path the layout excludes from git"
                 };
-                problems.push(Problem::new(
-                    ProblemKind::TrackedSecret,
-                    &rel,
-                    format!(
-                        "{what} is tracked by git (in HEAD or the index): untrack it with `git rm --cached {rel}` and commit; its old content stays in the history, so rotate a secret"
-                    ),
-                ));
+                problems.push(
+                    Problem::new(
+                        ProblemKind::TrackedSecret,
+                        &rel,
+                        format!(
+                            "{what} is tracked by git (in HEAD or the index): `dotdir check --fix` untracks it (`git rm --cached {rel}` and a commit, the file stays); its old content stays in the history, so rotate a secret"
+                        ),
+                    )
+                    .fix_with(Action::Untrack, &tree.root.join(&path)),
+                );
             }
         }
         Err(message) => problems.push(Problem::new(
@@ -838,14 +851,23 @@ pub fn journal_exclusions(layout: &Layout) -> dotdir_git_journal::Exclusions {
 
 /// Excluded paths git tracks anyway, from the journal's audit (HEAD's tree and the index).
 fn tracked_exclusions(tree: &Tree) -> Result<Vec<PathBuf>, String> {
+    let journal = open_journal(&tree.root, &tree.layout).map_err(|e| e.to_string())?;
+    journal.audit().map_err(|e| e.to_string())
+}
+
+/// The data directory's journal with the layout's exclusions, touching nothing on open (no
+/// `.gitignore` rewrite). A repair's commit is authored `dotdir <dotdir@localhost>`: the tool
+/// made it, whoever runs it.
+fn open_journal(
+    root: &Path,
+    layout: &Layout,
+) -> Result<dotdir_git_journal::Journal, dotdir_git_journal::Error> {
     let options = dotdir_git_journal::JournalOptions::new()
-        .exclusions(journal_exclusions(&tree.layout))
+        .exclusions(journal_exclusions(layout))
         .manage_gitignore(false)
         .fsync_gitdir(false)
         .identity_from_git_config(false);
-    let journal =
-        dotdir_git_journal::Journal::open(&tree.root, options).map_err(|e| e.to_string())?;
-    journal.audit().map_err(|e| e.to_string())
+    dotdir_git_journal::Journal::open(root, options)
 }
 
 /// The layout's exclusions that `.gitignore` (its text is `current`) does not cover.
@@ -952,6 +974,19 @@ fn apply(
             let _ = store::write(&gitignore, bytes.as_bytes(), &WriteOptions::new())
                 .map_err(|source| Error::Store { path: gitignore.clone(), source })?;
             Ok("wrote the layout's exclusions into .gitignore".to_owned())
+        }
+        Action::Untrack => {
+            let git_error = |e: dotdir_git_journal::Error| Error::Git {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            };
+            let journal = open_journal(root, layout).map_err(git_error)?;
+            let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned();
+            let commit = journal.untrack(&[path], &format!("untrack {rel}")).map_err(git_error)?;
+            Ok(match commit {
+                Some(_) => "removed from git's index and committed (the file is kept); its old content stays in the history: rotate the secret".to_owned(),
+                None => "no longer tracked by git".to_owned(),
+            })
         }
     }
 }

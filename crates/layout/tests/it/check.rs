@@ -140,3 +140,51 @@ fn detection_needs_a_clear_winner() {
     let tree = inspect::inspect(dir.path(), &APP).unwrap();
     assert_eq!(tree.nodes.iter().find(|n| n.relative == "notes").unwrap().role, Role::Container);
 }
+
+/// Runs the real `git` CLI in `dir`, reading no user or system configuration; returns stdout.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Human")
+        .env("GIT_AUTHOR_EMAIL", "human@test.invalid")
+        .env("GIT_COMMITTER_NAME", "Human")
+        .env("GIT_COMMITTER_EMAIL", "human@test.invalid")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn a_force_added_secret_is_untracked_by_fix_and_a_second_check_is_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "data/a.json", b"{}");
+    write(root, "data/api-key.json", b"\"k-123\"");
+    fs::set_permissions(root.join("data/api-key.json"), fs::Permissions::from_mode(0o600)).unwrap();
+    write(root, ".gitignore", APP.gitignore().as_bytes());
+    git(root, &["init", "-q"]);
+    git(root, &["add", ".gitignore", "data/a.json"]);
+    git(root, &["add", "-f", "data/api-key.json"]);
+    git(root, &["commit", "-q", "-m", "a person force-adds the key"]);
+    assert_eq!(kinds(root), [("tracked-secret".to_owned(), "data/api-key.json".to_owned())]);
+    let report = check::check(root, &APP, &Options::default()).unwrap();
+    assert!(report.problems[0].fixable);
+    assert!(report.problems[0].kind.advice().contains("dotdir check --fix"));
+
+    let fixed = check::fix(root, &APP, &Options::default()).unwrap();
+    assert_eq!(fixed.failures, []);
+    assert_eq!(fixed.repairs.len(), 1);
+    assert_eq!(fixed.repairs[0].kind, ProblemKind::TrackedSecret);
+    assert!(fixed.repairs[0].action.contains("rotate"), "{}", fixed.repairs[0].action);
+    assert_eq!(git(root, &["ls-files"]), ".gitignore\ndata/a.json\n");
+    assert_eq!(git(root, &["log", "-1", "--format=%s %an"]), "untrack data/api-key.json dotdir\n");
+    assert_eq!(fs::read(root.join("data/api-key.json")).unwrap(), b"\"k-123\"", "the file stays");
+    assert_eq!(git(root, &["status", "--porcelain"]), "", "nothing left staged or untracked");
+    assert_eq!(kinds(root), Vec::<(String, String)>::new(), "a second check is clean");
+    // Nothing left to do: a second fix repairs nothing.
+    assert_eq!(check::fix(root, &APP, &Options::default()).unwrap().repairs, []);
+}
