@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use crate::decl::{Backup, Entry, Format, Layout};
 
+/// The problem kind of a JSON state file with the wrong shape — the stable kind `dotdir check`
+/// also reports for one that does not parse (the message says which file and what is wrong).
+const CORRUPT_JSON: &str = "corrupt-json";
+
 /// Seven days: the TTL of `state/fork_messages.json` and `state/inquiries.json`.
 pub const TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -93,12 +97,17 @@ const ENTRIES: &[Entry] = &[
     )
     .untracked()
     .backup(Backup::Ephemeral)
-    .validate("bad-pending-updates", super::updates::validate_pending_updates),
+    .validate(CORRUPT_JSON, |bytes| {
+        super::updates::validate_pending_updates(bytes)
+            .map_err(|e| format!("pending_updates.json: {e}"))
+    }),
     Entry::file("state/inquiries.json", Format::Json, "button inquiry prompts (7-day TTL)")
         .untracked()
         .backup(Backup::Ephemeral)
         .retention(TTL)
-        .validate("bad-inquiries", super::ttl::validate_inquiries),
+        .validate(CORRUPT_JSON, |bytes| {
+            super::ttl::validate_inquiries(bytes).map_err(|e| format!("inquiries.json: {e}"))
+        }),
     Entry::file(
         "state/fork_messages.json",
         Format::Json,
@@ -107,14 +116,19 @@ const ENTRIES: &[Entry] = &[
     .untracked()
     .backup(Backup::Ephemeral)
     .retention(TTL)
-    .validate("bad-fork-messages", super::ttl::validate_fork_messages),
+    .validate(CORRUPT_JSON, |bytes| {
+        super::ttl::validate_fork_messages(bytes).map_err(|e| format!("fork_messages.json: {e}"))
+    }),
     Entry::file("state/config.json", Format::Json, "runtime configuration (the ten /config keys)")
         .untracked()
-        .validate("bad-config", super::config::validate_config),
+        .validate(CORRUPT_JSON, |bytes| {
+            super::config::validate_config(bytes).map_err(|e| format!("config.json: {e}"))
+        }),
     Entry::file("state/ping_budget.json", Format::Json, "ping budget token bucket (ephemeral)")
         .untracked()
         .backup(Backup::Ephemeral)
-        .validate("bad-ping-budget", super::budget::validate_budget),
+        // ping-bucket's message already names the file.
+        .validate(CORRUPT_JSON, super::budget::validate_budget),
     // Agent-written notes at the root are committed by the auto-commit hook.
     Entry::file("*.md", Format::Text, "a note written by the agent"),
 ];

@@ -112,3 +112,43 @@ fn validators_accept_the_typical_fixture_and_reject_broken_shapes() {
     let sessions = LAYOUT.entry_for("state/sessions.json").unwrap().validator.unwrap();
     assert!((sessions.check)(br#"{"legacy": "json"}"#).unwrap_err().contains("legacy"));
 }
+
+#[test]
+fn json_state_shape_problems_are_corrupt_json_naming_the_file() {
+    // Issue 10's stable kind: a JSON state file that does not parse or has the wrong shape.
+    for (name, wrong_shape) in [
+        ("config.json", &b"[1, 2]"[..]),
+        ("fork_messages.json", br#"{"not": "a list"}"#),
+        ("inquiries.json", br#"{"XYZ": {"prompt": "p", "ts": 1.0}}"#),
+        ("pending_updates.json", br#"[1, 2]"#),
+        ("ping_budget.json", br#"{"capacity": "five"}"#),
+    ] {
+        let validator = LAYOUT.entry_for(&format!("state/{name}")).unwrap().validator.unwrap();
+        assert_eq!(validator.problem, "corrupt-json", "{name}");
+        let message = (validator.check)(wrong_shape).expect_err(name);
+        assert!(message.contains(name), "{name}: the message names the file: {message}");
+    }
+    let sessions = LAYOUT.entry_for("state/sessions.json").unwrap().validator.unwrap();
+    assert_eq!(sessions.problem, "bad-session-id", "sessions.json is plain text, not JSON");
+
+    // End to end: a wrong shape and a parse error are both `corrupt-json`, one problem each.
+    let (_tmp, root) = super::copy_fixture("typical");
+    std::fs::write(root.join("state/pending_updates.json"), "[1, 2]").unwrap();
+    std::fs::write(root.join("state/fork_messages.json"), "[{\"torn").unwrap();
+    let report = dotdir::check::check(&root, &LAYOUT, &dotdir::check::Options::default()).unwrap();
+    let found: Vec<(&str, &str)> =
+        report.problems.iter().map(|p| (p.kind.as_str(), p.path.as_str())).collect();
+    assert_eq!(
+        found,
+        [
+            ("corrupt-json", "state/fork_messages.json"),
+            ("corrupt-json", "state/pending_updates.json")
+        ]
+    );
+    assert!(
+        report.problems[1].message.starts_with("pending_updates.json: "),
+        "{:?}",
+        report.problems[1]
+    );
+    assert_eq!(report.problems[0].kind, dotdir::check::ProblemKind::CorruptJson);
+}
