@@ -1,9 +1,11 @@
 //! `dotdir backup`: a verified `.tar.gz` of what the layout's backup rules keep.
 //!
 //! The selection is the library's ([`dotdir::backup::select`]); this module writes it. The
-//! archive is written to a temporary file next to `--out` (mode 0600), synced, read back and
-//! compared file by file (path, size, CRC-32), and only then renamed into place: a failed or
-//! interrupted backup never leaves a truncated archive under the requested name.
+//! archive is streamed into an [`AtomicFile`] (atomic-store's temporary file next to `--out`,
+//! mode 0600 from creation, a symlink at `--out` refused), read back and compared file by file
+//! (path, size, CRC-32), and only then committed (synced, renamed into place, directory synced):
+//! a failed or interrupted backup never leaves a truncated archive under the requested name,
+//! and dropping the unfinished file removes it.
 
 use std::{
     collections::BTreeSet,
@@ -14,7 +16,10 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use dotdir::backup::Selection;
+use dotdir::{
+    atomic_store::{AtomicFile, WriteOptions},
+    backup::Selection,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
@@ -174,23 +179,19 @@ fn write_archive(selection: &Selection, out: &Path) -> Result<Written> {
             selection.root.display()
         );
     }
-    let temp = tempfile::Builder::new()
-        .prefix(".dotdir-backup.")
-        .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(parent)
-        .with_context(|| {
-            format!(
-                "cannot create the archive in {}: check that the directory exists and is writable",
-                parent.display()
-            )
-        })?;
+    let mut archive = AtomicFile::create(out, &WriteOptions::secret()).with_context(|| {
+        format!(
+            "cannot create the archive in {}: check that the directory is writable and that {} is not a symlink",
+            parent.display(),
+            out.display()
+        )
+    })?;
     let bar = progress(selection.total_bytes());
     bar.set_message("archiving");
     let mut written = Vec::new();
     {
         let encoder = flate2::write::GzEncoder::new(
-            BufWriter::new(temp.as_file()),
+            BufWriter::new(&mut archive),
             flate2::Compression::default(),
         );
         let mut builder = tar::Builder::new(encoder);
@@ -225,9 +226,8 @@ fn write_archive(selection: &Selection, out: &Path) -> Result<Written> {
         let mut inner = encoder.finish().context("cannot finish the compressed stream")?;
         inner.flush().context("cannot write the archive")?;
     }
-    temp.as_file().sync_all().context("cannot sync the archive to disk")?;
     bar.set_message("verifying");
-    let read_back = read_back(temp.path())?;
+    let read_back = read_back(archive.temp_path())?;
     bar.finish_and_clear();
     written.sort();
     if read_back != written {
@@ -237,11 +237,10 @@ fn write_archive(selection: &Selection, out: &Path) -> Result<Written> {
             read_back.len()
         );
     }
-    let archive_bytes = temp.as_file().metadata()?.len();
-    temp.persist(out).with_context(|| format!("cannot move the archive to {}", out.display()))?;
-    if let Ok(dir) = File::open(parent) {
-        let _ = dir.sync_all();
-    }
+    let archive_bytes = archive.as_file().metadata()?.len();
+    let _ = archive
+        .commit()
+        .with_context(|| format!("cannot sync the archive and move it to {}", out.display()))?;
     Ok(Written { files: written.len(), archive_bytes })
 }
 

@@ -155,3 +155,43 @@ fn backup_refuses_to_write_inside_the_directory() {
     assert!(stderr(&output).contains("outside"), "{}", stderr(&output));
     assert!(!out.exists());
 }
+
+#[test]
+fn backup_is_published_atomically_0600_and_leaves_no_temporary_file() {
+    let (temp, dir) = crate::fixture("typical");
+    let out_dir = temp.path().join("backups");
+    fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("ollim.tar.gz");
+    // An older archive is replaced whole, never truncated in place.
+    fs::write(&out, b"an older archive").unwrap();
+    let output = crate::dotdir(&["backup", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(!archive_paths(&out).is_empty());
+    let names: Vec<String> = fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["ollim.tar.gz"], "no temporary file is left next to --out");
+}
+
+#[test]
+fn backup_refuses_a_symlink_at_out_and_writes_nothing_through_it() {
+    let (temp, dir) = crate::fixture("typical");
+    let outside = temp.path().join("outside.txt");
+    fs::write(&outside, b"precious").unwrap();
+    let out = temp.path().join("link.tar.gz");
+    std::os::unix::fs::symlink(&outside, &out).unwrap();
+    let output = crate::dotdir(&["backup", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code(&output), 2, "{}{}", stdout(&output), stderr(&output));
+    assert!(stderr(&output).contains("symlink"), "{}", stderr(&output));
+    assert_eq!(fs::read(&outside).unwrap(), b"precious");
+    assert!(fs::symlink_metadata(&out).unwrap().file_type().is_symlink());
+    let leftovers: Vec<String> = fs::read_dir(temp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("dotdir-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -260,7 +260,7 @@ fn missing_gitignore_is_written_and_user_lines_are_kept() {
 }
 
 #[test]
-fn tracked_secret_is_reported() {
+fn tracked_secret_is_reported_and_untracked_by_fix() {
     let temp = tempfile::tempdir().unwrap();
     let env = Env::new();
     let [ollim, _, _] = demo_dirs(&env, temp.path());
@@ -272,6 +272,20 @@ fn tracked_secret_is_reported() {
     let document = json(&env.run(&["check", "--json", ollim.to_str().unwrap()]));
     assert_eq!(problems(&document), [("tracked-secret".to_owned(), "state/token.json".to_owned())]);
     assert!(document["problems"][0]["message"].as_str().unwrap().contains("git rm --cached"));
+    assert_eq!(document["problems"][0]["fixable"], true);
+
+    let token = fs::read(ollim.join("state/token.json")).unwrap();
+    let output = env.run(&["check", "--fix", ollim.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    assert!(stdout(&output).contains("state/token.json"), "{}", stdout(&output));
+    let mut index = repo.index().unwrap();
+    index.read(true).unwrap();
+    assert!(index.get_path(Path::new("state/token.json"), 0).is_none(), "untracked");
+    let head = repo.head().unwrap().peel_to_tree().unwrap();
+    assert!(head.get_path(Path::new("state/token.json")).is_err(), "not in the new commit");
+    assert_eq!(fs::read(ollim.join("state/token.json")).unwrap(), token, "the file stays");
+    let document = json(&env.run(&["check", "--json", ollim.to_str().unwrap()]));
+    assert_eq!(problems(&document), Vec::<(String, String)>::new(), "a second check is clean");
 }
 
 #[test]
