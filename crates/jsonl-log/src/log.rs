@@ -623,7 +623,7 @@ fn last_newline_before(file: &File, end: u64, path: &Path) -> Result<Option<u64>
         let start = position.saturating_sub(READ_CHUNK as u64);
         let len = (position - start) as usize;
         read::read_exact_at(file, &mut chunk[..len], start, path)?;
-        if let Some(index) = chunk[..len].iter().rposition(|&b| b == b'\n') {
+        if let Some(index) = memchr::memrchr(b'\n', &chunk[..len]) {
             return Ok(Some(start + index as u64));
         }
         position = start;

@@ -168,7 +168,7 @@ impl LineScanner {
                     }
                 }
                 let available = &self.chunk[self.head..self.tail];
-                let newline = available.iter().position(|&byte| byte == b'\n');
+                let newline = memchr::memchr(b'\n', available);
                 let piece = newline.unwrap_or(available.len());
                 if !oversized {
                     if (self.line.len() + piece) as u64 > self.cap {
@@ -414,7 +414,7 @@ pub(crate) fn last<T: DeserializeOwned>(
         let (start, chunk_len) = (backwards.chunk_start, backwards.chunk_len);
         read_exact_at(&file, &mut backwards.chunk[..chunk_len], start, path)?;
         let mut searched = chunk_len;
-        while let Some(index) = backwards.chunk[..searched].iter().rposition(|&b| b == b'\n') {
+        while let Some(index) = memchr::memrchr(b'\n', &backwards.chunk[..searched]) {
             let newline = start + index as u64;
             match line_end {
                 None => {
