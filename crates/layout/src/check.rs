@@ -950,7 +950,8 @@ fn apply(
             Ok(format!("reclaimed the stale lock ({previous}) and removed the record"))
         }
         Action::RemoveTemp => {
-            remove_file(path)?;
+            let _ = store::remove(path, store::Durability::Full)
+                .map_err(|source| Error::Store { path: path.to_path_buf(), source })?;
             Ok("removed the abandoned temporary file".to_owned())
         }
         Action::SetAsideLines => set_aside_lines(path),
@@ -988,14 +989,6 @@ fn apply(
                 None => "no longer tracked by git".to_owned(),
             })
         }
-    }
-}
-
-fn remove_file(path: &Path) -> Result<(), Error> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(Error::Io { step: "remove", path: path.to_path_buf(), source }),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::{fs, sync::atomic::Ordering};
 
-use dotdir_atomic_store::{DEFAULT_MAX_DOCUMENT, Document, lock, read, write};
+use dotdir_atomic_store::{DEFAULT_MAX_DOCUMENT, Document, lock, read, remove, write};
 use serde::de::DeserializeOwned;
 
 use crate::ollim::{
@@ -102,12 +102,7 @@ impl DataDir {
     pub fn delete_session_id(&self) -> Result<()> {
         let path = self.state_dir().join(files::SESSIONS);
         let _guard = lock(&path)?;
-        match fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(Error::io("remove", &path)(e))
-            }
-            _ => Ok(()),
-        }
+        self.remove_state_file(&path)
     }
 
     // ---- fork_messages.json --------------------------------------------------------------
@@ -258,7 +253,7 @@ impl DataDir {
         let doc = self.state_document::<Vec<PendingUpdate>>(files::PENDING_UPDATES);
         let _guard = lock(doc.path())?;
         let list = doc.read()?.unwrap_or_default();
-        remove_if_present(doc.path())?;
+        self.remove_state_file(doc.path())?;
         Ok(list)
     }
 
@@ -266,7 +261,7 @@ impl DataDir {
     pub fn clear_updates(&self) -> Result<()> {
         let path = self.state_dir().join(files::PENDING_UPDATES);
         let _guard = lock(&path)?;
-        remove_if_present(&path)
+        self.remove_state_file(&path)
     }
 
     // ---- config.json ---------------------------------------------------------------------
@@ -317,9 +312,11 @@ impl DataDir {
     }
 }
 
-fn remove_if_present(path: &std::path::Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", path)(e)),
-        _ => Ok(()),
+impl DataDir {
+    /// Removes a state file if it is there (a symlink itself, never its target), as durably as
+    /// the data directory's writes.
+    fn remove_state_file(&self, path: &std::path::Path) -> Result<()> {
+        let _ = remove(path, self.options.durability)?;
+        Ok(())
     }
 }
