@@ -4,11 +4,10 @@
 
 use std::{
     fs,
-    io::ErrorKind,
     path::{Path, PathBuf},
 };
 
-use dotdir_atomic_store::{lock, write};
+use dotdir_atomic_store::{write, write_new};
 use jiff::{Timestamp, tz::TimeZone};
 
 use crate::ollim::{
@@ -38,26 +37,25 @@ pub fn reflection_file_name(ts: Timestamp) -> String {
 impl DataDir {
     /// Saves an attachment under `downloads/` and commits it: the name is sanitised
     /// ([`sanitize_download_name`]) and, when taken, becomes `name-2.ext`, `name-3.ext`, … The
-    /// choice and the write happen under a lock, so two savers never pick the same name.
+    /// name is claimed by the write itself (`write_new`: an exclusive create that never
+    /// replaces), so two savers never pick the same name and no file is ever overwritten.
     /// Returns the path written.
     pub fn save_download(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
         let dir = self.root.join(DOWNLOADS_DIR);
         let safe = sanitize_download_name(name);
-        let _guard = lock(&dir.join(".names"))?;
+        let options = self.plain_write_options();
         let mut n = 1u32;
         let file_name = loop {
             let candidate = numbered_name(&safe, n);
-            match fs::symlink_metadata(dir.join(&candidate)) {
-                Err(e) if e.kind() == ErrorKind::NotFound => break candidate,
-                Err(e) => return Err(Error::io("inspect", dir.join(&candidate))(e)),
-                Ok(_) => n += 1,
+            if write_new(&dir.join(&candidate), bytes, &options)?.is_new() {
+                break candidate;
             }
             if n == u32::MAX {
                 return Err(Error::refused(format!("download {safe}"), "no free name"));
             }
+            n += 1;
         };
         let path = dir.join(&file_name);
-        let _ = write(&path, bytes, &self.plain_write_options())?;
         self.commit(&format!("{DOWNLOADS_DIR}/{file_name}"), &format!("download {file_name}"))?;
         Ok(path)
     }
