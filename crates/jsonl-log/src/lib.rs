@@ -71,7 +71,15 @@
 //! - [`Log::retain`] and [`Log::repair`] (when it has corrupt lines to drop) build the new content
 //!   in memory and give the log a new inode; a reader's saved offset may then point past the end
 //!   ([`Error::OffsetPastEnd`]) or into the middle of a line.
-//! - The log itself must be a regular file: a symlink at its path is refused on append.
+//! - The log itself must be a regular file: a symlink at its path is refused on append, and one
+//!   at `<log>.corrupt` makes quarantining (repair, retain, [`FragmentPolicy::MoveAside`]) fail.
+//! - Quarantining copies the whole `<log>.corrupt` into a new file (a cost linear in its size)
+//!   so that a failure never leaves it torn. The copy is stamped with the log's modification
+//!   time: lines that an earlier, failed call already quarantined are recognised by that stamp
+//!   (and by the sidecar ending with exactly those lines), so a retry does not copy them twice.
+//!   On a filesystem with coarse timestamps, the same bytes torn again and repaired within the
+//!   same timestamp tick as the log's last change before the previous repair are quarantined
+//!   once, not twice (Linux 6.13+ gives tmpfs, ext4, xfs and btrfs fine-grained times here).
 //! - No rotation: one log is one file.
 
 mod error;

@@ -77,9 +77,10 @@ pub struct LogOptions {
     pub max_record: u64,
     /// What an append does with a torn fragment at the end of the log.
     pub fragments: FragmentPolicy,
-    /// The permission bits a new log (and its `.corrupt` sidecar) is created with, before the
-    /// umask: `0o666` by default, `0o600` for logs that hold secrets (missing parent directories
-    /// are then created `0o700`).
+    /// The permission bits a new log is created with, before the umask: `0o666` by default,
+    /// `0o600` for logs that hold secrets (missing parent directories are then created `0o700`).
+    /// The `.corrupt` sidecar, replaced through atomic-store, gets exactly these bits, except
+    /// with the default `0o666`: then it keeps its mode (a new one gets the umask's).
     pub mode: u32,
 }
 
@@ -242,7 +243,9 @@ impl<T> Log<T> {
     }
 
     /// The sidecar that torn fragments and corrupt lines are moved to: `<log>.corrupt`. Each
-    /// quarantined line is copied byte for byte and ends with a `\n`.
+    /// quarantined line is copied byte for byte and ends with a `\n`. Lines are added by an
+    /// atomic replace (a new inode each time, never a torn copy), and a retry after a failure
+    /// does not add them twice.
     pub fn corrupt_path(&self) -> PathBuf {
         let mut name = OsString::from(self.path.as_os_str());
         name.push(".corrupt");
@@ -567,35 +570,119 @@ impl<T> Log<T> {
         }
     }
 
-    /// Copies each `(offset, len)` range of `source` to `<log>.corrupt` as a line of its own, and
-    /// syncs it (unless durability is `None`) before the caller drops the ranges from the log.
+    /// Appends each `(offset, len)` range of `source` to `<log>.corrupt` as a line of its own,
+    /// atomically, before the caller drops the ranges from the log: the sidecar's current content
+    /// and the new lines are streamed into a temporary file that atomic-store syncs (unless
+    /// durability is `None`) and renames over the sidecar. A failure leaves the sidecar exactly as
+    /// it was, never a torn copy; a sidecar that ends mid-line (written by an older version) gets
+    /// its fragment closed off with a `\n` first.
+    ///
+    /// The published sidecar carries the log's modification time. A sidecar that still carries
+    /// the log's current modification time and already ends with exactly these lines was written
+    /// by an earlier call that failed after publishing it and before changing the log (any change
+    /// to the log since would have moved its time): the lines are not copied again, so a retry
+    /// after a failure quarantines each line once.
     fn quarantine(&self, source: &File, ranges: &[(u64, u64)]) -> Result<()> {
         if ranges.is_empty() {
             return Ok(());
         }
         let path = self.corrupt_path();
-        let sidecar = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(self.options.mode)
-            .custom_flags(libc::O_NOFOLLOW)
+        let log_mtime = source
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .map_err(Error::io(Step::Stat, &self.path))?;
+        let existing = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&path)
-            .map_err(Error::io(Step::Quarantine, &path))?;
+        {
+            Ok(file) => {
+                let meta = file.metadata().map_err(Error::io(Step::Quarantine, &path))?;
+                if !meta.is_file() {
+                    return Err(Error::NotAFile { path });
+                }
+                Some((file, meta))
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => None,
+            Err(source) => return Err(Error::Io { step: Step::Quarantine, path, source }),
+        };
+        if let Some((file, meta)) = &existing
+            && meta.modified().ok() == Some(log_mtime)
+            && self.ends_with_lines(file, meta.len(), &path, source, ranges)?
+        {
+            return Ok(());
+        }
+        let durability = match self.options.group_size() {
+            Some(_) => dotdir_atomic_store::Durability::Full,
+            None => dotdir_atomic_store::Durability::None,
+        };
+        let mode = match self.options.mode {
+            0o666 => dotdir_atomic_store::Mode::Preserve,
+            bits => dotdir_atomic_store::Mode::Exact(bits & 0o7777),
+        };
+        let options = dotdir_atomic_store::WriteOptions::new().durability(durability).mode(mode);
+        let staged = dotdir_atomic_store::AtomicFile::create(&path, &options)?;
+        let mut out = staged.as_file();
+        if let Some((file, _)) = &existing {
+            let copied =
+                io::copy(&mut &*file, &mut out).map_err(Error::io(Step::Quarantine, &path))?;
+            if copied > 0 {
+                let mut last = [0u8];
+                read::read_exact_at(file, &mut last, copied - 1, &path)?;
+                if last[0] != b'\n' {
+                    write_all(out, b"\n").map_err(Error::io(Step::Quarantine, &path))?;
+                }
+            }
+        }
         let mut chunk = vec![0u8; READ_CHUNK];
         for &(offset, len) in ranges {
             let mut copied = 0;
             while copied < len {
                 let piece = (len - copied).min(READ_CHUNK as u64) as usize;
                 read::read_exact_at(source, &mut chunk[..piece], offset + copied, &self.path)?;
-                write_all(&sidecar, &chunk[..piece]).map_err(Error::io(Step::Quarantine, &path))?;
+                write_all(out, &chunk[..piece]).map_err(Error::io(Step::Quarantine, &path))?;
                 copied += piece as u64;
             }
-            write_all(&sidecar, b"\n").map_err(Error::io(Step::Quarantine, &path))?;
+            write_all(out, b"\n").map_err(Error::io(Step::Quarantine, &path))?;
         }
-        if self.options.group_size().is_some() {
-            sidecar.sync_data().map_err(Error::io(Step::Quarantine, &path))?;
-        }
+        out.set_modified(log_mtime).map_err(Error::io(Step::Quarantine, &path))?;
+        let _ = staged.commit()?;
         Ok(())
+    }
+
+    /// Whether `sidecar` (`len` bytes at `path`) ends with exactly the lines a
+    /// [`Log::quarantine`] of `ranges` would append.
+    fn ends_with_lines(
+        &self,
+        sidecar: &File,
+        len: u64,
+        path: &Path,
+        source: &File,
+        ranges: &[(u64, u64)],
+    ) -> Result<bool> {
+        let appended: u64 = ranges.iter().map(|&(_, range_len)| range_len + 1).sum();
+        let Some(mut position) = len.checked_sub(appended) else { return Ok(false) };
+        let mut ours = vec![0u8; READ_CHUNK];
+        let mut theirs = vec![0u8; READ_CHUNK];
+        for &(offset, range_len) in ranges {
+            let mut compared = 0;
+            while compared < range_len {
+                let piece = (range_len - compared).min(READ_CHUNK as u64) as usize;
+                read::read_exact_at(source, &mut ours[..piece], offset + compared, &self.path)?;
+                read::read_exact_at(sidecar, &mut theirs[..piece], position, path)?;
+                if ours[..piece] != theirs[..piece] {
+                    return Ok(false);
+                }
+                compared += piece as u64;
+                position += piece as u64;
+            }
+            read::read_exact_at(sidecar, &mut theirs[..1], position, path)?;
+            if theirs[0] != b'\n' {
+                return Ok(false);
+            }
+            position += 1;
+        }
+        Ok(true)
     }
 }
 

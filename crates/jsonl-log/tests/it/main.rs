@@ -9,6 +9,7 @@ mod kill;
 mod last;
 mod offsets;
 mod oversized;
+mod quarantine;
 mod rewrite;
 mod strict;
 
