@@ -152,7 +152,11 @@ impl DataDir {
             None => configured_time_zone()?,
         };
         let journal = if options.git {
-            Some(crate::ollim::git::Tracker::open(&root, options.git_identity_from_config)?)
+            Some(crate::ollim::git::Tracker::open(
+                &root,
+                options.git_identity_from_config,
+                options.durability,
+            )?)
         } else {
             None
         };
@@ -224,19 +228,60 @@ impl DataDir {
 
     /// Commits every changed or new file the layout tracks (excluded files are skipped), for a
     /// directory written by another program (the Python bot, a person). Returns whether a
-    /// commit was made; always `false` with git off.
+    /// commit was made; always `false` with git off. Commits left pending by a failed call are
+    /// made first, each with its own message.
     pub fn commit_all_changed(&self, message: &str) -> Result<bool> {
         let Some(tracker) = &self.journal else { return Ok(false) };
+        tracker.settle()?;
         Ok(tracker.journal().commit_all_changed(message)?.is_some())
     }
 
     /// Commits several paths (absolute, inside the directory) in one commit when git is on.
+    ///
+    /// Commits left pending by an earlier failure are made first. When this commit fails, the
+    /// change is already on disk: the error is returned and the commit is recorded as pending
+    /// (in `.git/dotdir-pending-commits.json`), to be made by the next commit or the next open. With no
+    /// paths, only the pending commits are made.
     pub(crate) fn commit_paths(&self, paths: &[PathBuf], message: &str) -> Result<()> {
         let Some(tracker) = &self.journal else { return Ok(()) };
         let rels: Vec<&Path> =
             paths.iter().filter_map(|p| p.strip_prefix(&self.root).ok()).collect();
-        tracker.journal().commit_paths(&rels, message)?;
+        let _ = tracker.commit_paths(&rels, message)?;
         Ok(())
+    }
+
+    /// Runs the change of an operation that then commits `touched` (absolute paths: files, or
+    /// a directory for every file under it) with `message`. When the change fails it may have
+    /// taken effect all the same (an error syncing the directory after the rename or the
+    /// unlink), and a repeated call may then find nothing left to do: so the commit is
+    /// recorded as pending before the error is returned. Making it commits what differs from
+    /// HEAD under those paths, and nothing when nothing does.
+    pub(crate) fn change<T, E>(
+        &self,
+        touched: &[PathBuf],
+        message: &str,
+        change: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> Result<T>
+    where
+        Error: From<E>,
+    {
+        change().map_err(|error| {
+            if let Some(tracker) = &self.journal {
+                let rels: Vec<&Path> =
+                    touched.iter().filter_map(|p| p.strip_prefix(&self.root).ok()).collect();
+                tracker.remember(&rels, message);
+            }
+            Error::from(error)
+        })
+    }
+
+    /// Makes the commits a failed call left pending (for a call that has nothing of its own
+    /// to commit, such as a retried removal that finds the file already gone).
+    pub(crate) fn settle_commits(&self) -> Result<()> {
+        match &self.journal {
+            Some(tracker) => tracker.settle(),
+            None => Ok(()),
+        }
     }
 
     /// The git journal of the directory (history queries, restore, push); `None` with git off.
@@ -245,10 +290,11 @@ impl DataDir {
     }
 
     /// Commits `relative` with `message` when git is on (an excluded path is never committed;
-    /// unchanged content makes no commit).
+    /// unchanged content makes no commit; a failed commit is pending, as for
+    /// [`DataDir::commit_paths`]).
     pub(crate) fn commit(&self, relative: &str, message: &str) -> Result<()> {
         match &self.journal {
-            Some(tracker) => tracker.commit(relative, message).map(|_| ()),
+            Some(tracker) => tracker.commit_paths(&[Path::new(relative)], message).map(|_| ()),
             None => Ok(()),
         }
     }

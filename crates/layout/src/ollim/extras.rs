@@ -47,7 +47,12 @@ impl DataDir {
         let mut n = 1u32;
         let file_name = loop {
             let candidate = numbered_name(&safe, n);
-            if write_new(&dir.join(&candidate), bytes, &options)?.is_new() {
+            let path = dir.join(&candidate);
+            let created =
+                self.change(std::slice::from_ref(&path), &format!("download {candidate}"), || {
+                    write_new(&path, bytes, &options)
+                })?;
+            if created.is_new() {
                 break candidate;
             }
             if n == u32::MAX {

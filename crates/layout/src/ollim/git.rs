@@ -1,15 +1,29 @@
 //! Git tracking of the data directory on `dotdir-git-journal`: the repository is initialised
 //! in the data directory itself on first use, the exclusion list (and `.gitignore`) is derived
 //! from [`crate::ollim::LAYOUT`], and commit messages are the reference's.
+//!
+//! A change is made first and committed second, so a commit can fail after its change is on
+//! disk. Such a commit is never forgotten: it is recorded in `.git/dotdir-pending-commits.json`
+//! (its message and paths) and made again, with the same message, before the next commit of
+//! any [`crate::ollim::DataDir`] of the directory and when one is opened. The record lives in the
+//! git directory, so it is never tracked and never part of the work tree.
 
-use std::path::Path;
+use std::{fs, io, path::Path};
 
+use dotdir_atomic_store::{Document, Durability, WriteOptions, lock, read, remove};
 use dotdir_git_journal::{CommitId, Exclusions, Journal, JournalOptions};
+use serde::{Deserialize, Serialize};
 
-use crate::ollim::{LAYOUT, Result};
+use crate::ollim::{Error, LAYOUT, Result};
 
 /// The message of the commit that brings `.gitignore` up to date.
 pub const GITIGNORE_MESSAGE: &str = "update .gitignore";
+
+/// The record of commits that failed after their change was made, in the git directory.
+pub(crate) const PENDING_COMMITS_FILE: &str = "dotdir-pending-commits.json";
+
+/// The largest pending record read.
+const MAX_PENDING: u64 = 16 * 1024 * 1024;
 
 /// The journal's exclusion list: every excluded entry of [`LAYOUT`], anchored at the top of
 /// the directory (the shared ignore patterns stay floating).
@@ -17,26 +31,139 @@ pub fn exclusions() -> Result<Exclusions> {
     Ok(Exclusions::new(LAYOUT.anchored_git_exclusions())?)
 }
 
+/// One commit to make again: its message and its paths (relative, `/`-separated).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PendingCommit {
+    message: String,
+    paths: Vec<String>,
+}
+
 /// The repository of a data directory.
 #[derive(Debug)]
 pub(crate) struct Tracker {
     journal: Journal,
+    /// `.git/dotdir-pending-commits.json`.
+    pending: std::path::PathBuf,
+    durability: Durability,
 }
 
 impl Tracker {
-    pub(crate) fn open(root: &Path, identity_from_git_config: bool) -> Result<Self> {
+    /// Opens (or initialises) the repository and makes the commits a failed call left pending.
+    pub(crate) fn open(
+        root: &Path,
+        identity_from_git_config: bool,
+        durability: Durability,
+    ) -> Result<Self> {
         let mut options = JournalOptions::new()
             .exclusions(exclusions()?)
             .identity_from_git_config(identity_from_git_config);
         options.gitignore_message = GITIGNORE_MESSAGE.to_owned();
-        Ok(Self { journal: Journal::open(root, options)? })
+        let journal = Journal::open(root, options)?;
+        let pending = journal.git_dir().join(PENDING_COMMITS_FILE);
+        let tracker = Self { journal, pending, durability };
+        tracker.settle()?;
+        Ok(tracker)
     }
 
-    pub(crate) fn commit(&self, relative: &str, message: &str) -> Result<Option<CommitId>> {
-        Ok(self.journal.commit_path(relative, message)?)
+    /// Commits `paths` (relative to the directory) in one commit, after the pending ones. When
+    /// the commit fails (or a pending one does) for a reason a later attempt may not meet — an
+    /// I/O error, a lock held too long — it is recorded as pending and the error returned: the
+    /// change is on disk, its commit will be made by the next call or open. A refused path
+    /// (excluded, outside the directory, beyond a symlink) is an error and is not recorded.
+    pub(crate) fn commit_paths(&self, paths: &[&Path], message: &str) -> Result<Option<CommitId>> {
+        let result = self.settle().and_then(|()| {
+            if paths.is_empty() {
+                return Ok(None);
+            }
+            self.journal.commit_paths(paths, message).map_err(Error::from)
+        });
+        let retry = match &result {
+            Ok(_) => false,
+            Err(Error::Git(error)) => may_succeed_later(error),
+            Err(_) => true,
+        };
+        if retry {
+            self.remember(paths, message);
+        }
+        result
+    }
+
+    /// Records a commit of `paths` with `message` as pending, when it cannot be made now (a
+    /// change that failed may have taken effect). Best effort: when even the record cannot be
+    /// written (a full disk), the change stays uncommitted until
+    /// `DataDir::commit_all_changed`; the caller returns the error that says why.
+    pub(crate) fn remember(&self, paths: &[&Path], message: &str) {
+        if paths.is_empty() {
+            return;
+        }
+        let paths = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        let _ = self.record(PendingCommit { message: message.to_owned(), paths });
+    }
+
+    /// Makes the pending commits, oldest first, each with its own message (nothing is
+    /// committed twice: a path HEAD already has makes no commit). A pending commit refused for
+    /// good (its path became excluded) is dropped. Cheap when there is none: one `lstat`.
+    pub(crate) fn settle(&self) -> Result<()> {
+        match fs::symlink_metadata(&self.pending) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            _ => {}
+        }
+        let _guard = lock(&self.pending)?;
+        let Some(bytes) = read(&self.pending, MAX_PENDING)? else { return Ok(()) };
+        let mut list: Vec<PendingCommit> =
+            serde_json::from_slice(&bytes).map_err(|e| Error::Invalid {
+                path: self.pending.clone(),
+                reason: format!(
+                    "not a list of pending commits ({e}); remove it and run commit_all_changed"
+                ),
+            })?;
+        while let Some(next) = list.first() {
+            match self.journal.commit_paths(&next.paths, &next.message) {
+                Ok(_) => {}
+                Err(error) if !may_succeed_later(&error) => {}
+                Err(error) => {
+                    let document: Document<Vec<PendingCommit>> =
+                        Document::new(&self.pending).options(self.write_options());
+                    let _ = document.write(&list)?;
+                    return Err(error.into());
+                }
+            }
+            let _ = list.remove(0);
+        }
+        let _ = remove(&self.pending, self.durability)?;
+        Ok(())
+    }
+
+    /// Appends `commit` to the pending record.
+    fn record(&self, commit: PendingCommit) -> Result<()> {
+        let document: Document<Vec<PendingCommit>> =
+            Document::new(&self.pending).options(self.write_options());
+        document.update(|list| {
+            if !list.contains(&commit) {
+                list.push(commit);
+            }
+        })?;
+        Ok(())
+    }
+
+    fn write_options(&self) -> WriteOptions {
+        WriteOptions::new().durability(self.durability)
     }
 
     pub(crate) fn journal(&self) -> &Journal {
         &self.journal
     }
+}
+
+/// Whether a failed commit may succeed when made again: not when the journal refused a path.
+fn may_succeed_later(error: &dotdir_git_journal::Error) -> bool {
+    use dotdir_git_journal::Error as E;
+    !matches!(
+        error,
+        E::Excluded { .. }
+            | E::InvalidPath { .. }
+            | E::BeyondSymlink { .. }
+            | E::InvalidPattern { .. }
+            | E::NotAWorkTree { .. }
+    )
 }

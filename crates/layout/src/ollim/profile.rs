@@ -108,10 +108,16 @@ impl DataDir {
     /// Creates `IDENTITY.md` from [`IDENTITY_TEMPLATE`] if it does not exist, and commits it;
     /// an existing file (even empty) is never touched. Returns whether it was created.
     pub fn bootstrap_identity(&self, names: &Names) -> Result<bool> {
-        let created =
-            self.create_once(&self.root.join(IDENTITY_FILE), &names.expand(IDENTITY_TEMPLATE))?;
+        let path = self.root.join(IDENTITY_FILE);
+        let message = "bootstrap IDENTITY.md";
+        let created = self.change(std::slice::from_ref(&path), message, || {
+            self.create_once(&path, &names.expand(IDENTITY_TEMPLATE))
+        })?;
         if created {
-            self.commit(IDENTITY_FILE, "bootstrap IDENTITY.md")?;
+            self.commit(IDENTITY_FILE, message)?;
+        } else {
+            // A call whose commit failed created the file: its commit is pending.
+            self.settle_commits()?;
         }
         Ok(created)
     }

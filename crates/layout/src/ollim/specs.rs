@@ -348,30 +348,42 @@ impl DataDir {
     /// Saves a routine and commits it: `add routine {id}`. A changed message renames the file
     /// (one file per id; the old name's deletion is in the same commit).
     pub fn save_routine(&self, routine: &Routine) -> Result<PathBuf> {
-        let saved = self.specs.routines.write(routine)?;
-        self.commit_saved(&saved.path, &saved.removed, &format!("add routine {}", routine.id))?;
+        let routines = &self.specs.routines;
+        let message = format!("add routine {}", routine.id);
+        let saved =
+            self.change(&[routines.path().to_owned()], &message, || routines.write(routine))?;
+        self.commit_saved(&saved.path, &saved.removed, &message)?;
         Ok(saved.path)
     }
 
     /// Removes a routine (every file with its id) and commits: `remove routine {id}`. Returns
     /// whether one existed.
     pub fn remove_routine(&self, id: &str) -> Result<bool> {
-        let removed = self.specs.routines.remove(id)?;
-        self.commit_removed(&removed, &format!("remove routine {id}"))?;
+        let routines = &self.specs.routines;
+        let message = format!("remove routine {id}");
+        let removed =
+            self.change(&[routines.path().to_owned()], &message, || routines.remove(id))?;
+        self.commit_removed(&removed, &message)?;
         Ok(!removed.is_empty())
     }
 
     /// Saves a reminder and commits it: `add reminder {id}`.
     pub fn save_reminder(&self, reminder: &Reminder) -> Result<PathBuf> {
-        let saved = self.specs.reminders.write(reminder)?;
-        self.commit_saved(&saved.path, &saved.removed, &format!("add reminder {}", reminder.id))?;
+        let reminders = &self.specs.reminders;
+        let message = format!("add reminder {}", reminder.id);
+        let saved =
+            self.change(&[reminders.path().to_owned()], &message, || reminders.write(reminder))?;
+        self.commit_saved(&saved.path, &saved.removed, &message)?;
         Ok(saved.path)
     }
 
     /// Removes a reminder (after it fired, or cancelled) and commits: `remove reminder {id}`.
     pub fn remove_reminder(&self, id: &str) -> Result<bool> {
-        let removed = self.specs.reminders.remove(id)?;
-        self.commit_removed(&removed, &format!("remove reminder {id}"))?;
+        let reminders = &self.specs.reminders;
+        let message = format!("remove reminder {id}");
+        let removed =
+            self.change(&[reminders.path().to_owned()], &message, || reminders.remove(id))?;
+        self.commit_removed(&removed, &message)?;
         Ok(!removed.is_empty())
     }
 
@@ -399,10 +411,9 @@ impl DataDir {
         self.commit_paths(&paths, message)
     }
 
+    /// Commits a removal; with nothing removed (a retry after the file was removed but its
+    /// commit failed), makes the pending commits instead.
     fn commit_removed(&self, removed: &[PathBuf], message: &str) -> Result<()> {
-        if removed.is_empty() {
-            return Ok(());
-        }
         self.commit_paths(removed, message)
     }
 }

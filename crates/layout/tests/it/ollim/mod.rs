@@ -5,6 +5,7 @@
 
 mod day;
 mod downloads;
+mod failures;
 mod guard;
 mod layout;
 mod state;

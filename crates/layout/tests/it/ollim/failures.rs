@@ -1,0 +1,105 @@
+//! Failures half-way through an operation (the cases `cargo xtask faults` found): a commit that
+//! fails after its change is on disk is made later with its own message.
+//!
+//! A commit is made to fail by replacing `.git/objects` with a file for the duration of one
+//! call (the tests run as any user, root included, so permissions cannot be used).
+
+use std::{fs, path::Path};
+
+use dotdir::ollim::{Names, Routine};
+
+use super::{clock_at, git, open};
+
+/// Makes every commit of the repository at `root` fail until [`mend_git`].
+fn break_git(root: &Path) {
+    fs::rename(root.join(".git/objects"), root.join(".git/objects.off")).unwrap();
+    fs::write(root.join(".git/objects"), "not a directory\n").unwrap();
+}
+
+fn mend_git(root: &Path) {
+    fs::remove_file(root.join(".git/objects")).unwrap();
+    fs::rename(root.join(".git/objects.off"), root.join(".git/objects")).unwrap();
+}
+
+/// The commit subjects, newest first.
+fn subjects(root: &Path) -> Vec<String> {
+    git(root, &["log", "--format=%s"]).lines().map(str::to_owned).collect()
+}
+
+/// What `git status` reports besides ignored files (empty: everything is committed).
+fn uncommitted(root: &Path) -> String {
+    git(root, &["status", "--porcelain", "--untracked-files=all"])
+}
+
+#[test]
+fn a_removal_whose_commit_failed_is_committed_by_the_retry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ollim");
+    let dd = open(&root, &clock_at("2026-11-21T08:00:00-08:00"), true);
+    let routine = Routine::new("30 8 * * *", "Morning check-in");
+    dd.save_routine(&routine).unwrap();
+
+    break_git(&root);
+    let failed = dd.remove_routine(&routine.id);
+    mend_git(&root);
+    assert!(failed.is_err(), "the failed commit must surface as an Err");
+    // The file is gone, its removal is not committed yet.
+    assert!(!root.join("routines/morning-check-in.md").exists());
+    assert_eq!(subjects(&root)[0], format!("add routine {}", routine.id));
+    assert_eq!(uncommitted(&root), " D routines/morning-check-in.md\n");
+
+    // The retry finds nothing to remove, and makes the pending commit with its message.
+    assert!(!dd.remove_routine(&routine.id).unwrap());
+    assert_eq!(subjects(&root)[0], format!("remove routine {}", routine.id));
+    assert_eq!(uncommitted(&root), "");
+    assert!(!root.join(".git/dotdir-pending-commits.json").exists());
+}
+
+#[test]
+fn a_failed_commit_is_made_when_the_directory_is_opened_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ollim");
+    let clock = clock_at("2026-11-21T08:00:00-08:00");
+    let names = Names::new("Julian", "ollim");
+    {
+        let dd = open(&root, &clock, true);
+        break_git(&root);
+        let failed = dd.bootstrap_identity(&names);
+        mend_git(&root);
+        assert!(failed.is_err());
+        assert!(root.join("IDENTITY.md").exists());
+        assert_eq!(uncommitted(&root), "?? IDENTITY.md\n");
+    }
+    // Another process (a restart) opens the directory: the commit is made with its message.
+    let dd = open(&root, &clock, true);
+    assert_eq!(subjects(&root), ["bootstrap IDENTITY.md", "update .gitignore"]);
+    assert_eq!(uncommitted(&root), "");
+    // Nothing is made twice.
+    assert!(!dd.bootstrap_identity(&names).unwrap());
+    assert_eq!(subjects(&root).len(), 2);
+}
+
+#[test]
+fn pending_commits_are_made_in_order_before_the_next_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ollim");
+    let dd = open(&root, &clock_at("2026-11-21T08:00:00-08:00"), true);
+    let first = Routine::new("0 9 * * *", "First");
+    let second = Routine::new("0 10 * * *", "Second");
+
+    break_git(&root);
+    assert!(dd.save_routine(&first).is_err());
+    assert!(dd.save_routine(&second).is_err());
+    mend_git(&root);
+    dd.write_profile("USER.md", "# User\n").unwrap();
+    assert_eq!(
+        subjects(&root),
+        [
+            "update USER.md".to_owned(),
+            format!("add routine {}", second.id),
+            format!("add routine {}", first.id),
+            "update .gitignore".to_owned(),
+        ]
+    );
+    assert_eq!(uncommitted(&root), "");
+}
