@@ -194,8 +194,13 @@ impl Reminder {
     }
 
     /// The next reminder of this chain, due at `run_at`: same message and settings, depth + 1,
-    /// same chain parent, a new id (the description is not carried, as in the reference).
-    /// Refused past `max_chain`: `chain_depth (3) > max_chain (2)`.
+    /// same chain parent (the description is not carried, as in the reference). Refused past
+    /// `max_chain`: `chain_depth (3) > max_chain (2)`.
+    ///
+    /// Its id is new to the chain but not random: it is derived from this reminder's id and
+    /// the depth (8 hex digits, like [`new_id`]), so asking twice gives the same follow-up. A
+    /// [`DataDir::fire_reminder`] repeated after a failure therefore rewrites the follow-up it
+    /// may already have saved instead of scheduling a second one.
     pub fn follow_up(&self, run_at: &str) -> Result<Self> {
         let depth = self.chain_depth + 1;
         if depth > self.max_chain {
@@ -205,13 +210,33 @@ impl Reminder {
             ));
         }
         Ok(Self {
-            id: new_id(),
+            id: self.follow_up_id(depth),
             run_at: run_at.to_owned(),
             chain_depth: depth,
             chain_parent: Some(self.chain_parent.clone().unwrap_or_else(|| self.id.clone())),
             description: String::new(),
             ..self.clone()
         })
+    }
+}
+
+impl Reminder {
+    /// The id of the follow-up at `depth`: FNV-1a of this reminder's id and the depth, as 8
+    /// lowercase hex digits, never this reminder's id or its chain parent's.
+    fn follow_up_id(&self, depth: u32) -> String {
+        let mut salt = 0u32;
+        loop {
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+            let input = format!("dotdir follow-up\0{}\0{depth}\0{salt}", self.id);
+            for byte in input.bytes() {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+            let id = format!("{:08x}", (hash ^ (hash >> 32)) as u32);
+            if id != self.id && self.chain_parent.as_deref() != Some(id.as_str()) {
+                return id;
+            }
+            salt += 1;
+        }
     }
 }
 
@@ -387,9 +412,16 @@ impl DataDir {
         Ok(!removed.is_empty())
     }
 
-    /// Fires a reminder: removes it (committed as `remove reminder {id}`) and, when `next_run_at`
-    /// is given and the chain allows, saves its follow-up (`add reminder {new id}`). Returns the
-    /// follow-up.
+    /// Fires a reminder: when `next_run_at` is given and the chain allows, saves its follow-up
+    /// ([`Reminder::follow_up`]) first, then removes the fired reminder, and commits both in one
+    /// commit: `remove reminder {id}, add reminder {new id}` (just `remove reminder {id}`
+    /// without a follow-up). Returns the follow-up.
+    ///
+    /// The follow-up is on disk before the fired reminder goes, so a failure (or a crash) in
+    /// between never ends the chain: it leaves both, and the fired reminder may fire again.
+    /// Firing it again is safe: the follow-up's id is derived from the fired one's, so the
+    /// same follow-up is rewritten, never a second one added. A reminder that is already gone
+    /// fires nothing (`Ok(None)`).
     pub fn fire_reminder(&self, id: &str, next_run_at: Option<&str>) -> Result<Option<Reminder>> {
         let current = self.specs.reminders.get(id)?.map(|entry| entry.spec.clone());
         let follow_up = match (&current, next_run_at) {
@@ -398,10 +430,23 @@ impl DataDir {
             }
             _ => None,
         };
-        let _ = self.remove_reminder(id)?;
-        if let Some(next) = &follow_up {
-            let _ = self.save_reminder(next)?;
-        }
+        let message = match &follow_up {
+            Some(next) => format!("remove reminder {id}, add reminder {}", next.id),
+            None => format!("remove reminder {id}"),
+        };
+        let reminders = &self.specs.reminders;
+        let paths = self.change(&[reminders.path().to_owned()], &message, || {
+            let mut paths = Vec::new();
+            if let Some(next) = &follow_up {
+                let saved = reminders.write(next)?;
+                paths.push(saved.path);
+                paths.extend(saved.removed);
+            }
+            paths.extend(reminders.remove(id)?);
+            Ok::<_, dotdir_frontmatter::Error>(paths)
+        })?;
+        // With nothing changed (the reminder was gone), this makes the pending commits only.
+        self.commit_paths(&paths, &message)?;
         Ok(follow_up)
     }
 

@@ -1,12 +1,13 @@
 //! Failures half-way through an operation (the cases `cargo xtask faults` found): a commit that
-//! fails after its change is on disk is made later with its own message.
+//! fails after its change is on disk is made later with its own message, and a fired reminder
+//! is only removed once its follow-up is saved.
 //!
 //! A commit is made to fail by replacing `.git/objects` with a file for the duration of one
 //! call (the tests run as any user, root included, so permissions cannot be used).
 
 use std::{fs, path::Path};
 
-use dotdir::ollim::{Names, Routine};
+use dotdir::ollim::{Names, Reminder, Routine};
 
 use super::{clock_at, git, open};
 
@@ -102,4 +103,70 @@ fn pending_commits_are_made_in_order_before_the_next_commit() {
         ]
     );
     assert_eq!(uncommitted(&root), "");
+}
+
+#[test]
+fn a_fire_whose_commit_failed_keeps_the_chain_and_commits_later() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ollim");
+    let dd = open(&root, &clock_at("2026-11-21T08:00:00-08:00"), true);
+    let first = Reminder::new("2026-11-21T09:00:00-08:00", "take a break", 2);
+    dd.save_reminder(&first).unwrap();
+    let next_run = "2026-11-21T10:00:00-08:00";
+    let follow_up = first.follow_up(next_run).unwrap();
+
+    break_git(&root);
+    let failed = dd.fire_reminder(&first.id, Some(next_run));
+    mend_git(&root);
+    assert!(failed.is_err());
+    // The chain goes on: the follow-up is saved (before the fired reminder was removed).
+    let ids: Vec<String> =
+        dd.list_reminders().unwrap().entries.iter().map(|e| e.spec.id.clone()).collect();
+    assert_eq!(ids, [follow_up.id.as_str()]);
+
+    // The retry finds the reminder fired, and makes the one pending commit.
+    assert_eq!(dd.fire_reminder(&first.id, Some(next_run)).unwrap(), None);
+    assert_eq!(
+        subjects(&root)[..2],
+        [
+            format!("remove reminder {}, add reminder {}", first.id, follow_up.id),
+            format!("add reminder {}", first.id),
+        ]
+    );
+    assert_eq!(uncommitted(&root), "");
+}
+
+#[test]
+fn firing_again_after_a_crash_between_the_steps_schedules_one_follow_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ollim");
+    let dd = open(&root, &clock_at("2026-11-21T08:00:00-08:00"), true);
+    let first = Reminder::new("2026-11-21T09:00:00-08:00", "take a break", 2);
+    dd.save_reminder(&first).unwrap();
+    let next_run = "2026-11-21T10:00:00-08:00";
+    // What a fire killed between its two steps leaves: the follow-up and the fired reminder.
+    dd.save_reminder(&first.follow_up(next_run).unwrap()).unwrap();
+    assert_eq!(dd.list_reminders().unwrap().entries.len(), 2);
+
+    // The fired reminder fires again: the same follow-up is rewritten, not a second one added.
+    let follow_up = dd.fire_reminder(&first.id, Some(next_run)).unwrap().unwrap();
+    assert_eq!(follow_up, first.follow_up(next_run).unwrap());
+    assert_eq!((follow_up.chain_depth, follow_up.chain_parent.as_deref()), (1, Some(&*first.id)));
+    let ids: Vec<String> =
+        dd.list_reminders().unwrap().entries.iter().map(|e| e.spec.id.clone()).collect();
+    assert_eq!(ids, [follow_up.id.as_str()]);
+    assert_eq!(uncommitted(&root), "");
+}
+
+#[test]
+fn follow_up_ids_are_stable_and_distinct() {
+    let first = Reminder::new("2026-11-21T09:00:00-08:00", "x", 3);
+    let a = first.follow_up("2026-11-21T10:00:00-08:00").unwrap();
+    let b = first.follow_up("2026-11-21T11:00:00-08:00").unwrap();
+    assert_eq!(a.id, b.id);
+    assert_eq!(a.id.len(), 8);
+    assert!(a.id.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    let c = a.follow_up("2026-11-21T12:00:00-08:00").unwrap();
+    let ids = [&first.id, &a.id, &c.id];
+    assert!(ids.iter().enumerate().all(|(i, x)| ids[i + 1..].iter().all(|y| x != y)), "{ids:?}");
 }
