@@ -157,8 +157,16 @@ impl Workspace {
 
     /// Creates conversation `id` — its directory with `outputs/` and `uploads/`, `meta.json`,
     /// and its entry in `conversations.json` — under the index's cross-process lock, so
-    /// concurrent creators in any process all end up in the index. An id that exists (in the
-    /// index or on disk) is [`Error::ConversationExists`].
+    /// concurrent creators in any process all end up in the index. An id the index lists is
+    /// [`Error::ConversationExists`] — unless it lists it with the same title and owner: then
+    /// this is a repeated create (of one that reported an error after its index entry was
+    /// written), and the conversation is returned, its directories completed.
+    ///
+    /// The index entry is the create's commit point, written last. A directory the index does
+    /// not list is what a create that failed or was killed before that point left behind (no
+    /// other creator can be half-way: they all hold the index lock): it is completed — its
+    /// files are kept, `meta.json` is written anew, the id is listed — so a failed create can
+    /// always be repeated.
     pub fn create_conversation(&self, id: &str, title: &str) -> Result<Conversation> {
         let conversation = self.conversation(id)?;
         let owner_id = match self.owner()? {
@@ -167,11 +175,17 @@ impl Workspace {
         };
         self.create_dir("conversations")?;
         let created = self.conversation_index().try_update(|index| {
-            if index.conversations.contains_key(id) || conversation.dir.exists() {
-                return Err(Error::ConversationExists {
-                    id: id.to_owned(),
-                    path: conversation.dir.clone(),
-                });
+            if let Some(listed) = index.conversations.get(id) {
+                let same = listed.title == title && listed.owner_id == owner_id;
+                if !same || !conversation.meta_path().is_file() {
+                    return Err(Error::ConversationExists {
+                        id: id.to_owned(),
+                        path: conversation.dir.clone(),
+                    });
+                }
+                ensure_dir(&conversation.outputs_dir())?;
+                ensure_dir(&conversation.uploads_dir())?;
+                return Ok(());
             }
             ensure_dir(&conversation.outputs_dir())?;
             ensure_dir(&conversation.uploads_dir())?;

@@ -107,10 +107,10 @@
 //!   seed's per-workspace `conversations/`.
 //! - The locks are advisory: an omicos process that takes none can still race a create or a
 //!   switch. Hard links must be supported by the filesystem holding the data directory.
-//! - A crash between a conversation's `meta.json` and its index entry leaves a directory the
-//!   index does not list; [`Workspace::conversation_index_drift`] reports it, and the id stays
-//!   taken. A crash in the middle of an account switch leaves every file under a name that a
-//!   repeated switch completes; none is lost.
+//! - A crash (or an I/O error) between a conversation's directory and its index entry leaves
+//!   a directory the index does not list; [`Workspace::conversation_index_drift`] reports it,
+//!   and creating the id again completes it. A crash in the middle of an account switch
+//!   leaves every file under a name that a repeated switch completes; none is lost.
 //! - Unix only; Linux is the tested platform.
 
 mod conversations;

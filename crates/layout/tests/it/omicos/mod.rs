@@ -10,6 +10,7 @@
 
 mod accounts;
 mod concurrency;
+mod failures;
 mod isolation;
 mod layouts;
 mod lifetime;
