@@ -67,14 +67,18 @@
 //!   and is never replaced (repair is a person's decision: the id is the cloud identity).
 //! - **Who owns the id.** `account.json` gains a `user_id` field naming the account that owns the
 //!   current `workspace_id`; it is kept on logout. A login by the same account keeps the id; a
-//!   first login on a workspace nobody owns adopts its id; a login by another account moves
-//!   `workspace_id` to `workspace_id.<old>.bak` and `cloud_login.json` to
+//!   first login on a workspace nobody owns adopts its id; a login by another account keeps
+//!   `workspace_id` as `workspace_id.<old>.bak` and `cloud_login.json` as
 //!   `cloud_login.json.<old>.bak`, then restores `workspace_id.<new>.bak` if the new account was
 //!   here before, else creates a new id. `<user>` is the owner id (a UUID), checked as a path
 //!   component. Backups are never overwritten: a second, different backup of the same account
-//!   becomes `….<unix_ms>.bak`. Moves are a create-only write (`write_new`, which never
-//!   replaces) then a removal, each durable and safe to repeat after a crash; the whole switch
-//!   runs under the `workspace_id` lock. A fresh login supersedes and removes a stale
+//!   becomes `….<unix_ms>.bak`. The switch never leaves the workspace without either file:
+//!   the backups are create-only copies (`write_new`) made first, the new files then replace
+//!   the old ones atomically, `account.json` naming the new owner is the switch's commit
+//!   point, and the backups now in use are removed last. An id that equals another account's
+//!   backup is that account's, never adopted: so a switch stopped at any step (an I/O error,
+//!   a crash) is completed exactly by calling it again. Everything runs under the
+//!   `workspace_id` lock. A fresh login supersedes and removes a stale
 //!   `cloud_login.json.<new>.bak` of the same account (an old token is not kept around).
 //! - **Credentials.** The workspace-local `cloud_login.json` wins. The global one is the fallback
 //!   only while the workspace has no `account.json` (a workspace that never logged in itself);

@@ -211,7 +211,7 @@ pub struct Realigned {
     pub workspace_id: WorkspaceId,
     /// The id was restored from `workspace_id.<owner>.bak` (the account was here before).
     pub restored_id: bool,
-    /// The files the previous account's state was moved to.
+    /// The backups of the previous account's files (made by this call, or found identical).
     pub backups: Vec<PathBuf>,
 }
 
@@ -406,14 +406,25 @@ impl Workspace {
         Ok(id)
     }
 
-    /// Moves the current id aside to `workspace_id.<owner>.bak` (the owner, or `anonymous`)
-    /// and creates a new one.
+    /// Keeps the current id as `workspace_id.<owner>.bak` (the owner, or `anonymous`) and
+    /// replaces it with a new one.
+    ///
+    /// The backup is a create-only copy made first, and the new id replaces the old one
+    /// atomically, so at every point `workspace_id` holds a valid id (the old one until the
+    /// replacement): an error in between leaves the old id in place and its backup, and
+    /// calling again rotates it.
     pub fn rotate_workspace_id(&self) -> Result<WorkspaceId> {
         self.ensure()?;
         let _guard = store::lock(&self.workspace_id_path())?;
         let owner = self.recorded_owner()?.unwrap_or_else(|| ANONYMOUS.to_owned());
-        let _ = self.move_id_aside(&owner)?;
-        self.workspace_id_locked()
+        validate_owner_or_anonymous(&owner)?;
+        if self.read_workspace_id()?.is_some() {
+            let _ = copy_aside(&self.workspace_id_path(), &self.workspace_id_backup_path(&owner)?)?;
+        }
+        let id = WorkspaceId::generate()?;
+        let _ =
+            store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &WriteOptions::new())?;
+        Ok(id)
     }
 
     // ---- credentials and accounts ----------------------------------------------------------
@@ -453,10 +464,13 @@ impl Workspace {
     }
 
     /// Logs the workspace in with `login` (0600, workspace-local). When the workspace belongs to
-    /// another account, that account's `workspace_id` and `cloud_login.json` are moved to
+    /// another account, that account's `workspace_id` and `cloud_login.json` are kept as
     /// `workspace_id.<old>.bak` and `cloud_login.json.<old>.bak`, and the new account's id is
     /// restored from `workspace_id.<new>.bak` when it was here before (else a new id is
     /// created). A stale `cloud_login.json.<new>.bak` is superseded by `login` and removed.
+    ///
+    /// At no point is either file missing, and after an error (or a crash) the same call
+    /// completes the switch exactly (the order of its steps is in the module documentation).
     pub fn login(&self, login: &CloudLogin) -> Result<Realigned> {
         let user =
             login.user_id().ok_or_else(|| Error::NoUserId { path: self.data_dir.clone() })?;
@@ -466,11 +480,13 @@ impl Workspace {
 
     /// Switches back to an account that was here before, restoring both its `workspace_id` and
     /// its `cloud_login.json` from their `.bak` files (the current account's are moved aside).
-    /// Without a credentials backup for `user_id` this is an error and nothing changes.
+    /// Without a credentials backup for `user_id` this is an error and nothing changes (unless
+    /// `cloud_login.json` is already that account's: a switch interrupted after restoring it
+    /// is completed).
     pub fn switch_account(&self, user_id: &str) -> Result<Realigned> {
         validate_owner_id(user_id)?;
         let backup = self.cloud_login_backup_path(user_id)?;
-        if fs::symlink_metadata(&backup).is_err() {
+        if fs::symlink_metadata(&backup).is_err() && !self.login_belongs_to(user_id) {
             return Err(Error::Io {
                 step: "find the credentials backup",
                 path: backup,
@@ -502,37 +518,57 @@ impl Workspace {
         Ok(self.credentials()?.and_then(|c| c.login.user_id().map(str::to_owned)))
     }
 
+    /// Whether `cloud_login.json` is a login of `user` (an unreadable one is not).
+    fn login_belongs_to(&self, user: &str) -> bool {
+        self.cloud_login().read().ok().flatten().is_some_and(|l| l.user_id() == Some(user))
+    }
+
+    /// The account switch, in an order where every file is valid at every point and a repeated
+    /// call completes an interrupted one (see the module documentation):
+    ///
+    /// 1. create-only copies of the previous account's `workspace_id` and `cloud_login.json`
+    ///    (`.<old>.bak`); the originals stay;
+    /// 2. the new `cloud_login.json` replaces the old one atomically;
+    /// 3. `account.json` names the new owner — the commit point of the switch;
+    /// 4. `workspace_id` is settled: when it is absent, or is an id kept as another account's
+    ///    backup (so it belongs to that account), the new account's backup or a new id
+    ///    replaces it atomically; otherwise it is the new account's (adopted, or kept);
+    /// 5. the new account's backups that are now in use are removed.
     fn realign(&self, user: &str, login: Option<&CloudLogin>) -> Result<Realigned> {
         self.ensure()?;
         let _guard = store::lock(&self.workspace_id_path())?;
         let previous = self.recorded_owner()?;
         let mut backups = Vec::new();
-        let mut restored_id = false;
+        let login_is_users = self.login_belongs_to(user);
         if let Some(old) = previous.as_deref().filter(|old| *old != user) {
             validate_owner_or_anonymous(old)?;
-            backups.extend(self.move_id_aside(old)?);
-            backups
-                .extend(move_aside(&self.cloud_login_path(), &self.cloud_login_backup_path(old)?)?);
-            let id_backup = self.workspace_id_backup_path(user)?;
-            if read_id(&id_backup)?.is_some() {
-                move_no_replace(&id_backup, &self.workspace_id_path())?;
-                restored_id = true;
+            if self.read_workspace_id()?.is_some() {
+                backups.extend(copy_aside(
+                    &self.workspace_id_path(),
+                    &self.workspace_id_backup_path(old)?,
+                )?);
+            }
+            if !login_is_users {
+                backups.extend(copy_aside(
+                    &self.cloud_login_path(),
+                    &self.cloud_login_backup_path(old)?,
+                )?);
             }
         }
-        let workspace_id = self.workspace_id_locked()?;
         let login_backup = self.cloud_login_backup_path(user)?;
-        match login {
+        let restored_login = match login {
             Some(login) => {
                 let _ = self.cloud_login().write(login)?;
-                let _ = store::remove(&login_backup, Durability::Full)?;
+                None
             }
             None => {
-                if !self.cloud_login_path().exists() {
-                    move_no_replace(&login_backup, &self.cloud_login_path())?;
+                let saved = store::read(&login_backup, MAX_MOVED)?;
+                if let Some(bytes) = saved.as_deref().filter(|_| !login_is_users) {
+                    let _ = store::write(&self.cloud_login_path(), bytes, &WriteOptions::secret())?;
                 }
+                saved
             }
-        }
-        // Every move and removal above was made durable (directory fsync) as it happened.
+        };
         let email = match login {
             Some(login) => login.user.as_ref().and_then(|u| u.email.clone()),
             None => self.cloud_login().read()?.and_then(|l| l.user.and_then(|u| u.email)),
@@ -546,6 +582,16 @@ impl Workspace {
             account.user_id = Some(user.to_owned());
             account.email = email;
         })?;
+        let (workspace_id, restored_id) = self.settle_id(user)?;
+        // The backups now in use (or superseded by a fresh login) go last.
+        let id_backup = self.workspace_id_backup_path(user)?;
+        if read_id(&id_backup)?.as_ref() == Some(&workspace_id) {
+            let _ = store::remove(&id_backup, Durability::Full)?;
+        }
+        let login_now = store::read(&self.cloud_login_path(), MAX_MOVED)?;
+        if login.is_some() || (restored_login.is_some() && restored_login == login_now) {
+            let _ = store::remove(&login_backup, Durability::Full)?;
+        }
         Ok(Realigned {
             previous_owner: previous,
             owner: user.to_owned(),
@@ -555,14 +601,62 @@ impl Workspace {
         })
     }
 
-    /// Moves `workspace_id` to `workspace_id.<owner>.bak` without ever replacing a backup:
-    /// an identical backup absorbs it, a different one makes it `workspace_id.<owner>.<ms>.bak`.
-    fn move_id_aside(&self, owner: &str) -> Result<Option<PathBuf>> {
-        let current = self.workspace_id_path();
-        if self.read_workspace_id()?.is_none() {
-            return Ok(None);
+    /// Step 4 of [`Workspace::realign`]: the id of `user`, now the recorded owner. Returns it
+    /// and whether it came from `workspace_id.<user>.bak`.
+    fn settle_id(&self, user: &str) -> Result<(WorkspaceId, bool)> {
+        let own_backup = read_id(&self.workspace_id_backup_path(user)?)?;
+        if let Some(current) = self.read_workspace_id()?
+            && !self.kept_for_another_account(&current, user)?
+        {
+            let restored = own_backup.as_ref() == Some(&current);
+            return Ok((current, restored));
         }
-        move_aside(&current, &self.workspace_id_backup_path(owner)?)
+        let (id, restored, options) = match own_backup {
+            Some(id) => {
+                let path = self.workspace_id_backup_path(user)?;
+                let mode =
+                    fs::metadata(&path).map_err(Error::io("inspect", &path))?.permissions().mode();
+                (id, true, WriteOptions::new().mode(store::Mode::Exact(mode & 0o7777)))
+            }
+            None => (WorkspaceId::generate()?, false, WriteOptions::new()),
+        };
+        let _ = store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &options)?;
+        Ok((id, restored))
+    }
+
+    /// Whether `id` is kept in a `workspace_id.<owner>[.<ms>].bak` of an account other than
+    /// `user`: then it is that account's id, set aside by a switch that did not finish.
+    fn kept_for_another_account(&self, id: &WorkspaceId, user: &str) -> Result<bool> {
+        let dir = &self.data_dir;
+        let entries = fs::read_dir(dir).map_err(Error::io("list directory", dir))?;
+        for entry in entries {
+            let entry = entry.map_err(Error::io("list directory", dir))?;
+            let name = entry.file_name();
+            let Some(middle) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("workspace_id."))
+                .and_then(|n| n.strip_suffix(".bak"))
+            else {
+                continue;
+            };
+            // `<user>` or `<user>.<unix_ms>`: the account's own backups.
+            let users_own = middle == user
+                || middle
+                    .strip_prefix(user)
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .is_some_and(|ms| !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()));
+            if users_own {
+                continue;
+            }
+            // A backup that is not an id cannot be this id; one that cannot be read is an error
+            // (guessing could hand one account's id to another).
+            match read_id(&entry.path()) {
+                Ok(Some(kept)) if kept == *id => return Ok(true),
+                Ok(_) | Err(Error::BadWorkspaceId { .. }) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(false)
     }
 
     // ---- the daemon lock ------------------------------------------------------------------
@@ -609,51 +703,32 @@ fn read_id(path: &Path) -> Result<Option<WorkspaceId>> {
         .map_err(|reason| Error::BadWorkspaceId { path: path.to_owned(), reason })
 }
 
-/// Moves `from` to `to` without replacing `to`: nothing when `from` is missing; when `to`
-/// exists with the same bytes, `from` is just removed (a crash between the create and the
-/// unlink left both); when it differs, `from` goes to `<to minus .bak>.<unix_ms>.bak`.
-fn move_aside(from: &Path, to: &Path) -> Result<Option<PathBuf>> {
+/// Copies `from` to the backup `to` without ever replacing a backup: nothing when `from` is
+/// missing; when `to` exists with the same bytes, nothing (an earlier, interrupted call made
+/// it); when it differs, the copy goes to `<to minus .bak>.<unix_ms>.bak`. The copy is a
+/// create-only write (`write_new`) with `from`'s mode, durable; `from` stays.
+fn copy_aside(from: &Path, to: &Path) -> Result<Option<PathBuf>> {
     let Some(content) = store::read(from, MAX_MOVED)? else { return Ok(None) };
     let target = match store::read(to, MAX_MOVED)? {
         None => to.to_owned(),
-        Some(existing) if existing == content => {
-            let _ = store::remove(from, Durability::Full)?;
-            return Ok(Some(to.to_owned()));
-        }
+        Some(existing) if existing == content => return Ok(Some(to.to_owned())),
         Some(_) => {
             let name = to.to_string_lossy();
             let stem = name.strip_suffix(".bak").unwrap_or(&name);
             PathBuf::from(format!("{stem}.{}.bak", now_ms()))
         }
     };
-    move_no_replace(from, &target)?;
-    Ok(Some(target))
+    let mode = fs::metadata(from).map_err(Error::io("inspect", from))?.permissions().mode();
+    let options = WriteOptions::new().mode(store::Mode::Exact(mode & 0o7777));
+    match store::write_new(&target, &content, &options)? {
+        Created::New => Ok(Some(target)),
+        Created::AlreadyExists => Err(Error::Io {
+            step: "create without replacing",
+            path: target,
+            source: io::Error::from(io::ErrorKind::AlreadyExists),
+        }),
+    }
 }
 
 /// The largest file an account switch moves (ids and credentials are far smaller).
 const MAX_MOVED: u64 = 1 << 20;
-
-/// A rename that never replaces, in two steps that are each safe to repeat after a crash:
-/// `to` is created with `from`'s bytes and mode by `store::write_new` (exclusive: an existing
-/// `to` — file or symlink — is an error and stays as it is), durably, then `from` is removed.
-fn move_no_replace(from: &Path, to: &Path) -> Result<()> {
-    let content = store::read(from, MAX_MOVED)?.ok_or_else(|| Error::Io {
-        step: "move",
-        path: from.to_owned(),
-        source: io::Error::from(io::ErrorKind::NotFound),
-    })?;
-    let mode = fs::metadata(from).map_err(Error::io("inspect", from))?.permissions().mode();
-    let options = WriteOptions::new().mode(store::Mode::Exact(mode & 0o7777));
-    match store::write_new(to, &content, &options)? {
-        Created::New => {}
-        Created::AlreadyExists => {
-            return Err(Error::Io {
-                step: "create without replacing",
-                path: to.to_owned(),
-                source: io::Error::from(io::ErrorKind::AlreadyExists),
-            });
-        }
-    }
-    let _ = store::remove(from, Durability::Full)?;
-    Ok(())
-}

@@ -1,12 +1,24 @@
 //! Failures half-way through an operation (the cases `cargo xtask faults` found), made real
 //! by planting an obstacle (a directory where a file is written) for one call: a failed create
-//! can be repeated.
+//! can be repeated, and an account switch or id rotation never leaves the workspace without
+//! `workspace_id` or `cloud_login.json`, and a repeated call completes it exactly.
 
-use std::fs;
+use std::{fs, path::Path};
 
 use dotdir::omicos::Error;
 
 use super::support::{login_of, serve_workspace};
+
+/// The backups in the data directory whose names start with `prefix`, sorted.
+fn names(dir: &Path, prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix) && n.ends_with(".bak"))
+        .collect();
+    names.sort();
+    names
+}
 
 #[test]
 fn a_failed_create_can_be_repeated() {
@@ -54,4 +66,71 @@ fn a_create_repeated_after_its_index_entry_landed_returns_the_conversation() {
     assert!(matches!(ws.create_conversation("c1", "Other"), Err(Error::ConversationExists { .. })));
     let _ = ws.login(&login_of("u-b")).unwrap();
     assert!(matches!(ws.create_conversation("c1", "First"), Err(Error::ConversationExists { .. })));
+}
+
+#[test]
+fn a_switch_failing_before_its_commit_point_keeps_every_file_and_completes_on_retry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = serve_workspace(tmp.path());
+    let a = ws.login(&login_of("u-a")).unwrap();
+    // An obstacle where u-a's credentials backup goes: the switch fails after backing up the id.
+    let obstacle = ws.cloud_login_backup_path("u-a").unwrap();
+    fs::create_dir(&obstacle).unwrap();
+    assert!(ws.login(&login_of("u-b")).is_err());
+    // Nothing is missing: u-a's id and credentials are still in place.
+    assert_eq!(ws.read_workspace_id().unwrap(), Some(a.workspace_id.clone()));
+    assert_eq!(ws.credentials().unwrap().unwrap().login.user_id(), Some("u-a"));
+    fs::remove_dir(&obstacle).unwrap();
+
+    // The retry is exactly an uninterrupted switch: no extra backup, u-a's kept once.
+    let b = ws.login(&login_of("u-b")).unwrap();
+    assert_eq!(b.previous_owner.as_deref(), Some("u-a"));
+    assert_ne!(b.workspace_id, a.workspace_id);
+    assert_eq!(ws.read_workspace_id().unwrap(), Some(b.workspace_id.clone()));
+    assert_eq!(ws.credentials().unwrap().unwrap().login.user_id(), Some("u-b"));
+    assert_eq!(names(ws.data_dir(), "workspace_id."), ["workspace_id.u-a.bak"]);
+    assert_eq!(names(ws.data_dir(), "cloud_login.json."), ["cloud_login.json.u-a.bak"]);
+    assert_eq!(
+        fs::read_to_string(ws.workspace_id_backup_path("u-a").unwrap()).unwrap(),
+        a.workspace_id.as_str()
+    );
+    // And u-a comes back to its own id.
+    assert_eq!(ws.switch_account("u-a").unwrap().workspace_id, a.workspace_id);
+}
+
+#[test]
+fn a_switch_failing_after_its_commit_point_never_hands_the_old_id_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = serve_workspace(tmp.path());
+    let a = ws.login(&login_of("u-a")).unwrap();
+    // An obstacle where u-b's id backup is looked for: the switch fails after account.json
+    // names u-b, before the id is replaced.
+    let obstacle = ws.workspace_id_backup_path("u-b").unwrap();
+    fs::create_dir(&obstacle).unwrap();
+    assert!(ws.login(&login_of("u-b")).is_err());
+    assert_eq!(ws.account().read().unwrap().unwrap().user_id.as_deref(), Some("u-b"));
+    assert_eq!(ws.read_workspace_id().unwrap(), Some(a.workspace_id.clone()));
+    fs::remove_dir(&obstacle).unwrap();
+
+    // u-b is the recorded owner now, but the id in place is kept as u-a's: it is replaced.
+    let b = ws.login(&login_of("u-b")).unwrap();
+    assert_ne!(b.workspace_id, a.workspace_id);
+    assert_eq!(ws.read_workspace_id().unwrap(), Some(b.workspace_id.clone()));
+    assert_eq!(names(ws.data_dir(), "workspace_id."), ["workspace_id.u-a.bak"]);
+    // A later login of the same account keeps its id.
+    assert_eq!(ws.login(&login_of("u-b")).unwrap().workspace_id, b.workspace_id);
+}
+
+#[test]
+fn a_rotation_interrupted_after_its_backup_completes_without_a_second_backup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = serve_workspace(tmp.path());
+    let _ = ws.login(&login_of("u-a")).unwrap();
+    let first = ws.workspace_id().unwrap();
+    // What a rotation stopped after its create-only backup leaves: the id and its copy.
+    fs::copy(ws.workspace_id_path(), ws.workspace_id_backup_path("u-a").unwrap()).unwrap();
+    let second = ws.rotate_workspace_id().unwrap();
+    assert_ne!(second, first);
+    assert_eq!(ws.read_workspace_id().unwrap(), Some(second));
+    assert_eq!(names(ws.data_dir(), "workspace_id."), ["workspace_id.u-a.bak"]);
 }
