@@ -16,6 +16,21 @@ use crate::ollim::{
     paths::{STATE_DIR_NAME, resolve_data_dir},
 };
 
+/// The directories of the layout a [`DataDir`] writes under: each must be a real directory
+/// (checked at open, and before each write under it), never a symbolic link.
+pub(crate) const LAYOUT_DIRS: &[&str] = &[
+    STATE_DIR_NAME,
+    "routines",
+    "reminders",
+    "webhooks",
+    "skills",
+    "downloads",
+    "reflections",
+    ".claude",
+    ".claude/agents",
+    ".git",
+];
+
 /// How a [`DataDir`] is opened.
 #[derive(Clone)]
 pub struct Options {
@@ -137,6 +152,11 @@ impl DataDir {
                 reason: "must be an absolute path",
             });
         }
+        // The root may be reached through a symbolic link (the caller named it); a layout
+        // directory under it may not: a write through it would land outside.
+        for dir in LAYOUT_DIRS {
+            check_real_dir(&root, &root.join(dir))?;
+        }
         for dir in [root.clone(), root.join(STATE_DIR_NAME)] {
             fs::DirBuilder::new()
                 .recursive(true)
@@ -190,6 +210,20 @@ impl DataDir {
     /// The absolute path of `relative` (a `/`-separated path inside the data directory).
     pub fn path(&self, relative: &str) -> PathBuf {
         self.root.join(relative)
+    }
+
+    /// `relative` (a directory inside the data directory), after checking that it and every
+    /// directory on the way to it is a real directory where it exists: a symbolic link is
+    /// [`Error::NotADirectory`], so no write follows it out of the data directory.
+    pub(crate) fn real_dir(&self, relative: impl AsRef<Path>) -> Result<PathBuf> {
+        let dir = self.root.join(relative);
+        check_real_dir(&self.root, &dir)?;
+        Ok(dir)
+    }
+
+    /// Checks that `state/` is a real directory (see [`DataDir::real_dir`]), before a write.
+    pub(crate) fn check_state_dir(&self) -> Result<()> {
+        self.real_dir(STATE_DIR_NAME).map(|_| ())
     }
 
     /// The time zone of timestamps.
@@ -297,5 +331,14 @@ impl DataDir {
             Some(tracker) => tracker.commit_paths(&[Path::new(relative)], message).map(|_| ()),
             None => Ok(()),
         }
+    }
+}
+
+/// See [`DataDir::real_dir`].
+fn check_real_dir(root: &Path, dir: &Path) -> Result<()> {
+    match crate::ollim::first_non_directory(root, dir) {
+        Ok(None) => Ok(()),
+        Ok(Some(path)) => Err(Error::NotADirectory { path }),
+        Err(source) => Err(Error::Io { step: "inspect", path: dir.to_path_buf(), source }),
     }
 }

@@ -45,6 +45,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A directory of the layout (`state/`, `routines/`, `downloads/`, …, or one on the way to
+    /// it) is a symbolic link or not a directory: a write through it could land outside the
+    /// data directory, so nothing is written.
+    #[error(
+        "{} is a symbolic link or not a directory: the data directory's subdirectories must be real directories",
+        path.display()
+    )]
+    NotADirectory {
+        /// The offending path.
+        path: PathBuf,
+    },
     /// A file has content the layout does not accept.
     #[error("{} is invalid: {reason}", path.display())]
     Invalid {

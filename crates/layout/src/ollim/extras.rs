@@ -41,7 +41,7 @@ impl DataDir {
     /// replaces), so two savers never pick the same name and no file is ever overwritten.
     /// Returns the path written.
     pub fn save_download(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
-        let dir = self.root.join(DOWNLOADS_DIR);
+        let dir = self.real_dir(DOWNLOADS_DIR)?;
         let safe = sanitize_download_name(name);
         let options = self.plain_write_options();
         let mut n = 1u32;
@@ -75,7 +75,7 @@ impl DataDir {
                 "not a plain slug",
             ));
         }
-        let dir = self.root.join(REFLECTIONS_DIR).join(item_id);
+        let dir = self.real_dir(Path::new(REFLECTIONS_DIR).join(item_id))?;
         fs::create_dir_all(&dir).map_err(Error::io("create directory", &dir))?;
         Ok(dir.join(reflection_file_name(ts)))
     }

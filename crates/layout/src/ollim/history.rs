@@ -36,6 +36,7 @@ impl DataDir {
         session_id: &str,
         parent_session_id: Option<&str>,
     ) -> Result<SessionEvent> {
+        self.check_state_dir()?;
         let record = SessionEvent {
             session_id: session_id.to_owned(),
             event,

@@ -62,7 +62,14 @@
 //! - the guard resolves relative paths from the data directory (not the process's working
 //!   directory), covers `MultiEdit`/`NotebookEdit`, refuses a missing path, case and
 //!   invisible-character variants of `state`, and hard links into `state/`;
-//! - agent templates and `IDENTITY.md` are written atomically (never a half-written file).
+//! - agent templates and `IDENTITY.md` are written atomically (never a half-written file);
+//! - a layout directory (`state/`, `routines/`, `downloads/`, `.git/`, …) replaced by a
+//!   symbolic link is refused ([`Error::NotADirectory`]) at open and before each write under
+//!   it, so no write follows it out of the data directory (the data directory itself may be
+//!   reached through a link);
+//! - a commit that fails after its change is made later with its own message (recorded in
+//!   `.git/dotdir-pending-commits.json`), and a fired reminder's follow-up is saved before
+//!   the reminder is removed.
 //!
 //! Kept as the reference does it: `session_history.jsonl` is committed on every event (the
 //! seed's table), expired entries stay on disk until the next write, `downloads/` and
@@ -126,3 +133,5 @@ pub use self::{
     ttl::{ForkLookup, ForkMessage, Inquiries, Inquiry, is_inquiry_key},
     updates::{MAX_PENDING_UPDATES, PendingUpdate, push_capped, sentinel_count, sentinel_message},
 };
+
+pub(crate) use self::paths::first_non_directory;

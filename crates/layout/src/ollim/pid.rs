@@ -20,6 +20,7 @@ impl DataDir {
     /// Takes the single-instance lock, or fails naming the running bot's pid
     /// (`Error::Pid`, see [`dotdir_pidlock::Error::holder_pid`]).
     pub fn lock_instance(&self) -> Result<PidGuard> {
+        self.check_state_dir()?;
         Ok(self.pid_lock().acquire()?)
     }
 

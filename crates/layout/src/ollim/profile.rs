@@ -164,7 +164,7 @@ impl DataDir {
         names: &Names,
     ) -> Result<SdkLayoutReport> {
         let mut report = SdkLayoutReport::default();
-        let agents_dir = self.root.join(".claude/agents");
+        let agents_dir = self.real_dir(".claude/agents")?;
         for agent in agents {
             if agent.file_name.contains('/') || agent.file_name.starts_with('.') {
                 return Err(Error::refused(

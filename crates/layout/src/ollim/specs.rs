@@ -374,6 +374,7 @@ impl DataDir {
     /// (one file per id; the old name's deletion is in the same commit).
     pub fn save_routine(&self, routine: &Routine) -> Result<PathBuf> {
         let routines = &self.specs.routines;
+        let _ = self.real_dir(routines.path())?;
         let message = format!("add routine {}", routine.id);
         let saved =
             self.change(&[routines.path().to_owned()], &message, || routines.write(routine))?;
@@ -385,6 +386,7 @@ impl DataDir {
     /// whether one existed.
     pub fn remove_routine(&self, id: &str) -> Result<bool> {
         let routines = &self.specs.routines;
+        let _ = self.real_dir(routines.path())?;
         let message = format!("remove routine {id}");
         let removed =
             self.change(&[routines.path().to_owned()], &message, || routines.remove(id))?;
@@ -395,6 +397,7 @@ impl DataDir {
     /// Saves a reminder and commits it: `add reminder {id}`.
     pub fn save_reminder(&self, reminder: &Reminder) -> Result<PathBuf> {
         let reminders = &self.specs.reminders;
+        let _ = self.real_dir(reminders.path())?;
         let message = format!("add reminder {}", reminder.id);
         let saved =
             self.change(&[reminders.path().to_owned()], &message, || reminders.write(reminder))?;
@@ -405,6 +408,7 @@ impl DataDir {
     /// Removes a reminder (after it fired, or cancelled) and commits: `remove reminder {id}`.
     pub fn remove_reminder(&self, id: &str) -> Result<bool> {
         let reminders = &self.specs.reminders;
+        let _ = self.real_dir(reminders.path())?;
         let message = format!("remove reminder {id}");
         let removed =
             self.change(&[reminders.path().to_owned()], &message, || reminders.remove(id))?;
@@ -435,6 +439,7 @@ impl DataDir {
             None => format!("remove reminder {id}"),
         };
         let reminders = &self.specs.reminders;
+        let _ = self.real_dir(reminders.path())?;
         let paths = self.change(&[reminders.path().to_owned()], &message, || {
             let mut paths = Vec::new();
             if let Some(next) = &follow_up {

@@ -71,6 +71,7 @@ impl DataDir {
     /// while a swap is in progress. Detection and write happen under the file's cross-process
     /// lock, so two processes never both log `created`.
     pub fn save_session_id(&self, session_id: &str) -> Result<()> {
+        self.check_state_dir()?;
         if session_id.trim().is_empty() || session_id.contains(['\n', '\r', '\0']) {
             return Err(Error::refused("session id", "must be a non-empty single line"));
         }
@@ -100,6 +101,7 @@ impl DataDir {
 
     /// Removes the session id (after `cleared`).
     pub fn delete_session_id(&self) -> Result<()> {
+        self.check_state_dir()?;
         let path = self.state_dir().join(files::SESSIONS);
         let _guard = lock(&path)?;
         self.remove_state_file(&path)
@@ -126,6 +128,7 @@ impl DataDir {
         fork_session_id: &str,
         parent_session_id: Option<&str>,
     ) -> Result<()> {
+        self.check_state_dir()?;
         if message_ids.is_empty() {
             return Ok(());
         }
@@ -163,6 +166,7 @@ impl DataDir {
 
     /// Replaces every fork record (for repairs and migrations), under the lock.
     pub fn save_fork_messages(&self, records: &[ForkMessage]) -> Result<()> {
+        self.check_state_dir()?;
         let doc = self.state_document::<Vec<ForkMessage>>(files::FORK_MESSAGES);
         doc.update(|all| *all = records.to_vec())?;
         Ok(())
@@ -180,6 +184,7 @@ impl DataDir {
     /// Registers a button prompt and returns its new 8-hex key. Expired entries are pruned; a
     /// key collision picks another key (the reference silently overwrote).
     pub fn register_inquiry(&self, prompt: &str) -> Result<String> {
+        self.check_state_dir()?;
         let now = unix_seconds(self.clock.now());
         let cutoff = self.ttl_cutoff();
         let doc = self.state_document::<Inquiries>(files::INQUIRIES);
@@ -199,6 +204,7 @@ impl DataDir {
 
     /// Replaces every inquiry (for repairs and migrations), under the lock.
     pub fn save_inquiries(&self, inquiries: &Inquiries) -> Result<()> {
+        self.check_state_dir()?;
         let doc = self.state_document::<Inquiries>(files::INQUIRIES);
         doc.update(|all| *all = inquiries.clone())?;
         Ok(())
@@ -211,6 +217,7 @@ impl DataDir {
 
     /// Consumes a live inquiry; `None` (and nothing written) when it is missing or expired.
     pub fn pop_inquiry(&self, key: &str) -> Result<Option<String>> {
+        self.check_state_dir()?;
         let cutoff = self.ttl_cutoff();
         let doc = self.state_document::<Inquiries>(files::INQUIRIES);
         let outcome = doc.try_update(|all| {
@@ -229,6 +236,7 @@ impl DataDir {
     /// Queues a background fork's update for the main session (cap 10 with the sentinel), under
     /// the file's cross-process lock — not the reference's in-process `asyncio.Lock`.
     pub fn append_update(&self, message: &str) -> Result<()> {
+        self.check_state_dir()?;
         let update = PendingUpdate { ts: self.now_iso(), message: message.to_owned() };
         let doc = self.state_document::<Vec<PendingUpdate>>(files::PENDING_UPDATES);
         quarantine_if_corrupt(&doc)?;
@@ -243,6 +251,7 @@ impl DataDir {
 
     /// Replaces the queue (for repairs and migrations), under the lock.
     pub fn save_updates(&self, updates: &[PendingUpdate]) -> Result<()> {
+        self.check_state_dir()?;
         let doc = self.state_document::<Vec<PendingUpdate>>(files::PENDING_UPDATES);
         doc.update(|list| *list = updates.to_vec())?;
         Ok(())
@@ -250,6 +259,7 @@ impl DataDir {
 
     /// Takes every queued update and removes the file, under the lock.
     pub fn pop_updates(&self) -> Result<Vec<PendingUpdate>> {
+        self.check_state_dir()?;
         let doc = self.state_document::<Vec<PendingUpdate>>(files::PENDING_UPDATES);
         let _guard = lock(doc.path())?;
         let list = doc.read()?.unwrap_or_default();
@@ -259,6 +269,7 @@ impl DataDir {
 
     /// Drops every queued update.
     pub fn clear_updates(&self) -> Result<()> {
+        self.check_state_dir()?;
         let path = self.state_dir().join(files::PENDING_UPDATES);
         let _guard = lock(&path)?;
         self.remove_state_file(&path)
@@ -276,6 +287,7 @@ impl DataDir {
     /// Sets one key from a user's text with the reference's parsing rules and saves all ten
     /// keys, under the file's lock. Returns the new config.
     pub fn set_config(&self, key: &str, raw: &str) -> Result<RuntimeConfig> {
+        self.check_state_dir()?;
         let doc = self.state_document::<RuntimeConfig>(files::CONFIG);
         doc.try_update(|config| {
             config.set_value(key, raw)?;
@@ -286,6 +298,7 @@ impl DataDir {
 
     /// Saves a whole config (all ten keys).
     pub fn save_config(&self, config: &RuntimeConfig) -> Result<()> {
+        self.check_state_dir()?;
         let doc = self.state_document::<RuntimeConfig>(files::CONFIG);
         let _guard = lock(doc.path())?;
         let _ = doc.write(config)?;
@@ -297,6 +310,7 @@ impl DataDir {
     /// Writes `state/token.json` or `state/credentials.json` (`name`) as a `0o600` secret
     /// (never committed, never backed up; a symlink at the path is refused).
     pub fn write_secret(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        self.check_state_dir()?;
         if ![files::TOKEN, files::CREDENTIALS].contains(&name) {
             return Err(Error::refused(format!("secret {name}"), "not a secret of the layout"));
         }

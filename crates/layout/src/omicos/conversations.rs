@@ -174,6 +174,7 @@ impl Workspace {
             super::Owner::Anonymous => None,
         };
         self.create_dir("conversations")?;
+        let _ = self.real_dir(&format!("conversations/{id}"))?;
         let created = self.conversation_index().try_update(|index| {
             if let Some(listed) = index.conversations.get(id) {
                 let same = listed.title == title && listed.owner_id == owner_id;
@@ -274,6 +275,7 @@ impl Workspace {
     /// back), for this workspace's cloud process; returns the mark now stored.
     pub fn advance_conversation_sync(&self, id: &str, uploaded_through: u64) -> Result<u64> {
         validate_name("conversation id", id)?;
+        let _ = self.real_dir("")?;
         let process = self.process_id()?;
         Ok(self.conversation_sync().update(|state| {
             let mark = state.entry(process).or_default().entry(id.to_owned()).or_default();
@@ -287,6 +289,7 @@ impl Workspace {
 
     pub(crate) fn existing_conversation(&self, id: &str) -> Result<Conversation> {
         let conversation = self.conversation(id)?;
+        let _ = self.real_dir(&format!("conversations/{id}"))?;
         if !conversation.dir.is_dir() {
             return Err(Error::NoSuchConversation { id: id.to_owned(), path: conversation.dir });
         }

@@ -25,6 +25,17 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A directory of the layout (the data directory or the home, `conversations/<id>/`,
+    /// `trajectories/`, `tool_outputs/`, …, or one on the way to it) is a symbolic link or not
+    /// a directory: a write through it could land outside, so nothing is written.
+    #[error(
+        "{} is a symbolic link or not a directory: the data directory and its subdirectories must be real directories",
+        path.display()
+    )]
+    NotADirectory {
+        /// The offending path.
+        path: PathBuf,
+    },
     /// `workspace_id` (or a `workspace_id.<user>.bak`) exists but is not 32 lowercase hex
     /// digits. It is reported, never replaced.
     #[error("{} is not a valid workspace id: {reason}", path.display())]

@@ -166,6 +166,7 @@ impl GlobalHome {
     /// Writes `oauth/<provider>.json`, `0600` in the `0700` `oauth/`.
     pub fn write_oauth(&self, provider: &str, credentials: &Value) -> Result<()> {
         let path = self.oauth_path(provider)?;
+        let _ = real_dir(&self.root, "oauth")?;
         self.ensure()?;
         ensure_private_dir(&self.oauth_dir())?;
         let _ = secret_document::<Value>(path).write(credentials)?;
@@ -201,6 +202,19 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
             .create(dir)
             .map_err(Error::io("create directory", dir)),
         Err(e) => Err(Error::Io { step: "inspect", path: dir.to_owned(), source: e }),
+    }
+}
+
+/// `relative` under `root` (`""`: `root` itself), after checking that `root` and every
+/// directory below it on the way is a real directory where it exists: a symbolic link (which a
+/// write would follow outside) is [`Error::NotADirectory`]. What is above `root` may be a link.
+pub(crate) fn real_dir(root: &Path, relative: &str) -> Result<PathBuf> {
+    let dir = if relative.is_empty() { root.to_path_buf() } else { root.join(relative) };
+    let above = root.parent().unwrap_or(root);
+    match crate::ollim::first_non_directory(above, &dir) {
+        Ok(None) => Ok(dir),
+        Ok(Some(path)) => Err(Error::NotADirectory { path }),
+        Err(source) => Err(Error::Io { step: "inspect", path: dir, source }),
     }
 }
 

@@ -182,6 +182,7 @@ impl Workspace {
             validate_owner_id(owner)?;
         }
         validate_name("trajectory file", file)?;
+        let _ = self.real_dir("trajectories")?;
         Ok(self.trajectory_sync().update(|state| {
             let stored = state
                 .entry(device_id.to_owned())
@@ -249,7 +250,7 @@ impl GlobalHome {
     pub fn usage_log(&self, session_id: &str) -> Result<Log<Value>> {
         validate_name("session id", session_id)?;
         self.ensure()?;
-        let dir = self.usage_dir();
+        let dir = super::home::real_dir(self.root(), "usage")?;
         fs::create_dir_all(&dir).map_err(Error::io("create directory", &dir))?;
         Ok(Log::new(dir.join(format!("{session_id}.jsonl"))))
     }

@@ -100,6 +100,9 @@
 //!   the owner id `anonymous` is refused), an upload lists one owner's directory only, and
 //!   conversation summaries carry the creating account so
 //!   [`Workspace::conversations_visible_to`] lists an account's own and pre-login ones only.
+//! - **Symbolic links.** The data directory, the home and every directory of their layouts
+//!   must be real directories: a symbolic link there is refused ([`Error::NotADirectory`])
+//!   before anything is written under it. What is above them (the workspace) may be a link.
 //! - **Names** that become path components (conversation, owner, device, session, tool-call,
 //!   agent, skill ids, OAuth providers) are 1–128 bytes of `[A-Za-z0-9._@+-]`, not starting with
 //!   a dot ([`validate_name`]).

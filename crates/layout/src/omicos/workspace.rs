@@ -500,6 +500,7 @@ impl Workspace {
     /// `account.json` unauthenticated (keeping which account owns the workspace id). Returns
     /// whether there was a login to delete.
     pub fn logout(&self) -> Result<bool> {
+        let _ = self.real_dir("")?;
         let _guard = store::lock(&self.workspace_id_path())?;
         let existed = store::remove(&self.cloud_login_path(), Durability::Full)?;
         self.account().update(|account| {
@@ -685,10 +686,18 @@ impl Workspace {
     }
 
     pub(crate) fn create_dir(&self, relative: &str) -> Result<PathBuf> {
+        let dir = self.real_dir(relative)?;
         self.ensure()?;
-        let dir = self.path(relative);
         ensure_dir(&dir)?;
         Ok(dir)
+    }
+
+    /// `relative` in the data directory (`""`: the data directory), after checking that the
+    /// data directory and every directory below it on the way is a real directory where it
+    /// exists (what is above the data directory may be a symbolic link): a symbolic link is
+    /// [`Error::NotADirectory`], so no write follows it out of the data directory.
+    pub(crate) fn real_dir(&self, relative: &str) -> Result<PathBuf> {
+        super::home::real_dir(&self.data_dir, relative)
     }
 }
 

@@ -9,6 +9,7 @@ mod failures;
 mod guard;
 mod layout;
 mod state;
+mod symlinks;
 mod typical;
 
 use std::path::{Path, PathBuf};

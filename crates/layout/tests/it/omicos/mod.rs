@@ -16,4 +16,5 @@ mod layouts;
 mod lifetime;
 mod resolve;
 mod support;
+mod symlinks;
 mod workspace_id;
