@@ -198,6 +198,12 @@ impl<T: Spec> SpecDir<T> {
     /// the previous listing is returned as it is: the call costs one `readdir` and one `stat`
     /// per entry, and reads no file.
     pub fn list(&self) -> Result<Arc<Listing<T>>> {
+        Ok(self.scan()?.0)
+    }
+
+    /// [`SpecDir::list`], and the entries that could not be read and might hold any id (see
+    /// [`might_hold_an_id`]): a write or removal by id must not act as if they did not exist.
+    fn scan(&self) -> Result<(Arc<Listing<T>>, Vec<Unreadable>)> {
         let mut cache = self.cache.lock();
         let before = dir_stamp(&self.dir);
         let scanned = match scan_dir(&self.dir) {
@@ -207,7 +213,7 @@ impl<T: Spec> SpecDir<T> {
                 cache.dir_stamp = None;
                 let empty = Arc::new(Listing { entries: Vec::new(), problems: Vec::new() });
                 cache.last = Some(Arc::clone(&empty));
-                return Ok(empty);
+                return Ok((empty, Vec::new()));
             }
             Err(source) => {
                 return Err(Error::Io { step: "list directory", path: self.dir.clone(), source });
@@ -227,12 +233,13 @@ impl<T: Spec> SpecDir<T> {
         {
             let last = Arc::clone(last);
             cache.dir_stamp = before;
-            return Ok(last);
+            return Ok((last, Vec::new()));
         }
 
         let mut fresh: HashMap<OsString, Cached<T>> = HashMap::with_capacity(scanned.len());
         let mut entries = Vec::new();
         let mut problems = Vec::new();
+        let mut unreadable = Vec::new();
         for (name, meta) in scanned {
             let path = self.dir.join(&name);
             let meta = match meta {
@@ -245,6 +252,9 @@ impl<T: Spec> SpecDir<T> {
                 }
                 Err(source) => {
                     let error = Error::Io { step: "read", path: path.clone(), source };
+                    if let Some(source) = might_hold_an_id(&error) {
+                        unreadable.push(Unreadable { path: path.clone(), source });
+                    }
                     problems.push(Problem::Unreadable { path, error });
                     continue;
                 }
@@ -257,6 +267,9 @@ impl<T: Spec> SpecDir<T> {
                     match self.load(&path) {
                         Ok(parsed) => Cached { stamp, settled: stamp.is_settled(read_at), parsed },
                         Err(error) => {
+                            if let Some(source) = might_hold_an_id(&error) {
+                                unreadable.push(Unreadable { path: path.clone(), source });
+                            }
                             problems.push(Problem::Unreadable { path, error });
                             continue;
                         }
@@ -285,7 +298,7 @@ impl<T: Spec> SpecDir<T> {
         let listing = Arc::new(Listing { entries, problems });
         // A listing with unreadable entries is not reused: they are retried next time.
         cache.last = complete.then(|| Arc::clone(&listing));
-        Ok(listing)
+        Ok((listing, unreadable))
     }
 
     /// Reads and parses one file; a parse failure is a value, a read failure an error.
@@ -307,8 +320,21 @@ impl<T: Spec> SpecDir<T> {
     }
 
     /// The spec with this id (the first file in name order if several carry it).
+    ///
+    /// `Ok(None)` means no file holds the id: when no readable file does but a spec file cannot
+    /// be read (an I/O error such as `EIO` or `EACCES`), it might, and the answer is
+    /// [`Error::UnreadableEntry`] instead.
     pub fn get(&self, id: &str) -> Result<Option<Arc<Entry<T>>>> {
-        Ok(self.list()?.get(id).cloned())
+        let (listing, unreadable) = self.scan()?;
+        if let Some(entry) = listing.get(id) {
+            return Ok(Some(Arc::clone(entry)));
+        }
+        match unreadable.into_iter().next() {
+            Some(Unreadable { path, source }) => {
+                Err(Error::UnreadableEntry { action: "get", id: id.to_owned(), path, source })
+            }
+            None => Ok(None),
+        }
     }
 
     /// Writes `spec`, keeping the unknown keys of the file that holds its id now.
@@ -324,6 +350,11 @@ impl<T: Spec> SpecDir<T> {
     /// already holds this id; if the file holding the id already has a name of that family, it
     /// keeps it. Any other file with the same id is removed afterwards, so a changed message
     /// renames the spec instead of duplicating it. Identical bytes are not rewritten.
+    ///
+    /// A spec file of the directory that cannot be read (an I/O error such as `EIO` or
+    /// `EACCES`, not a corrupt or oversized file) might hold the id, and writing around it could
+    /// leave two files with one id: the write is then [`Error::UnreadableEntry`] and changes
+    /// nothing. Listing still reports such an entry as a [`Problem::Unreadable`] and goes on.
     pub fn write_file(&self, file: &SpecFile<T>) -> Result<Saved> {
         self.save(&file.spec, Some(&file.extra))
     }
@@ -338,7 +369,7 @@ impl<T: Spec> SpecDir<T> {
             });
         }
         let _lock = store::lock(&self.dir.join(LOCK_STEM))?;
-        let holders = self.holders(id)?;
+        let holders = self.holders(id, "write")?;
         let extra = match extra {
             Some(extra) => extra.clone(),
             None => holders.first().map(|e| e.extra.clone()).unwrap_or_default(),
@@ -417,8 +448,9 @@ impl<T: Spec> SpecDir<T> {
 
     /// The files holding `id`, in name order. Under the directory lock, when the directory has
     /// not changed since this `SpecDir` last listed or wrote it, the cached view is used (a write
-    /// costs no `stat` per file); otherwise the directory is listed afresh.
-    fn holders(&self, id: &str) -> Result<Vec<Arc<Entry<T>>>> {
+    /// costs no `stat` per file); otherwise the directory is listed afresh, and an entry that
+    /// could not be read and might hold the id is [`Error::UnreadableEntry`] (for `action`).
+    fn holders(&self, id: &str, action: &'static str) -> Result<Vec<Arc<Entry<T>>>> {
         let now = dir_stamp(&self.dir);
         {
             let cache = self.cache.lock();
@@ -435,7 +467,10 @@ impl<T: Spec> SpecDir<T> {
                 return Ok(holders);
             }
         }
-        let listing = self.list()?;
+        let (listing, unreadable) = self.scan()?;
+        if let Some(Unreadable { path, source }) = unreadable.into_iter().next() {
+            return Err(Error::UnreadableEntry { action, id: id.to_owned(), path, source });
+        }
         Ok(listing.entries.iter().filter(|e| e.spec.id() == id).cloned().collect())
     }
 
@@ -469,14 +504,23 @@ impl<T: Spec> SpecDir<T> {
     }
 
     /// Removes every file whose front matter carries `id`; returns the removed files (empty
-    /// when none did). Corrupt files are left alone.
+    /// when none did, or when the directory does not exist). Corrupt files are left alone.
+    ///
+    /// A spec file that cannot be read (an I/O error such as `EIO` or `EACCES`) might hold the
+    /// id: the removal is then [`Error::UnreadableEntry`] and removes nothing, rather than
+    /// reporting success while the spec stays. So is a write: see [`SpecDir::write_file`].
     pub fn remove(&self, id: &str) -> Result<Vec<PathBuf>> {
-        if !self.dir.is_dir() {
-            return Ok(Vec::new());
+        match fs::metadata(&self.dir) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Ok(Vec::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(Error::Io { step: "inspect", path: self.dir.clone(), source });
+            }
         }
         let _lock = store::lock(&self.dir.join(LOCK_STEM))?;
         let mut removed = Vec::new();
-        for entry in self.holders(id)? {
+        for entry in self.holders(id, "remove")? {
             let _ = store::remove(&entry.path, self.options.durability)?;
             removed.push(entry.path.clone());
         }
@@ -492,6 +536,34 @@ impl<T: Spec> SpecDir<T> {
         }
         Ok(removed)
     }
+}
+
+/// A spec file that could not be read and might hold any id.
+#[derive(Debug)]
+struct Unreadable {
+    path: PathBuf,
+    source: io::Error,
+}
+
+/// Whether an entry that failed to read might still hold a spec (and so any id), and the OS
+/// error to report for it. Not when it is gone (`ENOENT`: removed since the `readdir`, or a
+/// dangling symlink) or is not a regular file, nor when it was read and refused (over the size
+/// cap: skipped like a corrupt file); any other I/O error (`EIO`, `EACCES`, a symlink loop, …)
+/// leaves its content unknown.
+fn might_hold_an_id(error: &Error) -> Option<io::Error> {
+    let source = match error {
+        Error::Io { source, .. } => source,
+        Error::Store(store::Error::Io { source, .. }) => source,
+        Error::Store(store::Error::TooLarge { .. } | store::Error::NotAFile { .. }) => return None,
+        other => return Some(io::Error::other(other.to_string())),
+    };
+    if source.kind() == io::ErrorKind::NotFound {
+        return None;
+    }
+    Some(match source.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(source.kind(), source.to_string()),
+    })
 }
 
 fn with_encode_path(error: Error, dir: &Path) -> Error {

@@ -150,6 +150,23 @@ pub enum Error {
         /// Why it is refused.
         reason: &'static str,
     },
+    /// A write or removal by id met a spec file it could not read (an I/O error such as `EIO`
+    /// or `EACCES`, not a corrupt file): that file might hold the id, so going on could leave
+    /// two files with one id, or report a removal while the spec stays. Nothing was changed. A
+    /// get returns it when no readable file holds the id (the unreadable one might). A listing
+    /// reports the same entry as [`Problem::Unreadable`].
+    #[error("cannot {action} the spec {id:?}: {} could not be read and might hold it: {source}", path.display())]
+    UnreadableEntry {
+        /// `"get"`, `"write"` or `"remove"`.
+        action: &'static str,
+        /// The id being written or removed.
+        id: String,
+        /// The entry that could not be read.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
     /// The spec type cannot be used as front matter (it does not serialise as a mapping, the body
     /// field is not a string, a value cannot be represented).
     #[error("cannot write a spec to {}: {reason}", path.display())]

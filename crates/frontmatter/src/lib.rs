@@ -19,7 +19,10 @@
 //!   runs, so a hostile file is rejected in microseconds with bounded memory.
 //! - [`SpecDir<T>`]: a directory of slug-named files ([`slugify`]); get, list, write and remove
 //!   by id, all writes through `dotdir-atomic-store` under a directory lock; a [`Listing`] of
-//!   entries and [`Problem`]s, cached by file stamps.
+//!   entries and [`Problem`]s, cached by file stamps. A spec file that cannot be read (`EIO`,
+//!   `EACCES`) is a problem to a listing, and makes a write or removal by id fail
+//!   ([`Error::UnreadableEntry`]) rather than act as if the id were absent (a get too, when no
+//!   readable file holds the id).
 //! - [`SkillDir<T>`]: `skills/<name>/SKILL.md`, names confined to the directory.
 //! - [`Error`] and [`ParseError`] (file, line, column, [`Reason`]).
 //!
@@ -88,6 +91,10 @@
 //!   [`SpecDir::list`] (which checks every entry), not necessarily by the next write.
 //! - The alias cap counts aliases, not anchors. Raising it above zero leaves an alias bomb to
 //!   `serde_yaml`'s repetition limit, which is slower (about 0.1 s for a 0.5 KiB bomb).
+//! - A write or removal by id needs every spec file of the directory readable: one unreadable
+//!   file (any id could be in it) blocks writes and removals of every id, and gets of every id
+//!   no readable file holds, until it is readable again or removed. Corrupt files and files over the size cap do not block (they are left
+//!   alone, as corrupt files always are), nor do dangling symlinks and non-files.
 //! - Unix only; Linux is the tested platform.
 
 mod dir;

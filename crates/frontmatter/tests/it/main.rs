@@ -20,3 +20,5 @@ mod skills;
 mod specs;
 #[cfg(test)]
 mod split;
+#[cfg(test)]
+mod unreadable;
