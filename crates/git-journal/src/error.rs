@@ -77,6 +77,15 @@ pub enum Error {
         /// The symbolic link, relative to the journal's directory.
         link: PathBuf,
     },
+    /// A file or directory inside the git directory that a commit writes through (`HEAD`, the
+    /// branch's ref, a reflog under `logs/`, the index, a directory of `objects/`) is a symbolic
+    /// link: libgit2 would follow it and write outside the data directory. Nothing was written
+    /// or committed; remove the link (`git` itself does not create such links).
+    #[error("refusing to commit: {} is a symbolic link, and a commit would write through it", path.display())]
+    SymlinkInGitDir {
+        /// The symbolic link.
+        path: PathBuf,
+    },
     /// An exclusion pattern is invalid.
     #[error("invalid exclusion pattern `{pattern}`: {reason}")]
     InvalidPattern {

@@ -17,6 +17,7 @@ use crate::{
     Error, Exclusions, Result, Step,
     exclude::merge_gitignore,
     fsync::set_fsync_gitdir,
+    gitdir,
     recover::{self, Phase},
     tree::{Edit, apply_edits},
 };
@@ -574,6 +575,8 @@ impl Journal {
     ) -> Result<Option<CommitId>> {
         let repo = self.repo.lock();
         let _flock = dotdir_atomic_store::lock(&self.git_dir.join(recover::LOCK_BASE))?;
+        // Before anything is written (the caller's file, the recovery of a dead writer).
+        gitdir::check_write_paths(&repo, &self.git_dir)?;
         self.recover(&repo)?;
         recover::write_intent(&self.git_dir, Phase::Commit, message, staging.intent(rels))?;
         let result =

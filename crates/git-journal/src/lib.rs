@@ -78,12 +78,23 @@
 //! - The fsync switch is process-wide (libgit2's global option), and with it off a power cut
 //!   can lose recent commits (never corrupt the work tree files, which `dotdir-atomic-store`
 //!   writes).
+//! - libgit2 follows symbolic links inside the git directory (it appends a reflog through
+//!   one, writes a loose ref or the index at a link's target), so before each commit, under its
+//!   lock, the journal checks what the commit writes through — `HEAD`, the branch's ref and the
+//!   directories above it, their reflogs under `logs/`, the index, `objects/` and each
+//!   directory in it — and refuses with [`Error::SymlinkInGitDir`] when one is a symbolic link
+//!   (reflogs stay on: `git log -g` keeps working). A link planted between that check and the
+//!   commit, by a process that can write the git directory anyway, is not defended against;
+//!   `.git` itself being a symbolic link (or a `gitdir:` file) is followed, as a symlinked
+//!   directory inside the data directory is. Refs [`Journal::push`] may update (a named
+//!   remote's tracking refs) are not checked.
 //! - Commits are signed by nobody; hooks are not run; line-ending and `.gitattributes` filters
 //!   apply as libgit2 applies them.
 
 mod error;
 mod exclude;
 mod fsync;
+mod gitdir;
 mod history;
 mod journal;
 mod push;

@@ -16,4 +16,5 @@ mod history;
 mod push;
 mod scaling;
 mod secrets;
+mod symlinks;
 mod untrack;
