@@ -285,22 +285,28 @@ impl DataDir {
     }
 
     /// Runs the change of an operation that then commits `touched` (absolute paths: files, or
-    /// a directory for every file under it) with `message`. When the change fails it may have
-    /// taken effect all the same (an error syncing the directory after the rename or the
-    /// unlink), and a repeated call may then find nothing left to do: so the commit is
-    /// recorded as pending before the error is returned. Making it commits what differs from
-    /// HEAD under those paths, and nothing when nothing does.
+    /// a directory for every file under it) with `message`, for an operation a repeated call
+    /// of which finds nothing left to do once its change took effect (a removal, a
+    /// create-once). When the change fails it may have taken effect all the same (an error
+    /// syncing the directory after the rename or the unlink): when `landed` says it did, the
+    /// commit is recorded as pending before the error is returned (making it commits what
+    /// differs from HEAD under those paths, nothing when nothing does). When it did not, the
+    /// repeated call makes the change and its commit itself. (Saves, which a repeated call
+    /// makes again in full, need neither.)
     pub(crate) fn change<T, E>(
         &self,
         touched: &[PathBuf],
         message: &str,
         change: impl FnOnce() -> std::result::Result<T, E>,
+        landed: impl FnOnce() -> bool,
     ) -> Result<T>
     where
         Error: From<E>,
     {
         change().map_err(|error| {
-            if let Some(tracker) = &self.journal {
+            if let Some(tracker) = &self.journal
+                && landed()
+            {
                 let rels: Vec<&Path> =
                     touched.iter().filter_map(|p| p.strip_prefix(&self.root).ok()).collect();
                 tracker.remember(&rels, message);

@@ -48,10 +48,12 @@ impl DataDir {
         let file_name = loop {
             let candidate = numbered_name(&safe, n);
             let path = dir.join(&candidate);
-            let created =
-                self.change(std::slice::from_ref(&path), &format!("download {candidate}"), || {
-                    write_new(&path, bytes, &options)
-                })?;
+            let created = self.change(
+                std::slice::from_ref(&path),
+                &format!("download {candidate}"),
+                || write_new(&path, bytes, &options),
+                || fs::symlink_metadata(&path).is_ok(),
+            )?;
             if created.is_new() {
                 break candidate;
             }

@@ -110,9 +110,12 @@ impl DataDir {
     pub fn bootstrap_identity(&self, names: &Names) -> Result<bool> {
         let path = self.root.join(IDENTITY_FILE);
         let message = "bootstrap IDENTITY.md";
-        let created = self.change(std::slice::from_ref(&path), message, || {
-            self.create_once(&path, &names.expand(IDENTITY_TEMPLATE))
-        })?;
+        let created = self.change(
+            std::slice::from_ref(&path),
+            message,
+            || self.create_once(&path, &names.expand(IDENTITY_TEMPLATE)),
+            || fs::symlink_metadata(&path).is_ok(),
+        )?;
         if created {
             self.commit(IDENTITY_FILE, message)?;
         } else {

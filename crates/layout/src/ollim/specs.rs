@@ -376,8 +376,8 @@ impl DataDir {
         let routines = &self.specs.routines;
         let _ = self.real_dir(routines.path())?;
         let message = format!("add routine {}", routine.id);
-        let saved =
-            self.change(&[routines.path().to_owned()], &message, || routines.write(routine))?;
+        // A save repeated after a failure writes and commits everything again.
+        let saved = routines.write(routine)?;
         self.commit_saved(&saved.path, &saved.removed, &message)?;
         Ok(saved.path)
     }
@@ -388,8 +388,12 @@ impl DataDir {
         let routines = &self.specs.routines;
         let _ = self.real_dir(routines.path())?;
         let message = format!("remove routine {id}");
-        let removed =
-            self.change(&[routines.path().to_owned()], &message, || routines.remove(id))?;
+        let removed = self.change(
+            &[routines.path().to_owned()],
+            &message,
+            || routines.remove(id),
+            || !matches!(routines.get(id), Ok(Some(_))),
+        )?;
         self.commit_removed(&removed, &message)?;
         Ok(!removed.is_empty())
     }
@@ -399,8 +403,8 @@ impl DataDir {
         let reminders = &self.specs.reminders;
         let _ = self.real_dir(reminders.path())?;
         let message = format!("add reminder {}", reminder.id);
-        let saved =
-            self.change(&[reminders.path().to_owned()], &message, || reminders.write(reminder))?;
+        // A save repeated after a failure writes and commits everything again.
+        let saved = reminders.write(reminder)?;
         self.commit_saved(&saved.path, &saved.removed, &message)?;
         Ok(saved.path)
     }
@@ -410,8 +414,12 @@ impl DataDir {
         let reminders = &self.specs.reminders;
         let _ = self.real_dir(reminders.path())?;
         let message = format!("remove reminder {id}");
-        let removed =
-            self.change(&[reminders.path().to_owned()], &message, || reminders.remove(id))?;
+        let removed = self.change(
+            &[reminders.path().to_owned()],
+            &message,
+            || reminders.remove(id),
+            || !matches!(reminders.get(id), Ok(Some(_))),
+        )?;
         self.commit_removed(&removed, &message)?;
         Ok(!removed.is_empty())
     }
@@ -440,16 +448,23 @@ impl DataDir {
         };
         let reminders = &self.specs.reminders;
         let _ = self.real_dir(reminders.path())?;
-        let paths = self.change(&[reminders.path().to_owned()], &message, || {
-            let mut paths = Vec::new();
-            if let Some(next) = &follow_up {
-                let saved = reminders.write(next)?;
-                paths.push(saved.path);
-                paths.extend(saved.removed);
-            }
-            paths.extend(reminders.remove(id)?);
-            Ok::<_, dotdir_frontmatter::Error>(paths)
-        })?;
+        // A failure that left the fired reminder in place is finished by firing it again (the
+        // same follow-up, one commit); one after its removal took effect leaves a pending commit.
+        let paths = self.change(
+            &[reminders.path().to_owned()],
+            &message,
+            || {
+                let mut paths = Vec::new();
+                if let Some(next) = &follow_up {
+                    let saved = reminders.write(next)?;
+                    paths.push(saved.path);
+                    paths.extend(saved.removed);
+                }
+                paths.extend(reminders.remove(id)?);
+                Ok::<_, dotdir_frontmatter::Error>(paths)
+            },
+            || !matches!(reminders.get(id), Ok(Some(_))),
+        )?;
         // With nothing changed (the reminder was gone), this makes the pending commits only.
         self.commit_paths(&paths, &message)?;
         Ok(follow_up)
