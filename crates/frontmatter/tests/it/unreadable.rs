@@ -102,7 +102,11 @@ fn an_unreadable_spec_file_blocks_writes_and_removals_by_id() {
     chmod(&saved.path, 0o000);
 
     if std::fs::metadata(tmp.path()).unwrap().uid() == 0 {
-        let output = Command::new(std::env::current_exe().unwrap())
+        // A copy of this binary `nobody` can run wherever the build directory is (a 0700 home).
+        let exe = tmp.path().join("it");
+        std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+        chmod(&exe, 0o755);
+        let output = Command::new(&exe)
             .args(["--exact", "unreadable::child_unreadable", "--nocapture", "--test-threads=1"])
             .env(CHILD, &dir)
             .uid(NOBODY)
@@ -121,6 +125,7 @@ fn an_unreadable_spec_file_blocks_writes_and_removals_by_id() {
     }
 
     // Nothing changed: one file, the old version, no temporary file.
+    let _ = std::fs::remove_file(tmp.path().join("it"));
     assert_eq!(names(&dir), [".spec.lock", "morning-check-in.md"]);
     chmod(&saved.path, 0o644);
     assert_eq!(std::fs::read(&saved.path).unwrap(), before);
