@@ -3,32 +3,16 @@
 use std::{fs, io::Write, os::unix::fs::DirBuilderExt, path::Path};
 
 use anyhow::{Context, Result};
-use dotdir::{Backup, Kind, Layout};
 use serde_json::json;
 
 use crate::{Outcome, layouts::LayoutName, style::Style};
-
-/// The directories `init` creates: the layout's literal top-level directories that hold user
-/// data or secrets (caches, hidden SDK folders and the nested cli data directory are left to
-/// the application).
-pub(crate) fn initial_dirs(layout: &Layout) -> Vec<(&'static str, u32)> {
-    layout
-        .entries
-        .iter()
-        .filter(|e| e.kind == Kind::Dir)
-        .filter(|e| !e.pattern.contains(['*', '?', '/', '[']) && !e.pattern.starts_with('.'))
-        .filter(|e| e.pattern != "cli")
-        .filter(|e| e.secret || e.backup == Backup::Keep)
-        .map(|e| (e.pattern, if e.secret { 0o700 } else { 0o755 }))
-        .collect()
-}
 
 pub(crate) fn run(dir: &Path, name: LayoutName, json: bool, style: &Style) -> Result<Outcome> {
     let layout = name.layout();
     let existed = dir.exists();
     create_dir(dir, 0o700)?;
     let mut created = Vec::new();
-    for (pattern, mode) in initial_dirs(layout) {
+    for (pattern, mode) in layout.initial_dirs() {
         let path = dir.join(pattern);
         if !path.exists() {
             create_dir(&path, mode)?;
@@ -36,10 +20,10 @@ pub(crate) fn run(dir: &Path, name: LayoutName, json: bool, style: &Style) -> Re
         }
     }
     let had_git = dir.join(".git").exists();
-    let options = dotdir_git_journal::JournalOptions::new()
+    let options = dotdir::git_journal::JournalOptions::new()
         .exclusions(dotdir::check::journal_exclusions(layout))
         .identity_from_git_config(false);
-    dotdir_git_journal::Journal::open(dir, options).with_context(|| {
+    dotdir::git_journal::Journal::open(dir, options).with_context(|| {
         format!("cannot create the git repository in {}: check that it is writable", dir.display())
     })?;
     let report = dotdir::check::check(dir, layout, &dotdir::check::Options::default())?;

@@ -238,6 +238,20 @@ impl Layout {
         out
     }
 
+    /// The directories `dotdir init` creates, with their modes: the layout's literal top-level
+    /// directories that hold user data (`0o755`) or secrets (`0o700`). Caches, hidden SDK folders
+    /// and the nested omicos cli data directory are left to the application.
+    pub fn initial_dirs(&self) -> Vec<(&'static str, u32)> {
+        self.entries
+            .iter()
+            .filter(|e| e.kind == Kind::Dir)
+            .filter(|e| !e.pattern.contains(['*', '?', '/', '[']) && !e.pattern.starts_with('.'))
+            .filter(|e| e.pattern != "cli")
+            .filter(|e| e.secret || e.backup == Backup::Keep)
+            .map(|e| (e.pattern, if e.secret { 0o700 } else { 0o755 }))
+            .collect()
+    }
+
     /// The entries that are secrets.
     pub fn secrets(&self) -> impl Iterator<Item = &'static Entry> {
         self.entries.iter().filter(|e| e.secret)
@@ -318,5 +332,7 @@ mod tests {
             Some(0o600)
         );
         assert_eq!(LAYOUT.secrets().count(), 1);
+        // `cache` is re-creatable: only directories holding user data or secrets are created.
+        assert!(LAYOUT.initial_dirs().is_empty());
     }
 }
