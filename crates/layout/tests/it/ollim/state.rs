@@ -267,6 +267,12 @@ fn corrupt_ephemeral_state_is_moved_aside_and_the_feature_recovers() {
     }
     assert_eq!(dd.fork_messages().unwrap().len(), 1);
     assert_eq!(dd.peek_updates().unwrap().len(), 1);
+    // A second corruption is quarantined beside the first, which is never replaced.
+    fs::write(state.join("inquiries.json"), b"{\"torn again").unwrap();
+    let _ = dd.register_inquiry("agent:third").unwrap();
+    assert_eq!(fs::read(state.join("inquiries.json.corrupt")).unwrap(), b"{\"torn");
+    assert_eq!(fs::read(state.join("inquiries.json.1.corrupt")).unwrap(), b"{\"torn again");
+    assert!(dotdir::ollim::LAYOUT.entry_for("state/inquiries.json.1.corrupt").is_some());
     // The config is the user's: a corrupt one is an error, never reset.
     fs::write(state.join("config.json"), b"{").unwrap();
     assert!(dd.set_config("model_main", "opus").is_err());
