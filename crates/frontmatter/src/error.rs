@@ -41,6 +41,13 @@ pub enum Reason {
     Yaml(String),
     /// The same key appears twice in one mapping.
     DuplicateKey(String),
+    /// A mapping key is longer than [`MAX_KEY_CHARS`](crate::MAX_KEY_CHARS) characters: written
+    /// back quoted and escaped it could exceed YAML's 1,024-character limit for keys, and the
+    /// saved file would no longer parse.
+    KeyTooLong {
+        /// The first characters of the key.
+        start: String,
+    },
     /// The front matter is not a mapping (a list, a scalar).
     NotAMapping,
     /// A field has the wrong type or a required field is missing; `key` is the front-matter key
@@ -73,6 +80,9 @@ impl fmt::Display for Reason {
             ),
             Reason::Yaml(message) => write!(f, "invalid YAML: {message}"),
             Reason::DuplicateKey(key) => write!(f, "duplicate key `{key}`"),
+            Reason::KeyTooLong { start } => {
+                write!(f, "a key longer than {} characters (`{start}…`)", crate::MAX_KEY_CHARS)
+            }
             Reason::NotAMapping => f.write_str("front matter is not a mapping"),
             Reason::Field { key: Some(key), message } => write!(f, "field `{key}`: {message}"),
             Reason::Field { key: None, message } => f.write_str(message),

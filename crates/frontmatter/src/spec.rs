@@ -205,6 +205,11 @@ fn parse_inner<T: Spec>(
         }
         shift((line, column, reason))
     })?;
+    if let Some(key) = overlong_key(&loaded) {
+        let start: String = key.chars().take(20).collect();
+        let line = key_line(parts.yaml, key).map_or(parts.yaml_line, |l| l + offset);
+        return Err(ParseError::new(line, 1, Reason::KeyTooLong { start }));
+    }
     let Value::Object(raw) = loaded else {
         return Err(ParseError::new(parts.yaml_line, 1, Reason::NotAMapping));
     };
@@ -242,6 +247,26 @@ fn parse_inner<T: Spec>(
         ParseError::new(line, 1, Reason::Field { key, message: e.message })
     })?;
     Ok(SpecFile { spec, extra })
+}
+
+/// The longest a mapping key may be, in characters. Written back quoted, a character can take up
+/// to 10 (`\U0001F600`), and YAML limits a key to 1,024 characters: a longer key would make a
+/// spec that parses but cannot be saved. Real spec keys are single words.
+pub const MAX_KEY_CHARS: usize = 100;
+
+/// The first key, at any depth, longer than [`MAX_KEY_CHARS`].
+fn overlong_key(value: &Value) -> Option<&str> {
+    match value {
+        Value::Object(map) => map.iter().find_map(|(key, value)| {
+            if key.chars().count() > MAX_KEY_CHARS {
+                Some(key.as_str())
+            } else {
+                overlong_key(value)
+            }
+        }),
+        Value::Array(items) => items.iter().find_map(overlong_key),
+        _ => None,
+    }
 }
 
 /// The 1-based line (inside the YAML) of a top-level key, found by its spelling at column 1.

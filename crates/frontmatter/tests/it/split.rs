@@ -72,6 +72,20 @@ fn errors_carry_file_line_and_column() {
     let (line, _, reason) = parse_error("---\nid: \"x\"\ncron: \"y\"\nid: \"z\"\n---\n");
     assert_eq!(reason, Reason::DuplicateKey("id".into()));
     assert_eq!(line, 4);
+    // A key too long to be written back as valid YAML (found by the fuzzer: a 1,133-character
+    // unknown key parsed, and its quoted re-render no longer did) is refused, at any depth.
+    let long = "k".repeat(dotdir_frontmatter::MAX_KEY_CHARS + 1);
+    let (line, _, reason) = parse_error(&format!("---\nid: \"x\"\ncron: \"y\"\n{long}: 1\n---\n"));
+    assert!(matches!(reason, Reason::KeyTooLong { .. }), "{reason:?}");
+    assert_eq!(line, 4);
+    let (_, _, reason) =
+        parse_error(&format!("---\nid: \"x\"\ncron: \"y\"\nx:\n  - {{{long}: 1}}\n---\n"));
+    assert!(matches!(reason, Reason::KeyTooLong { .. }), "{reason:?}");
+    let fits = "k".repeat(dotdir_frontmatter::MAX_KEY_CHARS);
+    assert!(
+        parse::<Routine>(format!("---\nid: \"x\"\ncron: \"y\"\n{fits}: 1\n---\n").as_bytes())
+            .is_ok()
+    );
     // Invalid UTF-8: line and column of the first bad byte.
     match parse::<Routine>(b"---\nid: \"x\"\ncron: \"\xff\"\n---\n") {
         Err(Error::Parse(e)) => assert_eq!((e.line, e.column, e.reason), (3, 8, Reason::NotUtf8)),
