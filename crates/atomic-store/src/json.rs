@@ -9,8 +9,8 @@ use std::{
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
-    Error, Result, SweepOptions, WriteOptions, Written, lock, python::PythonFormatter, read,
-    sweep_temps, write, write::parent_of,
+    Error, Result, WriteOptions, Written, lock, python::PythonFormatter, read, sweep_temps, write,
+    write::parent_of,
 };
 
 /// The largest document read by default: 16 MiB. A larger file is an error, not an allocation.
@@ -120,11 +120,7 @@ impl<T> Document<T> {
 
     /// Removes abandoned temporary files of this document (see [`sweep_temps`]).
     pub fn sweep_temps(&self) -> Result<Vec<PathBuf>> {
-        sweep_temps(
-            parent_of(&self.path)?,
-            self.path.file_name().map(OsStr::new),
-            &SweepOptions::default(),
-        )
+        sweep_temps(parent_of(&self.path)?, self.path.file_name().map(OsStr::new))
     }
 
     /// The current content as raw bytes; `None` when the file does not exist.

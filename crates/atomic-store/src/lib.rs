@@ -19,8 +19,8 @@
 //!   Python's `json.dumps(obj)` writes; [`Document::update`] is a read-modify-write under a
 //!   cross-process [`lock`] on a sidecar `<name>.lock` that rename never replaces. [`LockFile`]
 //!   is that lock file kept open, to lock and unlock many times (pid locks, log appends).
-//! - [`sweep_temps`] removes temporary files left by killed writers (only when their writer is gone
-//!   or they are old); [`read`] reads with a size cap.
+//! - [`sweep_temps`] removes temporary files left by killed writers (only when no live writer
+//!   holds them open: no clock is consulted); [`read`] reads with a size cap.
 //! - [`Error`] names the failed [`Step`] and the path.
 //!
 //! # Example
@@ -68,7 +68,7 @@ pub use crate::{
     error::{Error, Result, Step},
     json::{DEFAULT_MAX_DOCUMENT, Document, JsonStyle, to_json_bytes},
     lock::{LockFile, LockGuard, lock, lock_path, try_lock},
-    temp::{SweepOptions, TempFile, find_temps, process_alive, sweep_temps},
+    temp::{TempFile, filesystem_now, find_temps, process_alive, sweep_temps},
     write::{
         AtomicFile, Batch, Created, Durability, Mode, WriteOptions, Written, read, remove, write,
         write_new,

@@ -3,9 +3,12 @@
 use std::{
     ffi::{OsStr, OsString},
     fs,
-    os::unix::ffi::{OsStrExt, OsStringExt},
+    os::unix::{
+        ffi::{OsStrExt, OsStringExt},
+        fs::{MetadataExt, OpenOptionsExt},
+    },
     path::{Path, PathBuf},
-    time::{Duration, SystemTime},
+    time::SystemTime,
 };
 
 use crate::{Error, Result, Step};
@@ -60,20 +63,6 @@ fn split_last_dot(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((&bytes[..dot], &bytes[dot + 1..]))
 }
 
-/// When a leftover temporary file may be removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SweepOptions {
-    /// A temp file whose writer is still alive is removed only once it is this old (the pid may
-    /// have been reused by an unrelated process). Default: 15 minutes.
-    pub max_age: Duration,
-}
-
-impl Default for SweepOptions {
-    fn default() -> Self {
-        Self { max_age: Duration::from_secs(15 * 60) }
-    }
-}
-
 /// Lists our temporary files in `dir` (for `target` only, when given), without removing any.
 pub fn find_temps(dir: &Path, target: Option<&OsStr>) -> Result<Vec<TempFile>> {
     let entries = match fs::read_dir(dir) {
@@ -94,19 +83,16 @@ pub fn find_temps(dir: &Path, target: Option<&OsStr>) -> Result<Vec<TempFile>> {
     Ok(found)
 }
 
-/// Removes the temporary files in `dir` (for `target` only, when given) whose writer is gone, or
-/// that are older than [`SweepOptions::max_age`]. Returns the removed paths.
+/// Removes the temporary files in `dir` (for `target` only, when given) that no writer holds any
+/// more (see [`TempFile::in_flight`]). Returns the removed paths.
 ///
-/// A temp file of a live writer is in flight and is left alone: sweeping is safe to run while
-/// other processes write.
-pub fn sweep_temps(
-    dir: &Path,
-    target: Option<&OsStr>,
-    options: &SweepOptions,
-) -> Result<Vec<PathBuf>> {
+/// A temp file of a live writer is in flight and is left alone, whatever the clocks say: sweeping
+/// is safe to run while other processes write, and after the wall clock steps (a laptop resume,
+/// NTP).
+pub fn sweep_temps(dir: &Path, target: Option<&OsStr>) -> Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
     for temp in find_temps(dir, target)? {
-        if !is_abandoned(&temp, options) {
+        if temp.in_flight() {
             continue;
         }
         match fs::remove_file(&temp.path) {
@@ -121,15 +107,54 @@ pub fn sweep_temps(
     Ok(removed)
 }
 
-fn is_abandoned(temp: &TempFile, options: &SweepOptions) -> bool {
-    if !process_alive(temp.writer_pid) {
-        return true;
+impl TempFile {
+    /// Whether the file's writer may still be writing it: its pid is alive and holds the file
+    /// open. A writer holds its temporary file open from creation to rename, so a live pid that
+    /// does not hold it is an unrelated process that reused the pid. When the writer's open files
+    /// cannot be read (another user's process, no `/proc`), a live pid counts as in flight.
+    ///
+    /// No clock is read: a file's age says nothing about its writer after the wall clock steps.
+    pub fn in_flight(&self) -> bool {
+        process_alive(self.writer_pid) && holds_open(self.writer_pid, &self.path) != Some(false)
     }
-    let age = fs::symlink_metadata(&temp.path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|mtime| SystemTime::now().duration_since(mtime).ok());
-    age.is_some_and(|age| age > options.max_age)
+}
+
+/// Whether process `pid` has `path` open: `None` when its descriptors cannot be listed.
+fn holds_open(pid: u32, path: &Path) -> Option<bool> {
+    let Ok(meta) = fs::symlink_metadata(path) else { return Some(false) };
+    let fds = fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    let mut listed = false;
+    for fd in fds {
+        let Ok(fd) = fd else { return None };
+        listed = true;
+        // `metadata` follows the magic link to the open file, even once it is unlinked.
+        if let Ok(open) = fs::metadata(fd.path())
+            && open.dev() == meta.dev()
+            && open.ino() == meta.ino()
+        {
+            return Some(true);
+        }
+    }
+    // A live process always has a descriptor; an empty listing is a process that is exiting.
+    listed.then_some(false)
+}
+
+/// The current time on the clock of the filesystem holding `dir`: the modification time of a
+/// file created there and removed at once. File times compared with this are free of the
+/// process's clock (a clock stepped since the files were written, an NFS server whose clock
+/// differs from the client's).
+pub fn filesystem_now(dir: &Path) -> Result<SystemTime> {
+    let probe = dir.join(temp_name(OsStr::new("clock")));
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(&probe)
+        .map_err(Error::io(Step::CreateTemp, &probe))?;
+    let modified = file.metadata().and_then(|m| m.modified());
+    let _ = fs::remove_file(&probe);
+    modified.map_err(Error::io(Step::CreateTemp, &probe))
 }
 
 /// Whether a process with this pid exists (it may be an unrelated one that reused the pid).

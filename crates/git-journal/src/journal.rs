@@ -288,11 +288,7 @@ impl Journal {
         let repo = open_or_init(&dir, &options)?;
         let git_dir = repo.path().to_path_buf();
         // Temporary files of intent records whose writer was killed mid-write.
-        let _ = dotdir_atomic_store::sweep_temps(
-            &git_dir,
-            Some(OsStr::new(recover::INTENT_FILE)),
-            &dotdir_atomic_store::SweepOptions::default(),
-        )?;
+        let _ = dotdir_atomic_store::sweep_temps(&git_dir, Some(OsStr::new(recover::INTENT_FILE)))?;
         let given_dir = std::path::absolute(given).unwrap_or_else(|_| dir.clone());
         let journal = Journal { dir, given_dir, git_dir, options, repo: Mutex::new(repo) };
         if journal.options.manage_gitignore {

@@ -14,7 +14,10 @@
 //!
 //! Lock files not proven ours are left alone, except one older than the last boot (no process
 //! survives a reboot) or older than [`crate::JournalOptions::foreign_lock_timeout`] (a `git`
-//! command killed by its user; an age rule, off when the option is `None`).
+//! command killed by its user; an age rule, off when the option is `None`). The age is measured
+//! on the filesystem's clock ([`dotdir_atomic_store::filesystem_now`]), not the process's: a
+//! process whose clock differs from the one that stamped the lock (an NFS server's, a faked one)
+//! does not take a live `git`'s fresh lock for an old one.
 
 use std::{
     fs, io,
@@ -144,14 +147,23 @@ pub(crate) fn recover(
     let ours_since = intent
         .as_ref()
         .and_then(|(intent, mtime)| (intent.phase == Phase::Commit).then_some(*mtime));
-    let now = SystemTime::now();
+    // A lock's age is measured on the clock that stamped it (the filesystem's), read once and
+    // only when a foreign lock is there to be judged.
+    let mut now = None;
     for lock in candidate_locks(repo, git_dir) {
         let Ok(meta) = fs::symlink_metadata(&lock) else { continue };
         let Ok(mtime) = meta.modified() else { continue };
         let ours = ours_since.is_some_and(|since| mtime >= since);
         let before_boot = boot_time().is_some_and(|boot| mtime < boot);
-        let too_old = foreign_lock_timeout
-            .is_some_and(|timeout| now.duration_since(mtime).is_ok_and(|age| age > timeout));
+        let too_old = !ours
+            && !before_boot
+            && foreign_lock_timeout.is_some_and(|timeout| {
+                let now = *now.get_or_insert_with(|| {
+                    dotdir_atomic_store::filesystem_now(git_dir)
+                        .unwrap_or_else(|_| SystemTime::now())
+                });
+                now.duration_since(mtime).is_ok_and(|age| age > timeout)
+            });
         if ours || before_boot || too_old {
             remove_if_present(&lock)?;
         }

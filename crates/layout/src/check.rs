@@ -443,7 +443,7 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
 
 fn check_node(node: &Node, options: &Options, problems: &mut Vec<Problem>) {
     match node.role {
-        Role::Temp { writer_pid } => problems.push(orphan_temp(node, writer_pid)),
+        Role::Temp { writer_pid } => problems.push(orphan_temp(node, writer_pid, options)),
         Role::Unknown if options.report_unknown => problems.push(Problem::new(
             ProblemKind::UnknownEntry,
             &node.relative,
@@ -457,21 +457,34 @@ fn check_node(node: &Node, options: &Options, problems: &mut Vec<Problem>) {
     }
 }
 
-fn orphan_temp(node: &Node, writer_pid: Option<u32>) -> Problem {
-    let age = SystemTime::now()
-        .duration_since(UNIX_EPOCH + Duration::from_secs(node.modified.max(0) as u64))
-        .unwrap_or_default();
-    let old = age > store::SweepOptions::default().max_age;
+/// A temporary file of a writer that names no pid (Python's `tempfile.mkstemp`) is abandoned
+/// once it is this old.
+const UNNAMED_TEMP_MAX_AGE: Duration = Duration::from_secs(15 * 60);
+
+fn orphan_temp(node: &Node, writer_pid: Option<u32>, options: &Options) -> Problem {
     let (abandoned, why) = match writer_pid {
-        Some(pid) if !store::process_alive(pid) => {
-            (true, format!("its writer (pid {pid}) is gone"))
+        // Ours name their writer: whether it still holds the file decides, no clock.
+        Some(pid) => {
+            let temp = store::TempFile { path: node.path.clone(), writer_pid: pid };
+            if temp.in_flight() {
+                (false, format!("its writer (pid {pid}) may still be writing"))
+            } else if store::process_alive(pid) {
+                (true, format!("pid {pid} is alive but no longer holds the file"))
+            } else {
+                (true, format!("its writer (pid {pid}) is gone"))
+            }
         }
-        Some(pid) if old => {
-            (true, format!("pid {pid} is alive but the file is {}s old", age.as_secs()))
+        None => {
+            let age = options
+                .now
+                .duration_since(UNIX_EPOCH + Duration::from_secs(node.modified.max(0) as u64))
+                .unwrap_or_default();
+            if age > UNNAMED_TEMP_MAX_AGE {
+                (true, format!("left by a Python writer {}s ago", age.as_secs()))
+            } else {
+                (false, "a Python writer may still be writing".to_owned())
+            }
         }
-        Some(pid) => (false, format!("its writer (pid {pid}) may still be writing")),
-        None if old => (true, format!("left by a Python writer {}s ago", age.as_secs())),
-        None => (false, "a Python writer may still be writing".to_owned()),
     };
     let problem = Problem::new(
         ProblemKind::OrphanTemp,

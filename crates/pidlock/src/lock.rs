@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use dotdir_atomic_store::{Durability, LockFile, SweepOptions, WriteOptions};
+use dotdir_atomic_store::{Durability, LockFile, WriteOptions};
 
 use crate::{
     Error, RecordFormat, Result, Step,
@@ -225,11 +225,7 @@ impl PidLock {
         };
         guard.publish(&self.payload)?;
         // Temporary files of publishers killed mid-write; best effort, only dead writers' files.
-        let _ = dotdir_atomic_store::sweep_temps(
-            parent,
-            path.file_name(),
-            &SweepOptions { max_age: Duration::from_secs(60) },
-        );
+        let _ = dotdir_atomic_store::sweep_temps(parent, path.file_name());
         Ok(guard)
     }
 

@@ -3,8 +3,7 @@
 use std::{fs, os::unix::fs::MetadataExt};
 
 use dotdir_atomic_store::{
-    Batch, Document, Error, SweepOptions, WriteOptions, Written, find_temps, read, sweep_temps,
-    write,
+    Batch, Document, Error, WriteOptions, Written, find_temps, read, sweep_temps, write,
 };
 
 #[test]
@@ -53,21 +52,37 @@ fn sweep_removes_temps_of_dead_writers_and_keeps_live_ones() {
     let dir = tempfile::tempdir().unwrap();
     // A pid that cannot be alive (above the kernel's pid_max limit of 2^22).
     let dead = dir.path().join(".state.json.4999999.0badf00d.dotdir-tmp");
+    // Named after this live process, which holds it open: in flight.
     let live = dir.path().join(format!(".state.json.{}.deadbeef.dotdir-tmp", std::process::id()));
+    // Named after this live process, which does not hold it: the pid was reused.
+    let reused = dir.path().join(format!(".state.json.{}.0000beef.dotdir-tmp", std::process::id()));
     let unrelated = dir.path().join(".state.json.tmp");
-    for p in [&dead, &live, &unrelated] {
+    for p in [&dead, &live, &reused, &unrelated] {
         fs::write(p, b"partial").unwrap();
     }
-    assert_eq!(find_temps(dir.path(), None).unwrap().len(), 2);
-    let removed = sweep_temps(dir.path(), None, &SweepOptions::default()).unwrap();
-    assert_eq!(removed, vec![dead.clone()]);
+    let held = fs::File::open(&live).unwrap();
+    // Even a file that looks ancient by its time stamp stays while its writer holds it.
+    held.set_modified(std::time::SystemTime::UNIX_EPOCH).unwrap();
+    assert_eq!(find_temps(dir.path(), None).unwrap().len(), 3);
+    let mut removed = sweep_temps(dir.path(), None).unwrap();
+    removed.sort();
+    let mut expected = vec![reused, dead];
+    expected.sort();
+    assert_eq!(removed, expected);
     assert!(live.exists() && unrelated.exists());
-    // Old enough: even a live writer's temp goes.
-    let removed =
-        sweep_temps(dir.path(), None, &SweepOptions { max_age: std::time::Duration::ZERO })
-            .unwrap();
-    assert_eq!(removed, vec![live]);
+    drop(held);
+    assert_eq!(sweep_temps(dir.path(), None).unwrap(), vec![live]);
     assert!(unrelated.exists(), "files that are not ours are never touched");
+}
+
+#[test]
+fn filesystem_now_reads_the_filesystems_clock_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = fs::File::create(dir.path().join("before")).unwrap().metadata().unwrap();
+    let now = dotdir_atomic_store::filesystem_now(dir.path()).unwrap();
+    assert!(now >= before.modified().unwrap());
+    let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["before"], "the probe is removed");
 }
 
 #[test]

@@ -331,8 +331,13 @@ fn python_temp_files_are_swept_only_when_old() {
     let old = dir.join("state/tmpzz99yy88.tmp");
     fs::write(&fresh, b"{\"partial\"").unwrap();
     fs::write(&old, b"{\"partial\"").unwrap();
-    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-    fs::File::options().write(true).open(&old).unwrap().set_modified(hour_ago).unwrap();
+    // Ages against the injected clock (`DOTDIR_NOW`), never the wall clock.
+    let now =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(crate::NOW.parse::<u64>().unwrap());
+    for (path, age) in [(&fresh, 60), (&old, 3600)] {
+        let at = now - std::time::Duration::from_secs(age);
+        fs::File::options().write(true).open(path).unwrap().set_modified(at).unwrap();
+    }
 
     let env = Env::new();
     let document = json(&env.run(&["check", "--json", dir.to_str().unwrap()]));

@@ -166,7 +166,7 @@ impl DataDir {
         }
         // Temporary files of writers killed mid-write (only when their writer is gone or old).
         let state = root.join(STATE_DIR_NAME);
-        let _ = dotdir_atomic_store::sweep_temps(&state, None, &Default::default())?;
+        let _ = dotdir_atomic_store::sweep_temps(&state, None)?;
         let tz = match &options.time_zone {
             Some(tz) => tz.clone(),
             None => configured_time_zone()?,
@@ -234,6 +234,14 @@ impl DataDir {
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// The [`check`](crate::check::check) options for this directory: retention measured at the
+    /// directory's clock, a pid record held only by an `ollim-bot` process.
+    pub fn check_options(&self) -> crate::check::Options {
+        crate::check::Options::default()
+            .now(std::time::SystemTime::from(self.clock.now()))
+            .program(super::PROGRAM)
     }
 
     /// Now, as Python's `datetime.now(TZ).isoformat()`.

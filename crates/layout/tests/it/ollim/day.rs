@@ -161,8 +161,7 @@ fn a_scripted_day_leaves_the_seeds_git_history() {
 
     // `dotdir check`, driven by the same declaration, finds nothing wrong with what the
     // library wrote: no unknown entry, no bad mode, no invalid state file.
-    let options = dotdir::check::Options::default().program(dotdir::ollim::PROGRAM);
-    let report = dotdir::check::check(&root, &LAYOUT, &options).unwrap();
+    let report = dotdir::check::check(&root, &LAYOUT, &dd.check_options()).unwrap();
     let problems: Vec<String> =
         report.problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect();
     assert_eq!(problems, Vec::<String>::new());

@@ -135,7 +135,8 @@ fn json_state_shape_problems_are_corrupt_json_naming_the_file() {
     let (_tmp, root) = super::copy_fixture("typical");
     std::fs::write(root.join("state/pending_updates.json"), "[1, 2]").unwrap();
     std::fs::write(root.join("state/fork_messages.json"), "[{\"torn").unwrap();
-    let report = dotdir::check::check(&root, &LAYOUT, &dotdir::check::Options::default()).unwrap();
+    let options = dotdir::check::Options::default().now(super::fixture_now());
+    let report = dotdir::check::check(&root, &LAYOUT, &options).unwrap();
     let found: Vec<(&str, &str)> =
         report.problems.iter().map(|p| (p.kind.as_str(), p.path.as_str())).collect();
     assert_eq!(

@@ -48,6 +48,14 @@ pub(crate) fn pacific() -> TimeZone {
     TimeZone::fixed(offset(-8))
 }
 
+/// Just after the `typical` fixture was written (its last timestamp is 14:02:00.818756-08:00).
+pub(crate) const FIXTURE_NOW: &str = "2026-11-21T14:02:00.817516-08:00";
+
+/// [`FIXTURE_NOW`] as a `SystemTime`, for `check::Options::now`.
+pub(crate) fn fixture_now() -> std::time::SystemTime {
+    FIXTURE_NOW.parse::<jiff::Timestamp>().unwrap().into()
+}
+
 /// A clock at `rfc3339`.
 pub(crate) fn clock_at(rfc3339: &str) -> FakeClock {
     FakeClock::new(rfc3339.parse().unwrap())

@@ -7,10 +7,7 @@ use dotdir::ollim::{
     ForkLookup, ForkMessage, Inquiry, PendingUpdate, RuntimeConfig, SessionEvent, SessionEventKind,
 };
 
-use super::{clock_at, copy_fixture, open};
-
-/// Just after the fixture was written (its last timestamp is 14:02:00.818756-08:00).
-const FIXTURE_NOW: &str = "2026-11-21T14:02:00.817516-08:00";
+use super::{FIXTURE_NOW, clock_at, copy_fixture, open};
 
 fn state_bytes(root: &std::path::Path, name: &str) -> Vec<u8> {
     fs::read(root.join("state").join(name)).unwrap()
