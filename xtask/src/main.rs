@@ -1,7 +1,8 @@
 //! `cargo xtask <task>`: the workspace's automation, one place for what CI runs.
 //!
-//! - `ci`: fmt check, clippy `-D warnings`, tests (nextest when installed) and doctests, docs with
-//!   warnings denied, all `--locked`, then the power-cut test.
+//! - `ci`: fmt check, clippy `-D warnings`, tests (nextest when installed) and doctests, the tests
+//!   again with the wall clock three years ahead (libfaketime), docs with warnings denied, all
+//!   `--locked`, then the power-cut test and the bounded harnesses.
 //! - `bench [--quick] [--json FILE]`: the comparison benchmarks as one table of ratios.
 //! - `torture [--kills N] [--seconds S]`: SIGKILL a worker at random and verify every invariant.
 //! - `powercut`: simulated power cuts on ext4, xfs and btrfs loop devices (root only; SKIPPED with
@@ -45,12 +46,14 @@ fn main() -> Result<()> {
 fn ci() -> Result<()> {
     cargo(&["fmt", "--all", "--check"], &[])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &[])?;
-    if has_nextest() {
-        cargo(&["nextest", "run", "--workspace", "--locked", "--no-fail-fast"], &[])?;
-        cargo(&["test", "--workspace", "--doc", "--locked"], &[])?;
+    let tests: &[&str] = if has_nextest() {
+        &["nextest", "run", "--workspace", "--locked", "--no-fail-fast"]
     } else {
-        cargo(&["test", "--workspace", "--locked"], &[])?;
-    }
+        &["test", "--workspace", "--locked", "--tests"]
+    };
+    cargo(tests, &[])?;
+    cargo(&["test", "--workspace", "--doc", "--locked"], &[])?;
+    clock_ahead(tests)?;
     cargo(&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     // The harnesses spawn `current_exe()` as their child; the builds above may have replaced this
     // very binary (then `/proc/self/exe` names a deleted file), so each runs as a fresh
@@ -66,6 +69,34 @@ fn ci() -> Result<()> {
         cargo(harness, &[])?;
     }
     Ok(())
+}
+
+/// How far ahead of the real clock the second test run puts the test binaries' wall clock.
+const CLOCK_AHEAD: &str = "+1095d";
+
+/// Runs the tests again with every test binary's wall clock three years ahead (libfaketime
+/// around the test binaries only: cargo and rustc hang under it). No test may compare a pinned
+/// date with the wall clock, and no code may trust a file's age across a clock step. The
+/// monotonic clock is left alone: it never steps, and faking it stalls timed waits.
+fn clock_ahead(tests: &[&str]) -> Result<()> {
+    if Command::new("faketime").arg("--version").output().is_err() {
+        if std::env::var_os("CI").is_some() {
+            bail!("faketime is not installed (Debian package `faketime`; .ci/run installs it)");
+        }
+        eprintln!(
+            "SKIPPED the clock-ahead test run: faketime is not installed (apt-get install faketime)"
+        );
+        return Ok(());
+    }
+    let output = Command::new(env_or("RUSTC", "rustc")).arg("-vV").output()?;
+    let host = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: ").map(str::to_owned))
+        .context("rustc -vV names no host")?;
+    let runner = format!("CARGO_TARGET_{}_RUNNER", host.to_uppercase().replace(['-', '.'], "_"));
+    let wrapper = format!("env FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f {CLOCK_AHEAD}");
+    eprintln!("the tests again, the wall clock {CLOCK_AHEAD} ahead:");
+    cargo(tests, &[(&runner, &wrapper)])
 }
 
 fn has_nextest() -> bool {

@@ -1,19 +1,13 @@
 //! `dotdir demo`: runs on a fresh machine (a clean `HOME`, nothing set up) and prints the tree.
 
-use std::time::{Duration, Instant};
-
 use crate::{Env, code, json, stderr, stdout};
 
 #[test]
 fn demo_runs_in_a_clean_home_and_prints_the_tree() {
     let env = Env::new();
-    let started = Instant::now();
     let output = env.run(&["demo"]);
-    let took = started.elapsed();
     let text = stdout(&output);
     assert_eq!(code(&output), 0, "{text}{}", stderr(&output));
-    // Debug build on a busy 2-core machine: still well under the bound.
-    assert!(took < Duration::from_secs(20), "demo took {took:?}");
     for expected in [
         "[pidlock] ollim-bot: state/bot.pid held by this process",
         "[jsonl-log]",

@@ -210,11 +210,10 @@ const CHILD: &str = "DOTDIR_FRONTMATTER_CHILD";
 const PROCS: usize = 4;
 const PER_PROC: usize = 40;
 
-/// Child role: write `PER_PROC` routines that all slug to `dup`, then rename one id back and
-/// forth between two messages.
-#[test]
-fn child_writer() {
-    let Ok(spec) = std::env::var(CHILD) else { return };
+/// Child role (of the test below): write `PER_PROC` routines that all slug to `dup`, then rename
+/// one id back and forth between two messages.
+#[allow(clippy::print_stdout, clippy::unwrap_used, reason = "a test's child role")]
+fn child_writer(spec: &str) {
     let (dir, index) = spec.split_once('|').unwrap();
     let specs = SpecDir::<Routine>::with_options(dir, fast());
     for i in 0..PER_PROC {
@@ -226,12 +225,20 @@ fn child_writer() {
 
 #[test]
 fn writers_in_several_processes_never_share_a_name_or_leave_duplicates() {
+    if let Ok(spec) = std::env::var(CHILD) {
+        return child_writer(&spec);
+    }
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..PROCS)
         .map(|index| {
             Command::new(&exe)
-                .args(["--exact", "dir::child_writer", "--nocapture", "--test-threads=1"])
+                .args([
+                    "--exact",
+                    "dir::writers_in_several_processes_never_share_a_name_or_leave_duplicates",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env(CHILD, format!("{}|{index}", dir.path().display()))
                 .spawn()
                 .unwrap()

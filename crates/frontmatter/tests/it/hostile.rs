@@ -1,5 +1,6 @@
-//! Hostile input: an alias bomb and 100,000-deep nesting are rejected in under 50 ms each, by the
-//! byte-level scan, before the YAML parser allocates anything.
+//! Hostile input: an alias bomb and 100,000-deep nesting are rejected by the byte-level scan
+//! (the reason says which limit), before the YAML parser allocates anything. The time each
+//! rejection took is printed; speed itself is measured by the benchmarks.
 
 use std::time::{Duration, Instant};
 
@@ -7,9 +8,7 @@ use dotdir_frontmatter::{Error, Limits, Reason, parse_with};
 
 use crate::specs::Routine;
 
-const BOUND: Duration = Duration::from_millis(50);
-
-/// The fastest of five attempts (a busy machine should not fail the bound), and the reason.
+/// The fastest of five attempts (printed, never asserted), and the reason.
 fn best_of_five(text: &str, limits: &Limits) -> (Duration, Reason) {
     let mut best = Duration::MAX;
     let mut reason = None;
@@ -45,7 +44,6 @@ fn alias_bomb_is_rejected_fast() {
     assert!(text.len() < 1024);
     let (elapsed, reason) = best_of_five(&text, &Limits::default());
     assert_eq!(reason, Reason::TooManyAliases { limit: 0 });
-    assert!(elapsed < BOUND, "{elapsed:?}");
     println!("alias bomb ({} bytes): rejected by the scan in {elapsed:?}", text.len());
 
     // With aliases allowed, serde_yaml's own repetition limit is the second line of defence.
@@ -113,7 +111,7 @@ fn nesting_100000_deep_is_rejected_fast() {
     let text = deep("flow-seq", 100_000);
     let (elapsed, reason) = best_of_five(&text, &Limits::default());
     assert_eq!(reason, Reason::FrontMatterTooLarge { limit: 64 << 10 });
-    assert!(elapsed < BOUND, "{elapsed:?}");
+    println!("flow-seq nesting 100000 deep, default limits: rejected in {elapsed:?}");
 
     // With the size caps lifted, the depth scan refuses every shape of nesting.
     let open = Limits {
@@ -126,7 +124,6 @@ fn nesting_100000_deep_is_rejected_fast() {
         let text = deep(kind, depth);
         let (elapsed, reason) = best_of_five(&text, &open);
         assert_eq!(reason, Reason::TooDeep { limit: 32 }, "{kind}");
-        assert!(elapsed < BOUND, "{kind}: {elapsed:?}");
         println!("{kind} nesting {depth} deep ({} bytes): rejected in {elapsed:?}", text.len());
     }
 }

@@ -15,14 +15,10 @@ use crate::common::{
     assert_fsck_clean, assert_status_clean, child, child_role, git, history, knob, options,
 };
 
-const HAMMER_TEST: &str = "concurrency::hammer_child";
-
-/// Child role `hammer`: `DOTDIR_COMMITS` writes of its own file, each its own commit.
-#[test]
-fn hammer_child() {
-    if child_role().as_deref() != Some("hammer") {
-        return;
-    }
+/// Child role `hammer`, played by the test that spawned it: `DOTDIR_COMMITS` writes of its own
+/// file, each its own commit.
+#[allow(clippy::print_stdout, clippy::unwrap_used, reason = "a test's child role")]
+fn hammer() {
     let dir = std::env::var("DOTDIR_DIR").unwrap();
     let index: usize = std::env::var("DOTDIR_INDEX").unwrap().parse().unwrap();
     let commits: usize = std::env::var("DOTDIR_COMMITS").unwrap().parse().unwrap();
@@ -57,6 +53,9 @@ fn check_history(dir: &Path, expected: &BTreeSet<String>, extra: usize) {
 
 #[test]
 fn processes_commit_concurrently_with_a_linear_history() {
+    if child_role().as_deref() == Some("hammer") {
+        return hammer();
+    }
     let procs = knob("DOTDIR_JOURNAL_PROCS", 8);
     let commits = knob("DOTDIR_JOURNAL_COMMITS", 40);
     let dir = tempfile::tempdir().unwrap();
@@ -64,7 +63,7 @@ fn processes_commit_concurrently_with_a_linear_history() {
     let started = Instant::now();
     let mut children: Vec<_> = (0..procs)
         .map(|index| {
-            child(HAMMER_TEST, "hammer")
+            child("concurrency::processes_commit_concurrently_with_a_linear_history", "hammer")
                 .env("DOTDIR_DIR", dir.path())
                 .env("DOTDIR_INDEX", index.to_string())
                 .env("DOTDIR_COMMITS", commits.to_string())
@@ -98,11 +97,14 @@ fn processes_commit_concurrently_with_a_linear_history() {
 
 #[test]
 fn processes_initialise_one_fresh_directory_together() {
+    if child_role().as_deref() == Some("hammer") {
+        return hammer();
+    }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("fresh");
     let children: Vec<_> = (0..4)
         .map(|index| {
-            child(HAMMER_TEST, "hammer")
+            child("concurrency::processes_initialise_one_fresh_directory_together", "hammer")
                 .env("DOTDIR_DIR", &data)
                 .env("DOTDIR_INDEX", index.to_string())
                 .env("DOTDIR_COMMITS", "3")

@@ -18,15 +18,12 @@ use crate::common::{
     assert_fsck_clean, assert_status_clean, child, child_role, git_ok, knob, no_fsync, options,
 };
 
-const KILLED_TEST: &str = "crash::killed_writer_child";
+const KILLED_TEST: &str = "crash::sigkill_at_random_points_never_blocks_the_next_commit";
 
-/// Child role `killed-writer`: writes and removes files under `k<round>/` until killed, and
-/// reports each acknowledged operation on stdout after the call returned.
-#[test]
-fn killed_writer_child() {
-    if child_role().as_deref() != Some("killed-writer") {
-        return;
-    }
+/// Child role `killed-writer` (of [`KILLED_TEST`]): writes and removes files under `k<round>/`
+/// until killed, and reports each acknowledged operation on stdout after the call returned.
+#[allow(clippy::print_stdout, clippy::unwrap_used, reason = "a test's child role")]
+fn killed_writer() {
     let dir = std::env::var("DOTDIR_DIR").unwrap();
     let round: usize = std::env::var("DOTDIR_ROUND").unwrap().parse().unwrap();
     let journal = Journal::open(&dir, options()).unwrap();
@@ -69,6 +66,9 @@ fn head_content(dir: &Path, rel: &str) -> Option<String> {
 
 #[test]
 fn sigkill_at_random_points_never_blocks_the_next_commit() {
+    if child_role().as_deref() == Some("killed-writer") {
+        return killed_writer();
+    }
     let target = knob("DOTDIR_JOURNAL_KILL_COMMITS", 200);
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
@@ -286,15 +286,13 @@ fn a_foreign_lock_older_than_the_timeout_is_removed() {
     assert_status_clean(dir.path());
 }
 
-const FSYNC_TEST: &str = "crash::fsync_child";
+const FSYNC_TEST: &str = "crash::the_fsync_switch_turns_on_in_a_process_and_commits_work";
 
-/// Child role `fsync`: the default options turn libgit2's fsync on (process-wide, hence a
-/// child), and commits still work; `DOTDIR_FSYNC=off` keeps it off for comparison.
-#[test]
-fn fsync_child() {
-    if child_role().as_deref() != Some("fsync") {
-        return;
-    }
+/// Child role `fsync` (of [`FSYNC_TEST`]): the default options turn libgit2's fsync on
+/// (process-wide, hence a child), and commits still work; `DOTDIR_FSYNC=off` keeps it off for
+/// comparison.
+#[allow(clippy::print_stdout, clippy::unwrap_used, reason = "a test's child role")]
+fn fsync_writer() {
     let on = std::env::var("DOTDIR_FSYNC").as_deref() != Ok("off");
     assert!(!dotdir_git_journal::fsync_gitdir_enabled());
     let dir = std::env::var("DOTDIR_DIR").unwrap();
@@ -312,6 +310,9 @@ fn fsync_child() {
 
 #[test]
 fn the_fsync_switch_turns_on_in_a_process_and_commits_work() {
+    if child_role().as_deref() == Some("fsync") {
+        return fsync_writer();
+    }
     let dir = tempfile::tempdir().unwrap();
     let status = child(FSYNC_TEST, "fsync")
         .env("DOTDIR_DIR", dir.path())
