@@ -55,7 +55,8 @@ fn atomic_write(c: &mut Criterion) {
         let ours: Document<Value> = Document::new(&target)
             .style(JsonStyle::Compact)
             .options(WriteOptions::new().durability(durability));
-        let mut group = c.benchmark_group(group_name);
+        let mut group =
+            dotdir_benches::group(c, group_name, std::time::Duration::from_secs(5), 100);
         group.bench_function("ours", |b| b.iter(|| ours.write(black_box(&value)).expect("write")));
         if durable {
             group.bench_function("peer:atomic-write-file", |b| {

@@ -136,16 +136,16 @@ fn parse_and_render(c: &mut Criterion) {
     };
     assert_eq!(gray(&text), routine, "the peer reads the same routine");
 
-    let mut group = c.benchmark_group("frontmatter_parse_routine");
-    group.measurement_time(measurement(Duration::from_secs(3)));
+    let mut group =
+        dotdir_benches::group(c, "frontmatter_parse_routine", Duration::from_secs(3), 100);
     group.bench_function("ours", |b| {
         b.iter(|| parse::<Routine>(black_box(text.as_bytes())).expect("parse"))
     });
     group.bench_function("peer:gray_matter", |b| b.iter(|| gray(black_box(&text))));
     group.finish();
 
-    let mut group = c.benchmark_group("frontmatter_write_routine");
-    group.measurement_time(measurement(Duration::from_secs(3)));
+    let mut group =
+        dotdir_benches::group(c, "frontmatter_write_routine", Duration::from_secs(3), 100);
     group.bench_function("ours", |b| b.iter(|| render(black_box(&file)).expect("render")));
     group.bench_function("floor", |b| b.iter(|| format_routine(black_box(&routine))));
     group.finish();
@@ -180,18 +180,14 @@ fn spec_dir(c: &mut Criterion) {
         listing
     };
 
-    let mut group = c.benchmark_group("spec_dir_load_10000");
-    group.sample_size(10);
-    group.measurement_time(measurement(Duration::from_secs(5)));
+    let mut group = dotdir_benches::group(c, "spec_dir_load_10000", Duration::from_secs(5), 10);
     group.bench_function("ours", |b| b.iter(first_load));
     group.finish();
 
     let specs = SpecDir::<Routine>::new(&dir);
     assert_eq!(specs.list().expect("list").entries.len(), count);
     let read_before = specs.files_read();
-    let mut group = c.benchmark_group("spec_dir_relist_10000");
-    group.sample_size(10);
-    group.measurement_time(measurement(Duration::from_secs(3)));
+    let mut group = dotdir_benches::group(c, "spec_dir_relist_10000", Duration::from_secs(3), 10);
     group.bench_function("ours", |b| b.iter(|| specs.list().expect("list")));
     assert_eq!(specs.files_read(), read_before, "a repeated listing read no file");
     group.bench_function("peer:first-load", |b| b.iter(first_load));
@@ -209,13 +205,6 @@ fn spec_dir(c: &mut Criterion) {
         })
     });
     group.finish();
-}
-
-/// The measurement time of a group: `full` normally; 1 s under criterion's `--quick`, where it is
-/// the cap of each function's run (which can overshoot it up to threefold), so that
-/// `cargo xtask bench --quick` stays within its few minutes on a busy machine.
-fn measurement(full: Duration) -> Duration {
-    if std::env::args().any(|arg| arg == "--quick") { Duration::from_secs(1) } else { full }
 }
 
 criterion_group!(benches, parse_and_render, spec_dir);

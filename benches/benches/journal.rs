@@ -132,9 +132,7 @@ fn commit_group(c: &mut Criterion, name: &str, dir: &Path, fsync: bool) {
         std::fs::write(&target, format!("changed {revision}\n")).expect("change the file");
     };
 
-    let mut group = c.benchmark_group(name);
-    group.sample_size(10);
-    group.measurement_time(measurement(Duration::from_secs(3)));
+    let mut group = dotdir_benches::group(c, name, Duration::from_secs(3), 10);
 
     let journal =
         Journal::open(dir, JournalOptions::new().fsync_gitdir(fsync)).expect("open journal");
@@ -188,13 +186,6 @@ fn commit_group(c: &mut Criterion, name: &str, dir: &Path, fsync: bool) {
         )
     });
     group.finish();
-}
-
-/// The measurement time of a group: `full` normally; 1 s under criterion's `--quick`, where it is
-/// the cap of each function's run (which can overshoot it up to threefold), so that
-/// `cargo xtask bench --quick` stays within its few minutes on a busy machine.
-fn measurement(full: Duration) -> Duration {
-    if std::env::args().any(|arg| arg == "--quick") { Duration::from_secs(1) } else { full }
 }
 
 criterion_group!(benches, commit_one);

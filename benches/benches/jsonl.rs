@@ -79,8 +79,7 @@ fn appends(c: &mut Criterion) {
     for (group_name, durable) in [("jsonl_append_buffered", false), ("jsonl_append_durable", true)]
     {
         let dir = tempfile::tempdir_in(".").expect("a temp dir on the disk under test");
-        let mut group = c.benchmark_group(group_name);
-        group.measurement_time(measurement(Duration::from_secs(3)));
+        let mut group = dotdir_benches::group(c, group_name, Duration::from_secs(3), 100);
 
         let ours_path = dir.path().join("ours.jsonl");
         let durability = if durable { Durability::EveryAppend } else { Durability::None };
@@ -148,9 +147,7 @@ fn full_scan(c: &mut Criterion) {
     let path = dir.path().join("scan.jsonl");
     let records = generate_log(&path, megabytes);
 
-    let mut group = c.benchmark_group("jsonl_full_scan");
-    group.sample_size(10);
-    group.measurement_time(measurement(Duration::from_secs(5)));
+    let mut group = dotdir_benches::group(c, "jsonl_full_scan", Duration::from_secs(5), 10);
 
     let log: Log<Event> = Log::new(&path);
     group.bench_function("ours", |b| {
@@ -196,13 +193,6 @@ fn full_scan(c: &mut Criterion) {
         })
     });
     group.finish();
-}
-
-/// The measurement time of a group: `full` normally; 1 s under criterion's `--quick`, where it is
-/// the cap of each function's run (which can overshoot it up to threefold), so that
-/// `cargo xtask bench --quick` stays within its few minutes on a busy machine.
-fn measurement(full: Duration) -> Duration {
-    if std::env::args().any(|arg| arg == "--quick") { Duration::from_secs(1) } else { full }
 }
 
 criterion_group!(benches, appends, full_scan);

@@ -10,8 +10,8 @@ fn acquire_release(c: &mut Criterion) {
     let dir = tempfile::tempdir_in(".").expect("a temp dir on the disk under test");
     let lock = PidLock::new(dir.path().join("serve.pid")).program("dotdir");
 
-    let mut group = c.benchmark_group("pidlock_acquire_release");
-    group.measurement_time(measurement(Duration::from_secs(3)));
+    let mut group =
+        dotdir_benches::group(c, "pidlock_acquire_release", Duration::from_secs(3), 100);
     group.bench_function("ours", |b| {
         b.iter(|| lock.acquire().expect("acquire").release().expect("release"))
     });
@@ -30,13 +30,6 @@ fn acquire_release(c: &mut Criterion) {
         })
     });
     group.finish();
-}
-
-/// The measurement time of a group: `full` normally; 1 s under criterion's `--quick`, where it is
-/// the cap of each function's run (which can overshoot it up to threefold), so that
-/// `cargo xtask bench --quick` stays within its few minutes on a busy machine.
-fn measurement(full: Duration) -> Duration {
-    if std::env::args().any(|arg| arg == "--quick") { Duration::from_secs(1) } else { full }
 }
 
 criterion_group!(benches, acquire_release);

@@ -40,21 +40,14 @@ fn try_use(c: &mut Criterion) {
     assert!(budget.try_use().expect("first use"));
     let bytes = fs::read(&path).expect("the state file");
 
-    let mut group = c.benchmark_group("ping_bucket_try_use_durable");
-    group.measurement_time(measurement(Duration::from_secs(3)));
+    let mut group =
+        dotdir_benches::group(c, "ping_bucket_try_use_durable", Duration::from_secs(3), 100);
     group.bench_function("ours", |b| b.iter(|| assert!(budget.try_use().expect("try_use"))));
     let floor_target = dir.path().join("floor.json");
     group.bench_function("floor", |b| {
         b.iter(|| floor_replace(dir.path(), &floor_target, black_box(&bytes)))
     });
     group.finish();
-}
-
-/// The measurement time of a group: `full` normally; 1 s under criterion's `--quick`, where it is
-/// the cap of each function's run (which can overshoot it up to threefold), so that
-/// `cargo xtask bench --quick` stays within its few minutes on a busy machine.
-fn measurement(full: Duration) -> Duration {
-    if std::env::args().any(|arg| arg == "--quick") { Duration::from_secs(1) } else { full }
 }
 
 criterion_group!(benches, try_use);

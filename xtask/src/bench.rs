@@ -2,7 +2,12 @@
 //! operation, ours, the peer and the floor from the same run, with the ratios and the target.
 //!
 //! Each criterion group in `benches/` is one operation with the functions `ours`, `peer:<name>`
-//! and `floor`; the medians are read from criterion's `estimates.json`.
+//! and `floor`; every function's samples (at least 10) are read from criterion's `sample.json`.
+//! A ratio is the ratio of the medians, printed with its spread: from the ratio of ours' first
+//! quartile to the other's third, to the ratio of ours' third quartile to the other's first. A
+//! target is `met` when the whole spread is within it, `MISSED` when the whole spread is beyond
+//! it, and `noisy` when the spread straddles it (run again on an idle machine, or without
+//! `--quick`).
 
 use std::{
     fs,
@@ -33,11 +38,32 @@ const TARGETS: &[Target] = &[
     Target { op: "spec_dir_relist_10000", max_vs_floor: None, max_vs_peer: Some(0.01) },
 ];
 
+/// The time per iteration of one function: median and quartiles, in nanoseconds.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    q1: f64,
+    median: f64,
+    q3: f64,
+}
+
 struct Row {
     op: String,
-    ours_ns: f64,
-    peer: Option<(String, f64)>,
-    floor_ns: Option<f64>,
+    ours: Timing,
+    peer: Option<(String, Timing)>,
+    floor: Option<Timing>,
+}
+
+/// A ratio of medians with its spread.
+#[derive(Debug, Clone, Copy)]
+struct Ratio {
+    value: f64,
+    low: f64,
+    high: f64,
+}
+
+fn ratio(a: Timing, b: Option<Timing>) -> Option<Ratio> {
+    let b = b.filter(|b| b.q1 > 0.0 && b.median > 0.0)?;
+    Some(Ratio { value: a.median / b.median, low: a.q1 / b.q3, high: a.q3 / b.q1 })
 }
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
@@ -46,11 +72,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         args.iter().position(|a| a == "--json").and_then(|i| args.get(i + 1)).map(PathBuf::from);
     let criterion_dir = target_dir().join("criterion");
     let _ = fs::remove_dir_all(&criterion_dir);
-    let mut bench_args = vec!["bench", "-p", "dotdir-benches", "--locked", "--"];
-    if quick {
-        bench_args.extend(["--quick", "--measurement-time", "1"]);
-    }
-    cargo(&bench_args, &[])?;
+    let quick_env: &[(&str, &str)] = if quick { &[("DOTDIR_BENCH_QUICK", "1")] } else { &[] };
+    cargo(&["bench", "-p", "dotdir-benches", "--locked"], quick_env)?;
     let rows = collect(&criterion_dir)?;
     print_table(&rows);
     print_scaling(&rows);
@@ -70,10 +93,27 @@ fn target_dir() -> PathBuf {
     )
 }
 
-fn median_ns(dir: &Path) -> Option<f64> {
-    let text = fs::read_to_string(dir.join("new/estimates.json")).ok()?;
+/// The quartiles of the time per iteration over criterion's samples of one function.
+fn timing(dir: &Path) -> Option<Timing> {
+    let text = fs::read_to_string(dir.join("new/sample.json")).ok()?;
     let value: Value = serde_json::from_str(&text).ok()?;
-    value["median"]["point_estimate"].as_f64()
+    let iters = value["iters"].as_array()?;
+    let times = value["times"].as_array()?;
+    let mut per_iter: Vec<f64> = iters
+        .iter()
+        .zip(times)
+        .filter_map(|(n, t)| Some(t.as_f64()? / n.as_f64().filter(|n| *n > 0.0)?))
+        .collect();
+    if per_iter.is_empty() {
+        return None;
+    }
+    per_iter.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let position = q * (per_iter.len() - 1) as f64;
+        let (low, high) = (position.floor() as usize, position.ceil() as usize);
+        per_iter[low] + (per_iter[high] - per_iter[low]) * (position - low as f64)
+    };
+    Some(Timing { q1: at(0.25), median: at(0.5), q3: at(0.75) })
 }
 
 fn collect(criterion_dir: &Path) -> Result<Vec<Row>> {
@@ -90,7 +130,7 @@ fn collect(criterion_dir: &Path) -> Result<Vec<Row>> {
         let mut floor = None;
         for function in fs::read_dir(group.path())?.flatten() {
             let name = function.file_name().to_string_lossy().into_owned();
-            let Some(ns) = median_ns(&function.path()) else { continue };
+            let Some(ns) = timing(&function.path()) else { continue };
             match name.as_str() {
                 "ours" => ours = Some(ns),
                 "floor" => floor = Some(ns),
@@ -101,31 +141,45 @@ fn collect(criterion_dir: &Path) -> Result<Vec<Row>> {
                 }
             }
         }
-        if let Some(ours_ns) = ours {
+        if let Some(ours) = ours {
             rows.push(Row {
                 op: group.file_name().to_string_lossy().into_owned(),
-                ours_ns,
+                ours,
                 peer,
-                floor_ns: floor,
+                floor,
             });
         }
     }
     Ok(rows)
 }
 
-fn ratio(a: f64, b: Option<f64>) -> Option<f64> {
-    b.filter(|b| *b > 0.0).map(|b| a / b)
+impl Row {
+    fn vs_peer(&self) -> Option<Ratio> {
+        ratio(self.ours, self.peer.as_ref().map(|p| p.1))
+    }
+
+    fn vs_floor(&self) -> Option<Ratio> {
+        ratio(self.ours, self.floor)
+    }
 }
 
+/// `met`, `MISSED` or `noisy` (the spread straddles a bound); empty without a target.
 fn verdict(row: &Row) -> &'static str {
     let Some(target) = TARGETS.iter().find(|t| t.op == row.op) else { return "" };
-    let vs_floor_ok = target
-        .max_vs_floor
-        .is_none_or(|max| ratio(row.ours_ns, row.floor_ns).is_none_or(|r| r <= max));
-    let vs_peer_ok = target.max_vs_peer.is_none_or(|max| {
-        ratio(row.ours_ns, row.peer.as_ref().map(|p| p.1)).is_none_or(|r| r <= max)
-    });
-    if vs_floor_ok && vs_peer_ok { "met" } else { "MISSED" }
+    let checks = [(target.max_vs_floor, row.vs_floor()), (target.max_vs_peer, row.vs_peer())];
+    let mut noisy = false;
+    for (max, ratio) in checks {
+        let (Some(max), Some(ratio)) = (max, ratio) else { continue };
+        if ratio.low > max {
+            return "MISSED";
+        }
+        noisy |= ratio.high > max;
+    }
+    if noisy { "noisy" } else { "met" }
+}
+
+fn fmt_ratio(ratio: Option<Ratio>) -> String {
+    ratio.map_or("—".to_owned(), |r| format!("{:.2}× ({:.2}–{:.2})", r.value, r.low, r.high))
 }
 
 fn human(ns: f64) -> String {
@@ -139,27 +193,26 @@ fn human(ns: f64) -> String {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "| {:<32} | {:>10} | {:<28} | {:>10} | {:>9} | {:>10} | {:<6} |",
-        "operation", "ours", "peer", "floor", "ours/peer", "ours/floor", "target"
+        "| {:<32} | {:>10} | {:<28} | {:>10} | {:>19} | {:>19} | {:<6} |",
+        "operation", "ours", "peer", "floor", "ours/peer (spread)", "ours/floor (spread)", "target"
     );
     println!(
-        "|{:-<34}|{:->12}|{:-<30}|{:->12}|{:->11}|{:->12}|{:-<8}|",
+        "|{:-<34}|{:->12}|{:-<30}|{:->12}|{:->21}|{:->21}|{:-<8}|",
         "", "", "", "", "", "", ""
     );
     for row in rows {
         let peer = row
             .peer
             .as_ref()
-            .map_or("—".to_owned(), |(name, ns)| format!("{name} {}", human(*ns)));
-        let fmt_ratio = |r: Option<f64>| r.map_or("—".to_owned(), |r| format!("{r:.2}×"));
+            .map_or("—".to_owned(), |(name, t)| format!("{name} {}", human(t.median)));
         println!(
-            "| {:<32} | {:>10} | {:<28} | {:>10} | {:>9} | {:>10} | {:<6} |",
+            "| {:<32} | {:>10} | {:<28} | {:>10} | {:>19} | {:>19} | {:<6} |",
             row.op,
-            human(row.ours_ns),
+            human(row.ours.median),
             peer,
-            row.floor_ns.map_or("—".to_owned(), human),
-            fmt_ratio(ratio(row.ours_ns, row.peer.as_ref().map(|p| p.1))),
-            fmt_ratio(ratio(row.ours_ns, row.floor_ns)),
+            row.floor.map_or("—".to_owned(), |t| human(t.median)),
+            fmt_ratio(row.vs_peer()),
+            fmt_ratio(row.vs_floor()),
             verdict(row),
         );
     }
@@ -168,30 +221,38 @@ fn print_table(rows: &[Row]) {
 /// The one target that compares two operations: a journal commit in 10,000 files within 1.5× of
 /// one in 10 files.
 fn print_scaling(rows: &[Row]) {
-    let ours = |op: &str| rows.iter().find(|r| r.op == op).map(|r| r.ours_ns);
+    let ours = |op: &str| rows.iter().find(|r| r.op == op).map(|r| r.ours);
     for suffix in ["", "_nosync"] {
         if let (Some(small), Some(large)) = (
             ours(&format!("journal_commit_1_of_10{suffix}")),
             ours(&format!("journal_commit_1_of_10000{suffix}")),
-        ) {
-            let ratio = large / small;
-            let verdict = if ratio <= 1.5 { "met" } else { "MISSED" };
+        ) && let Some(ratio) = ratio(large, Some(small))
+        {
+            let verdict = match ratio {
+                r if r.high <= 1.5 => "met",
+                r if r.low > 1.5 => "MISSED",
+                _ => "noisy",
+            };
             println!(
-                "journal commit{suffix}, 10,000 vs 10 tracked files: {ratio:.2}× (target ≤ 1.50×: {verdict})"
+                "journal commit{suffix}, 10,000 vs 10 tracked files: {} (target ≤ 1.50×: {verdict})",
+                fmt_ratio(Some(ratio))
             );
         }
     }
 }
 
 fn row_json(row: &Row) -> Value {
+    let spread = |r: Option<Ratio>| r.map(|r| json!([r.low, r.high]));
     json!({
         "op": row.op,
-        "ours_ns": row.ours_ns,
+        "ours_ns": row.ours.median,
         "peer": row.peer.as_ref().map(|p| p.0.clone()),
-        "peer_ns": row.peer.as_ref().map(|p| p.1),
-        "floor_ns": row.floor_ns,
-        "ratio_vs_peer": ratio(row.ours_ns, row.peer.as_ref().map(|p| p.1)),
-        "ratio_vs_floor": ratio(row.ours_ns, row.floor_ns),
+        "peer_ns": row.peer.as_ref().map(|p| p.1.median),
+        "floor_ns": row.floor.map(|t| t.median),
+        "ratio_vs_peer": row.vs_peer().map(|r| r.value),
+        "ratio_vs_peer_spread": spread(row.vs_peer()),
+        "ratio_vs_floor": row.vs_floor().map(|r| r.value),
+        "ratio_vs_floor_spread": spread(row.vs_floor()),
         "target": verdict(row),
     })
 }
