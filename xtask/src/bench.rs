@@ -193,11 +193,11 @@ fn human(ns: f64) -> String {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "| {:<32} | {:>10} | {:<28} | {:>10} | {:>19} | {:>19} | {:<6} |",
+        "| {:<32} | {:>10} | {:<28} | {:>10} | {:>23} | {:>23} | {:<6} |",
         "operation", "ours", "peer", "floor", "ours/peer (spread)", "ours/floor (spread)", "target"
     );
     println!(
-        "|{:-<34}|{:->12}|{:-<30}|{:->12}|{:->21}|{:->21}|{:-<8}|",
+        "|{:-<34}|{:->12}|{:-<30}|{:->12}|{:->25}|{:->25}|{:-<8}|",
         "", "", "", "", "", "", ""
     );
     for row in rows {
@@ -206,7 +206,7 @@ fn print_table(rows: &[Row]) {
             .as_ref()
             .map_or("—".to_owned(), |(name, t)| format!("{name} {}", human(t.median)));
         println!(
-            "| {:<32} | {:>10} | {:<28} | {:>10} | {:>19} | {:>19} | {:<6} |",
+            "| {:<32} | {:>10} | {:<28} | {:>10} | {:>23} | {:>23} | {:<6} |",
             row.op,
             human(row.ours.median),
             peer,

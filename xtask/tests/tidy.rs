@@ -73,6 +73,35 @@ fn no_ignored_tests() {
     assert!(offenders.is_empty(), "ignored tests: {offenders:#?}");
 }
 
+/// A `#[test]` whose first statement returns unless an environment variable is set is a child
+/// role counted as a passed test: the role belongs inside the test that spawns it.
+#[test]
+fn no_test_is_only_a_child_role() {
+    let mut offenders = Vec::new();
+    for path in workspace_files().into_iter().filter(|p| p.extension().is_some_and(|e| e == "rs")) {
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim() != concat!("#[", "test]") {
+                continue;
+            }
+            let body: String =
+                lines.iter().skip(i + 2).take(3).map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+            let returns_early = body.contains("else { return }")
+                || (body.starts_with("if ")
+                    && body.contains("!= Some(")
+                    && body.contains("return"))
+                || (body.starts_with("if ")
+                    && body.contains(".is_err()")
+                    && body.contains("return"));
+            if returns_early {
+                offenders.push(format!("{}:{}", path.display(), i + 2));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "tests that only play a child role: {offenders:#?}");
+}
+
 #[test]
 fn every_crate_folder_is_a_package_named_after_it() {
     for entry in fs::read_dir(root().join("crates")).expect("crates/ exists").flatten() {
