@@ -3,7 +3,7 @@
 use std::{io::Write, path::Path};
 
 use anyhow::{Context, Result};
-use dotdir::check::{FixReport, Problem, Report};
+use dotdir::check::{FixReport, Problem, Report, Severity};
 use serde_json::{Value, json};
 
 use crate::{
@@ -16,6 +16,7 @@ pub(crate) fn run(
     dir: Option<&Path>,
     layout: Option<LayoutName>,
     fix: bool,
+    strict: bool,
     json: bool,
     style: &Style,
 ) -> Result<Outcome> {
@@ -36,7 +37,12 @@ pub(crate) fn run(
             dotdir::check::check(&target.dir, target.layout(), &options).with_context(|| {
                 format!("cannot check {}: check that you may read it", target.dir.display())
             })?;
-        if !report.problems.is_empty() || fixed.as_ref().is_some_and(|f| !f.failures.is_empty()) {
+        // Errors fail the check, warnings only under --strict, notices never; so does a repair
+        // that failed or was refused.
+        let failing = if strict { Severity::Warning } else { Severity::Error };
+        if report.worst().is_some_and(|worst| worst >= failing)
+            || fixed.as_ref().is_some_and(|f| !f.failures.is_empty())
+        {
             outcome = Outcome::Problems;
         }
         if json {
@@ -55,6 +61,7 @@ pub(crate) fn run(
 pub(crate) fn problem_json(problem: &Problem) -> Value {
     let mut value = json!({
         "kind": problem.kind.as_str(),
+        "severity": problem.severity.as_str(),
         "path": problem.path,
         "message": problem.message,
         "fixable": problem.fixable,
@@ -74,7 +81,13 @@ pub(crate) fn to_json(report: &Report, fixed: Option<&FixReport>) -> Value {
         "root": report.root.display().to_string(),
         "problems": report.problems.iter().map(problem_json).collect::<Vec<_>>(),
     });
+    for severity in [Severity::Error, Severity::Warning, Severity::Notice] {
+        value[format!("{}s", severity.as_str())] = json!(report.count(severity));
+    }
     if let Some(fixed) = fixed {
+        if let Some(running) = &fixed.running {
+            value["running"] = json!({"pid": running.pid, "record": running.record});
+        }
         value["fixed"] = fixed
             .repairs
             .iter()
@@ -118,6 +131,14 @@ pub(crate) fn render(
                 repair.action
             )?;
         }
+        if let Some(running) = &fixed.running {
+            writeln!(
+                out,
+                "  {} {running}: repairs that could race it were refused. Stop it first, then run `dotdir check --fix {}` again.",
+                style.bad("refused"),
+                layouts::display(&target.dir)
+            )?;
+        }
         for failure in &fixed.failures {
             writeln!(
                 out,
@@ -134,16 +155,27 @@ pub(crate) fn render(
         writeln!(out, "{header}: {}", style.good("no problems"))?;
         return Ok(());
     }
-    writeln!(out, "{header}: {} problem(s), {fixable} fixable", report.problems.len())?;
+    writeln!(
+        out,
+        "{header}: {} error(s), {} warning(s), {} notice(s); {fixable} fixable",
+        report.count(Severity::Error),
+        report.count(Severity::Warning),
+        report.count(Severity::Notice),
+    )?;
     for problem in &report.problems {
+        let severity = style::pad(problem.severity.as_str(), 7);
+        let severity = match problem.severity {
+            Severity::Error => style.bad(&severity),
+            Severity::Warning => style.warn(&severity),
+            Severity::Notice => style.dim(&severity),
+        };
         let kind = style::pad(problem.kind.as_str(), 17);
-        let kind = if problem.fixable { style.warn(&kind) } else { style.bad(&kind) };
-        writeln!(out, "  {kind} {}  {}", location(problem), problem.message)?;
+        writeln!(out, "  {severity} {kind} {}  {}", location(problem), problem.message)?;
         if !problem.fixable {
             writeln!(
                 out,
                 "  {}   {}",
-                " ".repeat(17),
+                " ".repeat(25),
                 style.dim(&format!("-> {}", problem.kind.advice()))
             )?;
         }

@@ -23,8 +23,8 @@ use crate::layouts::LayoutName;
 #[derive(Debug, Parser)]
 #[command(name = "dotdir", version, about, long_about = None)]
 #[command(
-    after_help = "Exit codes: 0 clean, 1 problems found (after --fix: problems left), 2 usage or \
-I/O error.\n\
+    after_help = "Exit codes: 0 no errors (warnings and notices only), 1 errors found (with \
+--strict also warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n\
 Default locations: $OLLIM_DATA_DIR or ~/.ollim-bot, $OMICOS_LOCAL_HOME or ~/.omicos, \
 $OMICOS_WORKSPACE_ROOT/.omicos or ./.omicos.\n\
 DOTDIR_NOW=<unix seconds> pins the time retention is measured against.\n\
@@ -70,9 +70,13 @@ enum Command {
         /// The layout to read it with (default: detected).
         #[arg(long, value_enum)]
         layout: Option<LayoutName>,
-        /// Apply the repairs that lose nothing and report what was done.
+        /// Apply the repairs that lose nothing and report what was done. While the application
+        /// runs, only repairs that cannot race it are made.
         #[arg(long)]
         fix: bool,
+        /// Count warnings as errors (exit 1).
+        #[arg(long)]
+        strict: bool,
     },
     /// Archive what the layout's backup rules keep (never a secret, never a cache) into a
     /// verified .tar.gz.
@@ -115,8 +119,8 @@ fn main() -> ExitCode {
         Command::Inspect { dir, layout, all } => {
             inspect::run(dir.as_deref(), layout, all, cli.json, &style)
         }
-        Command::Check { dir, layout, fix } => {
-            check::run(dir.as_deref(), layout, fix, cli.json, &style)
+        Command::Check { dir, layout, fix, strict } => {
+            check::run(dir.as_deref(), layout, fix, strict, cli.json, &style)
         }
         Command::Backup { dir, layout, out, list } => {
             backup::run(dir.as_deref(), layout, out.as_deref(), list, cli.json, &style)
@@ -134,6 +138,13 @@ fn main() -> ExitCode {
                 .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
         {
             ExitCode::SUCCESS
+        }
+        Err(error) if cli.json => {
+            // Scripts read stdout: the error is a JSON document there too.
+            let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
+            let document = serde_json::json!({"error": format!("{error:#}"), "causes": causes});
+            let _ = writeln!(std::io::stdout().lock(), "{document:#}");
+            ExitCode::from(2)
         }
         Err(error) => {
             let mut err = std::io::stderr().lock();

@@ -44,6 +44,7 @@ use std::{
 use dotdir_atomic_store::{self as store, JsonStyle, WriteOptions};
 use serde_json::Value;
 
+pub use crate::decl::Severity;
 use crate::{
     Format, Layout,
     inspect::{self, Node, NodeKind, Role, Tree},
@@ -227,6 +228,21 @@ impl ProblemKind {
     }
 }
 
+impl ProblemKind {
+    /// The severity of every problem of this kind. A layout's own validator declares the
+    /// severity of its kind ([`crate::Entry::validate_as`]); unknown to this function, it is an
+    /// error.
+    pub fn severity(self) -> Severity {
+        match self {
+            ProblemKind::ExpiredEntries | ProblemKind::UnknownEntry => Severity::Notice,
+            ProblemKind::StaleLock | ProblemKind::OrphanTemp | ProblemKind::MissingGitignore => {
+                Severity::Warning
+            }
+            _ => Severity::Error,
+        }
+    }
+}
+
 impl fmt::Display for ProblemKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -239,6 +255,8 @@ impl fmt::Display for ProblemKind {
 pub struct Problem {
     /// What kind of problem.
     pub kind: ProblemKind,
+    /// How much it matters ([`ProblemKind::severity`]).
+    pub severity: Severity,
     /// The path relative to the data directory, `/`-separated.
     pub path: String,
     /// One line for people.
@@ -256,6 +274,7 @@ impl Problem {
     fn new(kind: ProblemKind, path: &str, message: impl Into<String>) -> Self {
         Self {
             kind,
+            severity: kind.severity(),
             path: path.to_owned(),
             message: message.into(),
             fixable: false,
@@ -297,6 +316,15 @@ enum Action {
     WriteGitignore,
     /// Remove an excluded path from git's index and commit (`git rm --cached`); the file stays.
     Untrack,
+}
+
+impl Action {
+    /// Whether the repair rewrites or removes something the application itself writes, so that
+    /// it could race a running application (which takes none of dotdir's locks). A mode and the
+    /// record of a dead holder cannot.
+    fn races_the_app(&self) -> bool {
+        !matches!(self, Action::Tighten { .. } | Action::RemoveStaleLock)
+    }
 }
 
 /// Options of [`check`] and [`fix`].
@@ -357,6 +385,35 @@ impl Report {
     pub fn fixable(&self) -> impl Iterator<Item = &Problem> {
         self.problems.iter().filter(|p| p.fixable)
     }
+
+    /// How many problems have `severity`.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.problems.iter().filter(|p| p.severity == severity).count()
+    }
+
+    /// The highest severity found, `None` for a clean directory.
+    pub fn worst(&self) -> Option<Severity> {
+        self.problems.iter().map(|p| p.severity).max()
+    }
+}
+
+/// The application that owns a data directory, found running by its instance lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Running {
+    /// The holder's pid, when known.
+    pub pid: Option<u32>,
+    /// The pid record that names it, relative to the data directory.
+    pub record: String,
+}
+
+impl fmt::Display for Running {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pid {
+            Some(pid) => write!(f, "the application is running (pid {pid}, {})", self.record),
+            None => write!(f, "the application is running ({})", self.record),
+        }
+    }
 }
 
 /// One repair [`fix`] made.
@@ -388,8 +445,12 @@ pub struct FixReport {
     pub layout: &'static str,
     /// The repairs made.
     pub repairs: Vec<Repair>,
-    /// The repairs that failed (the problem is left as it was).
+    /// The repairs that failed (the problem is left as it was), among them those refused
+    /// because the application is running.
     pub failures: Vec<FixFailure>,
+    /// The running application, when one holds the layout's instance lock: every repair that
+    /// could race it was refused.
+    pub running: Option<Running>,
 }
 
 /// Checks `root` against `layout`.
@@ -415,14 +476,29 @@ pub fn check_tree(tree: &Tree, options: &Options) -> Report {
 
 /// Applies every repair that loses nothing, then reports what it did. Run [`check`] again to
 /// see what is left.
+///
+/// The applications take none of dotdir's locks. While one runs (its pid record is held: by
+/// dotdir's lock, or by a live process running the layout's program), only the repairs that
+/// cannot race it run (a secret's mode; a stale record cannot be held); every other repair is
+/// refused, named in [`FixReport::failures`], and [`FixReport::running`] says who runs.
 pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport, Error> {
-    let report = check(root, layout, options)?;
+    let tree = inspect::inspect(root, layout)?;
+    let report = check_tree(&tree, options);
+    let running = running(&tree, options);
     let mut repairs = Vec::new();
     let mut failures = Vec::new();
     let mut done: HashSet<(PathBuf, std::mem::Discriminant<Action>)> = HashSet::new();
     for problem in &report.problems {
         let Some((action, path)) = &problem.action else { continue };
         if !done.insert((path.clone(), std::mem::discriminant(action))) {
+            continue;
+        }
+        if let Some(running) = running.as_ref().filter(|_| action.races_the_app()) {
+            failures.push(FixFailure {
+                kind: problem.kind,
+                path: problem.path.clone(),
+                error: format!("not repaired: {running}; stop it first, then repair again"),
+            });
             continue;
         }
         match apply(root, path, layout, action, options) {
@@ -438,7 +514,22 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
             }),
         }
     }
-    Ok(FixReport { layout: layout.name, repairs, failures })
+    Ok(FixReport { layout: layout.name, repairs, failures, running })
+}
+
+/// The holder of the layout's instance lock, when one runs: the first declared pid record whose
+/// holder is running (or whose state cannot be told: then nothing racy may run either).
+fn running(tree: &Tree, options: &Options) -> Option<Running> {
+    tree.nodes
+        .iter()
+        .filter(|node| node.entry.is_some_and(|e| e.format == Format::PidRecord))
+        .find_map(|node| match pid_lock(&node.path, options).probe() {
+            Ok(Some(holder)) if holder.running => {
+                Some(Running { pid: holder.pid, record: node.relative.clone() })
+            }
+            Ok(_) => None,
+            Err(_) => Some(Running { pid: None, record: node.relative.clone() }),
+        })
 }
 
 fn check_node(node: &Node, options: &Options, problems: &mut Vec<Problem>) {
@@ -555,11 +646,10 @@ fn check_declared(node: &Node, options: &Options, problems: &mut Vec<Problem>) {
                 .iter()
                 .any(|p| p.path == node.relative && p.kind == ProblemKind::CorruptJson)
         {
-            problems.push(Problem::new(
-                ProblemKind::from_name(validator.problem),
-                &node.relative,
-                reason,
-            ));
+            let mut problem =
+                Problem::new(ProblemKind::from_name(validator.problem), &node.relative, reason);
+            problem.severity = validator.severity;
+            problems.push(problem);
         }
     }
 }

@@ -58,12 +58,45 @@ pub enum Backup {
     Never,
 }
 
+/// How much a problem matters, as `git fsck` and compilers grade theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// An expected state the application handles itself (records past their retention awaiting
+    /// the application's pruning, paths the layout does not declare).
+    Notice,
+    /// Hygiene the application survives (a stale lock, a leftover temporary file, a `.gitignore`
+    /// without the layout's exclusions).
+    Warning,
+    /// Data unreadable, at risk or leaking (torn or corrupt data, a secret's mode, a tracked
+    /// secret, duplicate ids, a bad workspace id, a path of the wrong type).
+    Error,
+}
+
+impl Severity {
+    /// The stable lowercase name (`notice`, `warning`, `error`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Notice => "notice",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A content check for an entry: the problem kind it reports (`corrupt-json`,
-/// `bad-workspace-id`, …) and the check itself, which explains what is wrong.
+/// `bad-workspace-id`, …), its severity, and the check itself, which explains what is wrong.
 #[derive(Debug, Clone, Copy)]
 pub struct Validator {
     /// The stable problem kind reported when the check fails.
     pub problem: &'static str,
+    /// How much a failure matters.
+    pub severity: Severity,
     /// Returns a one-line reason when the content is not valid.
     pub check: fn(&[u8]) -> Result<(), String>,
 }
@@ -146,13 +179,24 @@ impl Entry {
         Self { retention: Some(ttl), ..self }
     }
 
-    /// Adds a content check.
+    /// Adds a content check; a failure is a `problem` of [`Severity::Error`].
     pub const fn validate(
         self,
         problem: &'static str,
         check: fn(&[u8]) -> Result<(), String>,
     ) -> Self {
-        Self { validator: Some(Validator { problem, check }), ..self }
+        self.validate_as(problem, Severity::Error, check)
+    }
+
+    /// Adds a content check whose failure is a `problem` of `severity` (a
+    /// [`Severity::Warning`] for content the application survives).
+    pub const fn validate_as(
+        self,
+        problem: &'static str,
+        severity: Severity,
+        check: fn(&[u8]) -> Result<(), String>,
+    ) -> Self {
+        Self { validator: Some(Validator { problem, severity, check }), ..self }
     }
 
     /// Whether `relative` (a `/`-separated path inside the data directory) matches this entry.

@@ -43,5 +43,5 @@ pub use dotdir_pidlock as pidlock;
 pub use dotdir_ping_bucket as ping_bucket;
 
 pub use crate::decl::{
-    ALWAYS_IGNORED, Backup, Entry, Format, Git, Kind, Layout, Validator, glob_match,
+    ALWAYS_IGNORED, Backup, Entry, Format, Git, Kind, Layout, Severity, Validator, glob_match,
 };

@@ -1,6 +1,6 @@
 //! `dotdir check [--fix]` on the ollim-bot fixtures and on planted problems.
 
-use std::{collections::BTreeSet, fs, os::unix::fs::PermissionsExt, path::Path};
+use std::{collections::BTreeSet, fs, os::unix::fs::PermissionsExt, path::Path, process::Command};
 
 use expect_test::expect;
 use serde_json::Value;
@@ -58,18 +58,18 @@ fn hazards_human_output() {
     assert_eq!(code(&output), 1);
     let text = normalise(&stdout(&output), temp.path());
     expect![[r#"
-        ollim-bot layout at <DIR>/.ollim-bot: 7 problem(s), 3 fixable
-          corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
-                              -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
-          unknown-entry     routines/notes.txt  a file the layout does not declare
-                              -> the layout does not know this path: move it out of the data directory if it is not yours to keep here
-          corrupt-spec      routines/say-hi-to-the-team.md:4:20  invalid YAML: did not find expected key
-                              -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
-          stale-lock        state/bot.pid  pid 999999 is not running: the lock holder is gone
-          expired-entries   state/fork_messages.json  1 record(s) older than the 7-day retention are still stored
-          torn-jsonl        state/session_history.jsonl:4  the last line (24 bytes at byte 235) is unterminated: an append was interrupted
-          bad-session-id    state/sessions.json  legacy JSON form: ignored, the next session id replaces it
-                              -> the application may not read this file as intended: fix or restore it by hand
+        ollim-bot layout at <DIR>/.ollim-bot: 3 error(s), 2 warning(s), 2 notice(s); 3 fixable
+          error   corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
+                                      -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
+          notice  unknown-entry     routines/notes.txt  a file the layout does not declare
+                                      -> the layout does not know this path: move it out of the data directory if it is not yours to keep here
+          error   corrupt-spec      routines/say-hi-to-the-team.md:4:20  invalid YAML: did not find expected key
+                                      -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
+          warning stale-lock        state/bot.pid  pid 999999 is not running: the lock holder is gone
+          notice  expired-entries   state/fork_messages.json  1 record(s) older than the 7-day retention are still stored
+          error   torn-jsonl        state/session_history.jsonl:4  the last line (24 bytes at byte 235) is unterminated: an append was interrupted
+          warning bad-session-id    state/sessions.json  legacy JSON form: ignored, the next session id replaces it
+                                      -> the application may not read this file as intended: fix or restore it by hand
         Run `dotdir check --fix <DIR>/.ollim-bot` to repair the 3 fixable problem(s); nothing is lost.
     "#]]
     .assert_eq(&text);
@@ -163,15 +163,15 @@ fn fix_human_output() {
           fixed stale-lock        state/bot.pid  reclaimed the stale lock (pid 999999 was gone) and removed the record
           fixed expired-entries   state/fork_messages.json  pruned 1 expired record(s)
           fixed torn-jsonl        state/session_history.jsonl  moved 1 line(s) (24 bytes) to session_history.jsonl.corrupt; 2 record(s) kept
-        ollim-bot layout at <DIR>/.ollim-bot: 4 problem(s), 0 fixable
-          corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
-                              -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
-          unknown-entry     routines/notes.txt  a file the layout does not declare
-                              -> the layout does not know this path: move it out of the data directory if it is not yours to keep here
-          corrupt-spec      routines/say-hi-to-the-team.md:4:20  invalid YAML: did not find expected key
-                              -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
-          bad-session-id    state/sessions.json  legacy JSON form: ignored, the next session id replaces it
-                              -> the application may not read this file as intended: fix or restore it by hand
+        ollim-bot layout at <DIR>/.ollim-bot: 2 error(s), 1 warning(s), 1 notice(s); 0 fixable
+          error   corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
+                                      -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
+          notice  unknown-entry     routines/notes.txt  a file the layout does not declare
+                                      -> the layout does not know this path: move it out of the data directory if it is not yours to keep here
+          error   corrupt-spec      routines/say-hi-to-the-team.md:4:20  invalid YAML: did not find expected key
+                                      -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
+          warning bad-session-id    state/sessions.json  legacy JSON form: ignored, the next session id replaces it
+                                      -> the application may not read this file as intended: fix or restore it by hand
     "#]]
     .assert_eq(&text);
 }
@@ -390,6 +390,60 @@ fn colour_only_when_asked_or_on_a_terminal() {
         .env_remove("NO_COLOR")
         .output()
         .unwrap();
-    assert!(stdout(&coloured).contains("\x1b[31mcorrupt-spec"), "{}", stdout(&coloured));
+    assert!(stdout(&coloured).contains("\x1b[31merror  "), "{}", stdout(&coloured));
     assert_eq!(code(&coloured), 1);
+}
+
+#[test]
+fn severities_decide_the_exit_code() {
+    let (_temp, dir) = fixture("typical");
+    let env = Env::new();
+    let path = dir.to_str().unwrap();
+    // The real bot's files as they are: clean.
+    assert_eq!(code(&env.run(&["check", path])), 0);
+    // As the reference leaves a directory at start-up (`git init`, no `.gitignore`): a warning.
+    let status = Command::new("git").args(["init", "-q"]).current_dir(&dir).status().unwrap();
+    assert!(status.success());
+    let document = json(&env.run(&["check", "--json", path]));
+    assert_eq!(document["problems"][0]["kind"], "missing-gitignore");
+    assert_eq!(document["problems"][0]["severity"], "warning");
+    assert_eq!((document["errors"].as_u64(), document["warnings"].as_u64()), (Some(0), Some(1)));
+    assert_eq!(code(&env.run(&["check", path])), 0, "a warning alone passes");
+    assert_eq!(code(&env.run(&["check", "--strict", path])), 1, "--strict fails on it");
+    // An idle week later, the records the app prunes on its next read are notices.
+    let later = (crate::NOW.parse::<u64>().unwrap() + 8 * 86_400).to_string();
+    let output =
+        env.command(&["check", "--json", path]).env("DOTDIR_NOW", &later).output().unwrap();
+    assert_eq!(code(&output), 0);
+    let document = json(&output);
+    let severities: Vec<(&str, &str)> = document["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["kind"].as_str().unwrap(), p["severity"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        severities,
+        [
+            ("missing-gitignore", "warning"),
+            ("expired-entries", "notice"),
+            ("expired-entries", "notice")
+        ]
+    );
+    // A torn line is an error.
+    let log = dir.join("state/session_history.jsonl");
+    let mut bytes = fs::read(&log).unwrap();
+    bytes.extend_from_slice(b"{\"torn");
+    fs::write(&log, bytes).unwrap();
+    assert_eq!(code(&env.run(&["check", path])), 1);
+}
+
+#[test]
+fn errors_are_json_under_json() {
+    let env = Env::new();
+    let output = env.run(&["--json", "check", "/nonexistent/.ollim-bot"]);
+    assert_eq!(code(&output), 2);
+    let document = json(&output);
+    assert!(document["error"].as_str().unwrap().contains("/nonexistent"), "{document}");
+    assert!(document["causes"].as_array().is_some_and(|c| !c.is_empty()));
 }

@@ -9,6 +9,7 @@ mod check;
 mod demo;
 mod init;
 mod inspect;
+mod live;
 
 use std::{
     fs,

@@ -84,7 +84,11 @@ const ENTRIES: &[Entry] = &[
         .untracked(),
     Entry::file("state/sessions.json", Format::Text, "current Agent SDK session id (raw string)")
         .untracked()
-        .validate("bad-session-id", super::sessions::validate_session_file),
+        .validate_as(
+            "bad-session-id",
+            crate::Severity::Warning,
+            super::sessions::validate_session_file,
+        ),
     Entry::file(
         "state/session_history.jsonl",
         Format::Jsonl,
