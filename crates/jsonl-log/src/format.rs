@@ -74,6 +74,41 @@ impl Format {
     }
 }
 
+/// Reads `len` bytes of a file from `offset` without moving any cursor (`pread`).
+struct Range<'a> {
+    file: &'a std::fs::File,
+    offset: u64,
+    left: u64,
+}
+
+impl std::io::Read for Range<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let want = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let read = self.file.read_at(&mut buf[..want], self.offset)?;
+        self.offset += read as u64;
+        self.left -= read as u64;
+        Ok(read)
+    }
+}
+
+impl Format {
+    /// Whether the `len` bytes at `offset` of `file` are one valid JSON record, parsed as a
+    /// stream in constant memory: how a line over the record cap (a memory guard, not a
+    /// validity rule) is judged. A checksummed line cannot be over the cap (its writer refuses
+    /// that), so one that is counts as invalid.
+    pub(crate) fn is_valid_stream(self, file: &std::fs::File, offset: u64, len: u64) -> bool {
+        if self == Format::Checksummed {
+            return false;
+        }
+        let reader = std::io::BufReader::new(Range { file, offset, left: len });
+        serde_json::from_reader::<_, serde::de::IgnoredAny>(reader).is_ok()
+    }
+}
+
 /// The record bytes of a checksummed line, when the envelope is intact and the CRC matches.
 fn unwrap_envelope(line: &[u8]) -> Option<&[u8]> {
     let rest = line.strip_prefix(ENVELOPE_HEAD)?;

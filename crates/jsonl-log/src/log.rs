@@ -179,6 +179,9 @@ pub struct Rewrite {
     pub kept: u64,
     /// Records the predicate removed.
     pub removed: u64,
+    /// Of the records kept, those over [`LogOptions::max_record`]: valid, so kept as they are
+    /// (parsed as a stream, never read whole into a typed value).
+    pub oversized: u64,
     /// Blank lines dropped.
     pub blank: u64,
     /// Corrupt lines and the torn tail, copied to `<log>.corrupt` and dropped from the log.
@@ -325,9 +328,21 @@ impl<T: DeserializeOwned> Log<T> {
         self.with_lock(|state| self.rewrite_locked(state, Some(&mut keep)))
     }
 
+    /// Whether the line `problem` points at is one valid record after all, parsed as a stream in
+    /// constant memory: true for a [`ProblemKind::Oversized`] line that holds valid JSON (the
+    /// record cap guards memory; it is not a validity rule). Always false for other problems.
+    pub fn is_valid_oversized(&self, problem: &Problem) -> Result<bool> {
+        if problem.kind != ProblemKind::Oversized {
+            return Ok(false);
+        }
+        let Some((file, _)) = read::open_at(&self.path, 0)? else { return Ok(false) };
+        Ok(self.options.format.is_valid_stream(&file, problem.offset, problem.len))
+    }
+
     /// Makes every line of the log parse, under the append lock: a torn tail alone is copied to
     /// [`Log::corrupt_path`] and truncated away; corrupt lines in the middle are copied there and
-    /// the log is rewritten without them (as [`Log::retain`] does). A clean log is not touched.
+    /// the log is rewritten without them (as [`Log::retain`] does), blank lines dropped and
+    /// counted. A valid record over the record cap stays. A clean log is not touched.
     pub fn repair(&self) -> Result<Rewrite> {
         self.with_lock(|state| self.rewrite_locked(state, None))
     }
@@ -366,6 +381,19 @@ impl<T: DeserializeOwned> Log<T> {
                         }
                         Err(kind) => report.quarantined.push(problem(kind, offset, len)),
                     }
+                }
+                // The cap guards memory, it is not a validity rule: a parseable record over it
+                // stays (no predicate can judge it without reading it whole).
+                RawLine::Oversized { offset, len }
+                    if self.options.format.is_valid_stream(&source, offset, len) =>
+                {
+                    let start = kept.len();
+                    kept.resize(start + usize::try_from(len).unwrap_or(usize::MAX), 0);
+                    std::os::unix::fs::FileExt::read_exact_at(&source, &mut kept[start..], offset)
+                        .map_err(Error::io(Step::Read, &self.path))?;
+                    kept.push(b'\n');
+                    report.kept += 1;
+                    report.oversized += 1;
                 }
                 RawLine::Oversized { offset, len } => {
                     report.quarantined.push(problem(ProblemKind::Oversized, offset, len));

@@ -120,6 +120,9 @@ pub enum ProblemKind {
     TornJsonl,
     /// `corrupt-jsonl`: a line before the end of a JSON Lines file that does not parse.
     CorruptJsonl,
+    /// `oversized-record`: a valid JSON Lines record longer than the reader's cap (1 MiB); kept,
+    /// but a reader with that cap skips it.
+    OversizedRecord,
     /// `corrupt-json`: a JSON state file that does not parse or has the wrong shape.
     CorruptJson,
     /// `corrupt-spec`: a spec file whose front matter does not parse (with line and column).
@@ -146,11 +149,12 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 14] = [
+    pub const ALL: [ProblemKind; 15] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
         ProblemKind::CorruptJsonl,
+        ProblemKind::OversizedRecord,
         ProblemKind::CorruptJson,
         ProblemKind::CorruptSpec,
         ProblemKind::DuplicateId,
@@ -170,6 +174,7 @@ impl ProblemKind {
             ProblemKind::StaleLock => "stale-lock",
             ProblemKind::TornJsonl => "torn-jsonl",
             ProblemKind::CorruptJsonl => "corrupt-jsonl",
+            ProblemKind::OversizedRecord => "oversized-record",
             ProblemKind::CorruptJson => "corrupt-json",
             ProblemKind::CorruptSpec => "corrupt-spec",
             ProblemKind::DuplicateId => "duplicate-id",
@@ -205,6 +210,9 @@ impl ProblemKind {
             ProblemKind::BadWorkspaceId => {
                 "the workspace id is not 32 lowercase hex characters: restore it from workspace_id.*.bak, or remove it to get a new identity"
             }
+            ProblemKind::OversizedRecord => {
+                "nothing to repair: the record is valid and stays; a reader capped at 1 MiB per record skips it"
+            }
             ProblemKind::UnknownEntry => {
                 "the layout does not know this path: move it out of the data directory if it is not yours to keep here"
             }
@@ -234,7 +242,9 @@ impl ProblemKind {
     /// error.
     pub fn severity(self) -> Severity {
         match self {
-            ProblemKind::ExpiredEntries | ProblemKind::UnknownEntry => Severity::Notice,
+            ProblemKind::ExpiredEntries
+            | ProblemKind::UnknownEntry
+            | ProblemKind::OversizedRecord => Severity::Notice,
             ProblemKind::StaleLock | ProblemKind::OrphanTemp | ProblemKind::MissingGitignore => {
                 Severity::Warning
             }
@@ -757,6 +767,20 @@ fn check_jsonl(node: &Node, problems: &mut Vec<Problem>) {
                 return;
             }
         };
+        if log.is_valid_oversized(&bad).unwrap_or(false) {
+            problems.push(
+                Problem::new(
+                    ProblemKind::OversizedRecord,
+                    &node.relative,
+                    format!(
+                        "a valid record of {} bytes at byte {}, over the reader's record cap",
+                        bad.len, bad.offset
+                    ),
+                )
+                .at(bad.line, None),
+            );
+            continue;
+        }
         let (kind, message) = if bad.is_torn_tail() {
             (
                 ProblemKind::TornJsonl,
@@ -1103,12 +1127,16 @@ fn set_aside_lines(path: &Path) -> Result<String, Error> {
         .repair()
         .map_err(|e| Error::Log { path: path.to_path_buf(), message: e.to_string() })?;
     let bytes: u64 = rewrite.quarantined.iter().map(|p| p.len).sum();
-    Ok(format!(
+    let mut what = format!(
         "moved {} line(s) ({bytes} bytes) to {}; {} record(s) kept",
         rewrite.quarantined.len(),
         file_name(&log.corrupt_path()),
         rewrite.kept
-    ))
+    );
+    if rewrite.blank > 0 {
+        what.push_str(&format!("; dropped {} blank line(s)", rewrite.blank));
+    }
+    Ok(what)
 }
 
 fn file_name(path: &Path) -> String {

@@ -162,7 +162,7 @@ fn fix_human_output() {
         ollim-bot layout at <DIR>/.ollim-bot: 3 repair(s)
           fixed stale-lock        state/bot.pid  reclaimed the stale lock (pid 999999 was gone) and removed the record
           fixed expired-entries   state/fork_messages.json  pruned 1 expired record(s)
-          fixed torn-jsonl        state/session_history.jsonl  moved 1 line(s) (24 bytes) to session_history.jsonl.corrupt; 2 record(s) kept
+          fixed torn-jsonl        state/session_history.jsonl  moved 1 line(s) (24 bytes) to session_history.jsonl.corrupt; 2 record(s) kept; dropped 1 blank line(s)
         ollim-bot layout at <DIR>/.ollim-bot: 2 error(s), 1 warning(s), 1 notice(s); 0 fixable
           error   corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
                                       -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
@@ -446,4 +446,32 @@ fn errors_are_json_under_json() {
     let document = json(&output);
     assert!(document["error"].as_str().unwrap().contains("/nonexistent"), "{document}");
     assert!(document["causes"].as_array().is_some_and(|c| !c.is_empty()));
+}
+
+#[test]
+fn a_valid_record_over_the_cap_is_a_notice_and_never_moved() {
+    let (_temp, dir) = fixture("typical");
+    let log = dir.join("state/session_history.jsonl");
+    let mut bytes = fs::read(&log).unwrap();
+    // One valid 1.1 MB record (a pasted CSV), then a blank line.
+    let csv = "a,b,c\\n".repeat(1_100_000 / 7);
+    bytes.extend_from_slice(
+        format!("{{\"session_id\": \"s\", \"note\": \"{csv}\"}}\n\n").as_bytes(),
+    );
+    fs::write(&log, &bytes).unwrap();
+    let env = Env::new();
+    let path = dir.to_str().unwrap();
+    let output = env.run(&["check", "--json", path]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    let document = json(&output);
+    assert_eq!(
+        problems(&document),
+        [("oversized-record".to_owned(), "state/session_history.jsonl".to_owned())]
+    );
+    assert_eq!(document["problems"][0]["severity"], "notice");
+    assert_eq!(document["problems"][0]["fixable"], false);
+    let fixed = env.run(&["check", "--fix", path]);
+    assert_eq!(code(&fixed), 0, "{}", stdout(&fixed));
+    assert_eq!(fs::read(&log).unwrap(), bytes, "nothing moved, nothing dropped");
+    assert!(!dir.join("state/session_history.jsonl.corrupt").exists());
 }
