@@ -87,6 +87,13 @@ pub(crate) fn targets(dir: Option<&Path>, forced: Option<LayoutName>) -> Result<
     if let Some(dir) = dir {
         return Ok(vec![target(dir, forced)?]);
     }
+    // Run from inside a data directory: that one.
+    if let Ok(cwd) = std::env::current_dir()
+        && let Some(name) = by_name(&cwd)
+        && forced.is_none_or(|forced| forced == name)
+    {
+        return Ok(vec![Target { dir: cwd, name }]);
+    }
     let candidates: Vec<LayoutName> = match forced {
         Some(name) => vec![name],
         None => ALL.to_vec(),
@@ -133,10 +140,23 @@ pub(crate) fn target(dir: &Path, forced: Option<LayoutName>) -> Result<Target> {
     }
 }
 
-/// The layout a directory's name suggests (`.ollim-bot`, `.omicos`).
+/// The layout a directory's name suggests: `.ollim-bot…`, or `.omicos` (the home when it is the
+/// home's default location, else a workspace's). `.` and `..` are resolved first.
 fn by_name(dir: &Path) -> Option<LayoutName> {
+    let dir = dir.canonicalize().ok()?;
     let name = dir.file_name()?.to_string_lossy();
-    if name.starts_with(".ollim-bot") { Some(LayoutName::OllimBot) } else { None }
+    if name.starts_with(".ollim-bot") {
+        return Some(LayoutName::OllimBot);
+    }
+    if name != ".omicos" {
+        return None;
+    }
+    let home = LayoutName::OmicosHome.default_dir().and_then(|home| home.canonicalize().ok());
+    Some(if home.as_deref() == Some(dir.as_path()) {
+        LayoutName::OmicosHome
+    } else {
+        LayoutName::OmicosWorkspace
+    })
 }
 
 /// The time checks measure retention against: now, or `DOTDIR_NOW` (unix seconds) for

@@ -492,6 +492,13 @@ pub fn check_tree(tree: &Tree, options: &Options) -> Report {
 /// cannot race it run (a secret's mode; a stale record cannot be held); every other repair is
 /// refused, named in [`FixReport::failures`], and [`FixReport::running`] says who runs.
 pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport, Error> {
+    // Every repair names its path from the root: a relative root would be resolved against
+    // whatever directory each tool (git) works in.
+    let root = &std::path::absolute(root).map_err(|source| Error::Io {
+        step: "resolve the path of",
+        path: root.to_path_buf(),
+        source,
+    })?;
     let tree = inspect::inspect(root, layout)?;
     let report = check_tree(&tree, options);
     let running = running(&tree, options);
@@ -1111,6 +1118,13 @@ fn apply(
             let journal = open_journal(root, layout).map_err(git_error)?;
             let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned();
             let commit = journal.untrack(&[path], &format!("untrack {rel}")).map_err(git_error)?;
+            // Verified by re-reading git's index and HEAD, never claimed.
+            if journal.audit().map_err(git_error)?.iter().any(|p| Path::new(&rel) == p) {
+                return Err(Error::Git {
+                    path: path.to_path_buf(),
+                    message: "still tracked after `git rm --cached`".to_owned(),
+                });
+            }
             Ok(match commit {
                 Some(_) => "removed from git's index and committed (the file is kept); its old content stays in the history: rotate the secret".to_owned(),
                 None => "no longer tracked by git".to_owned(),

@@ -475,3 +475,57 @@ fn a_valid_record_over_the_cap_is_a_notice_and_never_moved() {
     assert_eq!(fs::read(&log).unwrap(), bytes, "nothing moved, nothing dropped");
     assert!(!dir.join("state/session_history.jsonl.corrupt").exists());
 }
+
+/// `git` in `dir`, reading no user configuration; returns stdout.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn untrack_is_verified_with_relative_absolute_and_dot_paths() {
+    let env = Env::new();
+    for how in ["relative", "absolute", "dot", "inside"] {
+        let (temp, dir) = fixture("typical");
+        fs::write(dir.join("state/token.json"), "{\"t\":1}").unwrap();
+        git(&dir, &["init", "-q"]);
+        git(&dir, &["add", "-A"]);
+        git(&dir, &["commit", "-qm", "i"]);
+        assert_eq!(git(&dir, &["ls-files", "state/token.json"]), "state/token.json\n");
+        let absolute = dir.to_str().unwrap().to_owned();
+        let (cwd, args): (&Path, Vec<&str>) = match how {
+            "relative" => (temp.path(), vec!["check", "--fix", ".ollim-bot"]),
+            "absolute" => (env.home.path(), vec!["check", "--fix", &absolute]),
+            "dot" => (&dir, vec!["check", "--fix", "."]),
+            _ => (&dir, vec!["check", "--fix"]),
+        };
+        let output = env.command(&args).current_dir(cwd).output().unwrap();
+        let text = stdout(&output);
+        assert!(
+            text.contains("fixed   tracked-secret") || text.contains("tracked-secret"),
+            "{how}: {text}"
+        );
+        assert_eq!(
+            git(&dir, &["ls-files", "state/token.json"]),
+            "",
+            "{how}: still tracked:\n{text}"
+        );
+        assert!(dir.join("state/token.json").exists(), "{how}: the file stays");
+        // A second check finds nothing of the kinds the first claimed to fix.
+        let again =
+            json(&env.command(&["check", "--json", "."]).current_dir(&dir).output().unwrap());
+        let kinds: Vec<String> = problems(&again).into_iter().map(|(kind, _)| kind).collect();
+        assert!(
+            !kinds.iter().any(|k| k == "tracked-secret" || k == "missing-gitignore"),
+            "{how}: {kinds:?}"
+        );
+    }
+}
