@@ -143,13 +143,16 @@ pub enum ProblemKind {
     UnknownEntry,
     /// `wrong-kind`: a declared file that is a directory, a secret that is a symlink, ….
     WrongKind,
+    /// `unreadable`: a file or directory this process may not read (permissions): not corrupt,
+    /// just not checked.
+    Unreadable,
     /// A kind declared by a layout's own [`crate::Validator`].
     Other(&'static str),
 }
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 15] = [
+    pub const ALL: [ProblemKind; 16] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
@@ -165,6 +168,7 @@ impl ProblemKind {
         ProblemKind::BadWorkspaceId,
         ProblemKind::UnknownEntry,
         ProblemKind::WrongKind,
+        ProblemKind::Unreadable,
     ];
 
     /// The stable kebab-case name (`secret-mode`, `torn-jsonl`, …).
@@ -185,6 +189,7 @@ impl ProblemKind {
             ProblemKind::BadWorkspaceId => "bad-workspace-id",
             ProblemKind::UnknownEntry => "unknown-entry",
             ProblemKind::WrongKind => "wrong-kind",
+            ProblemKind::Unreadable => "unreadable",
             ProblemKind::Other(name) => name,
         }
     }
@@ -218,6 +223,9 @@ impl ProblemKind {
             }
             ProblemKind::WrongKind => {
                 "the path has the wrong type: move it aside and let the application recreate it"
+            }
+            ProblemKind::Unreadable => {
+                "not checked: run dotdir as the directory's owner (or with sudo), or give this user read permission; --fix cannot change this"
             }
             ProblemKind::StaleLock => "the holder is gone: `dotdir check --fix` removes the record",
             ProblemKind::OrphanTemp => {
@@ -550,6 +558,15 @@ fn running(tree: &Tree, options: &Options) -> Option<Running> {
 }
 
 fn check_node(node: &Node, options: &Options, problems: &mut Vec<Problem>) {
+    if let Some(why) = &node.unreadable {
+        let what = if node.kind == NodeKind::Dir { "directory" } else { "file" };
+        problems.push(Problem::new(
+            ProblemKind::Unreadable,
+            &node.relative,
+            format!("cannot read this {what}: {why}"),
+        ));
+        return;
+    }
     match node.role {
         Role::Temp { writer_pid } => problems.push(orphan_temp(node, writer_pid, options)),
         Role::Unknown if options.report_unknown => problems.push(Problem::new(
@@ -851,6 +868,7 @@ fn check_specs(tree: &Tree, problems: &mut Vec<Problem>) {
         .filter(|n| {
             n.role == Role::Declared
                 && n.kind == NodeKind::File
+                && n.unreadable.is_none()
                 && n.entry.is_some_and(|e| e.format == Format::Spec)
         })
         .collect();

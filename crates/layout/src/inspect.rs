@@ -138,6 +138,9 @@ pub struct Node {
     pub summary: Option<Summary>,
     /// For a symlink: where it points.
     pub link_target: Option<PathBuf>,
+    /// Why the node cannot be read by this process (a directory that cannot be listed, a file
+    /// that cannot be opened), when it cannot: the walk goes on past it.
+    pub unreadable: Option<String>,
 }
 
 impl Node {
@@ -307,7 +310,14 @@ fn walk(
             direct: direct.is_some() && role == Role::Declared,
             summary: None,
             link_target: None,
+            unreadable: None,
         };
+        if kind == NodeKind::File
+            && let Err(error) = fs::File::open(&path)
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            node.unreadable = Some(error.to_string());
+        }
         if kind == NodeKind::Symlink {
             node.link_target = fs::read_link(&path).ok();
         }
@@ -335,7 +345,18 @@ fn walk(
                 }
                 _ => None,
             };
-            walk(&path, &format!("{relative}/"), depth + 1, inherit, layout, nodes)?;
+            let index = nodes.len() - 1;
+            match walk(&path, &format!("{relative}/"), depth + 1, inherit, layout, nodes) {
+                Ok(()) => {}
+                // This directory cannot be listed: reported on its node, the walk goes on.
+                Err(Error::Io { source, path: failed, .. }) if failed == path => {
+                    nodes[index].unreadable = Some(source.to_string());
+                }
+                Err(Error::Store { source, path: failed }) if failed == path => {
+                    nodes[index].unreadable = Some(source.to_string());
+                }
+                Err(other) => return Err(other),
+            }
         }
     }
     Ok(())

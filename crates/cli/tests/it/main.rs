@@ -10,6 +10,7 @@ mod demo;
 mod init;
 mod inspect;
 mod live;
+mod unreadable;
 
 use std::{
     fs,

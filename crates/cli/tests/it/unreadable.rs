@@ -1,0 +1,87 @@
+//! Unreadable is not corrupt: a directory or file this user may not read is reported as
+//! `unreadable` (never `corrupt-json`), the walk goes on past it, and `inspect`, `check` and
+//! `check --json` still run. As root the binary runs as `nobody`, for whom permissions apply.
+
+use std::{
+    fs,
+    os::unix::{fs::PermissionsExt, process::CommandExt},
+    path::Path,
+};
+
+use crate::{Env, code, fixture, json, problems, stdout};
+
+const NOBODY: u32 = 65_534;
+
+fn chmod(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn an_unreadable_directory_and_file_are_reported_and_the_walk_goes_on() {
+    let (temp, dir) = fixture("typical");
+    let root = effective_uid() == 0;
+    // Readable to everyone but the two paths under test.
+    chmod(temp.path(), 0o755);
+    for entry in walk(&dir) {
+        let mode = if entry.is_dir() { 0o755 } else { 0o644 };
+        chmod(&entry, mode);
+    }
+    chmod(&dir.join("state/config.json"), 0o000);
+    chmod(&dir.join("routines"), 0o000);
+    // A copy of the binary that `nobody` can run wherever the build directory is.
+    let exe = temp.path().join("dotdir");
+    fs::copy(env!("CARGO_BIN_EXE_dotdir"), &exe).unwrap();
+    chmod(&exe, 0o755);
+
+    let env = Env::new();
+    chmod(env.home.path(), 0o755);
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(&exe);
+        command
+            .args(args)
+            .current_dir(env.home.path())
+            .env("HOME", env.home.path())
+            .env("DOTDIR_NOW", crate::NOW)
+            .env("NO_COLOR", "1");
+        if root {
+            command.uid(NOBODY).gid(NOBODY);
+        }
+        command.output().unwrap()
+    };
+    let path = dir.to_str().unwrap();
+    let output = run(&["check", "--json", path]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    let found = problems(&json(&output));
+    assert!(found.contains(&("unreadable".to_owned(), "routines".to_owned())), "{found:?}");
+    assert!(
+        found.contains(&("unreadable".to_owned(), "state/config.json".to_owned())),
+        "{found:?}"
+    );
+    assert!(!found.iter().any(|(kind, _)| kind.starts_with("corrupt")), "{found:?}");
+    // The walk went on past the unreadable directory.
+    let inspect = run(&["inspect", path]);
+    assert_eq!(code(&inspect), 0, "{}", String::from_utf8_lossy(&inspect.stderr));
+    assert!(stdout(&inspect).contains("session_history.jsonl"), "{}", stdout(&inspect));
+    chmod(&dir.join("routines"), 0o755);
+    chmod(&dir.join("state/config.json"), 0o600);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The effective uid, from `/proc` (no `unsafe`).
+fn effective_uid() -> u32 {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
