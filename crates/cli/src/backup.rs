@@ -1,25 +1,13 @@
-//! `dotdir backup`: a verified `.tar.gz` of what the layout's backup rules keep.
-//!
-//! The selection is the library's ([`dotdir::backup::select`]); this module writes it. The
-//! archive is streamed into an [`AtomicFile`] (atomic-store's temporary file next to `--out`,
-//! mode 0600 from creation, a symlink at `--out` refused), read back and compared file by file
-//! (path, size, CRC-32), and only then committed (synced, renamed into place, directory synced):
-//! a failed or interrupted backup never leaves a truncated archive under the requested name,
-//! and dropping the unfinished file removes it.
+//! `dotdir backup`, `dotdir backup --verify` and `dotdir restore`: the library's selection
+//! ([`dotdir::backup::select`]) and archive ([`dotdir::archive`]), presented.
 
 use std::{
-    collections::BTreeSet,
-    fs::File,
-    io::{self, BufReader, BufWriter, Read, Write},
-    os::unix::fs::PermissionsExt,
+    io::{self, Write},
     path::Path,
 };
 
 use anyhow::{Context, Result, bail};
-use dotdir::{
-    atomic_store::{AtomicFile, WriteOptions},
-    backup::Selection,
-};
+use dotdir::backup::Selection;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
@@ -34,6 +22,7 @@ pub(crate) fn run(
     layout: Option<LayoutName>,
     out: Option<&Path>,
     list: bool,
+    force: bool,
     json: bool,
     style: &Style,
 ) -> Result<Outcome> {
@@ -59,7 +48,12 @@ pub(crate) fn run(
         return Ok(Outcome::Clean);
     }
     let Some(out) = out else { bail!("pass --out FILE.tar.gz, or --list to see what would go in") };
-    let written = write_archive(&selection, out)?;
+    check_out(out, &selection)?;
+    let bar = progress(selection.total_bytes());
+    bar.set_message("archiving and verifying");
+    let written = dotdir::archive::write(&selection, out, force, &mut |n| bar.inc(n))
+        .with_context(|| format!("cannot back up {}", selection.root.display()))?;
+    bar.finish_and_clear();
     if json {
         let mut value = selection_json(&selection);
         value["archive"] = json!(out.display().to_string());
@@ -72,13 +66,22 @@ pub(crate) fn run(
             "{} {} file(s), {} from the {} layout at {} into {} ({} compressed); {}",
             style.good("backed up"),
             written.files,
-            style::size(selection.total_bytes()),
+            style::size(written.bytes),
             selection.layout,
             layouts::display(&selection.root),
             out.display(),
             style::size(written.archive_bytes),
-            style.good("verified by reading it back"),
+            style.good("verified by reading it back (SHA-256 per file)"),
         )?;
+        let unknown: Vec<&str> =
+            selection.files.iter().filter(|f| f.unknown).map(|f| f.relative.as_str()).collect();
+        if !unknown.is_empty() {
+            writeln!(
+                stdout,
+                "went in although the layout does not declare them: {}",
+                unknown.join(", ")
+            )?;
+        }
         let secrets = selection
             .skipped
             .iter()
@@ -97,7 +100,7 @@ fn selection_json(selection: &Selection) -> Value {
     json!({
         "layout": selection.layout,
         "root": selection.root.display().to_string(),
-        "files": selection.files.iter().map(|f| json!({"path": f.relative, "size": f.size})).collect::<Vec<_>>(),
+        "files": selection.files.iter().map(|f| json!({"path": f.relative, "size": f.size, "unknown": f.unknown})).collect::<Vec<_>>(),
         "skipped": selection.skipped.iter().map(|s| json!({"path": s.relative, "reason": s.reason.label()})).collect::<Vec<_>>(),
         "total_bytes": selection.total_bytes(),
     })
@@ -120,7 +123,8 @@ fn render_list(out: &mut impl Write, selection: &Selection, style: &Style) -> Re
         style::size(selection.total_bytes())
     )?;
     for file in &selection.files {
-        writeln!(out, "  {:>7}  {}", style::size(file.size), file.relative)?;
+        let unknown = if file.unknown { "  (not declared by the layout)" } else { "" };
+        writeln!(out, "  {:>7}  {}{unknown}", style::size(file.size), file.relative)?;
     }
     writeln!(out, "stays out:")?;
     for skipped in &selection.skipped {
@@ -135,34 +139,21 @@ fn render_list(out: &mut impl Write, selection: &Selection, style: &Style) -> Re
     Ok(())
 }
 
-struct Written {
-    files: usize,
-    archive_bytes: u64,
-}
-
-/// One file as it went into the archive.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Fingerprint {
-    path: String,
-    size: u64,
-    crc: u32,
-}
-
-fn progress(total: u64) -> ProgressBar {
-    use std::io::IsTerminal;
-    if !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+/// Refuses an `--out` that cannot be what the person meant: standard output, another format,
+/// a path inside the directory being backed up.
+fn check_out(out: &Path, selection: &Selection) -> Result<()> {
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if out == Path::new("-") {
+        bail!(
+            "--out - (standard output) is not supported: the archive is verified before it takes its name; pass a file name ending in .tar.gz"
+        );
     }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(template) =
-        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {eta}")
-    {
-        bar.set_style(template.progress_chars("=> "));
+    if !(name.ends_with(".tar.gz") || name.ends_with(".tgz")) {
+        bail!(
+            "{} does not end in .tar.gz or .tgz: the archive is a gzip-compressed tar",
+            out.display()
+        );
     }
-    bar
-}
-
-fn write_archive(selection: &Selection, out: &Path) -> Result<Written> {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -179,138 +170,104 @@ fn write_archive(selection: &Selection, out: &Path) -> Result<Written> {
             selection.root.display()
         );
     }
-    let mut archive = AtomicFile::create(out, &WriteOptions::secret()).with_context(|| {
-        format!(
-            "cannot create the archive in {}: check that the directory is writable and that {} is not a symlink",
-            parent.display(),
-            out.display()
-        )
-    })?;
-    let bar = progress(selection.total_bytes());
-    bar.set_message("archiving");
-    let mut written = Vec::new();
-    {
-        let encoder = flate2::write::GzEncoder::new(
-            BufWriter::new(&mut archive),
-            flate2::Compression::default(),
-        );
-        let mut builder = tar::Builder::new(encoder);
-        builder.mode(tar::HeaderMode::Complete);
-        let mut dirs_added = BTreeSet::new();
-        for file in &selection.files {
-            add_parent_dirs(&mut builder, selection, &file.relative, &mut dirs_added)?;
-            let source = File::open(&file.path).with_context(|| {
-                format!(
-                    "cannot read {}: it changed during the backup; run the backup again",
-                    file.path.display()
-                )
-            })?;
-            let meta = source.metadata()?;
-            let size = meta.len();
-            let mut header = tar::Header::new_gnu();
-            header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
-            header.set_size(size);
-            header.set_mode(meta.permissions().mode() & 0o7777);
-            let mut reader =
-                Crc { inner: source.take(size), crc: crc32fast::Hasher::new(), bar: &bar };
-            builder
-                .append_data(&mut header, &file.relative, &mut reader)
-                .with_context(|| format!("cannot archive {}", file.path.display()))?;
-            written.push(Fingerprint {
-                path: file.relative.clone(),
-                size,
-                crc: reader.crc.finalize(),
-            });
-        }
-        let encoder = builder.into_inner().context("cannot finish the archive")?;
-        let mut inner = encoder.finish().context("cannot finish the compressed stream")?;
-        inner.flush().context("cannot write the archive")?;
-    }
-    bar.set_message("verifying");
-    let read_back = read_back(archive.temp_path())?;
-    bar.finish_and_clear();
-    written.sort();
-    if read_back != written {
-        bail!(
-            "the archive does not read back as written ({} files written, {} read): a file changed during the backup; run it again",
-            written.len(),
-            read_back.len()
-        );
-    }
-    let archive_bytes = archive.as_file().metadata()?.len();
-    let _ = archive
-        .commit()
-        .with_context(|| format!("cannot sync the archive and move it to {}", out.display()))?;
-    Ok(Written { files: written.len(), archive_bytes })
-}
-
-fn add_parent_dirs<W: Write>(
-    builder: &mut tar::Builder<W>,
-    selection: &Selection,
-    relative: &str,
-    added: &mut BTreeSet<String>,
-) -> Result<()> {
-    let mut prefix = String::new();
-    let components: Vec<&str> = relative.split('/').collect();
-    for component in &components[..components.len() - 1] {
-        if !prefix.is_empty() {
-            prefix.push('/');
-        }
-        prefix.push_str(component);
-        if !added.insert(prefix.clone()) {
-            continue;
-        }
-        let path = selection.root.join(&prefix);
-        let meta = std::fs::symlink_metadata(&path)?;
-        let mut header = tar::Header::new_gnu();
-        header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
-        header.set_entry_type(tar::EntryType::Directory);
-        header.set_size(0);
-        builder.append_data(&mut header, format!("{prefix}/"), io::empty())?;
-    }
     Ok(())
 }
 
-/// Reads an archive back: the path, size and CRC-32 of every file in it.
-fn read_back(path: &Path) -> Result<Vec<Fingerprint>> {
-    let file = File::open(path).context("cannot reopen the archive to verify it")?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(BufReader::new(file)));
-    let mut found = Vec::new();
-    for entry in archive.entries().context("the archive does not read back")? {
-        let mut entry = entry.context("the archive does not read back")?;
-        if entry.header().entry_type() != tar::EntryType::Regular {
-            continue;
+fn progress(total: u64) -> ProgressBar {
+    use std::io::IsTerminal;
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(template) =
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {eta}")
+    {
+        bar.set_style(template.progress_chars("=> "));
+    }
+    bar
+}
+
+/// `dotdir backup --verify ARCHIVE`.
+pub(crate) fn verify(archive: &Path, json: bool, style: &Style) -> Result<Outcome> {
+    let manifest = dotdir::archive::verify(archive)
+        .with_context(|| format!("{} does not verify", archive.display()))?;
+    let bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
+    let mut out = io::stdout().lock();
+    if json {
+        let value = json!({
+            "archive": archive.display().to_string(),
+            "layout": manifest.layout,
+            "files": manifest.files.len(),
+            "bytes": bytes,
+            "verified": true,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        writeln!(
+            out,
+            "{} {}: {} file(s), {} of the {} layout, each matching its SHA-256",
+            style.good("verified"),
+            archive.display(),
+            manifest.files.len(),
+            style::size(bytes),
+            manifest.layout
+        )?;
+    }
+    Ok(Outcome::Clean)
+}
+
+/// `dotdir restore ARCHIVE DIR [--force]`.
+pub(crate) fn restore(
+    archive: &Path,
+    dir: &Path,
+    force: bool,
+    json: bool,
+    style: &Style,
+) -> Result<Outcome> {
+    let manifest = dotdir::archive::verify(archive)
+        .with_context(|| format!("{} does not verify: nothing was restored", archive.display()))?;
+    let Some(name) = layouts::ALL.into_iter().find(|l| l.layout().name == manifest.layout) else {
+        bail!(
+            "{} is a backup of the {} layout, which this command does not know",
+            archive.display(),
+            manifest.layout
+        );
+    };
+    let target = layouts::Target { dir: dir.to_path_buf(), name };
+    let restored =
+        dotdir::archive::restore(archive, dir, name.layout(), &target.check_options()?, force)
+            .with_context(|| format!("cannot restore into {}", dir.display()))?;
+    let mut out = io::stdout().lock();
+    if json {
+        let value = json!({
+            "archive": archive.display().to_string(),
+            "dir": dir.display().to_string(),
+            "layout": manifest.layout,
+            "files": restored.files,
+            "bytes": restored.bytes,
+            "moved_aside": restored.moved_aside.as_ref().map(|p| p.display().to_string()),
+            "recreate": restored.secrets,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        writeln!(
+            out,
+            "{} {} file(s), {} of the {} layout into {} (each checked against its SHA-256)",
+            style.good("restored"),
+            restored.files,
+            style::size(restored.bytes),
+            manifest.layout,
+            layouts::display(dir)
+        )?;
+        if let Some(aside) = &restored.moved_aside {
+            writeln!(out, "the directory that was there is kept at {}", aside.display())?;
         }
-        let path = entry.path()?.to_string_lossy().into_owned();
-        let mut hasher = crc32fast::Hasher::new();
-        let mut size = 0u64;
-        let mut buf = [0u8; 64 * 1024];
-        loop {
-            let n = entry.read(&mut buf)?;
-            if n == 0 {
-                break;
+        if !restored.secrets.is_empty() {
+            writeln!(out, "never backed up, re-create them (log in again, redo the OAuth flow):")?;
+            for secret in &restored.secrets {
+                writeln!(out, "  {}", secret)?;
             }
-            hasher.update(&buf[..n]);
-            size += n as u64;
         }
-        found.push(Fingerprint { path, size, crc: hasher.finalize() });
     }
-    found.sort();
-    Ok(found)
-}
-
-/// A reader that hashes what it reads and advances the progress bar.
-struct Crc<'a, R> {
-    inner: R,
-    crc: crc32fast::Hasher,
-    bar: &'a ProgressBar,
-}
-
-impl<R: Read> Read for Crc<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.crc.update(&buf[..n]);
-        self.bar.inc(n as u64);
-        Ok(n)
-    }
+    Ok(Outcome::Clean)
 }

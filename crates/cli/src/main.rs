@@ -78,8 +78,8 @@ enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// Archive what the layout's backup rules keep (never a secret, never a cache) into a
-    /// verified .tar.gz.
+    /// Archive everything the layout does not mark re-creatable or ephemeral (never a secret)
+    /// into a .tar.gz with a SHA-256 manifest, verified before it takes its name.
     Backup {
         /// The data directory (default: the one default location that exists).
         dir: Option<PathBuf>,
@@ -87,11 +87,29 @@ enum Command {
         #[arg(long, value_enum)]
         layout: Option<LayoutName>,
         /// The archive to write (`.tar.gz`).
-        #[arg(long, value_name = "FILE", required_unless_present = "list")]
+        #[arg(long, value_name = "FILE", required_unless_present_any = ["list", "verify"])]
         out: Option<PathBuf>,
+        /// Replace an existing archive at --out.
+        #[arg(long, requires = "out")]
+        force: bool,
         /// Only show what would go in, and what stays out.
         #[arg(long, conflicts_with = "out")]
         list: bool,
+        /// Check an existing archive against its manifest instead of writing one.
+        #[arg(long, value_name = "ARCHIVE", conflicts_with_all = ["out", "list", "dir"])]
+        verify: Option<PathBuf>,
+    },
+    /// Restore a backup into a new or empty directory: verified first, then extracted beside it
+    /// and moved into place; lists the secrets to re-create.
+    Restore {
+        /// The archive `dotdir backup` wrote.
+        archive: PathBuf,
+        /// Where to restore it (must not exist or be empty).
+        dir: PathBuf,
+        /// Restore over a non-empty directory, moving it aside first (never while its
+        /// application runs).
+        #[arg(long)]
+        force: bool,
     },
     /// Create a data directory: its directories with their modes, a git repository and the
     /// derived `.gitignore`.
@@ -122,8 +140,12 @@ fn main() -> ExitCode {
         Command::Check { dir, layout, fix, strict } => {
             check::run(dir.as_deref(), layout, fix, strict, cli.json, &style)
         }
-        Command::Backup { dir, layout, out, list } => {
-            backup::run(dir.as_deref(), layout, out.as_deref(), list, cli.json, &style)
+        Command::Backup { verify: Some(archive), .. } => backup::verify(&archive, cli.json, &style),
+        Command::Backup { dir, layout, out, list, force, verify: None } => {
+            backup::run(dir.as_deref(), layout, out.as_deref(), list, force, cli.json, &style)
+        }
+        Command::Restore { archive, dir, force } => {
+            backup::restore(&archive, &dir, force, cli.json, &style)
         }
         Command::Init { layout, dir } => init::run(&dir, layout, cli.json, &style),
     };

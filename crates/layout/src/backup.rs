@@ -1,7 +1,12 @@
-//! Which files of a data directory a backup keeps, from the layout's backup rules: user data
-//! ([`crate::Backup::Keep`]) goes in; secrets, re-creatable caches, ephemeral state, unknown
-//! paths, git internals, temporary and lock files stay out. Writing the archive is the caller's
-//! job (`dotdir backup` writes a `.tar.gz`).
+//! Which files of a data directory a backup keeps, from the layout's backup rules, and the
+//! archive itself ([`crate::archive`]: write, verify, restore).
+//!
+//! Everything goes in that the layout does not mark re-creatable, ephemeral or never: declared
+//! user data, salvaged `.corrupt` files (the only copy of those bytes), and paths the layout
+//! does not know (listed as [`Selected::unknown`]). Secrets, a file sharing its inode with a
+//! secret (a hard link), re-creatable caches, ephemeral state, temporary and lock files, and
+//! `.git` stay out: the journal's history may hold a secret committed before it was untracked,
+//! and a backup never carries one (move history with git itself).
 //!
 //! ```
 //! # fn main() -> Result<(), dotdir::check::Error> {
@@ -28,7 +33,12 @@
 //! # Ok(()) }
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::HashSet,
+    fs,
+    os::unix::fs::MetadataExt,
+    path::{Path, PathBuf},
+};
 
 use crate::{
     Backup, Layout,
@@ -46,8 +56,8 @@ pub enum SkipReason {
     Recreatable,
     /// Ephemeral state (a pid record, a TTL map).
     Ephemeral,
-    /// The layout does not declare it.
-    Unknown,
+    /// It cannot be read by this process.
+    Unreadable,
     /// Git's own files (history may hold what the exclusion list forbids).
     Git,
     /// A temporary or lock file.
@@ -55,13 +65,13 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
-    /// A short label: `secret`, `re-creatable`, `ephemeral`, `unknown`, `git`, `transient`.
+    /// A short label: `secret`, `re-creatable`, `ephemeral`, `unreadable`, `git`, `transient`.
     pub fn label(self) -> &'static str {
         match self {
             SkipReason::Secret => "secret",
             SkipReason::Recreatable => "re-creatable",
             SkipReason::Ephemeral => "ephemeral",
-            SkipReason::Unknown => "unknown",
+            SkipReason::Unreadable => "unreadable",
             SkipReason::Git => "git",
             SkipReason::Transient => "transient",
         }
@@ -71,8 +81,13 @@ impl SkipReason {
 /// A file that goes into the backup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selected {
-    /// The path relative to the data directory, `/`-separated: its name in the archive.
+    /// The path relative to the data directory, `/`-separated, for people (lossy when the
+    /// name is not UTF-8).
     pub relative: String,
+    /// The exact relative path, byte for byte: its name in the archive.
+    pub name: PathBuf,
+    /// The layout does not declare it: kept, and listed.
+    pub unknown: bool,
     /// The full path.
     pub path: PathBuf,
     /// Size in bytes when it was selected.
@@ -121,19 +136,50 @@ pub fn select(root: &Path, layout: &Layout) -> Result<Selection, Error> {
 pub fn select_tree(tree: &Tree) -> Selection {
     let mut files = Vec::new();
     let mut skipped: Vec<Skipped> = Vec::new();
+    // A hard link to a secret is the secret under another name.
+    let secret_inodes: HashSet<(u64, u64)> = tree
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.kind == NodeKind::File && (n.is_secret() || under_secret(&n.relative, &tree.layout))
+        })
+        .filter_map(|n| fs::symlink_metadata(&n.path).ok().map(|m| (m.dev(), m.ino())))
+        .collect();
     for node in &tree.nodes {
         // A skipped directory stands for everything below it.
         if skipped.iter().any(|s| node.relative.starts_with(&format!("{}/", s.relative))) {
             continue;
         }
+        let keep = |path: &Path,
+                    relative: String,
+                    unknown: bool,
+                    files: &mut Vec<Selected>,
+                    skipped: &mut Vec<Skipped>| {
+            let Ok(meta) = fs::symlink_metadata(path) else { return };
+            if meta.nlink() > 1 && secret_inodes.contains(&(meta.dev(), meta.ino())) {
+                skipped.push(Skipped { relative, reason: SkipReason::Secret });
+                return;
+            }
+            files.push(Selected {
+                relative,
+                name: path.strip_prefix(&tree.root).unwrap_or(path).to_path_buf(),
+                unknown,
+                path: path.to_path_buf(),
+                size: meta.len(),
+                mode: meta.mode() & 0o7777,
+                modified: meta.mtime(),
+            });
+        };
         match decide(node, &tree.layout) {
-            Decision::Keep => files.push(Selected {
-                relative: node.relative.clone(),
-                path: node.path.clone(),
-                size: node.size,
-                mode: node.mode,
-                modified: node.modified,
-            }),
+            Decision::Keep { unknown } => {
+                keep(&node.path, node.relative.clone(), unknown, &mut files, &mut skipped);
+            }
+            // An unknown directory is summarised by the walk: its files are listed here.
+            Decision::KeepAllBelow => {
+                for (path, relative) in files_below(&node.path, &node.relative, &mut skipped) {
+                    keep(&path, relative, true, &mut files, &mut skipped);
+                }
+            }
             Decision::Descend => {}
             Decision::Skip(reason) => {
                 skipped.push(Skipped { relative: node.relative.clone(), reason });
@@ -143,8 +189,34 @@ pub fn select_tree(tree: &Tree) -> Selection {
     Selection { root: tree.root.clone(), layout: tree.layout.name, files, skipped }
 }
 
+/// The regular files below `dir`, depth first in name order; symlinks and special files are
+/// skipped (and listed), never followed.
+fn files_below(dir: &Path, relative: &str, skipped: &mut Vec<Skipped>) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    let mut names: Vec<_> = match fs::read_dir(dir) {
+        Ok(entries) => entries.flatten().map(|e| e.file_name()).collect(),
+        Err(_) => {
+            skipped.push(Skipped { relative: relative.to_owned(), reason: SkipReason::Unreadable });
+            return found;
+        }
+    };
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        let child = format!("{relative}/{}", name.to_string_lossy());
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => found.extend(files_below(&path, &child, skipped)),
+            Ok(meta) if meta.is_file() => found.push((path, child)),
+            Ok(_) => skipped.push(Skipped { relative: child, reason: SkipReason::Recreatable }),
+            Err(_) => {}
+        }
+    }
+    found
+}
+
 enum Decision {
-    Keep,
+    Keep { unknown: bool },
+    KeepAllBelow,
     Descend,
     Skip(SkipReason),
 }
@@ -155,15 +227,24 @@ fn decide(node: &Node, layout: &Layout) -> Decision {
     if node.is_secret() || under_secret(&node.relative, layout) {
         return Decision::Skip(SkipReason::Secret);
     }
-    match node.role {
-        Role::GitDir => return Decision::Skip(SkipReason::Git),
-        Role::Temp { .. } | Role::LockSidecar => return Decision::Skip(SkipReason::Transient),
-        Role::Unknown => return Decision::Skip(SkipReason::Unknown),
-        Role::Container => return Decision::Descend,
-        _ => {}
+    if node.unreadable.is_some() {
+        return Decision::Skip(SkipReason::Unreadable);
     }
     if node.kind == NodeKind::Symlink {
         return Decision::Skip(SkipReason::Recreatable);
+    }
+    match (node.role, node.kind) {
+        (Role::GitDir, _) => return Decision::Skip(SkipReason::Git),
+        (Role::Temp { .. } | Role::LockSidecar, _) => {
+            return Decision::Skip(SkipReason::Transient);
+        }
+        (Role::Unknown, NodeKind::Dir) => return Decision::KeepAllBelow,
+        (Role::Unknown, NodeKind::File) => return Decision::Keep { unknown: true },
+        (Role::Unknown, _) => return Decision::Skip(SkipReason::Transient),
+        // Salvaged bytes: the only copy of what `--fix` set aside.
+        (Role::SetAside, NodeKind::File) => return Decision::Keep { unknown: false },
+        (Role::Container, _) => return Decision::Descend,
+        _ => {}
     }
     match node.entry.map(|e| e.backup) {
         Some(Backup::Recreatable) => return Decision::Skip(SkipReason::Recreatable),
@@ -173,8 +254,8 @@ fn decide(node: &Node, layout: &Layout) -> Decision {
     }
     match node.kind {
         NodeKind::Dir => Decision::Descend,
-        NodeKind::File if node.backed_up() => Decision::Keep,
-        NodeKind::File => Decision::Skip(SkipReason::Unknown),
+        NodeKind::File if node.backed_up() => Decision::Keep { unknown: false },
+        NodeKind::File => Decision::Skip(SkipReason::Ephemeral),
         _ => Decision::Skip(SkipReason::Transient),
     }
 }

@@ -96,6 +96,15 @@ pub enum Error {
         /// What the journal crate said.
         message: String,
     },
+    /// A backup archive is not what it should be (corrupt, not a dotdir backup, a digest that
+    /// does not match), or a restore or backup target is refused.
+    #[error("{}: {message}", path.display())]
+    Archive {
+        /// The archive or the directory.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        message: String,
+    },
     /// A read or write through `dotdir-atomic-store` failed.
     #[error("{source}")]
     Store {
@@ -540,6 +549,16 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
         }
     }
     Ok(FixReport { layout: layout.name, repairs, failures, running })
+}
+
+/// The application running in `root`, when its instance lock (a pid record the layout
+/// declares) is held: by dotdir's lock, or by a live process of [`Options::program`].
+pub fn running_in(
+    root: &Path,
+    layout: &Layout,
+    options: &Options,
+) -> Result<Option<Running>, Error> {
+    Ok(running(&inspect::inspect(root, layout)?, options))
 }
 
 /// The holder of the layout's instance lock, when one runs: the first declared pid record whose

@@ -184,8 +184,9 @@ impl Node {
         let keep = |e: &Entry| e.backup == Backup::Keep && !e.secret;
         match self.role {
             Role::Declared => self.kind == NodeKind::File && self.entry.is_some_and(keep),
-            Role::SetAside => self.kind == NodeKind::File && self.entry.is_some_and(keep),
-            Role::Gitignore => self.kind == NodeKind::File,
+            // Salvaged bytes and paths the layout does not know: kept, never a secret's.
+            Role::SetAside => self.kind == NodeKind::File && !self.entry.is_some_and(|e| e.secret),
+            Role::Gitignore | Role::Unknown => self.kind == NodeKind::File,
             _ => false,
         }
     }

@@ -28,6 +28,7 @@
 //! - Linux is the tested platform (Unix only: modes, `flock`, `/proc`).
 //! - Layout patterns are globs over `/`-separated relative paths, matched case-sensitively.
 
+pub mod archive;
 pub mod backup;
 pub mod check;
 mod decl;

@@ -38,14 +38,24 @@ fn gunzip(archive: &Path) -> Vec<u8> {
     bytes
 }
 
+/// The data files in an archive, relative to its one top-level folder (the manifest left out).
 fn archive_paths(archive: &Path) -> BTreeSet<String> {
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(fs::File::open(archive).unwrap()));
-    tar.entries()
+    let mut tops = BTreeSet::new();
+    let paths = tar
+        .entries()
         .unwrap()
         .map(|e| e.unwrap())
         .filter(|e| e.header().entry_type() == tar::EntryType::Regular)
-        .map(|e| e.path().unwrap().to_string_lossy().into_owned())
-        .collect()
+        .filter_map(|e| {
+            let path = e.path().unwrap().to_string_lossy().into_owned();
+            let (top, rest) = path.split_once('/').unwrap();
+            tops.insert(top.to_owned());
+            (rest != dotdir::archive::MANIFEST).then(|| rest.to_owned())
+        })
+        .collect();
+    assert_eq!(tops.len(), 1, "one top-level folder: {tops:?}");
+    paths
 }
 
 #[test]
@@ -92,10 +102,9 @@ fn backup_of_the_demo_holds_no_secret_and_restores_clean() {
 
         // Restored, it is a directory `check` finds clean.
         let restored = temp.path().join(format!("restored-{name}"));
-        fs::create_dir(&restored).unwrap();
-        tar::Archive::new(flate2::read::GzDecoder::new(fs::File::open(&archive).unwrap()))
-            .unpack(&restored)
-            .unwrap();
+        let output = env.run(&["restore", archive.to_str().unwrap(), restored.to_str().unwrap()]);
+        assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+        assert!(stdout(&output).contains("re-create"), "{}", stdout(&output));
         let output = env.run(&["check", "--json", "--layout", name, restored.to_str().unwrap()]);
         assert_eq!(json(&output)["problems"], serde_json::json!([]), "{name}");
         assert_eq!(code(&output), 0);
@@ -164,7 +173,17 @@ fn backup_is_published_atomically_0600_and_leaves_no_temporary_file() {
     let out = out_dir.join("ollim.tar.gz");
     // An older archive is replaced whole, never truncated in place.
     fs::write(&out, b"an older archive").unwrap();
-    let output = crate::dotdir(&["backup", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let refused = crate::dotdir(&["backup", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code(&refused), 2, "never overwritten without --force");
+    assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
+    assert_eq!(fs::read(&out).unwrap(), b"an older archive");
+    let output = crate::dotdir(&[
+        "backup",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
     assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
@@ -194,4 +213,176 @@ fn backup_refuses_a_symlink_at_out_and_writes_nothing_through_it() {
         .filter(|n| n.contains("dotdir-tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Every file of `selection`'s tree that went in is in `restored`, byte for byte, mode for mode.
+fn assert_restored_exactly(source: &Path, restored: &Path, archive: &Path) -> usize {
+    use std::os::unix::fs::PermissionsExt;
+    let manifest = dotdir::archive::verify(archive).unwrap();
+    for file in &manifest.files {
+        let name = file.name();
+        let (from, to) = (source.join(&name), restored.join(&name));
+        assert_eq!(fs::read(&from).unwrap(), fs::read(&to).unwrap(), "{}", name.display());
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&from), mode(&to), "{}", name.display());
+    }
+    manifest.files.len()
+}
+
+#[test]
+fn backup_and_restore_round_trip_byte_for_byte() {
+    use std::os::unix::{ffi::OsStrExt, fs::PermissionsExt};
+    let env = Env::new();
+    for fixture in ["typical", "hazards"] {
+        let (temp, dir) = crate::fixture(fixture);
+        // Hostile and large contents: names that are not UTF-8 (two that a lossy name would
+        // merge), a symlink, an empty file, 50 MB, a hard link to a secret, the agent's own notes.
+        let downloads = dir.join("downloads");
+        fs::create_dir_all(&downloads).unwrap();
+        for byte in [0xe9u8, 0xe8] {
+            let name = [b'a', byte, b'.', b't', b'x', b't'];
+            fs::write(downloads.join(std::ffi::OsStr::from_bytes(&name)), [byte]).unwrap();
+        }
+        fs::write(downloads.join("empty.txt"), b"").unwrap();
+        // 50 MB once; the second fixture keeps the suite short.
+        let size = if fixture == "typical" { 50_000_000u32 } else { 1_000_000 };
+        let block: Vec<u8> =
+            (0..65_536u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        let big = block.repeat(size as usize / block.len() + 1);
+        fs::write(downloads.join("big.bin"), &big).unwrap();
+        fs::set_permissions(downloads.join("big.bin"), fs::Permissions::from_mode(0o640)).unwrap();
+        std::os::unix::fs::symlink("empty.txt", downloads.join("link.txt")).unwrap();
+        fs::write(dir.join("state/token.json"), b"{\"token\": \"hard-link-canary\"}").unwrap();
+        fs::create_dir_all(dir.join("memory")).unwrap();
+        fs::hard_link(dir.join("state/token.json"), dir.join("memory/token-copy.json")).unwrap();
+        fs::create_dir_all(dir.join("scratch")).unwrap();
+        fs::write(dir.join("scratch/notes.txt"), b"the agent's own notes").unwrap();
+
+        let archive = temp.path().join("b.tar.gz");
+        let path = dir.to_str().unwrap();
+        let output = env.run(&["backup", path, "--out", archive.to_str().unwrap()]);
+        assert_eq!(code(&output), 0, "{fixture}: {}{}", stdout(&output), stderr(&output));
+        assert!(
+            stdout(&output).contains("scratch/notes.txt"),
+            "unknown files go in and are listed: {}",
+            stdout(&output)
+        );
+        assert!(
+            !String::from_utf8_lossy(&gunzip(&archive)).contains("hard-link-canary"),
+            "{fixture}"
+        );
+
+        let verify = env.run(&["backup", "--verify", archive.to_str().unwrap()]);
+        assert_eq!(code(&verify), 0, "{}", stderr(&verify));
+        let restored = temp.path().join("restored");
+        let output = env.run(&["restore", archive.to_str().unwrap(), restored.to_str().unwrap()]);
+        assert_eq!(code(&output), 0, "{fixture}: {}{}", stdout(&output), stderr(&output));
+        assert!(
+            stdout(&output).contains("state/token.json"),
+            "secrets listed: {}",
+            stdout(&output)
+        );
+        let files = assert_restored_exactly(&dir, &restored, &archive);
+        assert!(
+            restored.join("downloads/big.bin").exists()
+                && restored.join("scratch/notes.txt").exists()
+        );
+        assert_eq!(
+            fs::read_dir(restored.join("downloads")).unwrap().count(),
+            4,
+            "both non-UTF-8 names"
+        );
+        assert!(
+            !restored.join("state/token.json").exists()
+                && !restored.join("memory/token-copy.json").exists()
+        );
+        // The restored directory is as healthy as its source: `typical` is clean, and every
+        // error in the restored `hazards` was already in the source.
+        let errors = |dir: &Path| -> BTreeSet<(String, String)> {
+            let document = json(&env.run(&["check", "--json", dir.to_str().unwrap()]));
+            document["problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["severity"] == "error")
+                .map(|p| {
+                    (p["kind"].as_str().unwrap().to_owned(), p["path"].as_str().unwrap().to_owned())
+                })
+                .collect()
+        };
+        let (before, after) = (errors(&dir), errors(&restored));
+        assert!(after.is_subset(&before), "{fixture}: new errors {:?}", after.difference(&before));
+        if fixture == "typical" {
+            assert_eq!(code(&env.run(&["check", restored.to_str().unwrap()])), 0);
+        }
+        println!("{fixture}: {files} files restored byte for byte");
+    }
+}
+
+#[test]
+fn backup_refuses_stdout_other_formats_and_a_tampered_archive_is_caught() {
+    let (temp, dir) = crate::fixture("typical");
+    let env = Env::new();
+    let path = dir.to_str().unwrap();
+    for (out, says) in [("-", "standard output"), ("x.zip", ".tar.gz")] {
+        let output =
+            env.command(&["backup", path, "--out", out]).current_dir(temp.path()).output().unwrap();
+        assert_eq!(code(&output), 2, "{out}");
+        assert!(stderr(&output).contains(says), "{out}: {}", stderr(&output));
+        assert!(!temp.path().join(out).exists(), "{out} was created");
+    }
+    // A changed byte inside the compressed stream: verify and restore refuse, nothing restored.
+    let archive = temp.path().join("b.tar.gz");
+    assert_eq!(code(&env.run(&["backup", path, "--out", archive.to_str().unwrap()])), 0);
+    let mut tar = gunzip(&archive);
+    let at = tar.windows(5).position(|w| w == b"sess-").unwrap();
+    tar[at] = b'X';
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut encoder, &tar).unwrap();
+    fs::write(&archive, encoder.finish().unwrap()).unwrap();
+    let verify = env.run(&["backup", "--verify", archive.to_str().unwrap()]);
+    assert_eq!(code(&verify), 2);
+    assert!(stderr(&verify).contains("SHA-256"), "{}", stderr(&verify));
+    let target = temp.path().join("restored");
+    assert_eq!(
+        code(&env.run(&["restore", archive.to_str().unwrap(), target.to_str().unwrap()])),
+        2
+    );
+    assert!(!target.exists());
+}
+
+#[test]
+fn restore_needs_an_empty_directory_or_force_and_keeps_what_was_there() {
+    let (temp, dir) = crate::fixture("typical");
+    let env = Env::new();
+    let archive = temp.path().join("b.tar.gz");
+    assert_eq!(
+        code(&env.run(&["backup", dir.to_str().unwrap(), "--out", archive.to_str().unwrap()])),
+        0
+    );
+    let target = temp.path().join("t");
+    fs::create_dir(&target).unwrap();
+    fs::write(target.join("mine.txt"), b"precious").unwrap();
+    let refused = env.run(&["restore", archive.to_str().unwrap(), target.to_str().unwrap()]);
+    assert_eq!(code(&refused), 2);
+    assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
+    assert_eq!(fs::read(target.join("mine.txt")).unwrap(), b"precious");
+    let forced =
+        env.run(&["restore", "--force", archive.to_str().unwrap(), target.to_str().unwrap()]);
+    assert_eq!(code(&forced), 0, "{}", stderr(&forced));
+    assert_eq!(fs::read(temp.path().join("t.before-restore-1/mine.txt")).unwrap(), b"precious");
+    assert!(target.join("state/sessions.json").exists());
+    // Never over a directory whose application runs (its pid record names a live ollim-bot).
+    let mut bot = std::process::Command::new("python3")
+        .args(["-c", "import time; time.sleep(60)", "ollim-bot"])
+        .spawn()
+        .unwrap();
+    fs::write(target.join("state/bot.pid"), bot.id().to_string()).unwrap();
+    let live =
+        env.run(&["restore", "--force", archive.to_str().unwrap(), target.to_str().unwrap()]);
+    bot.kill().unwrap();
+    bot.wait().unwrap();
+    assert_eq!(code(&live), 2);
+    assert!(stderr(&live).contains("running"), "{}", stderr(&live));
+    assert!(!temp.path().join("t.before-restore-2").exists());
 }

@@ -1,0 +1,629 @@
+//! The backup archive: a `.tar.gz` with one top-level folder (the layout's name) holding the
+//! [`backup::select`](crate::backup::select)ed files under their exact names (raw bytes, never
+//! re-encoded) with their modes, and a manifest, `<top>/.dotdir-backup.json` (the last entry),
+//! with every file's size, mode and SHA-256 and the paths left out.
+//!
+//! - [`write()`] streams the archive into a temporary file next to the target (mode 0600 from
+//!   creation), reads it back against the manifest, and only then gives it its name; an existing
+//!   file is replaced only when asked.
+//! - [`verify`] reads an archive and checks every file against the manifest.
+//! - [`restore`] verifies the archive, extracts it into a staging directory beside the target
+//!   (checking every digest again), and moves it into place: into a new or empty directory, or,
+//!   when forced, after moving the existing one aside (never while its application runs).
+//!
+//! ```
+//! # fn main() -> Result<(), dotdir::check::Error> {
+//! use dotdir::{Entry, Format, Layout, archive, backup, check};
+//! const APP: Layout = Layout {
+//!     name: "app",
+//!     description: "an app",
+//!     entries: &[
+//!         Entry::file("token.json", Format::Json, "an API token").secret(),
+//!         Entry::file("notes/*.md", Format::Text, "a note"),
+//!     ],
+//! };
+//! let tmp = tempfile::tempdir().unwrap();
+//! let dir = tmp.path().join("data");
+//! std::fs::create_dir_all(dir.join("notes")).unwrap();
+//! std::fs::write(dir.join("notes/a.md"), "hello").unwrap();
+//! std::fs::write(dir.join("token.json"), "\"s3cr3t\"").unwrap();
+//!
+//! let out = tmp.path().join("app.tar.gz");
+//! let written = archive::write(&backup::select(&dir, &APP)?, &out, false, &mut |_| {})?;
+//! assert_eq!(written.files, 1);
+//! assert_eq!(archive::verify(&out)?.files.len(), 1);
+//!
+//! let restored = archive::restore(&out, &tmp.path().join("copy"), &APP, &check::Options::default(), false)?;
+//! assert_eq!(std::fs::read(tmp.path().join("copy/notes/a.md")).unwrap(), b"hello");
+//! assert_eq!(restored.secrets, ["token.json"]); // to re-create: never archived
+//! # Ok(()) }
+//! ```
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    ffi::OsStr,
+    fs::{self, File, OpenOptions},
+    io::{self, BufReader, BufWriter, Read, Write},
+    os::unix::{
+        ffi::OsStrExt,
+        fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
+    },
+    path::{Path, PathBuf},
+    time::{Duration, UNIX_EPOCH},
+};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    Layout,
+    backup::{Selection, SkipReason},
+    check::{self, Error},
+};
+
+/// The manifest's name inside the top-level folder.
+pub const MANIFEST: &str = ".dotdir-backup.json";
+const FORMAT: &str = "dotdir-backup/1";
+
+/// What an archive holds, as its manifest says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Manifest {
+    /// `dotdir-backup/1`.
+    pub format: String,
+    /// The layout the data directory follows.
+    pub layout: String,
+    /// The top-level folder every entry is in.
+    pub top: String,
+    /// Every file, in archive order.
+    pub files: Vec<ManifestFile>,
+    /// What stayed out, and why (`secret`, `ephemeral`, …).
+    pub left_out: Vec<LeftOut>,
+}
+
+/// One archived file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ManifestFile {
+    /// The relative path (lossy for people when the name is not UTF-8).
+    pub path: String,
+    /// The exact name as hex bytes, when it is not UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
+    /// Size in bytes.
+    pub size: u64,
+    /// Permission bits.
+    pub mode: u32,
+    /// SHA-256 of the content, lowercase hex.
+    pub sha256: String,
+    /// The layout does not declare it.
+    #[serde(default)]
+    pub unknown: bool,
+}
+
+impl ManifestFile {
+    /// The exact relative name, byte for byte.
+    pub fn name(&self) -> PathBuf {
+        match self.path_hex.as_deref().and_then(from_hex) {
+            Some(bytes) => PathBuf::from(OsStr::from_bytes(&bytes)),
+            None => PathBuf::from(&self.path),
+        }
+    }
+}
+
+/// A path left out of the archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LeftOut {
+    /// The relative path.
+    pub path: String,
+    /// Why ([`SkipReason::label`]).
+    pub reason: String,
+}
+
+/// What [`write()`] produced.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Written {
+    /// Files archived and verified.
+    pub files: usize,
+    /// Their total size.
+    pub bytes: u64,
+    /// The archive's size.
+    pub archive_bytes: u64,
+    /// The manifest it carries.
+    pub manifest: Manifest,
+}
+
+/// What [`restore`] did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Restored {
+    /// Files restored, each checked against its digest.
+    pub files: usize,
+    /// Their total size.
+    pub bytes: u64,
+    /// Where the directory that was there before went (with `force`).
+    pub moved_aside: Option<PathBuf>,
+    /// The secrets that were never archived: to re-create (log in again, OAuth, …).
+    pub secrets: Vec<String>,
+}
+
+fn archive_error(path: &Path, message: impl Into<String>) -> Error {
+    Error::Archive { path: path.to_path_buf(), message: message.into() }
+}
+
+fn io_error<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
+    move |source| Error::Io { step, path: path.to_path_buf(), source }
+}
+
+/// Writes `selection` as a verified `.tar.gz` at `out`; `progress` is told the bytes as they are
+/// archived. An existing `out` is an error unless `replace`.
+pub fn write(
+    selection: &Selection,
+    out: &Path,
+    replace: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Written, Error> {
+    match fs::symlink_metadata(out) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(archive_error(out, "is a symlink: refused, nothing is written through it"));
+        }
+        Ok(_) if !replace => {
+            return Err(archive_error(out, "already exists: choose another name, or pass --force"));
+        }
+        _ => {}
+    }
+    let top = selection.layout.to_owned();
+    let mut archive =
+        dotdir_atomic_store::AtomicFile::create(out, &dotdir_atomic_store::WriteOptions::secret())
+            .map_err(|source| Error::Store { path: out.to_path_buf(), source })?;
+    let mut files = Vec::with_capacity(selection.files.len());
+    {
+        let encoder = flate2::write::GzEncoder::new(
+            BufWriter::new(&mut archive),
+            flate2::Compression::default(),
+        );
+        let mut builder = tar::Builder::new(encoder);
+        builder.mode(tar::HeaderMode::Deterministic);
+        let mut dirs = BTreeSet::new();
+        for file in &selection.files {
+            add_parents(&mut builder, &selection.root, &top, &file.name, &mut dirs, out)?;
+            let source = OpenOptions::new()
+                .read(true)
+                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+                .open(&file.path)
+                .map_err(io_error("read", &file.path))?;
+            let meta = source.metadata().map_err(io_error("read", &file.path))?;
+            if !meta.is_file() {
+                return Err(archive_error(&file.path, "is no longer a regular file"));
+            }
+            let mode = meta.permissions().mode() & 0o7777;
+            let mut header = header(tar::EntryType::Regular, mode, meta.len());
+            set_mtime(&mut header, &meta);
+            let mut reader = Hashing::new(source.take(meta.len()), progress);
+            builder
+                .append_data(&mut header, Path::new(&top).join(&file.name), &mut reader)
+                .map_err(|e| {
+                    archive_error(
+                        &file.path,
+                        format!("cannot archive (it changed while read?): {e}"),
+                    )
+                })?;
+            files.push(manifest_file(&file.name, meta.len(), mode, reader.finish(), file.unknown));
+        }
+        let manifest = Manifest {
+            format: FORMAT.to_owned(),
+            layout: selection.layout.to_owned(),
+            top: top.clone(),
+            files,
+            left_out: selection
+                .skipped
+                .iter()
+                .map(|s| LeftOut { path: s.relative.clone(), reason: s.reason.label().to_owned() })
+                .collect(),
+        };
+        let bytes = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| archive_error(out, format!("cannot encode the manifest: {e}")))?;
+        let mut header = header(tar::EntryType::Regular, 0o600, bytes.len() as u64);
+        builder
+            .append_data(&mut header, Path::new(&top).join(MANIFEST), bytes.as_slice())
+            .map_err(io_error("write", out))?;
+        let encoder = builder.into_inner().map_err(io_error("write", out))?;
+        let mut inner = encoder.finish().map_err(io_error("write", out))?;
+        inner.flush().map_err(io_error("write", out))?;
+        files = manifest.files;
+    }
+    // Read back from the temporary file before it takes the name.
+    let manifest = verify(archive.temp_path())?;
+    if manifest.files != files {
+        return Err(archive_error(out, "the archive does not read back as written"));
+    }
+    let archive_bytes = archive.as_file().metadata().map_err(io_error("write", out))?.len();
+    let _ = archive.commit().map_err(|source| Error::Store { path: out.to_path_buf(), source })?;
+    Ok(Written {
+        files: manifest.files.len(),
+        bytes: manifest.files.iter().map(|f| f.size).sum(),
+        archive_bytes,
+        manifest,
+    })
+}
+
+fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(kind);
+    header.set_mode(mode);
+    header.set_size(size);
+    header
+}
+
+fn set_mtime(header: &mut tar::Header, meta: &fs::Metadata) {
+    use std::os::unix::fs::MetadataExt;
+    header.set_mtime(u64::try_from(meta.mtime()).unwrap_or(0));
+}
+
+/// Adds the directories above `name` (with their modes), each once.
+fn add_parents<W: Write>(
+    builder: &mut tar::Builder<W>,
+    root: &Path,
+    top: &str,
+    name: &Path,
+    added: &mut BTreeSet<PathBuf>,
+    out: &Path,
+) -> Result<(), Error> {
+    let mut prefix = PathBuf::new();
+    for component in name.parent().into_iter().flat_map(Path::iter) {
+        prefix.push(component);
+        if !added.insert(prefix.clone()) {
+            continue;
+        }
+        let meta = fs::symlink_metadata(root.join(&prefix)).map_err(io_error("read", root))?;
+        let mut header = header(tar::EntryType::Directory, meta.permissions().mode() & 0o7777, 0);
+        set_mtime(&mut header, &meta);
+        builder
+            .append_data(&mut header, Path::new(top).join(&prefix), io::empty())
+            .map_err(io_error("write", out))?;
+    }
+    Ok(())
+}
+
+fn manifest_file(name: &Path, size: u64, mode: u32, sha256: String, unknown: bool) -> ManifestFile {
+    let bytes = name.as_os_str().as_bytes();
+    let utf8 = std::str::from_utf8(bytes).is_ok();
+    ManifestFile {
+        path: name.to_string_lossy().into_owned(),
+        path_hex: (!utf8).then(|| hex(bytes)),
+        size,
+        mode,
+        sha256,
+        unknown,
+    }
+}
+
+/// A reader that hashes what passes through it and reports progress.
+struct Hashing<'a, R> {
+    inner: R,
+    hasher: Sha256,
+    progress: &'a mut dyn FnMut(u64),
+}
+
+impl<'a, R> Hashing<'a, R> {
+    fn new(inner: R, progress: &'a mut dyn FnMut(u64)) -> Self {
+        Self { inner, hasher: Sha256::new(), progress }
+    }
+
+    fn finish(self) -> String {
+        hex(&self.hasher.finalize())
+    }
+}
+
+impl<R: Read> Read for Hashing<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// One entry of an archive being read: its name below the top-level folder.
+enum Item {
+    Dir { name: PathBuf, mode: u32 },
+    File { name: PathBuf, mode: u32, mtime: u64 },
+    Manifest,
+}
+
+/// Reads `archive`, calling `visit` for each entry (with a reader for a file's content), and
+/// returns the manifest. Refuses anything but directories and regular files, names outside the
+/// top-level folder, `..` and absolute names.
+fn read_archive(
+    archive: &Path,
+    mut visit: impl FnMut(&Item, &mut dyn Read) -> Result<(), Error>,
+) -> Result<Manifest, Error> {
+    let file = File::open(archive).map_err(io_error("open the archive", archive))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(BufReader::new(file)));
+    let corrupt = |e: io::Error| archive_error(archive, format!("not a readable .tar.gz: {e}"));
+    let mut top: Option<PathBuf> = None;
+    let mut manifest = None;
+    for entry in tar.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        let raw = PathBuf::from(OsStr::from_bytes(&entry.path_bytes()));
+        let mut components = raw.components();
+        let first = match components.next() {
+            Some(std::path::Component::Normal(first)) => PathBuf::from(first),
+            _ => return Err(archive_error(archive, format!("unsafe name {}", raw.display()))),
+        };
+        let name: PathBuf = components.as_path().to_path_buf();
+        if name.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+            return Err(archive_error(archive, format!("unsafe name {}", raw.display())));
+        }
+        match &top {
+            Some(top) if *top != first => {
+                return Err(archive_error(archive, "more than one top-level folder"));
+            }
+            _ => top = Some(first),
+        }
+        let header = entry.header();
+        let mode = header.mode().map_err(corrupt)? & 0o7777;
+        let item = match header.entry_type() {
+            tar::EntryType::Directory if name.as_os_str().is_empty() => continue,
+            tar::EntryType::Directory => Item::Dir { name, mode },
+            tar::EntryType::Regular if name == Path::new(MANIFEST) => Item::Manifest,
+            tar::EntryType::Regular => {
+                Item::File { name, mode, mtime: header.mtime().map_err(corrupt)? }
+            }
+            other => {
+                return Err(archive_error(
+                    archive,
+                    format!(
+                        "{} is a {other:?} entry: only files and directories are restored",
+                        raw.display()
+                    ),
+                ));
+            }
+        };
+        if let Item::Manifest = item {
+            let mut bytes = Vec::new();
+            (&mut entry).take(64 << 20).read_to_end(&mut bytes).map_err(corrupt)?;
+            let parsed: Manifest = serde_json::from_slice(&bytes)
+                .map_err(|e| archive_error(archive, format!("the manifest does not parse: {e}")))?;
+            if parsed.format != FORMAT {
+                return Err(archive_error(archive, format!("unknown format {:?}", parsed.format)));
+            }
+            manifest = Some(parsed);
+            continue;
+        }
+        visit(&item, &mut entry)?;
+    }
+    manifest.ok_or_else(|| archive_error(archive, "no manifest: not a dotdir backup"))
+}
+
+/// Reads `archive` and checks every file against its manifest (name, size, mode, SHA-256; none
+/// missing, none extra). Returns the manifest.
+pub fn verify(archive: &Path) -> Result<Manifest, Error> {
+    let mut found = BTreeMap::new();
+    let manifest = read_archive(archive, |item, content| {
+        if let Item::File { name, mode, .. } = item {
+            let mut ignore = |_| {};
+            let mut hashing = Hashing::new(content, &mut ignore);
+            let size =
+                io::copy(&mut hashing, &mut io::sink()).map_err(io_error("read", archive))?;
+            found.insert(name.clone(), (size, *mode, hashing.finish()));
+        }
+        Ok(())
+    })?;
+    compare(archive, &manifest, &found)?;
+    Ok(manifest)
+}
+
+fn compare(
+    archive: &Path,
+    manifest: &Manifest,
+    found: &BTreeMap<PathBuf, (u64, u32, String)>,
+) -> Result<(), Error> {
+    let mut expected = BTreeMap::new();
+    for file in &manifest.files {
+        expected.insert(file.name(), (file.size, file.mode, file.sha256.clone()));
+    }
+    if expected.len() != manifest.files.len() {
+        return Err(archive_error(archive, "the manifest names a file twice"));
+    }
+    for (name, want) in &expected {
+        match found.get(name) {
+            None => return Err(archive_error(archive, format!("{} is missing", name.display()))),
+            Some(got) if got != want => {
+                return Err(archive_error(
+                    archive,
+                    format!(
+                        "{} does not match its manifest entry (size, mode or SHA-256)",
+                        name.display()
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(extra) = found.keys().find(|name| !expected.contains_key(*name)) {
+        return Err(archive_error(archive, format!("{} is not in the manifest", extra.display())));
+    }
+    Ok(())
+}
+
+/// Restores `archive` into `dir`, read with `layout`: verifies it, extracts it into a staging
+/// directory beside `dir` (every digest checked again), then moves it into place.
+///
+/// `dir` must not exist or be empty; a non-empty `dir` is moved aside first (to
+/// `<dir>.before-restore-<n>`, nothing deleted) only with `force`, and never while the
+/// application that owns it runs (its pid record held). Safe to repeat after a crash: the
+/// staging directory is rebuilt, and `dir` is either what it was or the complete restore.
+pub fn restore(
+    archive: &Path,
+    dir: &Path,
+    layout: &Layout,
+    options: &check::Options,
+    force: bool,
+) -> Result<Restored, Error> {
+    let manifest = verify(archive)?;
+    if manifest.layout != layout.name {
+        return Err(archive_error(
+            archive,
+            format!("is a backup of the {} layout, not {}", manifest.layout, layout.name),
+        ));
+    }
+    let dir = std::path::absolute(dir).map_err(io_error("resolve", dir))?;
+    let (parent, name) = match (dir.parent(), dir.file_name()) {
+        (Some(parent), Some(name)) => (parent.to_path_buf(), name.to_owned()),
+        _ => return Err(archive_error(&dir, "cannot restore into a filesystem root")),
+    };
+    let occupied = match fs::read_dir(&dir) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(source) => return Err(Error::Io { step: "open", path: dir.clone(), source }),
+    };
+    if occupied {
+        if let Some(running) = check::running_in(&dir, layout, options)? {
+            return Err(archive_error(&dir, format!("{running}: stop it first, then restore")));
+        }
+        if !force {
+            return Err(archive_error(
+                &dir,
+                "is not empty: restore into a new directory, or pass --force to move it aside first",
+            ));
+        }
+    }
+    fs::create_dir_all(&parent).map_err(io_error("create", &parent))?;
+    let mut staging_name = OsStr::new(".").to_owned();
+    staging_name.push(&name);
+    staging_name.push(".dotdir-restore");
+    let staging = parent.join(&staging_name);
+    // One restore at a time into this directory; a killed one's staging is rebuilt.
+    let _lock = dotdir_atomic_store::lock(&staging)
+        .map_err(|source| Error::Store { path: staging.clone(), source })?;
+    match fs::remove_dir_all(&staging) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            return Err(Error::Io {
+                step: "remove the old staging directory",
+                path: staging,
+                source: e,
+            });
+        }
+        _ => {}
+    }
+    fs::DirBuilder::new().mode(0o700).create(&staging).map_err(io_error("create", &staging))?;
+    let result = extract(archive, &manifest, &staging);
+    let (files, bytes, mut dir_modes) = match result {
+        Ok(done) => done,
+        Err(error) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(error);
+        }
+    };
+    // Directory modes last (deepest first), so a read-only directory did not block its files.
+    dir_modes.sort_by_key(|(path, _)| std::cmp::Reverse(path.components().count()));
+    for (relative, mode) in dir_modes {
+        let path = staging.join(&relative);
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode))
+            .map_err(io_error("set the mode of", &path))?;
+    }
+    if let Some(mode) = fs::metadata(&dir).ok().map(|m| m.permissions().mode() & 0o7777) {
+        let _ = fs::set_permissions(&staging, fs::Permissions::from_mode(mode));
+    } else {
+        let _ = fs::set_permissions(&staging, fs::Permissions::from_mode(0o700));
+    }
+    sync_dir(&staging)?;
+    let mut moved_aside = None;
+    if occupied {
+        let aside = (1..)
+            .map(|n| {
+                let mut aside = name.clone();
+                aside.push(format!(".before-restore-{n}"));
+                parent.join(aside)
+            })
+            .find(|p| fs::symlink_metadata(p).is_err())
+            .unwrap_or_else(|| parent.join("before-restore"));
+        fs::rename(&dir, &aside).map_err(io_error("move aside", &dir))?;
+        moved_aside = Some(aside);
+    } else if dir.exists() {
+        fs::remove_dir(&dir).map_err(io_error("replace the empty directory", &dir))?;
+    }
+    fs::rename(&staging, &dir).map_err(io_error("move the restored directory to", &dir))?;
+    sync_dir(&parent)?;
+    let secrets = manifest
+        .left_out
+        .iter()
+        .filter(|l| l.reason == SkipReason::Secret.label())
+        .map(|l| l.path.clone())
+        .collect();
+    Ok(Restored { files, bytes, moved_aside, secrets })
+}
+
+type Extracted = (usize, u64, Vec<(PathBuf, u32)>);
+
+fn extract(archive: &Path, manifest: &Manifest, staging: &Path) -> Result<Extracted, Error> {
+    let mut found = BTreeMap::new();
+    let mut dirs = Vec::new();
+    let mut bytes = 0;
+    let again = read_archive(archive, |item, content| {
+        match item {
+            Item::Dir { name, mode } => {
+                let path = staging.join(name);
+                fs::create_dir_all(&path).map_err(io_error("create", &path))?;
+                dirs.push((name.clone(), *mode));
+            }
+            Item::File { name, mode, mtime } => {
+                let path = staging.join(name);
+                if let Some(parent) = path.parent() {
+                    fs::create_dir_all(parent).map_err(io_error("create", parent))?;
+                }
+                let file = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+                    .open(&path)
+                    .map_err(io_error("create", &path))?;
+                let mut ignore = |_| {};
+                let mut hashing = Hashing::new(content, &mut ignore);
+                let mut writer = BufWriter::new(&file);
+                let size = io::copy(&mut hashing, &mut writer).map_err(io_error("write", &path))?;
+                writer.flush().map_err(io_error("write", &path))?;
+                drop(writer);
+                file.set_permissions(fs::Permissions::from_mode(*mode))
+                    .map_err(io_error("set the mode of", &path))?;
+                let _ = file.set_modified(UNIX_EPOCH + Duration::from_secs(*mtime));
+                file.sync_all().map_err(io_error("sync", &path))?;
+                bytes += size;
+                found.insert(name.clone(), (size, *mode, hashing.finish()));
+            }
+            Item::Manifest => {}
+        }
+        Ok(())
+    })?;
+    if again != *manifest {
+        return Err(archive_error(archive, "changed between its verification and its restore"));
+    }
+    compare(archive, manifest, &found)?;
+    for (name, _) in &dirs {
+        sync_dir(&staging.join(name))?;
+    }
+    Ok((found.len(), bytes, dirs))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    let handle = File::open(dir).map_err(io_error("sync", dir))?;
+    match handle.sync_all() {
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => Ok(()),
+        other => other.map_err(io_error("sync", dir)),
+    }
+}
