@@ -94,6 +94,7 @@ pub(crate) fn run(dir: Option<&Path>, json: bool, style: &Style) -> Result<Outco
     }
     drop(bot);
     drop(serve);
+    let recovery = crash_and_recover(&root, &targets[0], json, &mut out, style)?;
     if json {
         let value = json!({
             "root": root.display().to_string(),
@@ -101,6 +102,7 @@ pub(crate) fn run(dir: Option<&Path>, json: bool, style: &Style) -> Result<Outco
             "built_ms": built.as_millis() as u64,
             "steps": steps.iter().map(|s| json!({"crate": s.krate, "did": s.did})).collect::<Vec<_>>(),
             "directories": documents,
+            "crash": recovery,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
@@ -120,6 +122,77 @@ pub(crate) fn run(dir: Option<&Path>, json: bool, style: &Style) -> Result<Outco
         }
     }
     Ok(outcome)
+}
+
+/// The main job: a simulated crash (a torn history line, the pid record of a dead bot, a token
+/// left readable by others), `check` finding it, `check --fix` repairing it, and a backup
+/// restored into a new directory that checks clean.
+fn crash_and_recover(
+    root: &Path,
+    target: &Target,
+    json: bool,
+    out: &mut impl Write,
+    style: &Style,
+) -> Result<Value> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = &target.dir;
+    let history = dir.join("state/session_history.jsonl");
+    let mut file = std::fs::OpenOptions::new().append(true).open(&history)?;
+    file.write_all(br#"{"session_id": "sess-cut-off", "event": "cre"#)?;
+    drop(file);
+    // A pid above the kernel's limit: no process can hold it.
+    std::fs::write(dir.join("state/bot.pid"), "4999999")?;
+    std::fs::set_permissions(dir.join("state/token.json"), std::fs::Permissions::from_mode(0o644))?;
+    let options = target.check_options()?;
+    let found = dotdir::check::check(dir, target.layout(), &options)?;
+    let fixed = dotdir::check::fix(dir, target.layout(), &options)?;
+    let after = dotdir::check::check(dir, target.layout(), &options)?;
+    let archive = root.join("ollim-bot-backup.tar.gz");
+    let selection = dotdir::backup::select(dir, target.layout())?;
+    let written = dotdir::archive::write(&selection, &archive, true, &mut |_| {})?;
+    let restored_dir = root.join("ollim-bot-restored");
+    let restored =
+        dotdir::archive::restore(&archive, &restored_dir, target.layout(), &options, true)?;
+    let restored_check = dotdir::check::check(&restored_dir, target.layout(), &options)?;
+    if json {
+        return Ok(json!({
+            "found": crate::check::to_json(&found, None),
+            "fixed": crate::check::to_json(&after, Some(&fixed)),
+            "backup": {"archive": archive.display().to_string(), "files": written.files},
+            "restored": {"dir": restored_dir.display().to_string(), "files": restored.files,
+                         "recreate": restored.secrets, "check": crate::check::to_json(&restored_check, None)},
+        }));
+    }
+    writeln!(
+        out,
+        "{}",
+        style.bold(
+            "A crash: a torn history line, the pid record of a dead bot, a token readable by others"
+        )
+    )?;
+    writeln!(out, "$ dotdir check {}", dir.display())?;
+    crate::check::render(out, target, &found, None, style)?;
+    writeln!(out, "\n$ dotdir check --fix {}", dir.display())?;
+    crate::check::render(out, target, &after, Some(&fixed), style)?;
+    writeln!(out, "\n$ dotdir backup {} --out {}", dir.display(), archive.display())?;
+    writeln!(
+        out,
+        "  {} {} file(s), verified by their SHA-256",
+        style.good("backed up"),
+        written.files
+    )?;
+    writeln!(out, "$ dotdir restore {} {}", archive.display(), restored_dir.display())?;
+    writeln!(
+        out,
+        "  {} {} file(s); to re-create: {}",
+        style.good("restored"),
+        restored.files,
+        restored.secrets.join(", ")
+    )?;
+    let target = Target { dir: restored_dir, name: target.name };
+    crate::check::render(out, &target, &restored_check, None, style)?;
+    writeln!(out)?;
+    Ok(Value::Null)
 }
 
 fn step(steps: &mut Vec<Step>, krate: &'static str, did: impl Into<String>) {

@@ -548,6 +548,20 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
             }),
         }
     }
+    // Every repair is verified by reading the directory again: one whose problem is still
+    // there is a failure, never a claim.
+    if !repairs.is_empty() {
+        let after = check(root, layout, options)?;
+        let (verified, unverified): (Vec<Repair>, Vec<Repair>) = repairs
+            .into_iter()
+            .partition(|r| !after.problems.iter().any(|p| p.kind == r.kind && p.path == r.path));
+        repairs = verified;
+        failures.extend(unverified.into_iter().map(|r| FixFailure {
+            kind: r.kind,
+            path: r.path,
+            error: format!("{}, yet a second check still finds the problem", r.action),
+        }));
+    }
     Ok(FixReport { layout: layout.name, repairs, failures, running })
 }
 

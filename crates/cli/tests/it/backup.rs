@@ -105,6 +105,7 @@ fn backup_of_the_demo_holds_no_secret_and_restores_clean() {
         let output = env.run(&["restore", archive.to_str().unwrap(), restored.to_str().unwrap()]);
         assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
         assert!(stdout(&output).contains("re-create"), "{}", stdout(&output));
+        assert!(assert_restored_exactly(dir, &restored, &archive) > 0, "{name}");
         let output = env.run(&["check", "--json", "--layout", name, restored.to_str().unwrap()]);
         assert_eq!(json(&output)["problems"], serde_json::json!([]), "{name}");
         assert_eq!(code(&output), 0);

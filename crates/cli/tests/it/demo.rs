@@ -20,10 +20,16 @@ fn demo_runs_in_a_clean_home_and_prints_the_tree() {
         "[secret] Google OAuth token",
         "  morning-check-in-review-my-tasks-and-calendar-for.md",
         "    history.jsonl",
+        // The main job: a crash found, repaired, backed up and restored clean.
+        "error   torn-jsonl        state/session_history.jsonl:3",
+        "fixed secret-mode       state/token.json  mode set to 0600",
+        "to re-create: state/credentials.json, state/token.json",
+        "ollim-bot-restored: no problems",
     ] {
         assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
     }
-    assert_eq!(text.matches(": no problems").count(), 3, "{text}");
+    // The three built directories, the repaired one and the restored one.
+    assert_eq!(text.matches(": no problems").count(), 5, "{text}");
     // The temporary folder is gone, and HOME was not touched.
     assert_eq!(std::fs::read_dir(env.home.path()).unwrap().count(), 0);
 }

@@ -105,7 +105,8 @@ macro_rules! workspace_layout_entries {
                 .untracked().backup(Backup::Recreatable);
             ["timeline", Dir, Opaque, "timeline (may be empty)"];
             ["timeline/**", File, Opaque, "a timeline file"];
-            ["sidecar-restart.log", File, Jsonl, "sidecar restart log (one JSON object per restart)"]
+            // A plain-text log (the seed says nothing of JSON): never parsed, never "repaired".
+            ["sidecar-restart.log", File, Text, "sidecar restart log (plain text)"]
                 .untracked().backup(Backup::Ephemeral);
             ["agents", Dir, Opaque, "local agent overrides (lab+), only once one is created"];
             ["agents/*.md", File, Spec, "a local agent override"];
@@ -169,7 +170,7 @@ pub const WORKSPACE_LAYOUT: Layout = Layout {
     entries: &WORKSPACE_ENTRIES,
 };
 
-const HOME_ENTRIES: [Entry; 24] = {
+const HOME_ENTRIES: [Entry; 26] = {
     let own = own_files!();
     [
         own[0],
@@ -227,6 +228,14 @@ const HOME_ENTRIES: [Entry; 24] = {
         Entry::dir("usage", "usage-audit fallback when there is no workspace"),
         Entry::file("usage/*.jsonl", Format::Jsonl, "usage records of one session, append-only"),
         Entry::file(".kernel_choice", Format::Json, "the chosen kernel of this machine")
+            .untracked()
+            .backup(Backup::Recreatable),
+        // The seed: "directories like agents/, skills/, and updater/ appear only when they're
+        // used"; "you don't need to back up … updater/".
+        Entry::dir("updater", "updater state, only once used")
+            .untracked()
+            .backup(Backup::Recreatable),
+        Entry::file("updater/**", Format::Opaque, "an updater file")
             .untracked()
             .backup(Backup::Recreatable),
     ]

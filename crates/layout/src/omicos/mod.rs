@@ -94,7 +94,8 @@
 //!   (`local-<workspace_id>`), then conversation id → `{uploaded_through, updated_at}`, so each
 //!   account's marks survive a switch; `trajectories/.sync_state.json` is
 //!   `{"<device_id>": {"<owner>/turn_<hex>.jsonl": <byte offset>}}`; `sidecar-restart.log` is
-//!   JSON Lines `{ts, message}`; times are RFC 3339 UTC with milliseconds. Marks and offsets only
+//!   plain text to `check` (the seed gives no format; dotdir's writer appends `{ts, message}`
+//!   lines); times are RFC 3339 UTC with milliseconds. Marks and offsets only
 //!   move forward.
 //! - **Account isolation.** Turns go to `trajectories/<owner_id>/` (`anonymous/` before login;
 //!   the owner id `anonymous` is refused), an upload lists one owner's directory only, and
