@@ -138,9 +138,31 @@ impl<T: DeserializeOwned> Document<T> {
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<T> {
-        serde_json::from_slice(bytes)
-            .map_err(|source| Error::Decode { path: self.path.clone(), source })
+        serde_json::from_slice(bytes).map_err(|source| Error::Decode {
+            path: self.path.clone(),
+            // serde echoes the offending value ("invalid type: string \"t0ken\""): a secret's
+            // error says where and what kind of mistake, never what.
+            source: if self.options.mode.is_secret() { redacted(&source) } else { source },
+        })
     }
+}
+
+/// `error` without any of the document's content: its kind, line and column only. For errors
+/// about secret documents, which would otherwise echo a value (serde's "invalid type: string
+/// \"…\"").
+pub fn redacted(error: &serde_json::Error) -> serde_json::Error {
+    use serde::de::Error as _;
+    let what = match error.classify() {
+        serde_json::error::Category::Io => "cannot be read",
+        serde_json::error::Category::Syntax => "is not valid JSON",
+        serde_json::error::Category::Data => "has a field of the wrong type, value or name",
+        serde_json::error::Category::Eof => "ends early",
+    };
+    serde_json::Error::custom(format!(
+        "{what} at line {} column {} (the value is not shown: the file is a secret)",
+        error.line(),
+        error.column()
+    ))
 }
 
 impl<T: Serialize> Document<T> {

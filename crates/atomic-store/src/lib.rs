@@ -66,7 +66,7 @@ mod write;
 
 pub use crate::{
     error::{Error, Result, Step},
-    json::{DEFAULT_MAX_DOCUMENT, Document, JsonStyle, to_json_bytes},
+    json::{DEFAULT_MAX_DOCUMENT, Document, JsonStyle, redacted, to_json_bytes},
     lock::{LockFile, LockGuard, lock, lock_path, try_lock},
     temp::{TempFile, filesystem_now, find_temps, process_alive, sweep_temps},
     write::{

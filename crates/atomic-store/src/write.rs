@@ -46,7 +46,7 @@ impl Mode {
     /// The mode for secrets: `0o600`.
     pub const SECRET: Mode = Mode::Exact(0o600);
 
-    fn is_secret(self) -> bool {
+    pub(crate) fn is_secret(self) -> bool {
         matches!(self, Mode::Exact(bits) if bits & 0o077 == 0)
     }
 }

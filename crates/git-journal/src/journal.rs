@@ -680,7 +680,8 @@ impl Journal {
                 Change::Upsert(rel) => {
                     let path = Path::new(rel);
                     let before = index.get_path(path, 0);
-                    index.add_path(path).map_err(Error::git(Step::Stage, rel))?;
+                    add_path_stable(&mut index, path, &self.dir.join(path))
+                        .map_err(Error::git(Step::Stage, rel))?;
                     let entry = index.get_path(path, 0).ok_or_else(|| Error::Git {
                         step: Step::Stage,
                         path: rel.into(),
@@ -919,4 +920,25 @@ fn lock_named_in(error: &git2::Error, git_dir: &Path) -> PathBuf {
         .filter(|path| path.ends_with(".lock"))
         .map(PathBuf::from)
         .unwrap_or_else(|| git_dir.to_path_buf())
+}
+
+/// `index.add_path`, again when the file changed while libgit2 read it (an append-only log
+/// written by another process: "failed to read file into stream"). A file that keeps changing
+/// is an error after a few tries.
+fn add_path_stable(
+    index: &mut git2::Index,
+    path: &Path,
+    full: &Path,
+) -> std::result::Result<(), git2::Error> {
+    use std::os::unix::fs::MetadataExt;
+    let stamp =
+        || fs::symlink_metadata(full).ok().map(|m| (m.len(), m.mtime(), m.mtime_nsec(), m.ino()));
+    let mut tries = 0;
+    loop {
+        let before = stamp();
+        match index.add_path(path) {
+            Err(_) if tries < 16 && stamp() != before => tries += 1,
+            other => return other,
+        }
+    }
 }

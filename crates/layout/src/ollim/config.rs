@@ -196,9 +196,9 @@ impl RuntimeConfig {
         let d = Self::default();
         let suffix = |is_default: bool| if is_default { " (default)" } else { "" };
         let model = |m: &Option<String>, none: &str| m.clone().unwrap_or_else(|| none.to_owned());
+        // The reference: `f"{int(value) // 1000}k budget"` (1500 shows as `1k budget`).
         let thinking = |t: &str| match t.parse::<u64>() {
-            Ok(n) if n % 1000 == 0 => format!("{}k budget", n / 1000),
-            Ok(n) => format!("{n} budget"),
+            Ok(n) => format!("{}k budget", n / 1000),
             Err(_) => t.to_owned(),
         };
         let on_off = |b: bool| if b { "on" } else { "off" };
@@ -317,5 +317,21 @@ pub(crate) fn validate_config(content: &[u8]) -> Result<(), String> {
     match config.problems().as_slice() {
         [] => Ok(()),
         problems => Err(problems.join("; ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RuntimeConfig;
+
+    #[test]
+    fn thinking_budgets_display_as_the_reference_does() {
+        for (value, shown) in [("1500", "1k budget"), ("08000", "8k budget"), ("999", "0k budget")]
+        {
+            let config =
+                RuntimeConfig { thinking_main: value.to_owned(), ..RuntimeConfig::default() };
+            let line = format!("**thinking.main**: {shown}");
+            assert!(config.format_all().contains(&line), "{value}: {}", config.format_all());
+        }
     }
 }

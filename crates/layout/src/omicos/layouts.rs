@@ -64,10 +64,10 @@ macro_rules! workspace_layout_entries {
                 .untracked().backup(Backup::Ephemeral);
             ["cloud_login.json", File, Json,
                 "workspace-local login credentials, preferred over the global copy (0600)"]
-                .secret();
+                .secret().validate("corrupt-json", check_cloud_login);
             ["cloud_login.json.*.bak", File, Json,
                 "login credentials of another account, kept while it is switched away (0600)"]
-                .secret();
+                .secret().validate("corrupt-json", check_cloud_login);
             ["account.json", File, Json,
                 "local session record (authenticated, token, plan, email, owner); holds a token, so secret"]
                 .secret();
@@ -180,7 +180,8 @@ const HOME_ENTRIES: [Entry; 26] = {
             Format::Json,
             "global copy/fallback of the login credentials (omicos login writes here), 0600",
         )
-        .secret(),
+        .secret()
+        .validate("corrupt-json", check_cloud_login),
         Entry::file("auth.json", Format::Json, "API key fallback storage, 0600").secret(),
         Entry::file(
             "plan_token.jwt",
@@ -264,6 +265,13 @@ pub(crate) fn check_workspace_id(bytes: &[u8]) -> Result<(), String> {
 
 /// Checks the shape of a JWT: three base64url segments separated by dots (the signature is not
 /// verified; the content is never echoed, it is a secret).
+/// Login credentials decode as [`super::CloudLogin`]; the reason never shows a value (a secret).
+fn check_cloud_login(bytes: &[u8]) -> Result<(), String> {
+    serde_json::from_slice::<super::CloudLogin>(bytes)
+        .map(drop)
+        .map_err(|e| format!("cloud_login.json {}", dotdir_atomic_store::redacted(&e)))
+}
+
 fn check_jwt(bytes: &[u8]) -> Result<(), String> {
     let token = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let segments: Vec<&[u8]> = token.split(|b| *b == b'.').collect();

@@ -278,3 +278,47 @@ fn corrupt_ephemeral_state_is_moved_aside_and_the_feature_recovers() {
     assert!(dd.set_config("model_main", "opus").is_err());
     assert_eq!(fs::read(state.join("config.json")).unwrap(), b"{");
 }
+
+#[test]
+fn session_events_from_many_processes_never_fail_and_all_are_committed() {
+    // Eight processes log events while the others' appends grow the file the journal stages:
+    // no spurious error (a caller's retry would duplicate the event), every event committed.
+    // `DOTDIR_SCALE=6` gives the 8 × 150 of the reliability table.
+    const ROLE: &str = "DOTDIR_OLLIM_EVENTS_CHILD";
+    let per_child =
+        25 * std::env::var("DOTDIR_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1usize);
+    if let Ok(dir) = std::env::var(ROLE) {
+        let dd = open(std::path::Path::new(&dir), &clock_at("2026-11-21T14:00:00-08:00"), true);
+        for i in 0..per_child {
+            let id = format!("sess-{}-{i}", std::process::id());
+            dd.log_session_event(SessionEventKind::Created, &id, None).unwrap();
+        }
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dd = open(&tmp.path().join("d"), &clock_at("2026-11-21T14:00:00-08:00"), true);
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "ollim::state::session_events_from_many_processes_never_fail_and_all_are_committed",
+                    "--nocapture",
+                ])
+                .env(ROLE, dd.root())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success(), "a session event failed");
+    }
+    let history = dd.session_history().unwrap();
+    assert!(history.problems.is_empty(), "{:?}", history.problems);
+    assert_eq!(history.events.len(), 8 * per_child);
+    let journal = dd.journal().unwrap();
+    let head = journal.head().unwrap().unwrap();
+    let committed = journal.read_at(&head, "state/session_history.jsonl").unwrap().unwrap();
+    assert_eq!(committed, fs::read(dd.state_dir().join("session_history.jsonl")).unwrap());
+}

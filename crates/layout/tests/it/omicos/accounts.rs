@@ -198,3 +198,40 @@ fn corrupt_credentials_are_an_error_not_a_logout() {
     assert!(ws.owner().is_err());
     assert!(ws.new_turn().is_err(), "no turn is written under a guessed owner");
 }
+
+#[test]
+fn a_secret_that_does_not_decode_never_shows_its_value() {
+    // serde names the offending value ("invalid type: integer `…`"): a canary in every
+    // decode-error path of a secret, and in `check`'s report of it.
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = serve_workspace(tmp.path());
+    let _ = ws.login(&login_of("u-a")).unwrap();
+    let canary = "4242424242";
+    for bad in [
+        format!("{{\"user_token\": {canary}}}"),
+        format!("{{\"user\": {{\"id\": {canary}}}}}"),
+        format!("{{\"server\": [\"{canary}\"], \"user_token\": {canary}}}"),
+    ] {
+        std::fs::write(ws.cloud_login_path(), &bad).unwrap();
+        let errors = [
+            ws.credentials().map(drop).unwrap_err().to_string(),
+            ws.owner().map(drop).unwrap_err().to_string(),
+            format!("{:?}", ws.credentials().map(drop).unwrap_err()),
+        ];
+        for error in &errors {
+            assert!(!error.contains(canary), "{bad}: {error}");
+            assert!(error.contains("cloud_login.json"), "{error}");
+        }
+        let report = dotdir::check::check(
+            ws.data_dir(),
+            &dotdir::omicos::WORKSPACE_LAYOUT,
+            &dotdir::check::Options::default(),
+        )
+        .unwrap();
+        let found: Vec<_> =
+            report.problems.iter().filter(|p| p.path == "cloud_login.json").collect();
+        assert_eq!(found.len(), 1, "{bad}: check flags it: {:?}", report.problems);
+        assert_eq!(found[0].kind.as_str(), "corrupt-json");
+        assert!(!found[0].message.contains(canary), "{}", found[0].message);
+    }
+}
