@@ -5,6 +5,7 @@
 //!   `--locked`, then the power-cut test and the bounded harnesses.
 //! - `bench [--quick] [--json FILE]`: the comparison benchmarks as one table of ratios.
 //! - `torture [--kills N] [--seconds S]`: SIGKILL a worker at random and verify every invariant.
+//! - `coarse`: the one-file-per-id test on an ext2 loop mount (one-second timestamps), 10 runs.
 //! - `powercut`: simulated power cuts on ext4, xfs and btrfs loop devices (root only; SKIPPED with
 //!   the reason otherwise).
 
@@ -19,6 +20,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 mod bench;
+mod coarse;
 mod faults;
 mod fuzz;
 mod powercut;
@@ -29,6 +31,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("powercut") => powercut::run().map(drop),
+        Some("coarse") => coarse::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("faults") => faults::run(&args[1..]),
@@ -38,7 +41,7 @@ fn main() -> Result<()> {
         Some("torture") => torture::run(&args[1..]),
         Some("torture-child") => torture::child(&args[1..]),
         _ => bail!(
-            "usage: cargo xtask ci | bench [--quick] [--json FILE] | torture [--kills N] [--seconds S] | fuzz [--seconds S] | faults | hostile | powercut"
+            "usage: cargo xtask ci | bench [--quick] [--json FILE] | torture [--kills N] [--seconds S] | fuzz [--seconds S] | faults | hostile | powercut | coarse"
         ),
     }
 }
@@ -61,6 +64,7 @@ fn ci() -> Result<()> {
     // the hostile corpus, 500 kills.
     for harness in [
         &["xtask", "powercut"][..],
+        &["xtask", "coarse"],
         &["xtask", "fuzz", "--seconds", "2"],
         &["xtask", "faults"],
         &["xtask", "hostile"],

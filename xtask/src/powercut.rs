@@ -211,7 +211,7 @@ fn attach(image: &Path) -> Result<String> {
     Ok(String::from_utf8(output.stdout)?.trim().to_owned())
 }
 
-fn run_cmd(command: &mut Command) -> Result<()> {
+pub(crate) fn run_cmd(command: &mut Command) -> Result<()> {
     let output = command.output().with_context(|| format!("running {command:?}"))?;
     if !output.status.success() {
         bail!("{command:?} failed: {}", String::from_utf8_lossy(&output.stderr));

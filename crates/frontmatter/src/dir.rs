@@ -446,27 +446,12 @@ impl<T: Spec> SpecDir<T> {
         })
     }
 
-    /// The files holding `id`, in name order. Under the directory lock, when the directory has
-    /// not changed since this `SpecDir` last listed or wrote it, the cached view is used (a write
-    /// costs no `stat` per file); otherwise the directory is listed afresh, and an entry that
-    /// could not be read and might hold the id is [`Error::UnreadableEntry`] (for `action`).
+    /// The files holding `id`, in name order, from a fresh look at the directory under its lock:
+    /// never the cached listing, whose directory stamp cannot see another process's rename in
+    /// the same timestamp tick (ext2, ext4 before Linux 6.13). Files whose own stamp is
+    /// unchanged and settled are not read again. An entry that could not be read and might hold
+    /// the id is [`Error::UnreadableEntry`] (for `action`).
     fn holders(&self, id: &str, action: &'static str) -> Result<Vec<Arc<Entry<T>>>> {
-        let now = dir_stamp(&self.dir);
-        {
-            let cache = self.cache.lock();
-            if now.is_some() && cache.dir_stamp == now {
-                let mut holders: Vec<Arc<Entry<T>>> = cache
-                    .files
-                    .values()
-                    .filter_map(|c| match &c.parsed {
-                        Parsed::Ok(entry) if entry.spec.id() == id => Some(Arc::clone(entry)),
-                        _ => None,
-                    })
-                    .collect();
-                holders.sort_by(|a, b| a.path.cmp(&b.path));
-                return Ok(holders);
-            }
-        }
         let (listing, unreadable) = self.scan()?;
         if let Some(Unreadable { path, source }) = unreadable.into_iter().next() {
             return Err(Error::UnreadableEntry { action, id: id.to_owned(), path, source });

@@ -208,15 +208,18 @@ fn repeated_listing_of_an_unchanged_directory_reads_no_file() {
 
 const CHILD: &str = "DOTDIR_FRONTMATTER_CHILD";
 const PROCS: usize = 4;
-const PER_PROC: usize = 40;
+/// Writes per process: `DOTDIR_SPEC_WRITES` (default 40; `cargo xtask coarse` runs 300 on ext2).
+fn per_proc() -> usize {
+    std::env::var("DOTDIR_SPEC_WRITES").ok().and_then(|v| v.parse().ok()).unwrap_or(40)
+}
 
-/// Child role (of the test below): write `PER_PROC` routines that all slug to `dup`, then rename
+/// Child role (of the test below): write [`per_proc`] routines that all slug to `dup`, then rename
 /// one id back and forth between two messages.
 #[allow(clippy::print_stdout, clippy::unwrap_used, reason = "a test's child role")]
 fn child_writer(spec: &str) {
     let (dir, index) = spec.split_once('|').unwrap();
     let specs = SpecDir::<Routine>::with_options(dir, fast());
-    for i in 0..PER_PROC {
+    for i in 0..per_proc() {
         specs.write(&routine(&format!("p{index}-{i}"), "Dup!")).unwrap();
         let message = if i % 2 == 0 { "Shared one" } else { "Shared two" };
         specs.write(&routine("shared", &format!("{message} {index}"))).unwrap();
@@ -250,18 +253,19 @@ fn writers_in_several_processes_never_share_a_name_or_leave_duplicates() {
     let specs = SpecDir::<Routine>::new(dir.path());
     let listing = specs.list().unwrap();
     assert!(listing.problems.is_empty(), "{:?}", listing.problems);
-    assert_eq!(listing.entries.len(), PROCS * PER_PROC + 1);
+    assert_eq!(listing.entries.len(), PROCS * per_proc() + 1);
     for index in 0..PROCS {
-        for i in 0..PER_PROC {
+        for i in 0..per_proc() {
             assert!(listing.get(&format!("p{index}-{i}")).is_some());
         }
     }
     let shared: Vec<_> = listing.entries.iter().filter(|e| e.spec.id == "shared").collect();
     assert_eq!(shared.len(), 1);
     let dups = names(dir.path()).iter().filter(|n| n.starts_with("dup")).count();
-    assert_eq!(dups, PROCS * PER_PROC);
+    assert_eq!(dups, PROCS * per_proc());
     println!(
-        "{PROCS} procs x {PER_PROC} colliding writes = {dups} files, 0 lost, 1 shared id file"
+        "{PROCS} procs x {} colliding writes = {dups} files, 0 lost, 1 shared id file",
+        per_proc()
     );
 }
 

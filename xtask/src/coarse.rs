@@ -1,0 +1,69 @@
+//! `cargo xtask coarse`: the one-file-per-id test of `dotdir-frontmatter` (4 processes saving one
+//! routine id with a changing message) on an ext2 loop mount, whose one-second timestamps hide a
+//! rename made in the same second from a directory-mtime cache. Root only (SKIPPED with the
+//! reason otherwise).
+
+use std::{fs, process::Command};
+
+use anyhow::{Context, Result, bail};
+
+use crate::powercut::run_cmd;
+
+const RUNS: usize = 10;
+const WRITES: &str = "300";
+
+pub(crate) fn run() -> Result<()> {
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let tools = ["losetup", "mount", "umount", "mkfs.ext2", "truncate"].into_iter().all(|tool| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !root || !tools {
+        println!("coarse: SKIPPED (needs root, losetup, mount and mkfs.ext2)");
+        return Ok(());
+    }
+    let work = std::env::temp_dir().join(format!("dotdir-coarse-{}", std::process::id()));
+    let mount_point = work.join("mnt");
+    fs::create_dir_all(&mount_point)?;
+    let image = work.join("ext2.img");
+    run_cmd(Command::new("truncate").args(["-s", "256M"]).arg(&image))?;
+    let output = Command::new("losetup").args(["-f", "--show"]).arg(&image).output()?;
+    let device = String::from_utf8(output.stdout)?.trim().to_owned();
+    if device.is_empty() {
+        bail!("losetup found no free loop device");
+    }
+    let result = (|| -> Result<usize> {
+        run_cmd(Command::new("mkfs.ext2").args(["-q", "-F"]).arg(&device))?;
+        run_cmd(Command::new("mount").arg(&device).arg(&mount_point))?;
+        let mut failed = 0;
+        for round in 1..=RUNS {
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["test", "-q", "--locked", "-p", "dotdir-frontmatter", "--test", "it", "--"])
+                .args([
+                    "--exact",
+                    "dir::writers_in_several_processes_never_share_a_name_or_leave_duplicates",
+                ])
+                .env("TMPDIR", &mount_point)
+                .env("DOTDIR_SPEC_WRITES", WRITES)
+                .status()
+                .context("running the frontmatter test")?;
+            println!(
+                "coarse: ext2 run {round}/{RUNS}: {}",
+                if status.success() { "one file per id" } else { "FAILED" }
+            );
+            failed += usize::from(!status.success());
+        }
+        Ok(failed)
+    })();
+    let _ = Command::new("umount").arg(&mount_point).status();
+    let _ = Command::new("losetup").arg("-d").arg(&device).status();
+    let _ = fs::remove_dir_all(&work);
+    let failed = result?;
+    println!("coarse: {RUNS} runs of 4 processes x {WRITES} saves on ext2: {failed} failed");
+    if failed > 0 {
+        bail!("{failed} of {RUNS} runs on ext2 left duplicates or lost a save");
+    }
+    Ok(())
+}
