@@ -282,7 +282,7 @@ fn build_ollim(dir: &Path, steps: &mut Vec<Step>) -> Result<impl Sized + use<>> 
         message: "Read unread mail and sort it into urgent / later / ignore.".to_owned(),
         allowed_tools: Some(vec!["Bash(ollim-bot gmail *)".to_owned()]),
     };
-    let _ = data.skills().write(&skill)?;
+    let _ = data.save_skill(&skill)?;
     let listed = data.list_routines()?.entries.len();
     step(
         steps,

@@ -65,7 +65,9 @@ pub(crate) fn run(dir: &Path, name: LayoutName, json: bool, style: &Style) -> Re
             )?;
         }
     }
-    Ok(if report.problems.is_empty() { Outcome::Clean } else { Outcome::Problems })
+    // As `check`: only errors fail (an existing directory may hold edits git has not seen).
+    let failing = report.worst().is_some_and(|worst| worst >= dotdir::check::Severity::Error);
+    Ok(if failing { Outcome::Problems } else { Outcome::Clean })
 }
 
 fn create_dir(path: &Path, mode: u32) -> Result<()> {

@@ -402,16 +402,26 @@ impl Journal {
     /// excluded paths, which are skipped silently. Unlike the other calls this scans the whole
     /// working tree (libgit2's status), so its cost grows with the repository.
     pub fn commit_all_changed(&self, message: &str) -> Result<Option<CommitId>> {
-        let paths = {
-            let repo = self.repo.lock();
-            changed_paths(&repo, &self.dir)?
-        };
-        let rels: Vec<RelPath> =
-            paths.into_iter().filter_map(|path| self.validate(Path::new(&path)).ok()).collect();
+        let rels = self.uncommitted_rels()?;
         if rels.is_empty() {
             return Ok(None);
         }
         self.mutate(&rels, message, |_| Ok(()))
+    }
+
+    /// The paths that differ from HEAD (modified, new or deleted) and that the journal would
+    /// commit, excluded paths left out: what a writer killed between its write and its commit
+    /// left behind. Scans the whole working tree (libgit2's status); writes nothing.
+    pub fn uncommitted(&self) -> Result<Vec<String>> {
+        self.uncommitted_rels()
+    }
+
+    fn uncommitted_rels(&self) -> Result<Vec<RelPath>> {
+        let paths = {
+            let repo = self.repo.lock();
+            changed_paths(&repo, &self.dir)?
+        };
+        Ok(paths.into_iter().filter_map(|path| self.validate(Path::new(&path)).ok()).collect())
     }
 
     /// Excluded paths that git tracks anyway (in HEAD's tree or in the index), for example a

@@ -155,13 +155,16 @@ pub enum ProblemKind {
     /// `unreadable`: a file or directory this process may not read (permissions): not corrupt,
     /// just not checked.
     Unreadable,
+    /// `uncommitted-change`: a path git tracks (or should) that differs from HEAD: a writer
+    /// stopped between its write and its commit.
+    UncommittedChange,
     /// A kind declared by a layout's own [`crate::Validator`].
     Other(&'static str),
 }
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 16] = [
+    pub const ALL: [ProblemKind; 17] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
@@ -178,6 +181,7 @@ impl ProblemKind {
         ProblemKind::UnknownEntry,
         ProblemKind::WrongKind,
         ProblemKind::Unreadable,
+        ProblemKind::UncommittedChange,
     ];
 
     /// The stable kebab-case name (`secret-mode`, `torn-jsonl`, …).
@@ -199,6 +203,7 @@ impl ProblemKind {
             ProblemKind::UnknownEntry => "unknown-entry",
             ProblemKind::WrongKind => "wrong-kind",
             ProblemKind::Unreadable => "unreadable",
+            ProblemKind::UncommittedChange => "uncommitted-change",
             ProblemKind::Other(name) => name,
         }
     }
@@ -247,7 +252,8 @@ impl ProblemKind {
             | ProblemKind::TornJsonl
             | ProblemKind::CorruptJsonl
             | ProblemKind::ExpiredEntries
-            | ProblemKind::MissingGitignore => "run `dotdir check --fix`",
+            | ProblemKind::MissingGitignore
+            | ProblemKind::UncommittedChange => "run `dotdir check --fix`",
             _ => "the application may not read this file as intended: fix or restore it by hand",
         }
     }
@@ -262,9 +268,10 @@ impl ProblemKind {
             ProblemKind::ExpiredEntries
             | ProblemKind::UnknownEntry
             | ProblemKind::OversizedRecord => Severity::Notice,
-            ProblemKind::StaleLock | ProblemKind::OrphanTemp | ProblemKind::MissingGitignore => {
-                Severity::Warning
-            }
+            ProblemKind::StaleLock
+            | ProblemKind::OrphanTemp
+            | ProblemKind::MissingGitignore
+            | ProblemKind::UncommittedChange => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -343,6 +350,8 @@ enum Action {
     WriteGitignore,
     /// Remove an excluded path from git's index and commit (`git rm --cached`); the file stays.
     Untrack,
+    /// Commit every tracked path that differs from HEAD (what an interrupted write left).
+    CommitChanged,
 }
 
 impl Action {
@@ -522,7 +531,10 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
     let mut repairs = Vec::new();
     let mut failures = Vec::new();
     let mut done: HashSet<(PathBuf, std::mem::Discriminant<Action>)> = HashSet::new();
-    for problem in &report.problems {
+    // The commit of what changed comes last, so it takes the other repairs' changes too.
+    let mut ordered: Vec<&Problem> = report.problems.iter().collect();
+    ordered.sort_by_key(|p| matches!(p.action, Some((Action::CommitChanged, _))));
+    for problem in ordered {
         let Some((action, path)) = &problem.action else { continue };
         if !done.insert((path.clone(), std::mem::discriminant(action))) {
             continue;
@@ -990,6 +1002,37 @@ fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
                 .fix_with(Action::WriteGitignore, &path),
         );
     }
+    let uncommitted = open_journal(&tree.root, &tree.layout)
+        .and_then(|journal| Ok((journal.head()?.is_none(), journal.uncommitted()?)));
+    match uncommitted {
+        // A repository without a commit yet (as the reference leaves it at start-up): one
+        // problem, not one per file.
+        Ok((true, paths)) if !paths.is_empty() => problems.push(
+            Problem::new(
+                ProblemKind::UncommittedChange,
+                ".git",
+                format!("the repository has no commit yet: {} path(s) to commit", paths.len()),
+            )
+            .fix_with(Action::CommitChanged, &tree.root),
+        ),
+        Ok((_, paths)) => {
+            for rel in paths {
+                problems.push(
+                    Problem::new(
+                        ProblemKind::UncommittedChange,
+                        &rel,
+                        "differs from the last commit: a write was not committed (the writer stopped, or another tool changed it)",
+                    )
+                    .fix_with(Action::CommitChanged, &tree.root),
+                );
+            }
+        }
+        Err(error) => problems.push(Problem::new(
+            ProblemKind::UncommittedChange,
+            ".git",
+            format!("cannot read the git repository to look for uncommitted changes: {error}"),
+        )),
+    }
     match tracked_exclusions(tree) {
         Ok(tracked) => {
             for path in tracked {
@@ -1160,6 +1203,18 @@ fn apply(
             let _ = store::write(&gitignore, bytes.as_bytes(), &WriteOptions::new())
                 .map_err(|source| Error::Store { path: gitignore.clone(), source })?;
             Ok("wrote the layout's exclusions into .gitignore".to_owned())
+        }
+        Action::CommitChanged => {
+            let git_error = |e: dotdir_git_journal::Error| Error::Git {
+                path: root.to_path_buf(),
+                message: e.to_string(),
+            };
+            let journal = open_journal(root, layout).map_err(git_error)?;
+            let changed = journal.uncommitted().map_err(git_error)?;
+            let _ = journal
+                .commit_all_changed("dotdir check --fix: commit changes an interrupted write left")
+                .map_err(git_error)?;
+            Ok(format!("committed {} uncommitted path(s)", changed.len()))
         }
         Action::Untrack => {
             let git_error = |e: dotdir_git_journal::Error| Error::Git {

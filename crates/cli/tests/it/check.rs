@@ -251,9 +251,18 @@ fn missing_gitignore_is_written_and_user_lines_are_kept() {
     let [ollim, _, _] = demo_dirs(&env, temp.path());
     fs::write(ollim.join(".gitignore"), "my-notes/\n").unwrap();
     let document = json(&env.run(&["check", "--json", ollim.to_str().unwrap()]));
-    assert_eq!(problems(&document), [("missing-gitignore".to_owned(), ".gitignore".to_owned())]);
+    assert_eq!(
+        problems(&document),
+        [
+            ("missing-gitignore".to_owned(), ".gitignore".to_owned()),
+            // A person's edit git has not seen yet.
+            ("uncommitted-change".to_owned(), ".gitignore".to_owned())
+        ]
+    );
     let output = env.run(&["check", "--fix", ollim.to_str().unwrap()]);
     assert_eq!(code(&output), 0, "{}", stdout(&output));
+    let again = json(&env.run(&["check", "--json", ollim.to_str().unwrap()]));
+    assert_eq!(problems(&again), [], "the merged .gitignore is committed");
     let gitignore = fs::read_to_string(ollim.join(".gitignore")).unwrap();
     assert!(gitignore.starts_with("my-notes/\n"), "{gitignore}");
     assert!(gitignore.contains("/state/token.json\n"), "{gitignore}");
@@ -405,9 +414,10 @@ fn severities_decide_the_exit_code() {
     let status = Command::new("git").args(["init", "-q"]).current_dir(&dir).status().unwrap();
     assert!(status.success());
     let document = json(&env.run(&["check", "--json", path]));
-    assert_eq!(document["problems"][0]["kind"], "missing-gitignore");
-    assert_eq!(document["problems"][0]["severity"], "warning");
-    assert_eq!((document["errors"].as_u64(), document["warnings"].as_u64()), (Some(0), Some(1)));
+    assert_eq!(document["problems"][1]["kind"], "missing-gitignore");
+    assert_eq!(document["problems"][1]["severity"], "warning");
+    assert_eq!(document["problems"][0]["kind"], "uncommitted-change", "no commit yet");
+    assert_eq!((document["errors"].as_u64(), document["warnings"].as_u64()), (Some(0), Some(2)));
     assert_eq!(code(&env.run(&["check", path])), 0, "a warning alone passes");
     assert_eq!(code(&env.run(&["check", "--strict", path])), 1, "--strict fails on it");
     // An idle week later, the records the app prunes on its next read are notices.
@@ -425,6 +435,7 @@ fn severities_decide_the_exit_code() {
     assert_eq!(
         severities,
         [
+            ("uncommitted-change", "warning"),
             ("missing-gitignore", "warning"),
             ("expired-entries", "notice"),
             ("expired-entries", "notice")
@@ -528,4 +539,36 @@ fn untrack_is_verified_with_relative_absolute_and_dot_paths() {
             "{how}: {kinds:?}"
         );
     }
+}
+
+#[test]
+fn a_write_left_uncommitted_is_a_warning_and_fix_commits_it() {
+    // A writer killed between its write and its commit: the change is on disk, not in git.
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let [ollim, _, _] = demo_dirs(&env, temp.path());
+    let routine = fs::read_dir(ollim.join("routines")).unwrap().next().unwrap().unwrap().path();
+    let text = fs::read_to_string(&routine).unwrap().replace("Review", "Re-review");
+    fs::write(&routine, text).unwrap();
+    fs::write(
+        ollim.join("routines/left-behind.md"),
+        "---\nid: \"c0ffee01\"\ncron: \"0 9 * * *\"\n---\nLeft\n",
+    )
+    .unwrap();
+    let path = ollim.to_str().unwrap();
+    let output = env.run(&["check", "--json", path]);
+    assert_eq!(code(&output), 0, "a warning: the app survives it");
+    let found: Vec<String> = problems(&json(&output))
+        .into_iter()
+        .filter(|(kind, _)| kind == "uncommitted-change")
+        .map(|(_, path)| path)
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.contains(&"routines/left-behind.md".to_owned()), "{found:?}");
+    let fixed = env.run(&["check", "--fix", path]);
+    assert_eq!(code(&fixed), 0, "{}", stdout(&fixed));
+    assert!(stdout(&fixed).contains("committed 2 uncommitted path(s)"), "{}", stdout(&fixed));
+    assert_eq!(problems(&json(&env.run(&["check", "--json", path]))), []);
+    let log = git(&ollim, &["log", "-1", "--name-only", "--format=%s"]);
+    assert!(log.contains("routines/left-behind.md") && log.contains("interrupted"), "{log}");
 }

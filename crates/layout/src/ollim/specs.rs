@@ -355,9 +355,20 @@ impl DataDir {
         &self.specs.webhooks
     }
 
-    /// `skills/`.
+    /// `skills/`, to read. A write through it is not committed: save with
+    /// [`DataDir::save_skill`].
     pub fn skills(&self) -> &SkillDir<Skill> {
         &self.specs.skills
+    }
+
+    /// Writes `skills/<name>/SKILL.md` and commits: `add skill {name}`. Returns its path.
+    pub fn save_skill(&self, skill: &Skill) -> Result<PathBuf> {
+        let skills = &self.specs.skills;
+        let _ = self.real_dir(skills.path())?;
+        let saved = skills.write(skill)?;
+        let message = format!("add skill {}", dotdir_frontmatter::Spec::id(skill));
+        self.commit_saved(&saved.path, &saved.removed, &message)?;
+        Ok(saved.path)
     }
 
     /// Every routine, with the files that were skipped (corrupt ones are reported, never fatal).
