@@ -12,6 +12,7 @@
 use std::{
     fs,
     path::{Path, PathBuf},
+    process::Command,
 };
 
 use anyhow::{Context, Result};
@@ -72,8 +73,18 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         args.iter().position(|a| a == "--json").and_then(|i| args.get(i + 1)).map(PathBuf::from);
     let criterion_dir = target_dir().join("criterion");
     let _ = fs::remove_dir_all(&criterion_dir);
-    let quick_env: &[(&str, &str)] = if quick { &[("DOTDIR_BENCH_QUICK", "1")] } else { &[] };
-    cargo(&["bench", "-p", "dotdir-benches", "--locked"], quick_env)?;
+    let mut env: Vec<(String, String)> = Vec::new();
+    if quick {
+        env.push(("DOTDIR_BENCH_QUICK".into(), "1".into()));
+    }
+    // The address-space layout changes from run to run, and with it the cache alignment of a
+    // sub-microsecond operation: ratios of the same commit moved by a third between runs.
+    // `setarch -R` runs each bench binary with the same layout.
+    if Command::new("setarch").args(["-R", "true"]).status().is_ok_and(|s| s.success()) {
+        env.push((crate::host_runner_var()?, "setarch -R".into()));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    cargo(&["bench", "-p", "dotdir-benches", "--locked"], &env)?;
     let rows = collect(&criterion_dir)?;
     print_table(&rows);
     print_scaling(&rows);

@@ -102,16 +102,21 @@ fn clock_ahead(tests: &[&str]) -> Result<()> {
         );
         return Ok(());
     };
+    let runner = host_runner_var()?;
+    let wrapper =
+        format!("env LD_PRELOAD={library} FAKETIME={CLOCK_AHEAD} FAKETIME_DONT_FAKE_MONOTONIC=1");
+    eprintln!("the tests again, the wall clock {CLOCK_AHEAD} ahead:");
+    cargo(tests, &[(&runner, &wrapper)])
+}
+
+/// `CARGO_TARGET_<HOST>_RUNNER`: the variable that wraps the host's test and bench binaries.
+pub(crate) fn host_runner_var() -> Result<String> {
     let output = Command::new(env_or("RUSTC", "rustc")).arg("-vV").output()?;
     let host = String::from_utf8_lossy(&output.stdout)
         .lines()
         .find_map(|line| line.strip_prefix("host: ").map(str::to_owned))
         .context("rustc -vV names no host")?;
-    let runner = format!("CARGO_TARGET_{}_RUNNER", host.to_uppercase().replace(['-', '.'], "_"));
-    let wrapper =
-        format!("env LD_PRELOAD={library} FAKETIME={CLOCK_AHEAD} FAKETIME_DONT_FAKE_MONOTONIC=1");
-    eprintln!("the tests again, the wall clock {CLOCK_AHEAD} ahead:");
-    cargo(tests, &[(&runner, &wrapper)])
+    Ok(format!("CARGO_TARGET_{}_RUNNER", host.to_uppercase().replace(['-', '.'], "_")))
 }
 
 fn has_nextest() -> bool {
