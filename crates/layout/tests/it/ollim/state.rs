@@ -152,23 +152,7 @@ fn pending_updates_from_many_processes_are_never_lost() {
         return;
     }
     let (_tmp, dd) = fresh();
-    let exe = std::env::current_exe().unwrap();
-    let children: Vec<_> = (0..4)
-        .map(|_| {
-            std::process::Command::new(&exe)
-                .args([
-                    "--exact",
-                    "ollim::state::pending_updates_from_many_processes_are_never_lost",
-                    "--nocapture",
-                ])
-                .env(ROLE, dd.root())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for mut child in children {
-        assert!(child.wait().unwrap().success());
-    }
+    run_children("ollim::state::pending_updates_from_many_processes_are_never_lost", ROLE, &dd, 4);
     let list = dd.peek_updates().unwrap();
     let counted: usize = list.iter().map(|u| sentinel_count(&u.message).unwrap_or(1)).sum();
     assert_eq!(counted, 4 * 20);
@@ -297,23 +281,12 @@ fn session_events_from_many_processes_never_fail_and_all_are_committed() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dd = open(&tmp.path().join("d"), &clock_at("2026-11-21T14:00:00-08:00"), true);
-    let exe = std::env::current_exe().unwrap();
-    let children: Vec<_> = (0..8)
-        .map(|_| {
-            std::process::Command::new(&exe)
-                .args([
-                    "--exact",
-                    "ollim::state::session_events_from_many_processes_never_fail_and_all_are_committed",
-                    "--nocapture",
-                ])
-                .env(ROLE, dd.root())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for mut child in children {
-        assert!(child.wait().unwrap().success(), "a session event failed");
-    }
+    run_children(
+        "ollim::state::session_events_from_many_processes_never_fail_and_all_are_committed",
+        ROLE,
+        &dd,
+        8,
+    );
     let history = dd.session_history().unwrap();
     assert!(history.problems.is_empty(), "{:?}", history.problems);
     assert_eq!(history.events.len(), 8 * per_child);
@@ -321,4 +294,22 @@ fn session_events_from_many_processes_never_fail_and_all_are_committed() {
     let head = journal.head().unwrap().unwrap();
     let committed = journal.read_at(&head, "state/session_history.jsonl").unwrap().unwrap();
     assert_eq!(committed, fs::read(dd.state_dir().join("session_history.jsonl")).unwrap());
+}
+
+/// Runs `count` copies of this test binary at once, each playing `role` in the test `test` on
+/// `dd`'s directory, and waits for every one to succeed.
+fn run_children(test: &str, role: &str, dd: &DataDir, count: usize) {
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..count)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args(["--exact", test, "--nocapture"])
+                .env(role, dd.root())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success(), "a child of {test} failed");
+    }
 }
