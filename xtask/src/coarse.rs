@@ -39,7 +39,7 @@ pub(crate) fn run() -> Result<()> {
         run_cmd(Command::new("mount").arg(&device).arg(&mount_point))?;
         let mut failed = 0;
         for round in 1..=RUNS {
-            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .args(["test", "-q", "--locked", "-p", "dotdir-frontmatter", "--test", "it", "--"])
                 .args([
                     "--exact",
@@ -47,8 +47,14 @@ pub(crate) fn run() -> Result<()> {
                 ])
                 .env("TMPDIR", &mount_point)
                 .env("DOTDIR_SPEC_WRITES", WRITES)
-                .status()
+                .output()
                 .context("running the frontmatter test")?;
+            let status = output.status;
+            if !status.success() {
+                // Only a failing run's output is worth reading.
+                print!("{}", String::from_utf8_lossy(&output.stdout));
+                eprint!("{}", String::from_utf8_lossy(&output.stderr));
+            }
             println!(
                 "coarse: ext2 run {round}/{RUNS}: {}",
                 if status.success() { "one file per id" } else { "FAILED" }

@@ -242,14 +242,32 @@ fn fuzz_target(
             // The runner may be in a bad state after a panic: make a fresh one.
             runner = (target.make)()?;
         } else if took > HANG {
-            totals.hangs += 1;
-            let saved = save_input(target.name, "slow", &input);
-            eprintln!(
-                "fuzz: target {}: one input took {took:?} (> {HANG:?}); saved to {}\n{}",
-                target.name,
-                saved.display(),
-                hex_prefix(&input)
-            );
+            // A shared machine can stall any process for a second (writeback, a noisy
+            // neighbour): an input is a hang only when it is slow every time it runs.
+            let replays: Vec<Duration> = (0..3)
+                .map(|_| {
+                    let began = Instant::now();
+                    let _ = run_one(&mut runner, &input);
+                    began.elapsed()
+                })
+                .collect();
+            if replays.iter().all(|t| *t > HANG) {
+                totals.hangs += 1;
+                let saved = save_input(target.name, "slow", &input);
+                eprintln!(
+                    "fuzz: target {}: one input took {took:?}, then {replays:?} again (> {HANG:?}); \
+                     saved to {}\n{}",
+                    target.name,
+                    saved.display(),
+                    hex_prefix(&input)
+                );
+            } else {
+                eprintln!(
+                    "fuzz: target {}: one input took {took:?} once, then {replays:?}: a stall of \
+                     the machine, not a hang",
+                    target.name
+                );
+            }
         } else if index > seeds && rng.u8(..) < 8 && corpus.len() < 4096 {
             // Keep some mutants as parents: deeper mutations without coverage feedback.
             corpus.push(input);
