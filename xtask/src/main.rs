@@ -1,7 +1,7 @@
 //! `cargo xtask <task>`: the workspace's automation, one place for what CI runs.
 //!
 //! - `ci`: fmt check, clippy `-D warnings`, tests (nextest when installed) and doctests, the tests
-//!   again with the wall clock three years ahead (libfaketime), docs with warnings denied, all
+//!   again with the wall clock three years ahead (an `LD_PRELOAD` shim), docs with warnings denied, all
 //!   `--locked`, then the power-cut test and the bounded harnesses.
 //! - `bench [--quick] [--json FILE]`: the comparison benchmarks as one table of ratios.
 //! - `torture [--kills N] [--seconds S]`: SIGKILL a worker at random and verify every invariant.
@@ -75,37 +75,29 @@ fn ci() -> Result<()> {
     Ok(())
 }
 
-/// How far ahead of the real clock the second test run puts the test binaries' wall clock.
-const CLOCK_AHEAD: &str = "+1095d";
+/// How far ahead of the real clock the second test run puts the test binaries' wall clock:
+/// three years.
+const CLOCK_AHEAD_SECONDS: u64 = 1095 * 24 * 3600;
 
-/// Runs the tests again with every test binary's wall clock three years ahead (libfaketime
-/// around the test binaries only: cargo and rustc hang under it). No test may compare a pinned
-/// date with the wall clock, and no code may trust a file's age across a clock step. The
-/// monotonic clock is left alone: it never steps, and faking it stalls timed waits.
+/// Runs the tests again with every test binary's wall clock three years ahead (an `LD_PRELOAD`
+/// shim around the test binaries only, inherited by the processes they spawn: cargo and rustc
+/// are left alone). No test may compare a pinned date with the wall clock, and no code may
+/// trust a file's age across a clock step. The monotonic clock and the kernel's file times are
+/// left alone, as a real forward step leaves them.
 ///
-/// The library is preloaded directly rather than through the `faketime` wrapper: the wrapper
-/// shares its start time between processes through a semaphore, and a test that SIGKILLs a
-/// child inside libfaketime leaves that semaphore taken, hanging every other process.
+/// The shim (`clock/ahead.c`) replaces libfaketime, which shares a semaphore between a process
+/// and its children: a test that SIGKILLs a child holding it hangs every other process of the
+/// run (two CI runs hung that way, through the `faketime` wrapper and with the library
+/// preloaded directly).
 fn clock_ahead(tests: &[&str]) -> Result<()> {
-    let arch = std::env::consts::ARCH;
-    let candidates = [
-        format!("/usr/lib/{arch}-linux-gnu/faketime/libfaketimeMT.so.1"),
-        "/usr/lib/faketime/libfaketimeMT.so.1".to_owned(),
-        "/usr/local/lib/faketime/libfaketimeMT.so.1".to_owned(),
-    ];
-    let Some(library) = candidates.iter().find(|p| std::path::Path::new(p).exists()) else {
-        if std::env::var_os("CI").is_some() {
-            bail!("libfaketime is not installed (Debian package `faketime`; .ci/run installs it)");
-        }
-        eprintln!(
-            "SKIPPED the clock-ahead test run: libfaketime is not installed (apt-get install faketime)"
-        );
-        return Ok(());
-    };
+    let library =
+        faults::build_preload("clock", "libdotdir_clock_ahead.so", include_str!("clock/ahead.c"))?;
     let runner = host_runner_var()?;
-    let wrapper =
-        format!("env LD_PRELOAD={library} FAKETIME={CLOCK_AHEAD} FAKETIME_DONT_FAKE_MONOTONIC=1");
-    eprintln!("the tests again, the wall clock {CLOCK_AHEAD} ahead:");
+    let wrapper = format!(
+        "env LD_PRELOAD={} DOTDIR_CLOCK_AHEAD_SECONDS={CLOCK_AHEAD_SECONDS}",
+        library.display()
+    );
+    eprintln!("the tests again, the wall clock {CLOCK_AHEAD_SECONDS} s ahead:");
     cargo(tests, &[(&runner, &wrapper)])
 }
 

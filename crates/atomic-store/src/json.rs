@@ -9,7 +9,7 @@ use std::{
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
-    Error, Result, WriteOptions, Written, lock, python::PythonFormatter, read, sweep_temps, write,
+    Error, Result, Step, WriteOptions, Written, lock, python::PythonFormatter, read, sweep_temps, write,
     write::parent_of,
 };
 
@@ -179,6 +179,9 @@ impl<T: Serialize + DeserializeOwned + Default> Document<T> {
     /// value (the default when the file is missing), lets `change` modify it, writes it back when
     /// it changed, and returns what `change` returned. Concurrent updaters in any process never
     /// lose each other's update. A document that does not decode is an error, never reset.
+    ///
+    /// An `Err` means the document was not changed — a write that fails after its file was
+    /// renamed into place (syncing the directory) is undone — so retrying is always safe.
     pub fn update<R>(&self, change: impl FnOnce(&mut T) -> R) -> Result<R> {
         self.try_update(|value| Ok::<R, std::convert::Infallible>(change(value))).map(|r| match r {
             Ok(r) => r,
@@ -203,9 +206,25 @@ impl<T: Serialize + DeserializeOwned + Default> Document<T> {
         };
         let bytes = to_json_bytes(&value, self.style)
             .map_err(|source| Error::Encode { path: self.path.clone(), source })?;
-        if original.as_deref() != Some(bytes.as_slice()) {
-            let _ = write(&self.path, &bytes, &self.options)?;
+        if original.as_deref() != Some(bytes.as_slice())
+            && let Err(error) = write(&self.path, &bytes, &self.options)
+        {
+            self.undo(original.as_deref(), &error);
+            return Err(error);
         }
         Ok(Ok(outcome))
+    }
+
+    /// After a write that failed syncing the directory, when the new file may already be in
+    /// place, puts the original back (best effort, still under the lock): an `Err` from an
+    /// update then means "not changed", so retrying it never applies the change twice.
+    fn undo(&self, original: Option<&[u8]>, error: &Error) {
+        if !matches!(error, Error::Io { step: Step::SyncDir, .. }) {
+            return;
+        }
+        let _ = match original {
+            Some(bytes) => write(&self.path, bytes, &self.options).map(|_| ()),
+            None => crate::remove(&self.path, self.options.durability).map(|_| ()),
+        };
     }
 }

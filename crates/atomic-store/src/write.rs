@@ -156,7 +156,8 @@ impl Created {
 /// replaced. The temporary name is then removed and the directory synced. On a filesystem
 /// without hard links, `renameat2(RENAME_NOREPLACE)` publishes instead.
 /// [`WriteOptions::skip_unchanged`] does not apply. On any error the temporary file is removed
-/// and nothing is published.
+/// and nothing is published: a step that fails after the link (removing the temporary name,
+/// syncing the directory) takes the new file back, so retrying after `Err` creates it once.
 ///
 /// ```
 /// # fn main() -> Result<(), dotdir_atomic_store::Error> {
@@ -473,15 +474,28 @@ impl Staged {
                         });
                     }
                 };
-                if temp_left {
-                    fs::remove_file(&self.temp).map_err(|source| Error::Io {
-                        step: Step::RemoveTemp,
-                        path: self.temp.clone(),
-                        source,
-                    })?;
+                // The target is ours now. When a later step fails it is taken back, so that
+                // `Err` means "not created" and a retry creates it once.
+                let settled = (|| {
+                    if temp_left {
+                        fs::remove_file(&self.temp).map_err(|source| Error::Io {
+                            step: Step::RemoveTemp,
+                            path: self.temp.clone(),
+                            source,
+                        })?;
+                    }
+                    let dir = parent_of(&self.target)?.to_path_buf();
+                    if durability == Durability::Full {
+                        sync_dir(&dir, &self.target)?;
+                    }
+                    Ok(())
+                })();
+                if let Err(error) = settled {
+                    let _ = fs::remove_file(&self.target);
+                    return Err(error);
                 }
                 self.committed = true;
-                parent_of(&self.target)?.to_path_buf()
+                return Ok(true);
             }
         };
         if durability == Durability::Full {

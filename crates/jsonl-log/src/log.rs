@@ -484,7 +484,16 @@ impl<T: Serialize> Log<T> {
             if let Some(group) = self.options.group_size() {
                 state.unsynced = state.unsynced.saturating_add(records as u32);
                 if state.unsynced >= group {
-                    appender.file.sync_data().map_err(Error::io(Step::Sync, &self.path))?;
+                    if let Err(source) = appender.file.sync_data() {
+                        // Not known to be durable: take the records back (when nothing was
+                        // appended after them by a writer that takes no lock), so that the
+                        // `Err` means "not appended" and a retry does not append them twice.
+                        let end = offset + buffer.len() as u64;
+                        if appender.file.metadata().is_ok_and(|m| m.len() == end) {
+                            let _ = appender.file.set_len(offset);
+                        }
+                        return Err(Error::Io { step: Step::Sync, path: self.path.clone(), source });
+                    }
                     state.unsynced = 0;
                 }
             }

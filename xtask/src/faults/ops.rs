@@ -27,9 +27,6 @@ pub(crate) struct Op {
     pub(crate) prepare: fn(&Path) -> Result<()>,
     /// Opens what the operation needs, calls [`arm`], then runs the operation once.
     pub(crate) run: fn(&Path) -> Result<()>,
-    /// Running it twice gives the same result as once (so a retry after a failure must end in
-    /// exactly the new version). Appends, takes, new names and creations are not.
-    pub(crate) idempotent: bool,
 }
 
 const fn op(
@@ -37,15 +34,7 @@ const fn op(
     prepare: fn(&Path) -> Result<()>,
     run: fn(&Path) -> Result<()>,
 ) -> Op {
-    Op { name, prepare, run, idempotent: true }
-}
-
-const fn appending(
-    name: &'static str,
-    prepare: fn(&Path) -> Result<()>,
-    run: fn(&Path) -> Result<()>,
-) -> Op {
-    Op { name, prepare, run, idempotent: false }
+    Op { name, prepare, run }
 }
 
 /// Every operation, crates first, then the facade.
@@ -88,13 +77,13 @@ pub(crate) const OPS: &[Op] = &[
         doc.update(|v| v["v"] = json!(2))?;
         Ok(())
     }),
-    appending("jsonl-append", prep_log, |d| {
+    op("jsonl-append", prep_log, |d| {
         let log = log(d);
         arm();
         let _ = log.append(&json!({"n": 3}))?;
         Ok(())
     }),
-    appending("jsonl-append-batch", prep_log, |d| {
+    op("jsonl-append-batch", prep_log, |d| {
         let log = log(d);
         arm();
         let _ = log.append_batch(&[json!({"n": 3}), json!({"n": 4})])?;
@@ -134,7 +123,7 @@ pub(crate) const OPS: &[Op] = &[
         let _ = specs.remove("a1b2c3d4")?;
         Ok(())
     }),
-    appending("ping-bucket-try-use", prep_budget, |d| {
+    op("ping-bucket-try-use", prep_budget, |d| {
         let budget = budget(d);
         arm();
         let _ = budget.try_use()?;
@@ -181,31 +170,31 @@ pub(crate) const OPS: &[Op] = &[
         Ok(())
     }),
     // ---- ollim facade (git on, fake clock) -----------------------------------------------
-    appending("ollim-save-session-id", prep_ollim, |d| {
+    op("ollim-save-session-id", prep_ollim, |d| {
         let data = ollim_dir(d)?;
         arm();
         data.save_session_id("session-2")?;
         Ok(())
     }),
-    appending("ollim-log-session-event", prep_ollim, |d| {
+    op("ollim-log-session-event", prep_ollim, |d| {
         let data = ollim_dir(d)?;
         arm();
         let _ = data.log_session_event(ollim::SessionEventKind::Cleared, "session-1", None)?;
         Ok(())
     }),
-    appending("ollim-record-fork-messages", prep_ollim, |d| {
+    op("ollim-record-fork-messages", prep_ollim, |d| {
         let data = ollim_dir(d)?;
         arm();
         data.record_fork_messages(&[42], "fork-1", Some("session-1"))?;
         Ok(())
     }),
-    appending("ollim-register-inquiry", prep_ollim, |d| {
+    op("ollim-register-inquiry", prep_ollim, |d| {
         let data = ollim_dir(d)?;
         arm();
         let _ = data.register_inquiry("Pick one")?;
         Ok(())
     }),
-    appending("ollim-append-update", prep_ollim, |d| {
+    op("ollim-append-update", prep_ollim, |d| {
         let data = ollim_dir(d)?;
         arm();
         data.append_update("fork finished")?;
@@ -223,7 +212,7 @@ pub(crate) const OPS: &[Op] = &[
         let _ = data.set_config("model_main", "opus")?;
         Ok(())
     }),
-    appending("ollim-ping-budget-try-use", prep_ollim, |d| {
+    op("ollim-ping-budget-try-use", prep_ollim, |d| {
         let data = ollim_dir(d)?;
         let budget = data.ping_budget();
         arm();
@@ -242,7 +231,7 @@ pub(crate) const OPS: &[Op] = &[
         let _ = data.remove_routine("a1b2c3d4")?;
         Ok(())
     }),
-    appending("ollim-save-download", prep_ollim, |d| {
+    op("ollim-save-download", prep_ollim, |d| {
         let data = ollim_dir(d)?;
         arm();
         let _ = data.save_download("../report.pdf", b"%PDF-1.7")?;
@@ -279,7 +268,7 @@ pub(crate) const OPS: &[Op] = &[
         let _ = data.save_reminder(&reminder())?;
         Ok(())
     }),
-    appending("ollim-fire-reminder", prep_ollim_reminder, |d| {
+    op("ollim-fire-reminder", prep_ollim_reminder, |d| {
         let data = ollim_dir(d)?;
         arm();
         let _ = data.fire_reminder("b1c2d3e4", Some("2026-05-13T09:00:00+00:00"))?;
@@ -330,13 +319,13 @@ pub(crate) const OPS: &[Op] = &[
             Ok(())
         },
     ),
-    appending("omicos-create-conversation", prep_omicos, |d| {
+    op("omicos-create-conversation", prep_omicos, |d| {
         let ws = workspace(d);
         arm();
         let _ = ws.create_conversation("c2", "Second")?;
         Ok(())
     }),
-    appending("omicos-append-history", prep_omicos, |d| {
+    op("omicos-append-history", prep_omicos, |d| {
         let ws = workspace(d);
         arm();
         let _ = ws.append_history("c1", &json!({"role": "user", "text": "hi"}))?;
@@ -376,7 +365,7 @@ pub(crate) const OPS: &[Op] = &[
         std::mem::forget(guard);
         Ok(())
     }),
-    appending("omicos-rotate-workspace-id", prep_omicos, |d| {
+    op("omicos-rotate-workspace-id", prep_omicos, |d| {
         let ws = workspace(d);
         arm();
         let _ = ws.rotate_workspace_id()?;
@@ -394,7 +383,7 @@ pub(crate) const OPS: &[Op] = &[
         ws.touch_conversation("c1", Some("Renamed"))?;
         Ok(())
     }),
-    appending("omicos-spool-tool-output", prep_omicos, |d| {
+    op("omicos-spool-tool-output", prep_omicos, |d| {
         let ws = workspace(d);
         arm();
         let _ = ws.spool_tool_output("call-1", b"big output")?;
@@ -434,6 +423,16 @@ pub(crate) const CONTROLS: &[Op] = &[op("control-plain-fs-write", prep_doc, |d| 
 })];
 
 // ---- helpers -------------------------------------------------------------------------------
+
+/// The next actor after an injected run, in the parent (no fault): an ollim directory with a
+/// deferred commit is opened, which makes the commit — a commit that fails after its change is
+/// on disk is deferred to the next open, and the call returns `Ok`.
+pub(crate) fn settle(d: &Path) -> Result<()> {
+    if d.join(".git").join("dotdir-pending-commits.json").exists() {
+        let _ = ollim_dir(d)?;
+    }
+    Ok(())
+}
 
 fn prep_doc(d: &Path) -> Result<()> {
     fs::write(d.join("doc.json"), "{\"v\": 1}")?;

@@ -281,9 +281,10 @@ impl DataDir {
     /// Commits several paths (absolute, inside the directory) in one commit when git is on.
     ///
     /// Commits left pending by an earlier failure are made first. When this commit fails, the
-    /// change is already on disk: the error is returned and the commit is recorded as pending
-    /// (in `.git/dotdir-pending-commits.json`), to be made by the next commit or the next open. With no
-    /// paths, only the pending commits are made.
+    /// change is already on disk: the commit is deferred — recorded as pending (in
+    /// `.git/dotdir-pending-commits.json`), to be made by the next commit or the next open —
+    /// and `Ok` returned, so that no caller retries a change that was made (see
+    /// `Tracker::commit_paths`). With no paths, only the pending commits are made.
     pub(crate) fn commit_paths(&self, paths: &[PathBuf], message: &str) -> Result<()> {
         let Some(tracker) = &self.journal else { return Ok(()) };
         let rels: Vec<&Path> =
@@ -317,7 +318,7 @@ impl DataDir {
             {
                 let rels: Vec<&Path> =
                     touched.iter().filter_map(|p| p.strip_prefix(&self.root).ok()).collect();
-                tracker.remember(&rels, message);
+                let _ = tracker.remember(&rels, message);
             }
             Error::from(error)
         })
@@ -338,7 +339,7 @@ impl DataDir {
     }
 
     /// Commits `relative` with `message` when git is on (an excluded path is never committed;
-    /// unchanged content makes no commit; a failed commit is pending, as for
+    /// unchanged content makes no commit; a failed commit is deferred, as for
     /// [`DataDir::commit_paths`]).
     pub(crate) fn commit(&self, relative: &str, message: &str) -> Result<()> {
         match &self.journal {

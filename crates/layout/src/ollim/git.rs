@@ -67,9 +67,11 @@ impl Tracker {
 
     /// Commits `paths` (relative to the directory) in one commit, after the pending ones. When
     /// the commit fails (or a pending one does) for a reason a later attempt may not meet — an
-    /// I/O error, a lock held too long — it is recorded as pending and the error returned: the
-    /// change is on disk, its commit will be made by the next call or open. A refused path
-    /// (excluded, outside the directory, beyond a symlink) is an error and is not recorded.
+    /// I/O error, a foreign `index.lock` — it is deferred: recorded as pending, to be made by
+    /// the next commit or open, and `Ok(None)` is returned, because the change it records is
+    /// on disk and a caller retrying the change would make it twice. Only when even the record
+    /// cannot be written is the error returned. A refused path (excluded, outside the
+    /// directory, beyond a symlink) is an error and is not recorded.
     pub(crate) fn commit_paths(&self, paths: &[&Path], message: &str) -> Result<Option<CommitId>> {
         let result = self.settle().and_then(|()| {
             if paths.is_empty() {
@@ -82,8 +84,8 @@ impl Tracker {
             Err(Error::Git(error)) => may_succeed_later(error),
             Err(_) => true,
         };
-        if retry {
-            self.remember(paths, message);
+        if retry && self.remember(paths, message) {
+            return Ok(None);
         }
         result
     }
@@ -92,12 +94,13 @@ impl Tracker {
     /// change that failed may have taken effect). Best effort: when even the record cannot be
     /// written (a full disk), the change stays uncommitted until
     /// `DataDir::commit_all_changed`; the caller returns the error that says why.
-    pub(crate) fn remember(&self, paths: &[&Path], message: &str) {
+    /// Returns whether the record was written.
+    pub(crate) fn remember(&self, paths: &[&Path], message: &str) -> bool {
         if paths.is_empty() {
-            return;
+            return true;
         }
         let paths = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-        let _ = self.record(PendingCommit { message: message.to_owned(), paths });
+        self.record(PendingCommit { message: message.to_owned(), paths }).is_ok()
     }
 
     /// Makes the pending commits, oldest first, each with its own message (nothing is

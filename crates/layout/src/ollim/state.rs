@@ -98,11 +98,36 @@ impl DataDir {
                 Some(_) => None,
             }
         };
-        if let Some((kind, parent)) = event {
+        if let Some((kind, parent)) = event
+            && !self.transition_logged(kind, session_id, parent.as_deref())?
+        {
             self.log_session_event(kind, session_id, parent.as_deref())?;
         }
         let _ = write(&path, session_id.as_bytes(), &self.state_write_options())?;
         Ok(())
+    }
+
+    /// Whether the last `created`/`compacted` event of the log's tail is this very transition:
+    /// a call that logged it and then failed writing `sessions.json` is retried without logging
+    /// it twice. (Only [`DataDir::save_session_id`] logs these two, under the same lock.)
+    fn transition_logged(
+        &self,
+        kind: SessionEventKind,
+        session_id: &str,
+        parent: Option<&str>,
+    ) -> Result<bool> {
+        let tail = self.session_log().last(16)?;
+        Ok(tail
+            .records
+            .iter()
+            .rev()
+            .map(|r| &r.value)
+            .find(|e| matches!(e.event, SessionEventKind::Created | SessionEventKind::Compacted))
+            .is_some_and(|e| {
+                e.event == kind
+                    && e.session_id == session_id
+                    && e.parent_session_id.as_deref() == parent
+            }))
     }
 
     /// Suppresses the automatic `created`/`compacted` events of [`DataDir::save_session_id`]

@@ -382,13 +382,42 @@ impl Workspace {
     /// The workspace id, created on first use. Creation happens under the cross-process lock
     /// of `workspace_id`, so processes racing to create it all return the one id the first of
     /// them wrote. Invalid content is an error and is never replaced.
+    ///
+    /// A reader never gets another account's id: when an account switch was interrupted (the
+    /// credentials or `account.json` name an account the id does not belong to), the switch is
+    /// completed first, under the same lock as [`Workspace::login`].
     pub fn workspace_id(&self) -> Result<WorkspaceId> {
-        if let Some(id) = self.read_workspace_id()? {
+        if let Some(id) = self.read_workspace_id()?
+            && self.unfinished_switch(&id)?.is_none()
+        {
             return Ok(id);
         }
         self.ensure()?;
         let _guard = store::lock(&self.workspace_id_path())?;
+        if let Some(id) = self.read_workspace_id()?
+            && let Some(user) = self.unfinished_switch(&id)?
+        {
+            return Ok(self.realign_locked(&user, None)?.workspace_id);
+        }
         self.workspace_id_locked()
+    }
+
+    /// The account an interrupted switch was bringing in, when `id` (the current id) is not
+    /// yet its: the credentials name another account than `account.json` (stopped before the
+    /// commit point), or `account.json` names an account while `id` is kept as another
+    /// account's backup (stopped before the id was settled).
+    fn unfinished_switch(&self, id: &WorkspaceId) -> Result<Option<String>> {
+        let Some(recorded) = self.account().read()?.and_then(|a| a.user_id) else {
+            return Ok(None);
+        };
+        let login = self.cloud_login().read()?.and_then(|l| l.user_id().map(str::to_owned));
+        if let Some(login) = login.filter(|l| *l != recorded && validate_owner_id(l).is_ok()) {
+            return Ok(Some(login));
+        }
+        if validate_owner_id(&recorded).is_ok() && self.kept_for_another_account(id, &recorded)? {
+            return Ok(Some(recorded));
+        }
+        Ok(None)
     }
 
     /// The cloud process id, `local-<workspace_id>` (creating the id on first use).
@@ -406,25 +435,58 @@ impl Workspace {
         Ok(id)
     }
 
-    /// Keeps the current id as `workspace_id.<owner>.bak` (the owner, or `anonymous`) and
-    /// replaces it with a new one.
+    /// Keeps the current id as `workspace_id.<owner>.<unix_ms>.bak` (the owner, or `anonymous`)
+    /// and replaces it with a new one, which is the owner's id from now on. The kept id is
+    /// history: a later switch back to the owner restores the new id, never this one.
     ///
-    /// The backup is a create-only copy made first, and the new id replaces the old one
-    /// atomically, so at every point `workspace_id` holds a valid id (the old one until the
-    /// replacement): an error in between leaves the old id in place and its backup, and
-    /// calling again rotates it.
+    /// The backup is a create-only copy made first (none when one of the owner's backups
+    /// already holds the id: an interrupted rotation), and the new id replaces the old one
+    /// atomically, so at every point `workspace_id` holds a valid id. An `Err` means "not
+    /// rotated": a failure after the replacement puts the old id back, so calling again
+    /// rotates once.
     pub fn rotate_workspace_id(&self) -> Result<WorkspaceId> {
         self.ensure()?;
         let _guard = store::lock(&self.workspace_id_path())?;
+        self.settle_unfinished_switch()?;
         let owner = self.recorded_owner()?.unwrap_or_else(|| ANONYMOUS.to_owned());
         validate_owner_or_anonymous(&owner)?;
-        if self.read_workspace_id()?.is_some() {
-            let _ = copy_aside(&self.workspace_id_path(), &self.workspace_id_backup_path(&owner)?)?;
+        let old = self.read_workspace_id()?;
+        let mut made = None;
+        if let Some(old) = &old
+            && !self.kept_by(old, &owner)?
+        {
+            let history = self.path(&format!("workspace_id.{owner}.{}.bak", now_ms()));
+            made = copy_aside(&self.workspace_id_path(), &history)?;
         }
         let id = WorkspaceId::generate()?;
-        let _ =
-            store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &WriteOptions::new())?;
+        if let Err(error) =
+            store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &WriteOptions::new())
+        {
+            // Undo what this call did (best effort, still under the lock).
+            if let Some(old) = &old {
+                let _ = store::write(
+                    &self.workspace_id_path(),
+                    old.as_str().as_bytes(),
+                    &WriteOptions::new(),
+                );
+            }
+            if let Some(made) = made {
+                let _ = store::remove(&made, Durability::Full);
+            }
+            return Err(error.into());
+        }
         Ok(id)
+    }
+
+    /// Completes an interrupted account switch (under the `workspace_id` lock), so that what
+    /// follows works on a settled directory.
+    fn settle_unfinished_switch(&self) -> Result<()> {
+        if let Some(id) = self.read_workspace_id()?
+            && let Some(user) = self.unfinished_switch(&id)?
+        {
+            let _ = self.realign_locked(&user, None)?;
+        }
+        Ok(())
     }
 
     // ---- credentials and accounts ----------------------------------------------------------
@@ -502,6 +564,7 @@ impl Workspace {
     pub fn logout(&self) -> Result<bool> {
         let _ = self.real_dir("")?;
         let _guard = store::lock(&self.workspace_id_path())?;
+        self.settle_unfinished_switch()?;
         let existed = store::remove(&self.cloud_login_path(), Durability::Full)?;
         self.account().update(|account| {
             account.authenticated = false;
@@ -538,21 +601,37 @@ impl Workspace {
     fn realign(&self, user: &str, login: Option<&CloudLogin>) -> Result<Realigned> {
         self.ensure()?;
         let _guard = store::lock(&self.workspace_id_path())?;
+        self.realign_locked(user, login)
+    }
+
+    /// [`Workspace::realign`] under the `workspace_id` lock.
+    fn realign_locked(&self, user: &str, login: Option<&CloudLogin>) -> Result<Realigned> {
         let previous = self.recorded_owner()?;
         let mut backups = Vec::new();
         let login_is_users = self.login_belongs_to(user);
         if let Some(old) = previous.as_deref().filter(|old| *old != user) {
             validate_owner_or_anonymous(old)?;
-            if self.read_workspace_id()?.is_some() {
-                backups.extend(copy_aside(
-                    &self.workspace_id_path(),
-                    &self.workspace_id_backup_path(old)?,
-                )?);
+            // The id is `old`'s only when no other account's backup holds it: a switch to
+            // `old` that stopped before settling the id left the id of the account before.
+            if let Some(current) = self.read_workspace_id()?
+                && !self.kept_for_another_account(&current, old)?
+            {
+                backups.extend(self.keep_id(old, &current)?);
             }
+            // The credentials are kept under the account they name (a login that stopped
+            // before the commit point left the incoming account's), else under `old`.
             if !login_is_users {
+                let named = self
+                    .cloud_login()
+                    .read()
+                    .ok()
+                    .flatten()
+                    .and_then(|l| l.user_id().map(str::to_owned))
+                    .filter(|id| validate_owner_id(id).is_ok());
+                let owner = named.as_deref().unwrap_or(old);
                 backups.extend(copy_aside(
                     &self.cloud_login_path(),
-                    &self.cloud_login_backup_path(old)?,
+                    &self.cloud_login_backup_path(owner)?,
                 )?);
             }
         }
@@ -628,36 +707,70 @@ impl Workspace {
     /// Whether `id` is kept in a `workspace_id.<owner>[.<ms>].bak` of an account other than
     /// `user`: then it is that account's id, set aside by a switch that did not finish.
     fn kept_for_another_account(&self, id: &WorkspaceId, user: &str) -> Result<bool> {
+        let mut found = false;
+        self.each_id_backup(|middle, path| {
+            if found || is_own_backup(middle, user) {
+                return Ok(());
+            }
+            // A backup that is not an id cannot be this id; one that cannot be read is an error
+            // (guessing could hand one account's id to another).
+            match read_id(path) {
+                Ok(Some(kept)) if kept == *id => found = true,
+                Ok(_) | Err(Error::BadWorkspaceId { .. }) => {}
+                Err(error) => return Err(error),
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// Whether one of `owner`'s own backups (`workspace_id.<owner>[.<ms>].bak`) holds `id`.
+    fn kept_by(&self, id: &WorkspaceId, owner: &str) -> Result<bool> {
+        let mut found = false;
+        self.each_id_backup(|middle, path| {
+            if is_own_backup(middle, owner) && read_id(path).ok().flatten().as_ref() == Some(id) {
+                found = true;
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// Keeps `id` as `workspace_id.<owner>.bak`, the id a switch back to `owner` restores: a
+    /// create-only, durable write. A backup already there with the same id is kept (an
+    /// interrupted call made it); one with another id (left by an older version) is renamed
+    /// to `workspace_id.<owner>.<unix_ms>.bak` first, as history.
+    fn keep_id(&self, owner: &str, id: &WorkspaceId) -> Result<Option<PathBuf>> {
+        let backup = self.workspace_id_backup_path(owner)?;
+        match read_id(&backup) {
+            Ok(Some(kept)) if kept == *id => return Ok(Some(backup)),
+            Ok(None) => {}
+            Ok(Some(_)) | Err(Error::BadWorkspaceId { .. }) => {
+                let history = self.path(&format!("workspace_id.{owner}.{}.bak", now_ms()));
+                fs::rename(&backup, &history).map_err(Error::io("rename", &backup))?;
+            }
+            Err(error) => return Err(error),
+        }
+        copy_aside(&self.workspace_id_path(), &backup)
+    }
+
+    /// Calls `each` with the middle part (`<owner>` or `<owner>.<ms>`) and the path of every
+    /// `workspace_id.*.bak` of the data directory.
+    fn each_id_backup(&self, mut each: impl FnMut(&str, &Path) -> Result<()>) -> Result<()> {
         let dir = &self.data_dir;
         let entries = fs::read_dir(dir).map_err(Error::io("list directory", dir))?;
         for entry in entries {
             let entry = entry.map_err(Error::io("list directory", dir))?;
             let name = entry.file_name();
-            let Some(middle) = name
+            if let Some(middle) = name
                 .to_str()
                 .and_then(|n| n.strip_prefix("workspace_id."))
                 .and_then(|n| n.strip_suffix(".bak"))
-            else {
-                continue;
-            };
-            // `<user>` or `<user>.<unix_ms>`: the account's own backups.
-            let users_own = middle == user
-                || middle
-                    .strip_prefix(user)
-                    .and_then(|rest| rest.strip_prefix('.'))
-                    .is_some_and(|ms| !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()));
-            if users_own {
-                continue;
-            }
-            // A backup that is not an id cannot be this id; one that cannot be read is an error
-            // (guessing could hand one account's id to another).
-            match read_id(&entry.path()) {
-                Ok(Some(kept)) if kept == *id => return Ok(true),
-                Ok(_) | Err(Error::BadWorkspaceId { .. }) => {}
-                Err(error) => return Err(error),
+            {
+                each(middle, &entry.path())?;
             }
         }
-        Ok(false)
+        Ok(())
     }
 
     // ---- the daemon lock ------------------------------------------------------------------
@@ -699,6 +812,16 @@ impl Workspace {
     pub(crate) fn real_dir(&self, relative: &str) -> Result<PathBuf> {
         super::home::real_dir(&self.data_dir, relative)
     }
+}
+
+/// Whether `middle` of `workspace_id.<middle>.bak` is `<user>` or `<user>.<unix_ms>`: one of
+/// the account's own backups.
+fn is_own_backup(middle: &str, user: &str) -> bool {
+    middle == user
+        || middle
+            .strip_prefix(user)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|ms| !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn validate_owner_or_anonymous(id: &str) -> Result<()> {

@@ -98,27 +98,40 @@ fn a_switch_failing_before_its_commit_point_keeps_every_file_and_completes_on_re
     assert_eq!(ws.switch_account("u-a").unwrap().workspace_id, a.workspace_id);
 }
 
-#[test]
-fn a_switch_failing_after_its_commit_point_never_hands_the_old_id_over() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ws = serve_workspace(tmp.path());
-    let a = ws.login(&login_of("u-a")).unwrap();
-    // An obstacle where u-b's id backup is looked for: the switch fails after account.json
-    // names u-b, before the id is replaced.
-    let obstacle = ws.workspace_id_backup_path("u-b").unwrap();
-    fs::create_dir(&obstacle).unwrap();
-    assert!(ws.login(&login_of("u-b")).is_err());
-    assert_eq!(ws.account().read().unwrap().unwrap().user_id.as_deref(), Some("u-b"));
-    assert_eq!(ws.read_workspace_id().unwrap(), Some(a.workspace_id.clone()));
-    fs::remove_dir(&obstacle).unwrap();
+/// What a switch from u-a to u-b stopped after its commit point (`account.json` names u-b)
+/// leaves: u-a's id still in place and kept as u-a's backup.
+fn stopped_after_commit_point(ws: &dotdir::omicos::Workspace) -> dotdir::omicos::WorkspaceId {
+    let a = ws.login(&login_of("u-a")).unwrap().workspace_id;
+    fs::copy(ws.workspace_id_path(), ws.workspace_id_backup_path("u-a").unwrap()).unwrap();
+    fs::copy(ws.cloud_login_path(), ws.cloud_login_backup_path("u-a").unwrap()).unwrap();
+    ws.cloud_login().write(&login_of("u-b")).unwrap();
+    ws.account().update(|account| account.user_id = Some("u-b".to_owned())).unwrap();
+    a
+}
 
-    // u-b is the recorded owner now, but the id in place is kept as u-a's: it is replaced.
-    let b = ws.login(&login_of("u-b")).unwrap();
-    assert_ne!(b.workspace_id, a.workspace_id);
-    assert_eq!(ws.read_workspace_id().unwrap(), Some(b.workspace_id.clone()));
-    assert_eq!(names(ws.data_dir(), "workspace_id."), ["workspace_id.u-a.bak"]);
-    // A later login of the same account keeps its id.
-    assert_eq!(ws.login(&login_of("u-b")).unwrap().workspace_id, b.workspace_id);
+#[test]
+fn a_switch_stopped_after_its_commit_point_never_hands_the_old_id_over() {
+    for next in ["login u-b", "reader", "login u-c", "rotate", "logout"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = serve_workspace(tmp.path());
+        let a = stopped_after_commit_point(&ws);
+        // The next actor, whoever it is, completes the switch before doing its own work.
+        match next {
+            "login u-b" => drop(ws.login(&login_of("u-b")).unwrap()),
+            "reader" => drop(ws.workspace_id().unwrap()),
+            "login u-c" => drop(ws.login(&login_of("u-c")).unwrap()),
+            "rotate" => drop(ws.rotate_workspace_id().unwrap()),
+            _ => drop(ws.logout().unwrap()),
+        }
+        // u-a keeps its id; u-b has one of its own, which it keeps; no two accounts share one.
+        let b = ws.login(&login_of("u-b")).unwrap().workspace_id;
+        assert_ne!(b, a, "{next}: u-b was handed u-a's id");
+        assert_eq!(ws.login(&login_of("u-a")).unwrap().workspace_id, a, "{next}");
+        assert_eq!(ws.login(&login_of("u-b")).unwrap().workspace_id, b, "{next}");
+        let c = ws.login(&login_of("u-c")).unwrap().workspace_id;
+        assert!(c != a && c != b, "{next}: u-c shares an id");
+        assert_eq!(ws.switch_account("u-a").unwrap().workspace_id, a, "{next}");
+    }
 }
 
 #[test]
@@ -128,9 +141,13 @@ fn a_rotation_interrupted_after_its_backup_completes_without_a_second_backup() {
     let _ = ws.login(&login_of("u-a")).unwrap();
     let first = ws.workspace_id().unwrap();
     // What a rotation stopped after its create-only backup leaves: the id and its copy.
-    fs::copy(ws.workspace_id_path(), ws.workspace_id_backup_path("u-a").unwrap()).unwrap();
+    let history = ws.data_dir().join("workspace_id.u-a.1700000000000.bak");
+    fs::copy(ws.workspace_id_path(), &history).unwrap();
     let second = ws.rotate_workspace_id().unwrap();
     assert_ne!(second, first);
-    assert_eq!(ws.read_workspace_id().unwrap(), Some(second));
-    assert_eq!(names(ws.data_dir(), "workspace_id."), ["workspace_id.u-a.bak"]);
+    assert_eq!(ws.read_workspace_id().unwrap(), Some(second.clone()));
+    assert_eq!(names(ws.data_dir(), "workspace_id."), ["workspace_id.u-a.1700000000000.bak"]);
+    // The rotated id is u-a's from now on: a switch away and back restores it.
+    let _ = ws.login(&login_of("u-b")).unwrap();
+    assert_eq!(ws.login(&login_of("u-a")).unwrap().workspace_id, second);
 }
