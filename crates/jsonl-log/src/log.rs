@@ -492,7 +492,11 @@ impl<T: Serialize> Log<T> {
                         if appender.file.metadata().is_ok_and(|m| m.len() == end) {
                             let _ = appender.file.set_len(offset);
                         }
-                        return Err(Error::Io { step: Step::Sync, path: self.path.clone(), source });
+                        return Err(Error::Io {
+                            step: Step::Sync,
+                            path: self.path.clone(),
+                            source,
+                        });
                     }
                     state.unsynced = 0;
                 }

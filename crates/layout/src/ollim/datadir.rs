@@ -324,6 +324,18 @@ impl DataDir {
         })
     }
 
+    /// The messages of the commits that failed after their change was made and are deferred
+    /// to the next commit or open, oldest first (empty with git off). A write returns `Ok` once
+    /// its change is on disk, so this is where an app sees that history is behind — to log
+    /// it, or to call [`DataDir::commit_all_changed`]. `dotdir check` reports the same files as
+    /// `uncommitted-change`.
+    pub fn pending_commits(&self) -> Result<Vec<String>> {
+        match &self.journal {
+            Some(tracker) => tracker.pending(),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Makes the commits a failed call left pending (for a call that has nothing of its own
     /// to commit, such as a retried removal that finds the file already gone).
     pub(crate) fn settle_commits(&self) -> Result<()> {

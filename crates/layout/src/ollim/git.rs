@@ -137,6 +137,17 @@ impl Tracker {
         Ok(())
     }
 
+    /// The messages of the commits deferred so far, oldest first.
+    pub(crate) fn pending(&self) -> Result<Vec<String>> {
+        let Some(bytes) = read(&self.pending, MAX_PENDING)? else { return Ok(Vec::new()) };
+        let list: Vec<PendingCommit> =
+            serde_json::from_slice(&bytes).map_err(|e| Error::Invalid {
+                path: self.pending.clone(),
+                reason: format!("not a list of pending commits ({e})"),
+            })?;
+        Ok(list.into_iter().map(|c| c.message).collect())
+    }
+
     /// Appends `commit` to the pending record.
     fn record(&self, commit: PendingCommit) -> Result<()> {
         let document: Document<Vec<PendingCommit>> =

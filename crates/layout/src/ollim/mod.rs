@@ -67,9 +67,11 @@
 //!   symbolic link is refused ([`Error::NotADirectory`]) at open and before each write under
 //!   it, so no write follows it out of the data directory (the data directory itself may be
 //!   reached through a link);
-//! - a commit that fails after its change is made later with its own message (recorded in
-//!   `.git/dotdir-pending-commits.json`), and a fired reminder's follow-up is saved before
-//!   the reminder is removed.
+//! - every `Err` is safe to retry (no duplicate event, record, file or commit): a write that
+//!   fails after its change is on disk undoes it, and a commit that fails after its change is
+//!   deferred — the call returns `Ok`, the commit is made later with its own message (recorded
+//!   in `.git/dotdir-pending-commits.json`, listed by [`DataDir::pending_commits`]);
+//! - a fired reminder's follow-up is saved before the reminder is removed.
 //!
 //! Kept as the reference does it: `session_history.jsonl` is committed on every event (the
 //! seed's table), expired entries stay on disk until the next write, `downloads/` and

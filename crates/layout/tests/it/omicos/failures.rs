@@ -104,7 +104,7 @@ fn stopped_after_commit_point(ws: &dotdir::omicos::Workspace) -> dotdir::omicos:
     let a = ws.login(&login_of("u-a")).unwrap().workspace_id;
     fs::copy(ws.workspace_id_path(), ws.workspace_id_backup_path("u-a").unwrap()).unwrap();
     fs::copy(ws.cloud_login_path(), ws.cloud_login_backup_path("u-a").unwrap()).unwrap();
-    ws.cloud_login().write(&login_of("u-b")).unwrap();
+    let _ = ws.cloud_login().write(&login_of("u-b")).unwrap();
     ws.account().update(|account| account.user_id = Some("u-b".to_owned())).unwrap();
     a
 }
