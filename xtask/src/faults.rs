@@ -21,6 +21,7 @@
 //! every point with every errno. `cargo xtask hostile` (module [`hostile`]) is the hostile-input
 //! and planted-symlink check.
 
+pub(crate) mod accounts;
 pub(crate) mod hostile;
 mod ops;
 
@@ -83,10 +84,12 @@ pub(crate) fn child(args: &[String]) -> Result<()> {
 }
 
 fn find(name: &str) -> Result<&'static Op> {
-    OPS.iter().chain(CONTROLS).find(|op| op.name == name).with_context(|| {
-        let names: Vec<&str> = OPS.iter().map(|op| op.name).collect();
-        format!("no operation {name}; operations: {}", names.join(", "))
-    })
+    OPS.iter().chain(CONTROLS).chain(accounts::INTERRUPTED).find(|op| op.name == name).with_context(
+        || {
+            let names: Vec<&str> = OPS.iter().map(|op| op.name).collect();
+            format!("no operation {name}; operations: {}", names.join(", "))
+        },
+    )
 }
 
 struct Options {

@@ -5,6 +5,8 @@
 //!   `--locked`, then the power-cut test and the bounded harnesses.
 //! - `bench [--quick] [--json FILE]`: the comparison benchmarks as one table of ratios.
 //! - `torture [--kills N] [--seconds S]`: SIGKILL a worker at random and verify every invariant.
+//! - `accounts [--full]`: the omicos account protocol as a model: every crash point × every
+//!   next actor, invariants checked.
 //! - `coarse`: the one-file-per-id test on an ext2 loop mount (one-second timestamps), 10 runs.
 //! - `powercut`: simulated power cuts on ext4, xfs and btrfs loop devices (root only; SKIPPED with
 //!   the reason otherwise).
@@ -36,12 +38,13 @@ fn main() -> Result<()> {
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("faults") => faults::run(&args[1..]),
         Some("faults-child") => faults::child(&args[1..]),
+        Some("accounts") => faults::accounts::run(&args[1..]),
         Some("hostile") => faults::hostile::run(&args[1..]),
         Some("hostile-child") => faults::hostile::child(&args[1..]),
         Some("torture") => torture::run(&args[1..]),
         Some("torture-child") => torture::child(&args[1..]),
         _ => bail!(
-            "usage: cargo xtask ci | bench [--quick] [--json FILE] | torture [--kills N] [--seconds S] | fuzz [--seconds S] | faults | hostile | powercut | coarse"
+            "usage: cargo xtask ci | bench [--quick] [--json FILE] | torture [--kills N] [--seconds S] | fuzz [--seconds S] | faults | accounts [--full] | hostile | powercut | coarse"
         ),
     }
 }
@@ -67,6 +70,7 @@ fn ci() -> Result<()> {
         &["xtask", "coarse"],
         &["xtask", "fuzz", "--seconds", "2"],
         &["xtask", "faults"],
+        &["xtask", "accounts"],
         &["xtask", "hostile"],
         &["xtask", "torture", "--kills", "500"],
     ] {

@@ -8,7 +8,9 @@
  *
  * Environment:
  *   DOTDIR_FAULT_K       the call to fail, counted from 1 after arming; 0 = never fail
- *   DOTDIR_FAULT_ERRNO   the errno number (ENOSPC 28, EIO 5, EACCES 13)
+ *   DOTDIR_FAULT_ERRNO   the errno number (ENOSPC 28, EIO 5, EACCES 13); a negative number -s
+ *                        kills the process with signal s instead (-9: a crash just before
+ *                        the call)
  *   DOTDIR_FAULT_REPORT  a file the shim appends its report lines to
  *   DOTDIR_FAULT_TRACE   when set, every counted call is reported
  *
@@ -21,6 +23,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +70,7 @@ static int inject(const char *fn, const char *path) {
     if (n == target_k) {
         snprintf(line, sizeof line, "hit %ld %s %d %s\n", n, fn, fault_errno, path ? path : "-");
         report(line);
+        if (fault_errno < 0) syscall(SYS_kill, syscall(SYS_getpid), -fault_errno);
         errno = fault_errno;
         return 1;
     }
