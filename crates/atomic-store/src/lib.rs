@@ -20,7 +20,9 @@
 //!   cross-process [`lock`] on a sidecar `<name>.lock` that rename never replaces. [`LockFile`]
 //!   is that lock file kept open, to lock and unlock many times (pid locks, log appends).
 //! - [`sweep_temps`] removes temporary files left by killed writers (only when no live writer
-//!   holds them open: no clock is consulted); [`read`] reads with a size cap.
+//!   holds them open: no clock is consulted). A process's first write into a directory sweeps
+//!   that directory the same way (bounded, best effort), so leftovers never pile up in any
+//!   directory that is written. [`read`] reads with a size cap.
 //! - [`Error`] names the failed [`Step`] and the path.
 //!
 //! # Example

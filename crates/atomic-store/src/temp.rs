@@ -1,6 +1,7 @@
 //! Temporary file names, and the sweep of temporary files left behind by killed writers.
 
 use std::{
+    collections::HashSet,
     ffi::{OsStr, OsString},
     fs,
     os::unix::{
@@ -8,6 +9,7 @@ use std::{
         fs::{MetadataExt, OpenOptionsExt},
     },
     path::{Path, PathBuf},
+    sync::{Mutex, PoisonError},
     time::SystemTime,
 };
 
@@ -65,6 +67,11 @@ fn split_last_dot(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// Lists our temporary files in `dir` (for `target` only, when given), without removing any.
 pub fn find_temps(dir: &Path, target: Option<&OsStr>) -> Result<Vec<TempFile>> {
+    find_temps_bounded(dir, target, usize::MAX)
+}
+
+/// [`find_temps`] looking at no more than `limit` directory entries.
+fn find_temps_bounded(dir: &Path, target: Option<&OsStr>, limit: usize) -> Result<Vec<TempFile>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -73,7 +80,7 @@ pub fn find_temps(dir: &Path, target: Option<&OsStr>) -> Result<Vec<TempFile>> {
         }
     };
     let mut found = Vec::new();
-    for entry in entries {
+    for entry in entries.take(limit) {
         let entry = entry.map_err(Error::io(Step::ListDir, dir))?;
         if let Some(writer_pid) = parse_temp(&entry.file_name(), target) {
             found.push(TempFile { path: entry.path(), writer_pid });
@@ -90,8 +97,12 @@ pub fn find_temps(dir: &Path, target: Option<&OsStr>) -> Result<Vec<TempFile>> {
 /// is safe to run while other processes write, and after the wall clock steps (a laptop resume,
 /// NTP).
 pub fn sweep_temps(dir: &Path, target: Option<&OsStr>) -> Result<Vec<PathBuf>> {
+    sweep_bounded(dir, target, usize::MAX)
+}
+
+fn sweep_bounded(dir: &Path, target: Option<&OsStr>, limit: usize) -> Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
-    for temp in find_temps(dir, target)? {
+    for temp in find_temps_bounded(dir, target, limit)? {
         if temp.in_flight() {
             continue;
         }
@@ -105,6 +116,29 @@ pub fn sweep_temps(dir: &Path, target: Option<&OsStr>) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(removed)
+}
+
+/// How many directories one process sweeps on its first write into each (past that, writes
+/// into new directories do not sweep; `sweep_temps` still does).
+const MAX_SWEPT_DIRS: usize = 4096;
+/// How many entries of one directory that sweep looks at: a write never waits on a listing of a
+/// huge directory.
+const MAX_SWEPT_ENTRIES: usize = 10_000;
+
+/// The first write of this process into `dir` sweeps it: temporary files that killed writers
+/// left there go, whichever directory of whichever layout it is. Best effort and bounded (one
+/// listing of at most [`MAX_SWEPT_ENTRIES`] entries per directory per process): a failure here
+/// never fails the write.
+pub(crate) fn sweep_on_first_write(dir: &Path) {
+    static SWEPT: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+    {
+        let mut swept = SWEPT.lock().unwrap_or_else(PoisonError::into_inner);
+        let swept = swept.get_or_insert_with(HashSet::new);
+        if swept.len() >= MAX_SWEPT_DIRS || !swept.insert(dir.to_path_buf()) {
+            return;
+        }
+    }
+    let _ = sweep_bounded(dir, None, MAX_SWEPT_ENTRIES);
 }
 
 impl TempFile {

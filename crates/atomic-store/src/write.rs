@@ -9,7 +9,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{Error, Result, Step, temp::temp_name};
+use crate::{
+    Error, Result, Step,
+    temp::{sweep_on_first_write, temp_name},
+};
 
 /// How much of a write is made durable before the call returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -421,6 +424,7 @@ impl Staged {
             if secret { 0o700 } else { 0o777 },
             options.durability != Durability::None,
         )?;
+        sweep_on_first_write(dir);
         let temp = dir.join(temp_name(file_name));
         let file = OpenOptions::new()
             .write(true)

@@ -76,6 +76,28 @@ fn sweep_removes_temps_of_dead_writers_and_keeps_live_ones() {
 }
 
 #[test]
+fn the_first_write_into_a_directory_sweeps_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("routines");
+    fs::create_dir(&sub).unwrap();
+    let dead = sub.join(".other.md.4999999.0badf00d.dotdir-tmp");
+    let live = sub.join(format!(".other.md.{}.deadbeef.dotdir-tmp", std::process::id()));
+    for p in [&dead, &live] {
+        fs::write(p, b"partial").unwrap();
+    }
+    let held = fs::File::open(&live).unwrap();
+    // A write of an unrelated file into the directory sweeps the dead writer's leftover.
+    let _ = write(&sub.join("a.md"), b"a", &WriteOptions::new()).unwrap();
+    assert!(!dead.exists(), "the first write sweeps the directory");
+    assert!(live.exists(), "a live writer's temp file stays");
+    // Once per process and directory: later writes do not list the directory again.
+    fs::write(&dead, b"partial").unwrap();
+    let _ = write(&sub.join("b.md"), b"b", &WriteOptions::new()).unwrap();
+    assert!(dead.exists(), "only the first write sweeps");
+    drop(held);
+}
+
+#[test]
 fn filesystem_now_reads_the_filesystems_clock_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let before = fs::File::create(dir.path().join("before")).unwrap().metadata().unwrap();
