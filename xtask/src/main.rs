@@ -4,7 +4,8 @@
 //!   again with the wall clock three years ahead (an `LD_PRELOAD` shim), docs with warnings denied, all
 //!   `--locked`, then the power-cut test and the bounded harnesses.
 //! - `bench [--quick] [--json FILE]`: the comparison benchmarks as one table of ratios.
-//! - `torture [--kills N] [--seconds S]`: SIGKILL a worker at random and verify every invariant.
+//! - `torture [--kills N] [--seconds S] [--layout ollim|omicos|both]`: SIGKILL a worker at random
+//!   and verify every invariant (omicos: account switching with a random next actor).
 //! - `accounts [--full]`: the omicos account protocol as a model: every crash point × every
 //!   next actor, invariants checked.
 //! - `coarse`: the one-file-per-id test on an ext2 loop mount (one-second timestamps), 10 runs.
@@ -44,7 +45,7 @@ fn main() -> Result<()> {
         Some("torture") => torture::run(&args[1..]),
         Some("torture-child") => torture::child(&args[1..]),
         _ => bail!(
-            "usage: cargo xtask ci | bench [--quick] [--json FILE] | torture [--kills N] [--seconds S] | fuzz [--seconds S] | faults | accounts [--full] | hostile | powercut | coarse"
+            "usage: cargo xtask ci | bench [--quick] [--json FILE] | torture [--kills N] [--seconds S] [--layout L] | fuzz [--seconds S] | faults | accounts [--full] | hostile | powercut | coarse"
         ),
     }
 }
@@ -72,7 +73,8 @@ fn ci() -> Result<()> {
         &["xtask", "faults"],
         &["xtask", "accounts"],
         &["xtask", "hostile"],
-        &["xtask", "torture", "--kills", "500"],
+        &["xtask", "torture", "--kills", "500", "--layout", "ollim"],
+        &["xtask", "torture", "--kills", "1000", "--layout", "omicos"],
     ] {
         cargo(harness, &[])?;
     }

@@ -1,18 +1,26 @@
-//! `cargo xtask torture [--kills N] [--seconds S]`: a child runs a random mix of operations through
-//! the facade on an ollim-bot data directory and reports each one after the API returns; the
-//! parent SIGKILLs it at random moments, runs recovery (`dotdir::check::fix`) and verifies every
-//! invariant:
+//! `cargo xtask torture [--kills N] [--seconds S] [--layout ollim|omicos|both]`: a child works
+//! on a data directory through the facade and reports each operation after the API returns; the
+//! parent SIGKILLs it at random moments and verifies every invariant. Both layouts by default,
+//! `N` kills each.
+//!
+//! **ollim-bot**: a random mix of document updates, session events, routine saves and removals,
+//! budget grants and instance locks. After each kill the parent runs recovery
+//! (`dotdir::check::fix`) and checks:
 //!
 //! - each document parses and is a version that was written (a counter: never below the last
 //!   acknowledged value, at most one above it);
 //! - no acknowledged append (session history), spec write or removal (routines), commit (HEAD's
 //!   tree) or grant (ping budget) is lost;
 //! - logs parse after repair; no temp file is left after recovery; the instance lock is free;
+//!   no tracked file is left uncommitted (`git status` is clean);
 //! - `git fsck` is clean (every 50 kills and at the end); recovery is idempotent (a second `fix`
 //!   repairs nothing).
 //!
-//! It ends with `torture: <kills> kills, <ops> acknowledged operations checked, <violations>
-//! violations` and fails on any violation.
+//! **omicos**: account switching between four accounts with a random next actor after each kill
+//! (module [`accounts`]).
+//!
+//! Each layout ends with `torture <layout>: <kills> kills, <ops> acknowledged operations checked,
+//! <violations> violations`; any violation fails the run.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -28,6 +36,8 @@ use dotdir::{
     check,
     ollim::{self, DataDir, Options, Routine, SessionEventKind},
 };
+
+mod accounts;
 
 const COUNTER: &str = "state/torture-counter.json";
 const BUDGET_CAPACITY: u32 = 1_000_000;
@@ -46,17 +56,76 @@ struct Acknowledged {
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let kills: usize = flag(args, "--kills").unwrap_or(500);
     let seconds: Option<u64> = flag(args, "--seconds");
-    let deadline = seconds.map(|s| Instant::now() + Duration::from_secs(s));
+    let layout: String = flag(args, "--layout").unwrap_or_else(|| "both".to_owned());
+    let (ollim, omicos) = match layout.as_str() {
+        "ollim" => (true, false),
+        "omicos" => (false, true),
+        "both" => (true, true),
+        other => bail!("unknown layout {other}: ollim, omicos or both"),
+    };
     let work = std::env::temp_dir().join(format!("dotdir-torture-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    let root = work.join("ollim-bot");
-    std::fs::create_dir_all(&root)?;
+    let deadline = || seconds.map(|s| Instant::now() + Duration::from_secs(s));
+    if ollim {
+        run_ollim(&work.join("ollim-bot"), kills, deadline())?;
+    }
+    if omicos {
+        run_omicos(&work.join("omicos"), kills, deadline())?;
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(())
+}
+
+fn run_omicos(root: &Path, kills: usize, deadline: Option<Instant>) -> Result<()> {
+    std::fs::create_dir_all(root)?;
+    let mut model = accounts::Model::default();
+    let mut violations = Vec::new();
+    let mut done = 0;
+    while done < kills && deadline.is_none_or(|d| Instant::now() < d) {
+        let lines = run_child_until_killed("omicos", root, done, fastrand::u64(..))?;
+        let found = model.apply(&lines);
+        accounts::verify_files(root, &mut violations);
+        done += 1;
+        if !found.is_empty() {
+            println!("kill {done}: {}", found.join("; "));
+            println!("last acknowledgements: {:?}", lines.iter().rev().take(8).collect::<Vec<_>>());
+            violations.extend(found);
+            break;
+        }
+        if done % 250 == 0 {
+            println!("torture omicos: {done} kills, {} operations acknowledged so far", model.ops);
+        }
+    }
+    model.verify_end(root, &mut violations)?;
+    report("omicos", root, done, model.ops, &violations)
+}
+
+fn report(layout: &str, root: &Path, kills: usize, ops: u64, violations: &[String]) -> Result<()> {
+    for v in violations.iter().take(20) {
+        println!("violation: {v}");
+    }
+    println!(
+        "torture {layout}: {kills} kills, {ops} acknowledged operations checked, {} violations",
+        violations.len()
+    );
+    if !violations.is_empty() {
+        bail!(
+            "torture found {} violations; the data directory is kept in {}",
+            violations.len(),
+            root.display()
+        );
+    }
+    Ok(())
+}
+
+fn run_ollim(root: &Path, kills: usize, deadline: Option<Instant>) -> Result<()> {
+    std::fs::create_dir_all(root)?;
+    let root = root.to_path_buf();
     let mut acked = Acknowledged::default();
     let mut violations = Vec::new();
     let mut done = 0;
     while done < kills && deadline.is_none_or(|d| Instant::now() < d) {
-        let seed = fastrand::u64(..);
-        let lines = run_child_until_killed(&root, done, seed)?;
+        let lines = run_child_until_killed("ollim", &root, done, fastrand::u64(..))?;
         for line in &lines {
             apply_ack(&mut acked, line);
         }
@@ -80,27 +149,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             acked.counter = acked.counter.max(value);
         }
         if done % 100 == 0 {
-            println!("torture: {done} kills, {} operations acknowledged so far", acked.ops);
+            println!("torture ollim: {done} kills, {} operations acknowledged so far", acked.ops);
         }
     }
     verify(&root, &acked, true, &mut violations)?;
-    for v in violations.iter().take(20) {
-        println!("violation: {v}");
-    }
-    println!(
-        "torture: {done} kills, {} acknowledged operations checked, {} violations",
-        acked.ops,
-        violations.len()
-    );
-    if !violations.is_empty() {
-        bail!(
-            "torture found {} violations; the data directory is kept in {}",
-            violations.len(),
-            root.display()
-        );
-    }
-    let _ = std::fs::remove_dir_all(&work);
-    Ok(())
+    report("ollim", &root, done, acked.ops, &violations)
 }
 
 fn flag<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
@@ -112,9 +165,20 @@ fn options() -> Options {
 }
 
 /// Starts a child, lets it work for a random while and SIGKILLs it; returns its acknowledgements.
-fn run_child_until_killed(root: &Path, round: usize, seed: u64) -> Result<Vec<String>> {
+fn run_child_until_killed(
+    layout: &str,
+    root: &Path,
+    round: usize,
+    seed: u64,
+) -> Result<Vec<String>> {
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["torture-child", &root.display().to_string(), &round.to_string(), &seed.to_string()])
+        .args([
+            "torture-child",
+            layout,
+            &root.display().to_string(),
+            &round.to_string(),
+            &seed.to_string(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -164,9 +228,15 @@ fn apply_ack(acked: &mut Acknowledged, line: &str) {
 
 /// The child: open the data directory, then operate until killed.
 pub(crate) fn child(args: &[String]) -> Result<()> {
-    let root = PathBuf::from(args.first().context("root")?);
-    let round: u64 = args.get(1).context("round")?.parse()?;
-    fastrand::seed(args.get(2).context("seed")?.parse()?);
+    let [layout, root, round, seed] = args else {
+        bail!("usage: torture-child LAYOUT ROOT ROUND SEED")
+    };
+    let root = PathBuf::from(root);
+    let round: u64 = round.parse()?;
+    fastrand::seed(seed.parse()?);
+    if layout == "omicos" {
+        return accounts::child(&root);
+    }
     let dir = DataDir::open(&root, options())?;
     let counter: Document<u64> = Document::open(root.join(COUNTER))?.style(JsonStyle::Python);
     let budget = dir.ping_budget();
@@ -249,6 +319,19 @@ fn verify(
         walk(root).into_iter().filter(|p| p.to_string_lossy().ends_with(".dotdir-tmp")).count();
     if leftover_temps > 0 {
         violations.push(format!("{leftover_temps} temp files left after recovery"));
+    }
+    // Everything the layout tracks is committed: no modified, deleted or untracked file that
+    // git does not ignore.
+    if root.join(".git").exists() {
+        let dirty = git(root, &["status", "--porcelain", "--untracked-files=all"])?;
+        let dirty: Vec<&str> = dirty.lines().collect();
+        if !dirty.is_empty() {
+            violations.push(format!(
+                "{} files uncommitted after recovery: {:?}",
+                dirty.len(),
+                &dirty[..dirty.len().min(5)]
+            ));
+        }
     }
 
     let dir = DataDir::open(root, options())?;
