@@ -3,3 +3,4 @@
 mod check;
 mod ollim;
 mod omicos;
+mod secrets;
