@@ -2,6 +2,8 @@
 //! layout, in every shape that fails to decode, is absent from `check`'s and `fix`'s reports and
 //! from every error of the typed readers, Display and Debug, down the whole source chain.
 
+#![allow(clippy::unwrap_used, reason = "test helpers: a failing unwrap says where")]
+
 use std::{fs, os::unix::fs::PermissionsExt, path::Path};
 
 use dotdir::{
