@@ -7,6 +7,11 @@
 //! (its message and paths) and made again, with the same message, before the next commit of
 //! any [`crate::ollim::DataDir`] of the directory and when one is opened. The record lives in the
 //! git directory, so it is never tracked and never part of the work tree.
+//!
+//! A writer killed between its change and its commit leaves no record. Opening a directory
+//! therefore also commits whatever differs from HEAD and is not excluded
+//! ([`RECOVERED_MESSAGE`]): after a crash, the next process to open the directory finishes the
+//! history, and a directory the reference app wrote is adopted by its first open.
 
 use std::{fs, io, path::Path};
 
@@ -18,6 +23,10 @@ use crate::ollim::{Error, LAYOUT, Result};
 
 /// The message of the commit that brings `.gitignore` up to date.
 pub const GITIGNORE_MESSAGE: &str = "update .gitignore";
+
+/// The message of the commit an open makes of changes left uncommitted (a writer killed
+/// between its change and its commit, or a file changed by hand).
+pub const RECOVERED_MESSAGE: &str = "dotdir: commit changes left uncommitted";
 
 /// The record of commits that failed after their change was made, in the git directory.
 pub(crate) const PENDING_COMMITS_FILE: &str = "dotdir-pending-commits.json";
@@ -62,6 +71,9 @@ impl Tracker {
         let pending = journal.git_dir().join(PENDING_COMMITS_FILE);
         let tracker = Self { journal, pending, durability };
         tracker.settle()?;
+        // Best effort, like the reference's commits: a foreign `index.lock` or a full disk
+        // leaves the changes for the next open, `check --fix` or commit_all_changed.
+        let _ = tracker.journal.commit_all_changed(RECOVERED_MESSAGE);
         Ok(tracker)
     }
 

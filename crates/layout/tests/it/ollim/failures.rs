@@ -175,3 +175,21 @@ fn follow_up_ids_are_stable_and_distinct() {
     let ids = [&first.id, &a.id, &c.id];
     assert!(ids.iter().enumerate().all(|(i, x)| ids[i + 1..].iter().all(|y| x != y)), "{ids:?}");
 }
+
+#[test]
+fn a_change_left_uncommitted_by_a_killed_writer_is_committed_by_the_next_open() {
+    // A writer killed between its change and its commit leaves no pending record: the next
+    // open finds the change by comparing the tree with HEAD.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ollim");
+    let clock = clock_at("2026-11-21T08:00:00-08:00");
+    let dd = open(&root, &clock, true);
+    let saved = dd.save_routine(&Routine::new("0 9 * * *", "Check the mail")).unwrap();
+    drop(dd);
+    fs::write(&saved, fs::read_to_string(&saved).unwrap().replace("mail", "post")).unwrap();
+    fs::write(root.join("routines/new.md"), "---\nid: new1\ncron: 0 8 * * *\n---\nHi\n").unwrap();
+    assert_ne!(uncommitted(&root), "");
+    let _dd = open(&root, &clock, true);
+    assert_eq!(uncommitted(&root), "", "the open committed both");
+    assert_eq!(subjects(&root)[0], dotdir::ollim::RECOVERED_MESSAGE);
+}
