@@ -9,11 +9,17 @@
 //! git directory, so it is never tracked and never part of the work tree.
 //!
 //! A writer killed between its change and its commit leaves no record. Opening a directory
-//! therefore also commits whatever differs from HEAD and is not excluded
-//! ([`RECOVERED_MESSAGE`]): after a crash, the next process to open the directory finishes the
-//! history, and a directory the reference app wrote is adopted by its first open.
+//! therefore also lists what differs from HEAD and is not excluded, and the first commit of the
+//! opened directory commits it too: its own paths with its own message (a call retried after a
+//! crash keeps its message), the rest after it as [`RECOVERED_MESSAGE`]. After a crash the next
+//! process that writes finishes the history; a directory the reference app wrote is adopted by
+//! the first write.
 
-use std::{fs, io, path::Path};
+use std::{
+    fs, io,
+    path::Path,
+    sync::{Mutex, PoisonError},
+};
 
 use dotdir_atomic_store::{Document, Durability, WriteOptions, lock, read, remove};
 use dotdir_git_journal::{CommitId, Exclusions, Journal, JournalOptions};
@@ -54,6 +60,8 @@ pub(crate) struct Tracker {
     /// `.git/dotdir-pending-commits.json`.
     pending: std::path::PathBuf,
     durability: Durability,
+    /// What differed from HEAD at open, committed with this process's first commit.
+    left_uncommitted: Mutex<Vec<String>>,
 }
 
 impl Tracker {
@@ -69,11 +77,11 @@ impl Tracker {
         options.gitignore_message = GITIGNORE_MESSAGE.to_owned();
         let journal = Journal::open(root, options)?;
         let pending = journal.git_dir().join(PENDING_COMMITS_FILE);
-        let tracker = Self { journal, pending, durability };
+        let tracker = Self { journal, pending, durability, left_uncommitted: Mutex::default() };
         tracker.settle()?;
-        // Best effort, like the reference's commits: a foreign `index.lock` or a full disk
-        // leaves the changes for the next open, `check --fix` or commit_all_changed.
-        let _ = tracker.journal.commit_all_changed(RECOVERED_MESSAGE);
+        // Best effort: an unreadable status leaves the changes to `check --fix`.
+        *tracker.left_uncommitted.lock().unwrap_or_else(PoisonError::into_inner) =
+            tracker.journal.uncommitted().unwrap_or_default();
         Ok(tracker)
     }
 
@@ -85,21 +93,37 @@ impl Tracker {
     /// cannot be written is the error returned. A refused path (excluded, outside the
     /// directory, beyond a symlink) is an error and is not recorded.
     pub(crate) fn commit_paths(&self, paths: &[&Path], message: &str) -> Result<Option<CommitId>> {
+        // What differed from HEAD at open goes with this process's first commit: a deletion
+        // beside one of its paths in this commit (the other half of a rename a killed writer
+        // started, so a retried save commits as one clean save does), the rest after it.
+        let left = std::mem::take(
+            &mut *self.left_uncommitted.lock().unwrap_or_else(PoisonError::into_inner),
+        );
+        let (beside, rest): (Vec<&Path>, Vec<&Path>) =
+            left.iter().map(Path::new).filter(|path| !paths.contains(path)).partition(|path| {
+                fs::symlink_metadata(self.journal.dir().join(path)).is_err()
+                    && paths.iter().any(|own| own.parent() == path.parent())
+            });
+        let paths: Vec<&Path> = paths.iter().copied().chain(beside).collect();
         let result = self.settle().and_then(|()| {
             if paths.is_empty() {
                 return Ok(None);
             }
-            self.journal.commit_paths(paths, message).map_err(Error::from)
+            self.journal.commit_paths(&paths, message).map_err(Error::from)
         });
         let retry = match &result {
             Ok(_) => false,
             Err(Error::Git(error)) => may_succeed_later(error),
             Err(_) => true,
         };
-        if retry && self.remember(paths, message) {
-            return Ok(None);
+        let deferred = retry && self.remember(&paths, message);
+        if (result.is_ok() || deferred)
+            && !rest.is_empty()
+            && self.journal.commit_paths(&rest, RECOVERED_MESSAGE).is_err()
+        {
+            let _ = self.remember(&rest, RECOVERED_MESSAGE);
         }
-        result
+        if deferred { Ok(None) } else { result }
     }
 
     /// Records a commit of `paths` with `message` as pending, when it cannot be made now (a

@@ -177,9 +177,9 @@ fn follow_up_ids_are_stable_and_distinct() {
 }
 
 #[test]
-fn a_change_left_uncommitted_by_a_killed_writer_is_committed_by_the_next_open() {
+fn a_change_left_uncommitted_by_a_killed_writer_is_committed_by_the_next_write() {
     // A writer killed between its change and its commit leaves no pending record: the next
-    // open finds the change by comparing the tree with HEAD.
+    // open finds the change by comparing the tree with HEAD, and its first commit makes it.
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("ollim");
     let clock = clock_at("2026-11-21T08:00:00-08:00");
@@ -189,7 +189,11 @@ fn a_change_left_uncommitted_by_a_killed_writer_is_committed_by_the_next_open() 
     fs::write(&saved, fs::read_to_string(&saved).unwrap().replace("mail", "post")).unwrap();
     fs::write(root.join("routines/new.md"), "---\nid: new1\ncron: 0 8 * * *\n---\nHi\n").unwrap();
     assert_ne!(uncommitted(&root), "");
-    let _dd = open(&root, &clock, true);
-    assert_eq!(uncommitted(&root), "", "the open committed both");
-    assert_eq!(subjects(&root)[0], dotdir::ollim::RECOVERED_MESSAGE);
+    let dd = open(&root, &clock, true);
+    let _ = dd.save_routine(&Routine::new("0 7 * * *", "Stretch")).unwrap();
+    assert_eq!(uncommitted(&root), "", "the first write committed both");
+    let subjects = subjects(&root);
+    // Newest first: its own commit, then the rest.
+    assert_eq!(subjects[0], dotdir::ollim::RECOVERED_MESSAGE, "{subjects:?}");
+    assert!(subjects[1].starts_with("add routine"), "{subjects:?}");
 }
