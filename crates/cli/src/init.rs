@@ -21,7 +21,7 @@ pub(crate) fn run(dir: &Path, name: LayoutName, json: bool, style: &Style) -> Re
     }
     let had_git = dir.join(".git").exists();
     let options = dotdir::git_journal::JournalOptions::new()
-        .exclusions(dotdir::check::journal_exclusions(layout))
+        .exclusions(layout.journal_exclusions())
         .identity_from_git_config(false);
     dotdir::git_journal::Journal::open(dir, options).with_context(|| {
         format!("cannot create the git repository in {}: check that it is writable", dir.display())

@@ -6,8 +6,9 @@ use std::path::Path;
 use crate::{Error, Result};
 
 /// Patterns every journal excludes, whatever the caller adds: the temporary files and sidecar
-/// locks of `dotdir-atomic-store`, pid files, and torn-file backups.
-pub const BUILTIN_EXCLUSIONS: &[&str] = &["*.dotdir-tmp", "*.lock", "*.pid", "*.torn"];
+/// locks of `dotdir-atomic-store`, pid files, torn-file backups and the `.corrupt` files bad
+/// data is set aside in (they hold what could not be read, and may hold a secret's bytes).
+pub const BUILTIN_EXCLUSIONS: &[&str] = &["*.dotdir-tmp", "*.lock", "*.pid", "*.torn", "*.corrupt"];
 
 /// The first line of the block of `.gitignore` the journal owns.
 pub(crate) const BLOCK_BEGIN: &str =
@@ -109,8 +110,28 @@ impl Exclusions {
         }
     }
 
-    /// The `.gitignore` block for these patterns, between the journal's markers.
-    pub(crate) fn gitignore_block(&self) -> String {
+    /// The patterns that the `.gitignore` text `gitignore` does not cover: for each pattern, a
+    /// path it matches (its wildcards replaced by a plain name) is not ignored by any line of
+    /// `gitignore` (comments, negations and lines this syntax cannot read are not counted).
+    /// Patterns for `.git` itself are never reported: git does not track its own directory.
+    pub fn uncovered_by(&self, gitignore: &str) -> Vec<&str> {
+        let mut lines = Exclusions { patterns: Vec::new() };
+        for line in gitignore.lines().map(str::trim) {
+            if !line.is_empty() && !line.starts_with('#') {
+                let _ = lines.add(line);
+            }
+        }
+        self.patterns
+            .iter()
+            .filter(|p| p.segments.first().is_none_or(|first| first != ".git"))
+            .filter(|p| lines.matching(&p.sample_path()).is_none())
+            .map(|p| p.source.as_str())
+            .collect()
+    }
+
+    /// The `.gitignore` block for these patterns, between the journal's markers: what
+    /// [`crate::Journal::sync_gitignore`] keeps in `.gitignore`.
+    pub fn gitignore_block(&self) -> String {
         let mut block = String::new();
         block.push_str(BLOCK_BEGIN);
         block.push('\n');
@@ -195,6 +216,16 @@ impl Pattern {
         (1..=components.len()).any(|n| path_matches(&self.segments, &components[..n]))
     }
 
+    /// A path the pattern matches: every wildcard component replaced by a plain name.
+    fn sample_path(&self) -> String {
+        let names: Vec<String> = self
+            .segments
+            .iter()
+            .map(|s| if s == "**" { "x".to_owned() } else { s.replace(['*', '?'], "x") })
+            .collect();
+        names.join("/")
+    }
+
     fn gitignore_line(&self) -> String {
         let mut line = String::new();
         if !self.floating && !self.source.starts_with('/') {
@@ -241,16 +272,32 @@ fn check_segment(segment: &str) -> std::result::Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether the glob `pattern` matches the whole `/`-separated `path`, both taken from the top
+/// of the directory: `*`, `?` and `[…]` within one component, `**` any number of components,
+/// `\` escapes — the matcher of [`Exclusions`], for callers that match declared paths.
+///
+/// ```
+/// use dotdir_git_journal::glob_match;
+/// assert!(glob_match("state/*.json", "state/token.json"));
+/// assert!(glob_match("oauth/**", "oauth/a/b.json"));
+/// assert!(!glob_match("*.json", "state/token.json"));
+/// ```
+pub fn glob_match(pattern: &str, path: &str) -> bool {
+    let segments: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+    let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    path_matches(&segments, &components)
+}
+
 /// Glob components against path components; `**` spans zero or more components.
-fn path_matches(segments: &[String], components: &[&str]) -> bool {
+fn path_matches<S: AsRef<str>>(segments: &[S], components: &[&str]) -> bool {
     match segments.split_first() {
         None => components.is_empty(),
-        Some((first, rest)) if first == "**" => {
+        Some((first, rest)) if first.as_ref() == "**" => {
             (0..=components.len()).any(|skip| path_matches(rest, &components[skip..]))
         }
         Some((first, rest)) => match components.split_first() {
             Some((component, remaining)) => {
-                segment_matches(first, component) && path_matches(rest, remaining)
+                segment_matches(first.as_ref(), component) && path_matches(rest, remaining)
             }
             None => false,
         },

@@ -103,7 +103,7 @@ mod tree;
 
 pub use crate::{
     error::{Error, Result, Step},
-    exclude::{BUILTIN_EXCLUSIONS, Exclusions},
+    exclude::{BUILTIN_EXCLUSIONS, Exclusions, glob_match},
     fsync::{fsync_gitdir_enabled, set_fsync_gitdir},
     history::CommitInfo,
     journal::{CommitId, Identity, Journal, JournalOptions, RetryPolicy},

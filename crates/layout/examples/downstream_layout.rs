@@ -12,7 +12,7 @@ use std::time::Duration;
 use dotdir::{
     Backup, Entry, Format, Git, Layout,
     atomic_store::{Document, JsonStyle, WriteOptions},
-    git_journal::{Exclusions, Journal, JournalOptions},
+    git_journal::{Journal, JournalOptions},
 };
 
 /// The data directory of a small notes app: notes are tracked, the API key is a secret, the
@@ -50,10 +50,11 @@ fn main() {
     let root = tmp.path().join(".notes-app");
 
     // The journal refuses every excluded path, whatever a caller asks; the .gitignore follows.
-    let exclusions = Exclusions::new(NOTES_APP.anchored_git_exclusions()).unwrap();
     let journal = Journal::open(
         &root,
-        JournalOptions::new().exclusions(exclusions).identity_from_git_config(false),
+        JournalOptions::new()
+            .exclusions(NOTES_APP.journal_exclusions())
+            .identity_from_git_config(false),
     )
     .unwrap();
     journal
@@ -75,7 +76,7 @@ fn main() {
         .unwrap();
     assert!(journal.commit_path("api_key.json", "oops").is_err());
 
-    println!("{}", NOTES_APP.gitignore());
+    print!("{}", std::fs::read_to_string(root.join(".gitignore")).unwrap());
     for path in ["notes/hello.md", "api_key.json", "cache/x.png", "sessions.json", "stray.txt"] {
         match NOTES_APP.entry_for(path) {
             Some(entry) => println!(

@@ -41,7 +41,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use dotdir_atomic_store::{self as store, JsonStyle, WriteOptions};
+use dotdir_atomic_store::{self as store, JsonStyle};
 use serde_json::Value;
 
 pub use crate::decl::Severity;
@@ -990,7 +990,8 @@ fn spec_id(path: &Path) -> Result<Option<String>, SpecError> {
 fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
     let path = tree.root.join(".gitignore");
     let current = fs::read_to_string(&path).unwrap_or_default();
-    let missing = missing_gitignore_lines(&tree.layout, &current);
+    let exclusions = tree.layout.journal_exclusions();
+    let missing = exclusions.uncovered_by(&current);
     if !missing.is_empty() {
         let message = if current.trim().is_empty() {
             "the data directory is a git repository without a .gitignore: secrets and ephemeral files can be committed".to_owned()
@@ -1062,21 +1063,6 @@ fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
     }
 }
 
-/// The layout's git exclusions as `dotdir-git-journal`'s exclusion list (the journal enforces it
-/// in code and writes it into `.gitignore`).
-pub fn journal_exclusions(layout: &Layout) -> dotdir_git_journal::Exclusions {
-    let mut exclusions = dotdir_git_journal::Exclusions::builtin();
-    for pattern in layout.anchored_git_exclusions() {
-        // `.git/**` is git's own directory, never in a tree; a pattern the journal cannot
-        // parse is skipped here (the derived .gitignore still lists it).
-        if is_git_dir_pattern(&pattern) {
-            continue;
-        }
-        let _ = exclusions.add(&pattern);
-    }
-    exclusions
-}
-
 /// Excluded paths git tracks anyway, from the journal's audit (HEAD's tree and the index).
 fn tracked_exclusions(tree: &Tree) -> Result<Vec<PathBuf>, String> {
     let journal = open_journal(&tree.root, &tree.layout).map_err(|e| e.to_string())?;
@@ -1091,56 +1077,11 @@ fn open_journal(
     layout: &Layout,
 ) -> Result<dotdir_git_journal::Journal, dotdir_git_journal::Error> {
     let options = dotdir_git_journal::JournalOptions::new()
-        .exclusions(journal_exclusions(layout))
+        .exclusions(layout.journal_exclusions())
         .manage_gitignore(false)
         .fsync_gitdir(false)
         .identity_from_git_config(false);
     dotdir_git_journal::Journal::open(root, options)
-}
-
-/// The layout's exclusions that `.gitignore` (its text is `current`) does not cover.
-fn missing_gitignore_lines(layout: &Layout, current: &str) -> Vec<String> {
-    let lines: Vec<&str> = current
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
-        .collect();
-    layout
-        .gitignore()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !is_git_dir_pattern(l))
-        .filter(|wanted| !lines.iter().any(|line| gitignore_covers(line, &sample_path(wanted))))
-        .map(str::to_owned)
-        .collect()
-}
-
-/// `.git/**`: git never tracks its own directory, so no ignore line is needed for it.
-fn is_git_dir_pattern(pattern: &str) -> bool {
-    let pattern = pattern.trim_start_matches('/');
-    pattern == ".git" || pattern.starts_with(".git/")
-}
-
-/// A path a gitignore pattern matches: every wildcard replaced by a plain name.
-fn sample_path(pattern: &str) -> String {
-    let pattern = pattern.trim_start_matches('/').trim_end_matches('/');
-    pattern
-        .split('/')
-        .map(|c| if c == "**" { "x".to_owned() } else { c.replace(['*', '?'], "x") })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// Whether the gitignore `line` ignores `path` (or a directory that holds it).
-fn gitignore_covers(line: &str, path: &str) -> bool {
-    let anchored = line.trim_end_matches('/').contains('/');
-    let pattern = line.trim_start_matches('/').trim_end_matches('/');
-    let components: Vec<&str> = path.split('/').collect();
-    if anchored {
-        (1..=components.len()).any(|n| crate::glob_match(pattern, &components[..n].join("/")))
-    } else {
-        components.iter().any(|c| crate::glob_match(pattern, c))
-    }
 }
 
 fn apply(
@@ -1185,23 +1126,13 @@ fn apply(
         Action::SetAsideLines => set_aside_lines(path),
         Action::Prune { ttl } => prune(path, options.now, *ttl),
         Action::WriteGitignore => {
-            let gitignore = root.join(".gitignore");
-            let current = fs::read_to_string(&gitignore).unwrap_or_default();
-            let bytes = if current.trim().is_empty() {
-                layout.gitignore()
-            } else {
-                let mut merged = current.clone();
-                if !merged.ends_with('\n') {
-                    merged.push('\n');
-                }
-                for line in missing_gitignore_lines(layout, &current) {
-                    merged.push_str(&line);
-                    merged.push('\n');
-                }
-                merged
-            };
-            let _ = store::write(&gitignore, bytes.as_bytes(), &WriteOptions::new())
-                .map_err(|source| Error::Store { path: gitignore.clone(), source })?;
+            // The journal's own block, as every writer of the layout keeps it (lines outside
+            // it are kept), committed when the repository tracks `.gitignore`.
+            let journal = open_journal(root, layout)
+                .map_err(|e| Error::Git { path: root.to_path_buf(), message: e.to_string() })?;
+            let _ = journal
+                .sync_gitignore()
+                .map_err(|e| Error::Git { path: root.to_path_buf(), message: e.to_string() })?;
             Ok("wrote the layout's exclusions into .gitignore".to_owned())
         }
         Action::CommitChanged => {
@@ -1310,16 +1241,5 @@ mod tests {
             assert_eq!(ProblemKind::from_name(kind.as_str()), kind);
         }
         assert_eq!(ProblemKind::from_name("odd-thing").as_str(), "odd-thing");
-    }
-
-    #[test]
-    fn gitignore_coverage() {
-        assert!(gitignore_covers("*.dotdir-tmp", &sample_path(".*.dotdir-tmp")));
-        assert!(gitignore_covers("*.lock", &sample_path("/**/*.lock")));
-        assert!(gitignore_covers("/state/token.json", &sample_path("/state/token.json")));
-        assert!(gitignore_covers("state/", &sample_path("/state/token.json")));
-        assert!(!gitignore_covers("/token.json", &sample_path("/state/token.json")));
-        assert!(gitignore_covers("/.git", &sample_path("/.git/**/")));
-        assert!(!gitignore_covers("/state/token.json", &sample_path("/state/credentials.json")));
     }
 }

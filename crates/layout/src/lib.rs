@@ -7,9 +7,9 @@
 //!   [`ollim::LAYOUT`] and the [`ollim::DataDir`] handle with every typed file, git tracking as
 //!   the seed's table says, and the `state/` write guard ([`ollim::StateGuard`]).
 //! - Layouts are data: [`Layout`] and [`Entry`] (kind, [`Format`], secrecy, [`Git`] tracking,
-//!   [`Backup`] policy, retention, [`Validator`]); `.gitignore`
-//!   ([`Layout::gitignore`]), the journal's exclusion list ([`Layout::anchored_git_exclusions`]),
-//!   `dotdir check`, `inspect` and `backup` are derived from them. A downstream crate declares its
+//!   [`Backup`] policy, retention, [`Validator`]); the journal's exclusion list and with it
+//!   `.gitignore` ([`Layout::journal_exclusions`]), `dotdir check`, `inspect` and `backup` are
+//!   derived from them. A downstream crate declares its
 //!   own layout the same way (`examples/downstream_layout.rs`).
 //! - Every member crate, re-exported: [`atomic_store`], [`pidlock`], [`jsonl_log`],
 //!   [`ping_bucket`], [`frontmatter`], [`git_journal`].
@@ -21,7 +21,7 @@
 //! let token = LAYOUT.entry_for("state/token.json").unwrap();
 //! assert!(token.secret && token.git == Git::Excluded);
 //! assert_eq!(LAYOUT.entry_for("routines/morning.md").unwrap().git, Git::Tracked);
-//! assert!(LAYOUT.gitignore().contains("/state/token.json"));
+//! assert!(LAYOUT.journal_exclusions().is_excluded("state/token.json".as_ref()));
 //! ```
 //!
 //! # Limitations
@@ -43,6 +43,6 @@ pub use dotdir_jsonl_log as jsonl_log;
 pub use dotdir_pidlock as pidlock;
 pub use dotdir_ping_bucket as ping_bucket;
 
-pub use crate::decl::{
-    ALWAYS_IGNORED, Backup, Entry, Format, Git, Kind, Layout, Severity, Validator, glob_match,
-};
+pub use dotdir_git_journal::glob_match;
+
+pub use crate::decl::{Backup, Entry, Format, Git, Kind, Layout, Severity, Validator};

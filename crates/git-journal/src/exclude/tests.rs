@@ -84,6 +84,7 @@ fn gitignore_block_anchors_patterns_with_a_slash() {
             "*.lock",
             "*.pid",
             "*.torn",
+            "*.corrupt",
             "/state/token.json",
             "cache/",
             "\\#odd",
@@ -106,4 +107,33 @@ fn merge_keeps_user_lines_and_replaces_the_block() {
     // A truncated block is replaced whole.
     let truncated = format!("top\n{BLOCK_BEGIN}\n*.old\n");
     assert_eq!(merge_gitignore(&truncated, &block), format!("top\n{block}"));
+}
+
+#[test]
+fn uncovered_by_judges_a_gitignore_with_the_same_engine() {
+    let exclusions =
+        Exclusions::new(["/state/token.json", "/.git/**/", "/state/credentials.json"]).unwrap();
+    let wanted: Vec<&str> = exclusions.patterns().filter(|p| !p.starts_with("/.git")).collect();
+    assert_eq!(exclusions.uncovered_by(""), wanted, "git's own directory is never reported");
+    let builtins = BUILTIN_EXCLUSIONS.join("\n");
+    assert!(exclusions.uncovered_by(&format!("{builtins}\nstate/\n")).is_empty());
+    let partial = format!("# a comment\n!negated\n/token.json\n{builtins}\n/state/token.json\n");
+    assert_eq!(exclusions.uncovered_by(&partial), ["/state/credentials.json"]);
+    assert_eq!(
+        exclusions.uncovered_by("*.lock\n/state/[ct]*.json\n"),
+        ["*.dotdir-tmp", "*.pid", "*.torn", "*.corrupt"],
+        "classes are read as git reads them"
+    );
+    assert!(exclusions.uncovered_by(&exclusions.gitignore_block()).is_empty());
+}
+
+#[test]
+fn glob_match_is_anchored_and_whole_path() {
+    assert!(glob_match("state/*.json", "state/token.json"));
+    assert!(glob_match("/state/*.json", "state/token.json"));
+    assert!(!glob_match("*.json", "state/token.json"));
+    assert!(glob_match("**/*.lock", "a/b/c.lock"));
+    assert!(glob_match("oauth/**", "oauth"));
+    assert!(glob_match("reflections/*/[0-9]*.md", "reflections/x/2026.md"));
+    assert!(!glob_match("state", "state/token.json"));
 }

@@ -22,7 +22,7 @@ use std::{
 };
 
 use dotdir_atomic_store::{Document, Durability, WriteOptions, lock, read, remove};
-use dotdir_git_journal::{CommitId, Exclusions, Journal, JournalOptions};
+use dotdir_git_journal::{CommitId, Journal, JournalOptions};
 use serde::{Deserialize, Serialize};
 
 use crate::ollim::{Error, LAYOUT, Result};
@@ -39,12 +39,6 @@ pub(crate) const PENDING_COMMITS_FILE: &str = "dotdir-pending-commits.json";
 
 /// The largest pending record read.
 const MAX_PENDING: u64 = 16 * 1024 * 1024;
-
-/// The journal's exclusion list: every excluded entry of [`LAYOUT`], anchored at the top of
-/// the directory (the shared ignore patterns stay floating).
-pub fn exclusions() -> Result<Exclusions> {
-    Ok(Exclusions::new(LAYOUT.anchored_git_exclusions())?)
-}
 
 /// One commit to make again: its message and its paths (relative, `/`-separated).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,7 +66,7 @@ impl Tracker {
         durability: Durability,
     ) -> Result<Self> {
         let mut options = JournalOptions::new()
-            .exclusions(exclusions()?)
+            .exclusions(LAYOUT.journal_exclusions())
             .identity_from_git_config(identity_from_git_config);
         options.gitignore_message = GITIGNORE_MESSAGE.to_owned();
         let journal = Journal::open(root, options)?;

@@ -28,7 +28,7 @@ const ENTRIES: &[Entry] = &[
     // journal refuses to stage one).
     Entry::dir(".git/**", "git repository of the data directory (auto-commit history)").untracked(),
     Entry::file(".gitignore", Format::Text, "ignore list derived from this layout"),
-    // dotdir's own sidecar lock files (ignored by ALWAYS_IGNORED as well).
+    // dotdir's own sidecar lock files (the journal's built-in exclusions ignore them as well).
     Entry::file("**/*.lock", Format::Opaque, "lock file of a cross-process read-modify-write")
         .untracked()
         .backup(Backup::Recreatable),

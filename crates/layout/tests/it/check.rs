@@ -162,7 +162,7 @@ fn a_force_added_secret_is_untracked_by_fix_and_a_second_check_is_clean() {
     write(root, "data/a.json", b"{}");
     write(root, "data/api-key.json", b"\"k-123\"");
     fs::set_permissions(root.join("data/api-key.json"), fs::Permissions::from_mode(0o600)).unwrap();
-    write(root, ".gitignore", APP.gitignore().as_bytes());
+    write(root, ".gitignore", APP.journal_exclusions().gitignore_block().as_bytes());
     git(root, &["init", "-q"]);
     git(root, &["add", ".gitignore", "data/a.json"]);
     git(root, &["add", "-f", "data/api-key.json"]);

@@ -84,9 +84,17 @@ fn git_tracking_is_the_seeds_table() {
         LAYOUT.entry_for("state/fork_messages.json").unwrap().retention.unwrap().as_secs(),
         7 * 24 * 3600
     );
-    let exclusions = LAYOUT.anchored_git_exclusions();
-    assert!(exclusions.contains(&"/state/token.json".to_owned()));
-    assert!(exclusions.contains(&"*.lock".to_owned()));
+    let exclusions = LAYOUT.journal_exclusions();
+    let patterns: Vec<&str> = exclusions.patterns().collect();
+    assert!(patterns.contains(&"/state/token.json"));
+    assert!(patterns.contains(&"*.lock"));
+    // Every excluded entry reaches the journal (a pattern it could not read would be dropped).
+    let excluded = dotdir::ollim::LAYOUT
+        .entries
+        .iter()
+        .filter(|e| e.git == dotdir::Git::Excluded && !e.pattern.starts_with(".git"))
+        .count();
+    assert_eq!(patterns.len(), excluded + dotdir::git_journal::BUILTIN_EXCLUSIONS.len());
 }
 
 #[test]

@@ -69,7 +69,7 @@ fn workspace_secrets_and_backup_policies() {
             "cli/settings/llm-config.json"
         ]
     );
-    let gitignore = WORKSPACE_LAYOUT.gitignore();
+    let gitignore = WORKSPACE_LAYOUT.journal_exclusions().gitignore_block();
     for line in ["/cloud_login.json\n", "/cloud_login.json.*.bak\n", "/cli/cloud_login.json\n"] {
         assert!(gitignore.contains(line), "{line:?} missing from\n{gitignore}");
     }
