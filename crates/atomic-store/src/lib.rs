@@ -72,7 +72,7 @@ pub use crate::{
     lock::{LockFile, LockGuard, lock, lock_path, try_lock},
     temp::{TempFile, filesystem_now, find_temps, process_alive, sweep_temps},
     write::{
-        AtomicFile, Batch, Created, Durability, Mode, WriteOptions, Written, read, remove, write,
-        write_new,
+        AtomicFile, Batch, Created, Durability, Mode, WriteOptions, Written, create_dirs,
+        create_private_dir, read, remove, write, write_new,
     },
 };

@@ -89,7 +89,7 @@ impl LockFile {
     /// Opens (creating it if needed) the lock file at exactly `path`.
     pub fn open(path: impl Into<PathBuf>) -> Result<LockFile> {
         let path = path.into();
-        create_dirs(parent_of(&path)?, 0o777, true)?;
+        create_dirs(parent_of(&path)?, 0o777, crate::Durability::Full)?;
         let opened = OpenOptions::new()
             .read(true)
             .write(true)

@@ -419,11 +419,7 @@ impl Staged {
         let dir = parent_of(path)?;
         let file_name = path.file_name().expect("parent_of checked the file name");
         let secret = options.mode.is_secret();
-        create_dirs(
-            dir,
-            if secret { 0o700 } else { 0o777 },
-            options.durability != Durability::None,
-        )?;
+        create_dirs(dir, if secret { 0o700 } else { 0o777 }, options.durability)?;
         sweep_on_first_write(dir);
         let temp = dir.join(temp_name(file_name));
         let file = OpenOptions::new()
@@ -626,9 +622,22 @@ fn content_equals(path: &Path, bytes: &[u8]) -> bool {
     }
 }
 
-/// Creates `dir` and its missing ancestors with `mode`; when `durable`, syncs the parent of each
-/// directory it created so the new names survive a power cut.
-pub(crate) fn create_dirs(dir: &Path, mode: u32, durable: bool) -> Result<()> {
+/// Creates `dir` and its missing ancestors with `mode` (less the umask, as `mkdir(2)` does);
+/// unless `durability` is [`Durability::None`], syncs the parent of each directory it created
+/// so the new names survive a power cut. An existing directory is left as it is. A file or a
+/// dangling symlink where a directory should be is an error.
+///
+/// ```
+/// # fn main() -> Result<(), dotdir_atomic_store::Error> {
+/// # let tmp = tempfile::tempdir().unwrap();
+/// use dotdir_atomic_store::{Durability, create_dirs};
+/// let dir = tmp.path().join("a/b/c");
+/// create_dirs(&dir, 0o755, Durability::Full)?;
+/// assert!(dir.is_dir());
+/// # Ok(()) }
+/// ```
+pub fn create_dirs(dir: &Path, mode: u32, durability: Durability) -> Result<()> {
+    let durable = durability != Durability::None;
     if dir.is_dir() {
         return Ok(());
     }
@@ -658,6 +667,29 @@ pub(crate) fn create_dirs(dir: &Path, mode: u32, durable: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Creates `dir` (and missing ancestors) as `0o700`, or takes group and other permissions away
+/// from an existing directory: a directory that holds secrets. A symlink or a file at `dir` is
+/// an error ([`Step::CreateDir`]), never followed.
+pub fn create_private_dir(dir: &Path, durability: Durability) -> Result<()> {
+    match fs::symlink_metadata(dir) {
+        Ok(meta) if meta.is_dir() => {
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o077 != 0 {
+                fs::set_permissions(dir, Permissions::from_mode(mode & !0o077))
+                    .map_err(Error::io(Step::SetMode, dir))?;
+            }
+            Ok(())
+        }
+        Ok(_) => Err(Error::Io {
+            step: Step::CreateDir,
+            path: dir.to_path_buf(),
+            source: io::Error::other("not a directory (a symlink or a file is refused)"),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => create_dirs(dir, 0o700, durability),
+        Err(source) => Err(Error::Io { step: Step::CreateDir, path: dir.to_path_buf(), source }),
+    }
 }
 
 /// fsyncs a directory. `EINVAL` (filesystems that cannot sync a directory: some FUSE, SMB and

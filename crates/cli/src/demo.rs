@@ -36,9 +36,8 @@ pub(crate) fn run(dir: Option<&Path>, json: bool, style: &Style) -> Result<Outco
     let started = Instant::now();
     let (temp, root) = match dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir).with_context(|| {
-                format!("cannot create {}: choose another --dir", dir.display())
-            })?;
+            dotdir::atomic_store::create_dirs(dir, 0o777, dotdir::atomic_store::Durability::Full)
+                .with_context(|| format!("cannot create {}: choose another --dir", dir.display()))?;
             (None, std::path::absolute(dir)?)
         }
         None => {

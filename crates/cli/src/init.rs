@@ -1,6 +1,6 @@
 //! `dotdir init`: creates a data directory from its layout.
 
-use std::{fs, io::Write, os::unix::fs::DirBuilderExt, path::Path};
+use std::{io::Write, path::Path};
 
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -71,7 +71,8 @@ pub(crate) fn run(dir: &Path, name: LayoutName, json: bool, style: &Style) -> Re
 }
 
 fn create_dir(path: &Path, mode: u32) -> Result<()> {
-    fs::DirBuilder::new().recursive(true).mode(mode).create(path).with_context(|| {
-        format!("cannot create {}: check the parent directory's permissions", path.display())
-    })
+    dotdir::atomic_store::create_dirs(path, mode, dotdir::atomic_store::Durability::Full)
+        .with_context(|| {
+            format!("cannot create {}: check the parent directory's permissions", path.display())
+        })
 }

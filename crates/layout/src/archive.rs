@@ -46,7 +46,7 @@ use std::{
     io::{self, BufReader, BufWriter, Read, Write},
     os::unix::{
         ffi::OsStrExt,
-        fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
+        fs::{OpenOptionsExt, PermissionsExt},
     },
     path::{Path, PathBuf},
     time::{Duration, UNIX_EPOCH},
@@ -502,7 +502,7 @@ pub fn restore(
             ));
         }
     }
-    fs::create_dir_all(&parent).map_err(io_error("create", &parent))?;
+    store_dirs(&parent, 0o777)?;
     let mut staging_name = OsStr::new(".").to_owned();
     staging_name.push(&name);
     staging_name.push(".dotdir-restore");
@@ -520,7 +520,7 @@ pub fn restore(
         }
         _ => {}
     }
-    fs::DirBuilder::new().mode(0o700).create(&staging).map_err(io_error("create", &staging))?;
+    store_dirs(&staging, 0o700)?;
     let result = extract(archive, &manifest, &staging);
     let (files, bytes, mut dir_modes) = match result {
         Ok(done) => done,
@@ -570,6 +570,12 @@ pub fn restore(
 
 type Extracted = (usize, u64, Vec<(PathBuf, u32)>);
 
+/// Creates `dir` and its missing ancestors durably (restored modes are applied at the end).
+fn store_dirs(dir: &Path, mode: u32) -> Result<(), Error> {
+    dotdir_atomic_store::create_dirs(dir, mode, dotdir_atomic_store::Durability::Full)
+        .map_err(|source| Error::Store { path: dir.to_path_buf(), source })
+}
+
 fn extract(archive: &Path, manifest: &Manifest, staging: &Path) -> Result<Extracted, Error> {
     let mut found = BTreeMap::new();
     let mut dirs = Vec::new();
@@ -578,13 +584,13 @@ fn extract(archive: &Path, manifest: &Manifest, staging: &Path) -> Result<Extrac
         match item {
             Item::Dir { name, mode } => {
                 let path = staging.join(name);
-                fs::create_dir_all(&path).map_err(io_error("create", &path))?;
+                store_dirs(&path, 0o700)?;
                 dirs.push((name.clone(), *mode));
             }
             Item::File { name, mode, mtime } => {
                 let path = staging.join(name);
                 if let Some(parent) = path.parent() {
-                    fs::create_dir_all(parent).map_err(io_error("create", parent))?;
+                    store_dirs(parent, 0o700)?;
                 }
                 let file = OpenOptions::new()
                     .write(true)

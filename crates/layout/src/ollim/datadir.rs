@@ -2,8 +2,7 @@
 //! git, and hands out the typed files.
 
 use std::{
-    fmt, fs,
-    os::unix::fs::DirBuilderExt,
+    fmt,
     path::{Path, PathBuf},
     sync::{Arc, atomic::AtomicBool},
 };
@@ -158,11 +157,7 @@ impl DataDir {
             check_real_dir(&root, &root.join(dir))?;
         }
         for dir in [root.clone(), root.join(STATE_DIR_NAME)] {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&dir)
-                .map_err(Error::io("create directory", &dir))?;
+            dotdir_atomic_store::create_dirs(&dir, 0o700, options.durability)?;
         }
         // Temporary files of writers killed mid-write (only when their writer is gone or old).
         let state = root.join(STATE_DIR_NAME);

@@ -78,7 +78,7 @@ impl DataDir {
             ));
         }
         let dir = self.real_dir(Path::new(REFLECTIONS_DIR).join(item_id))?;
-        fs::create_dir_all(&dir).map_err(Error::io("create directory", &dir))?;
+        dotdir_atomic_store::create_dirs(&dir, 0o777, self.options.durability)?;
         Ok(dir.join(reflection_file_name(ts)))
     }
 

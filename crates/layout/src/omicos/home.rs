@@ -4,12 +4,10 @@
 use std::{
     ffi::OsStr,
     fmt,
-    fs::{self, DirBuilder},
-    os::unix::fs::{DirBuilderExt, PermissionsExt},
     path::{Path, PathBuf},
 };
 
-use dotdir_atomic_store::{Document, WriteOptions};
+use dotdir_atomic_store::{self as store, Document, WriteOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -179,30 +177,10 @@ pub(crate) fn secret_document<T>(path: PathBuf) -> Document<T> {
     Document::new(path).options(WriteOptions::secret())
 }
 
-/// Creates `dir` (and missing parents) as `0700`, or takes group and other permissions away from
-/// an existing directory. A symlink or a file at `dir` is an error.
+/// Creates `dir` (and missing parents) as `0700`, or takes group and other permissions away
+/// from an existing directory. A symlink or a file at `dir` is an error.
 pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
-    match fs::symlink_metadata(dir) {
-        Ok(meta) if meta.is_dir() => {
-            let mode = meta.permissions().mode() & 0o7777;
-            if mode & 0o077 != 0 {
-                fs::set_permissions(dir, fs::Permissions::from_mode(mode & !0o077))
-                    .map_err(Error::io("make private (0700)", dir))?;
-            }
-            Ok(())
-        }
-        Ok(_) => Err(Error::Io {
-            step: "use as a directory",
-            path: dir.to_owned(),
-            source: std::io::Error::other("not a directory (a symlink or a file is refused)"),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(Error::io("create directory", dir)),
-        Err(e) => Err(Error::Io { step: "inspect", path: dir.to_owned(), source: e }),
-    }
+    Ok(store::create_private_dir(dir, store::Durability::Full)?)
 }
 
 /// `relative` under `root` (`""`: `root` itself), after checking that `root` and every
@@ -220,7 +198,7 @@ pub(crate) fn real_dir(root: &Path, relative: &str) -> Result<PathBuf> {
 
 /// Creates `dir` and missing parents with the default mode (a no-op when it exists).
 pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).map_err(Error::io("create directory", dir))
+    Ok(store::create_dirs(dir, 0o777, store::Durability::Full)?)
 }
 
 /// The user of a login, as the cloud reports it.

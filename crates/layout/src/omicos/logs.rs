@@ -251,7 +251,7 @@ impl GlobalHome {
         validate_name("session id", session_id)?;
         self.ensure()?;
         let dir = super::home::real_dir(self.root(), "usage")?;
-        fs::create_dir_all(&dir).map_err(Error::io("create directory", &dir))?;
+        super::home::ensure_dir(&dir)?;
         Ok(Log::new(dir.join(format!("{session_id}.jsonl"))))
     }
 }
