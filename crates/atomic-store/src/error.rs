@@ -63,7 +63,7 @@ impl fmt::Display for Step {
 #[non_exhaustive]
 pub enum Error {
     /// A system call failed.
-    #[error("failed to {step} {}: {source}", path.display())]
+    #[error("failed to {step} {}", path.display())]
     Io {
         /// The step that failed.
         step: Step,
@@ -95,7 +95,7 @@ pub enum Error {
         limit: u64,
     },
     /// A JSON document does not parse or does not have the expected shape.
-    #[error("{} is not a valid document: {source}", path.display())]
+    #[error("{} is not a valid document", path.display())]
     Decode {
         /// The file.
         path: PathBuf,
@@ -104,7 +104,7 @@ pub enum Error {
         source: serde_json::Error,
     },
     /// A value could not be serialised (for example a map with non-string keys).
-    #[error("cannot serialise the document for {}: {source}", path.display())]
+    #[error("cannot serialise the document for {}", path.display())]
     Encode {
         /// The target file.
         path: PathBuf,

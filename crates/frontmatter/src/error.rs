@@ -137,7 +137,7 @@ pub enum Error {
     #[error(transparent)]
     Parse(#[from] ParseError),
     /// Reading or listing failed.
-    #[error("failed to {step} {}: {source}", path.display())]
+    #[error("failed to {step} {}", path.display())]
     Io {
         /// What was being done ("list directory", "read", "remove").
         step: &'static str,
@@ -165,7 +165,7 @@ pub enum Error {
     /// two files with one id, or report a removal while the spec stays. Nothing was changed. A
     /// get returns it when no readable file holds the id (the unreadable one might). A listing
     /// reports the same entry as [`Problem::Unreadable`].
-    #[error("cannot {action} the spec {id:?}: {} could not be read and might hold it: {source}", path.display())]
+    #[error("cannot {action} the spec {id:?}: {} could not be read and might hold it", path.display())]
     UnreadableEntry {
         /// `"get"`, `"write"` or `"remove"`.
         action: &'static str,

@@ -104,7 +104,7 @@ pub enum Error {
     },
     /// A lock file (`index.lock`, a ref's `.lock`) stayed held by another process for the whole
     /// retry budget. A lock whose owner is provably gone is removed instead (see the crate docs).
-    #[error("{} is held by another process (waited {waited:?}): {source}", lock.display())]
+    #[error("{} is held by another process (waited {waited:?})", lock.display())]
     Locked {
         /// The lock file (or the git directory when libgit2 did not say which).
         lock: PathBuf,
@@ -115,7 +115,7 @@ pub enum Error {
         source: git2::Error,
     },
     /// A libgit2 operation failed.
-    #[error("failed to {step} {}: {source}", path.display())]
+    #[error("failed to {step} {}", path.display())]
     Git {
         /// The operation.
         step: Step,
@@ -136,7 +136,7 @@ pub enum Error {
         message: String,
     },
     /// A file system operation outside `dotdir-atomic-store` failed.
-    #[error("failed to {step} {}: {source}", path.display())]
+    #[error("failed to {step} {}", path.display())]
     Io {
         /// What was being done.
         step: &'static str,

@@ -52,7 +52,7 @@ impl fmt::Display for Step {
 #[non_exhaustive]
 pub enum Error {
     /// A system call failed.
-    #[error("failed to {step} {}: {source}", path.display())]
+    #[error("failed to {step} {}", path.display())]
     Io {
         /// The step that failed.
         step: Step,
@@ -63,7 +63,7 @@ pub enum Error {
         source: io::Error,
     },
     /// A record could not be serialised (for example a map with non-string keys).
-    #[error("cannot serialise a record for {}: {source}", path.display())]
+    #[error("cannot serialise a record for {}", path.display())]
     Encode {
         /// The log.
         path: PathBuf,

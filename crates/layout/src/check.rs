@@ -56,7 +56,7 @@ use crate::{
 #[non_exhaustive]
 pub enum Error {
     /// A system call failed.
-    #[error("failed to {step} {}: {source}", path.display())]
+    #[error("failed to {step} {}", path.display())]
     Io {
         /// What was being done.
         step: &'static str,
@@ -106,7 +106,7 @@ pub enum Error {
         message: String,
     },
     /// A read or write through `dotdir-atomic-store` failed.
-    #[error("{source}")]
+    #[error("cannot read or write {}", path.display())]
     Store {
         /// The path the operation was about.
         path: PathBuf,
@@ -556,7 +556,7 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
             Err(error) => failures.push(FixFailure {
                 kind: problem.kind,
                 path: problem.path.clone(),
-                error: error.to_string(),
+                error: crate::error_chain(&error),
             }),
         }
     }
@@ -740,7 +740,11 @@ fn check_json(node: &Node, options: &Options, problems: &mut Vec<Problem>) -> Op
         Ok(Some(bytes)) => bytes,
         Ok(None) => return None,
         Err(e) => {
-            problems.push(Problem::new(ProblemKind::CorruptJson, &node.relative, e.to_string()));
+            problems.push(Problem::new(
+                ProblemKind::CorruptJson,
+                &node.relative,
+                crate::error_chain(&e),
+            ));
             return None;
         }
     };
@@ -819,7 +823,11 @@ fn check_jsonl(node: &Node, problems: &mut Vec<Problem>) {
     let records = match log.records() {
         Ok(records) => records,
         Err(e) => {
-            problems.push(Problem::new(ProblemKind::CorruptJsonl, &node.relative, e.to_string()));
+            problems.push(Problem::new(
+                ProblemKind::CorruptJsonl,
+                &node.relative,
+                crate::error_chain(&e),
+            ));
             return;
         }
     };
@@ -831,7 +839,7 @@ fn check_jsonl(node: &Node, problems: &mut Vec<Problem>) {
                 problems.push(Problem::new(
                     ProblemKind::CorruptJsonl,
                     &node.relative,
-                    e.to_string(),
+                    crate::error_chain(&e),
                 ));
                 return;
             }
@@ -887,7 +895,7 @@ fn check_pid_record(node: &Node, options: &Options, problems: &mut Vec<Problem>)
             problems.push(Problem::new(
                 ProblemKind::StaleLock,
                 &node.relative,
-                format!("cannot tell whether the lock is held: {e}"),
+                format!("cannot tell whether the lock is held: {}", crate::error_chain(&e)),
             ));
             return;
         }
@@ -971,7 +979,7 @@ impl dotdir_frontmatter::Spec for AnySpec {
 fn spec_id(path: &Path) -> Result<Option<String>, SpecError> {
     use dotdir_frontmatter::Spec;
     let bytes = store::read(path, store::DEFAULT_MAX_DOCUMENT)
-        .map_err(|e| SpecError { message: e.to_string(), line: None, column: None })?
+        .map_err(|e| SpecError { message: crate::error_chain(&e), line: None, column: None })?
         .unwrap_or_default();
     match dotdir_frontmatter::parse::<AnySpec>(&bytes) {
         Ok(file) => {
@@ -983,7 +991,7 @@ fn spec_id(path: &Path) -> Result<Option<String>, SpecError> {
             line: Some(e.line as u64),
             column: Some(e.column as u64),
         }),
-        Err(e) => Err(SpecError { message: e.to_string(), line: None, column: None }),
+        Err(e) => Err(SpecError { message: crate::error_chain(&e), line: None, column: None }),
     }
 }
 
@@ -1031,7 +1039,10 @@ fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
         Err(error) => problems.push(Problem::new(
             ProblemKind::UncommittedChange,
             ".git",
-            format!("cannot read the git repository to look for uncommitted changes: {error}"),
+            format!(
+                "cannot read the git repository to look for uncommitted changes: {}",
+                crate::error_chain(&error)
+            ),
         )),
     }
     match tracked_exclusions(tree) {
@@ -1065,8 +1076,8 @@ fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
 
 /// Excluded paths git tracks anyway, from the journal's audit (HEAD's tree and the index).
 fn tracked_exclusions(tree: &Tree) -> Result<Vec<PathBuf>, String> {
-    let journal = open_journal(&tree.root, &tree.layout).map_err(|e| e.to_string())?;
-    journal.audit().map_err(|e| e.to_string())
+    let journal = open_journal(&tree.root, &tree.layout).map_err(|e| crate::error_chain(&e))?;
+    journal.audit().map_err(|e| crate::error_chain(&e))
 }
 
 /// The data directory's journal with the layout's exclusions, touching nothing on open (no
@@ -1101,9 +1112,10 @@ fn apply(
         Action::RemoveStaleLock => {
             // Reclaim under the OS lock, as a starter would, then release: the stale record is
             // judged and removed by exactly one process, never while a holder runs.
-            let guard = pid_lock(path, options)
-                .acquire()
-                .map_err(|e| Error::Lock { path: path.to_path_buf(), message: e.to_string() })?;
+            let guard = pid_lock(path, options).acquire().map_err(|e| Error::Lock {
+                path: path.to_path_buf(),
+                message: crate::error_chain(&e),
+            })?;
             let previous = match guard.previous() {
                 dotdir_pidlock::Previous::Dead(pid) => format!("pid {pid} was gone"),
                 dotdir_pidlock::Previous::Reused(pid) => {
@@ -1113,9 +1125,10 @@ fn apply(
                 dotdir_pidlock::Previous::Corrupt => "the record was corrupt".to_owned(),
                 _ => "the record was stale".to_owned(),
             };
-            guard
-                .release()
-                .map_err(|e| Error::Lock { path: path.to_path_buf(), message: e.to_string() })?;
+            guard.release().map_err(|e| Error::Lock {
+                path: path.to_path_buf(),
+                message: crate::error_chain(&e),
+            })?;
             Ok(format!("reclaimed the stale lock ({previous}) and removed the record"))
         }
         Action::RemoveTemp => {
@@ -1128,17 +1141,20 @@ fn apply(
         Action::WriteGitignore => {
             // The journal's own block, as every writer of the layout keeps it (lines outside
             // it are kept), committed when the repository tracks `.gitignore`.
-            let journal = open_journal(root, layout)
-                .map_err(|e| Error::Git { path: root.to_path_buf(), message: e.to_string() })?;
-            let _ = journal
-                .sync_gitignore()
-                .map_err(|e| Error::Git { path: root.to_path_buf(), message: e.to_string() })?;
+            let journal = open_journal(root, layout).map_err(|e| Error::Git {
+                path: root.to_path_buf(),
+                message: crate::error_chain(&e),
+            })?;
+            let _ = journal.sync_gitignore().map_err(|e| Error::Git {
+                path: root.to_path_buf(),
+                message: crate::error_chain(&e),
+            })?;
             Ok("wrote the layout's exclusions into .gitignore".to_owned())
         }
         Action::CommitChanged => {
             let git_error = |e: dotdir_git_journal::Error| Error::Git {
                 path: root.to_path_buf(),
-                message: e.to_string(),
+                message: crate::error_chain(&e),
             };
             let journal = open_journal(root, layout).map_err(git_error)?;
             let changed = journal.uncommitted().map_err(git_error)?;
@@ -1150,7 +1166,7 @@ fn apply(
         Action::Untrack => {
             let git_error = |e: dotdir_git_journal::Error| Error::Git {
                 path: path.to_path_buf(),
-                message: e.to_string(),
+                message: crate::error_chain(&e),
             };
             let journal = open_journal(root, layout).map_err(git_error)?;
             let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned();
@@ -1176,7 +1192,7 @@ fn set_aside_lines(path: &Path) -> Result<String, Error> {
     let log = dotdir_jsonl_log::Log::<Value>::new(path);
     let rewrite = log
         .repair()
-        .map_err(|e| Error::Log { path: path.to_path_buf(), message: e.to_string() })?;
+        .map_err(|e| Error::Log { path: path.to_path_buf(), message: crate::error_chain(&e) })?;
     let bytes: u64 = rewrite.quarantined.iter().map(|p| p.len).sum();
     let mut what = format!(
         "moved {} line(s) ({bytes} bytes) to {}; {} record(s) kept",

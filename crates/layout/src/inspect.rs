@@ -354,7 +354,7 @@ fn walk(
                     nodes[index].unreadable = Some(source.to_string());
                 }
                 Err(Error::Store { source, path: failed }) if failed == path => {
-                    nodes[index].unreadable = Some(source.to_string());
+                    nodes[index].unreadable = Some(crate::error_chain(&source));
                 }
                 Err(other) => return Err(other),
             }

@@ -45,4 +45,17 @@ pub use dotdir_ping_bucket as ping_bucket;
 
 pub use dotdir_git_journal::glob_match;
 
+/// `error` and every cause under it, joined by `: ` — each cause once, as the CLI prints them
+/// (every error type of the workspace keeps its cause in `source()`, never in its message).
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
+}
+
 pub use crate::decl::{Backup, Entry, Format, Git, Kind, Layout, Severity, Validator};

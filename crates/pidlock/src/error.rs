@@ -53,7 +53,7 @@ pub enum Error {
         locked: bool,
     },
     /// A system call failed.
-    #[error("failed to {step} {}: {source}", path.display())]
+    #[error("failed to {step} {}", path.display())]
     Io {
         /// The step that failed.
         step: Step,
@@ -64,7 +64,7 @@ pub enum Error {
         source: io::Error,
     },
     /// The atomic publish of the record failed.
-    #[error("failed to publish the record {}: {source}", path.display())]
+    #[error("failed to publish the record {}", path.display())]
     Publish {
         /// The record path.
         path: PathBuf,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 #[non_exhaustive]
 pub enum Error {
     /// Reading, locking or writing the state file failed (the inner error names the step).
-    #[error("ping budget {}: {source}", path.display())]
+    #[error("ping budget {}", path.display())]
     Store {
         /// The state file.
         path: PathBuf,
@@ -17,7 +17,7 @@ pub enum Error {
     },
     /// The state file is not valid JSON (a torn or hand-damaged file). It is left as it is; call
     /// [`crate::PingBudget::reset`] to replace it with defaults.
-    #[error("ping budget {} is corrupt (not valid JSON): {source}", path.display())]
+    #[error("ping budget {} is corrupt (not valid JSON)", path.display())]
     Corrupt {
         /// The state file.
         path: PathBuf,
@@ -27,7 +27,7 @@ pub enum Error {
     },
     /// The state file is valid JSON but not a ping budget: a key is missing, unknown or of the
     /// wrong type. It is left as it is; call [`crate::PingBudget::reset`] to replace it.
-    #[error("{} is not a ping budget state file: {source}", path.display())]
+    #[error("{} is not a ping budget state file", path.display())]
     Foreign {
         /// The state file.
         path: PathBuf,
@@ -55,7 +55,7 @@ pub enum Error {
         value: i64,
     },
     /// A time zone name (`OLLIM_TIMEZONE`) is not in the time zone database.
-    #[error("unknown time zone {name:?}: {source}")]
+    #[error("unknown time zone {name:?}")]
     UnknownTimeZone {
         /// The name as given.
         name: String,

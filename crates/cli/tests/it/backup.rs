@@ -387,3 +387,27 @@ fn restore_needs_an_empty_directory_or_force_and_keeps_what_was_there() {
     assert!(stderr(&live).contains("running"), "{}", stderr(&live));
     assert!(!temp.path().join("t.before-restore-2").exists());
 }
+
+#[test]
+fn an_error_prints_each_cause_once() {
+    // Every error type keeps its cause in `source()`, never in its message too: the CLI's chain
+    // names the OS error once ("… (os error 2): … (os error 2)" before).
+    let env = Env::new();
+    let temp = tempfile::tempdir().unwrap();
+    let missing = temp.path().join("missing.tar.gz");
+    let out = temp.path().join("out");
+    for as_json in [false, true] {
+        let mut args = vec!["restore", missing.to_str().unwrap(), out.to_str().unwrap()];
+        if as_json {
+            args.insert(0, "--json");
+        }
+        let output = env.run(&args);
+        assert_eq!(code(&output), 2);
+        let error = if as_json {
+            json(&output)["error"].as_str().unwrap().to_owned()
+        } else {
+            stderr(&output)
+        };
+        assert_eq!(error.matches("No such file or directory").count(), 1, "{error}");
+    }
+}

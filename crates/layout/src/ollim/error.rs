@@ -35,7 +35,7 @@ pub enum Error {
     #[error(transparent)]
     Spec(#[from] dotdir_frontmatter::Error),
     /// A filesystem operation outside atomic-store failed.
-    #[error("failed to {step} {}: {source}", path.display())]
+    #[error("failed to {step} {}", path.display())]
     Io {
         /// What was being done.
         step: &'static str,

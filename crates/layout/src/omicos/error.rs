@@ -15,7 +15,7 @@ pub enum Error {
     Pidlock(#[from] dotdir_pidlock::Error),
     /// A filesystem step outside the atomic store failed (creating a directory, renaming a
     /// backup aside, listing a directory).
-    #[error("failed to {step} {}: {source}", path.display())]
+    #[error("failed to {step} {}", path.display())]
     Io {
         /// What was being done.
         step: &'static str,
