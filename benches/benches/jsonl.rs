@@ -82,7 +82,7 @@ fn appends(c: &mut Criterion) {
         let mut group = dotdir_benches::group(c, group_name, Duration::from_secs(3), 100);
 
         let ours_path = dir.path().join("ours.jsonl");
-        let durability = if durable { Durability::EveryAppend } else { Durability::None };
+        let durability = if durable { Durability::Full } else { Durability::None };
         let log: Log<Event> =
             Log::with_options(&ours_path, LogOptions::new().durability(durability));
         log.append(&record).expect("first append opens the log");

@@ -5,8 +5,8 @@
 //! # Main types
 //! - [`Log<T>`]: a log of serde records at a path, with [`LogOptions`]: the line [`Format`]
 //!   ([`Format::Python`] for files shared with ollim-bot, [`Format::Compact`], or
-//!   [`Format::Checksummed`] with a CRC-32 per record), the [`Durability`] of appends (every
-//!   append, a group of appends, or none), the record cap (1 MiB) and the [`FragmentPolicy`].
+//!   [`Format::Checksummed`] with a CRC-32 per record), the [`Durability`] of appends (synced,
+//!   with [`LogOptions::sync_every`] for group commit, or not), the record cap (1 MiB) and the [`FragmentPolicy`].
 //! - Appending: [`Log::append`] and [`Log::append_batch`] take an in-process mutex and an
 //!   exclusive `flock` on `<log>.lock` (the lock of [`dotdir_atomic_store::lock`]), check whether a
 //!   killed writer left the file ending mid-record and close that fragment off first, then write
@@ -88,13 +88,13 @@ mod log;
 mod problem;
 mod read;
 
+/// atomic-store's durability policy, the one every dotdir crate takes.
+pub use dotdir_atomic_store::Durability;
+
 pub use crate::{
     error::{Error, Result, Step},
     format::Format,
-    log::{
-        Appended, DEFAULT_MAX_RECORD, Durability, Fragment, FragmentPolicy, Log, LogOptions,
-        Rewrite,
-    },
+    log::{Appended, DEFAULT_MAX_RECORD, Fragment, FragmentPolicy, Log, LogOptions, Rewrite},
     problem::{Problem, ProblemKind},
     read::{Entry, Record, Records, Scan, StrictRecords},
 };

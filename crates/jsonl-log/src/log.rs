@@ -9,7 +9,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use dotdir_atomic_store::LockFile;
+use dotdir_atomic_store::{Durability, LockFile};
 use parking_lot::Mutex;
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -21,24 +21,6 @@ use crate::{
 /// The default record cap: 1 MiB per line. Longer records are refused on write and reported (not
 /// read into memory) on read.
 pub const DEFAULT_MAX_RECORD: u64 = 1024 * 1024;
-
-/// When appended records are made durable (`fdatasync`) before an append returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Durability {
-    /// `fdatasync` after every append (one per [`Log::append_batch`]): a returned append survives
-    /// a power cut. The default.
-    #[default]
-    EveryAppend,
-    /// `fdatasync` once every `n` appended records (counted per [`Log`] value), on
-    /// [`Log::sync`], and when the log is dropped. After a power cut at most the last `n - 1`
-    /// returned records of this process may be lost. `Group(0)` and `Group(1)` are
-    /// [`Durability::EveryAppend`].
-    Group(u32),
-    /// Never `fdatasync` (except on [`Log::sync`]): a returned append survives a killed process,
-    /// not a power cut.
-    None,
-}
 
 /// What an append does when the log ends in the middle of a record — the fragment a writer left
 /// when it was killed during its `write(2)` (a SIGKILL can tear even one write on Linux).
@@ -71,8 +53,17 @@ pub enum FragmentPolicy {
 pub struct LogOptions {
     /// The line format.
     pub format: Format,
-    /// When appends are synced.
+    /// Whether appends are synced (`fdatasync`) before they return — atomic-store's policy, the
+    /// one every crate takes: [`Durability::Full`] (the default) and [`Durability::FileOnly`]
+    /// sync (every [`LogOptions::sync_every`] records); [`Durability::None`] never does (except
+    /// on [`Log::sync`]): a returned append then survives a killed process, not a power cut.
+    /// Rewrites (`retain`, `repair`) use the same policy.
     pub durability: Durability,
+    /// With a syncing durability, `fdatasync` once every `n` appended records (counted per
+    /// [`Log`] value), on [`Log::sync`], and when the log is dropped — group commit: after a
+    /// power cut at most the last `n - 1` returned records of this process may be lost. `1`
+    /// (the default; `0` counts as `1`) syncs every append (one per [`Log::append_batch`]).
+    pub sync_every: u32,
     /// The longest line in bytes (without its newline) written or read; see [`DEFAULT_MAX_RECORD`].
     pub max_record: u64,
     /// What an append does with a torn fragment at the end of the log.
@@ -89,6 +80,7 @@ impl Default for LogOptions {
         Self {
             format: Format::default(),
             durability: Durability::default(),
+            sync_every: 1,
             max_record: DEFAULT_MAX_RECORD,
             fragments: FragmentPolicy::default(),
             mode: 0o666,
@@ -97,7 +89,7 @@ impl Default for LogOptions {
 }
 
 impl LogOptions {
-    /// The defaults: [`Format::Compact`], [`Durability::EveryAppend`], 1 MiB records,
+    /// The defaults: [`Format::Compact`], [`Durability::Full`] syncing every append, 1 MiB records,
     /// [`FragmentPolicy::CloseOff`], mode `0o666`.
     pub fn new() -> Self {
         Self::default()
@@ -114,6 +106,13 @@ impl LogOptions {
     #[must_use]
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
+        self
+    }
+
+    /// Sets [`LogOptions::sync_every`].
+    #[must_use]
+    pub fn sync_every(mut self, records: u32) -> Self {
+        self.sync_every = records;
         self
     }
 
@@ -139,11 +138,7 @@ impl LogOptions {
     }
 
     fn group_size(&self) -> Option<u32> {
-        match self.durability {
-            Durability::EveryAppend => Some(1),
-            Durability::Group(n) => Some(n.max(1)),
-            Durability::None => None,
-        }
+        (self.durability != Durability::None).then_some(self.sync_every.max(1))
     }
 }
 
@@ -255,7 +250,7 @@ impl<T> Log<T> {
         PathBuf::from(name)
     }
 
-    /// `fdatasync` of everything this `Log` appended so far (for [`Durability::Group`] and
+    /// `fdatasync` of everything this `Log` appended so far (for [`LogOptions::sync_every`] and
     /// [`Durability::None`]).
     pub fn sync(&self) -> Result<()> {
         let mut state = self.state.lock();
@@ -423,11 +418,7 @@ impl<T: DeserializeOwned> Log<T> {
         }
         let ranges: Vec<_> = report.quarantined.iter().map(|p| (p.offset, p.len)).collect();
         self.quarantine(&source, &ranges)?;
-        let durability = match self.options.durability {
-            Durability::None => dotdir_atomic_store::Durability::None,
-            _ => dotdir_atomic_store::Durability::Full,
-        };
-        let options = dotdir_atomic_store::WriteOptions::new().durability(durability);
+        let options = dotdir_atomic_store::WriteOptions::new().durability(self.options.durability);
         let _ = dotdir_atomic_store::write(&self.path, &kept, &options)?;
         state.append = None;
         report.rewritten = true;
@@ -443,7 +434,7 @@ impl<T: Serialize> Log<T> {
         self.append_batch(std::slice::from_ref(value))
     }
 
-    /// Appends several records in one `write(2)` and (with [`Durability::EveryAppend`]) one
+    /// Appends several records in one `write(2)` and (with a syncing [`Durability`]) one
     /// `fdatasync`. Each record is still a line of its own; a crash during the write may keep a
     /// prefix of the batch. An empty batch writes nothing.
     pub fn append_batch<'a>(&self, values: impl IntoIterator<Item = &'a T>) -> Result<Appended>
@@ -653,15 +644,12 @@ impl<T> Log<T> {
         {
             return Ok(());
         }
-        let durability = match self.options.group_size() {
-            Some(_) => dotdir_atomic_store::Durability::Full,
-            None => dotdir_atomic_store::Durability::None,
-        };
         let mode = match self.options.mode {
             0o666 => dotdir_atomic_store::Mode::Preserve,
             bits => dotdir_atomic_store::Mode::Exact(bits & 0o7777),
         };
-        let options = dotdir_atomic_store::WriteOptions::new().durability(durability).mode(mode);
+        let options =
+            dotdir_atomic_store::WriteOptions::new().durability(self.options.durability).mode(mode);
         let staged = dotdir_atomic_store::AtomicFile::create(&path, &options)?;
         let mut out = staged.as_file();
         if let Some((file, _)) = &existing {

@@ -907,7 +907,7 @@ fn check_pid_record(node: &Node, options: &Options, problems: &mut Vec<Problem>)
 }
 
 fn pid_lock(path: &Path, options: &Options) -> dotdir_pidlock::PidLock {
-    let lock = dotdir_pidlock::PidLock::new(path).durable(true);
+    let lock = dotdir_pidlock::PidLock::new(path).durability(store::Durability::Full);
     match &options.program {
         Some(program) => lock.program(program.clone()),
         None => lock,

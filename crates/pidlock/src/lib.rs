@@ -114,6 +114,9 @@ mod process;
 mod record;
 mod stamp;
 
+/// atomic-store's durability policy, the one every dotdir crate takes ([`PidLock::durability`]).
+pub use dotdir_atomic_store::Durability;
+
 pub use crate::{
     error::{Error, Result, Step},
     lock::{Holder, PidGuard, PidLock, Previous, probe},

@@ -36,7 +36,7 @@ pub struct PidLock {
     program: Option<String>,
     format: RecordFormat,
     payload: Vec<String>,
-    durable: bool,
+    durability: Durability,
 }
 
 impl PidLock {
@@ -48,7 +48,7 @@ impl PidLock {
             program: None,
             format: RecordFormat::default(),
             payload: Vec::new(),
-            durable: false,
+            durability: Durability::None,
         }
     }
 
@@ -81,12 +81,12 @@ impl PidLock {
         self
     }
 
-    /// Whether each publish is made durable (fsync of the record and its directory). Off by
+    /// How each publish of the record is made durable (atomic-store's policy). `None` by
     /// default: after a power cut every recorded pid is dead anyway, and a record left empty or
     /// torn by one is treated as stale, so the fsyncs buy nothing but start-up latency.
     #[must_use]
-    pub fn durable(mut self, durable: bool) -> Self {
-        self.durable = durable;
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
         self
     }
 
@@ -215,7 +215,7 @@ impl PidLock {
             path: path.clone(),
             lock_path,
             format: self.format,
-            durability: if self.durable { Durability::Full } else { Durability::None },
+            durability: self.durability,
             pid: me,
             start_time: process::own_start_time(),
             boot_id,

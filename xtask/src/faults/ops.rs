@@ -448,7 +448,7 @@ fn prep_batch(d: &Path) -> Result<()> {
 fn log(d: &Path) -> Log<Value> {
     Log::with_options(
         d.join("log.jsonl"),
-        LogOptions::new().format(Format::Python).durability(Durability::EveryAppend),
+        LogOptions::new().format(Format::Python).durability(Durability::Full),
     )
 }
 

@@ -380,7 +380,7 @@ fn pid_target() -> Result<Runner> {
         let lock = dotdir::pidlock::PidLock::new(&path)
             .format(dotdir::pidlock::RecordFormat::Lines)
             .program("dotdir-fuzz-no-such-program")
-            .durable(false);
+            .durability(dotdir::atomic_store::Durability::None);
         let _ = lock.probe();
         match lock.acquire() {
             Ok(guard) => {

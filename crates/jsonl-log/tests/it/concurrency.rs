@@ -165,14 +165,15 @@ fn log_records(log: &Log<Stamp>) -> Vec<dotdir_jsonl_log::Record<Stamp>> {
 fn group_and_every_append_durability_write_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let mut contents = Vec::new();
-    for (name, durability) in [
-        ("every", Durability::EveryAppend),
-        ("group", Durability::Group(3)),
-        ("none", Durability::None),
+    for (name, durability, every) in [
+        ("every", Durability::Full, 1),
+        ("group", Durability::Full, 3),
+        ("file-only", Durability::FileOnly, 1),
+        ("none", Durability::None, 1),
     ] {
         let log: Log<u64> = Log::with_options(
             dir.path().join(format!("{name}.jsonl")),
-            LogOptions::new().durability(durability),
+            LogOptions::new().durability(durability).sync_every(every),
         );
         for n in 0..10 {
             log.append(&n).unwrap();

@@ -18,13 +18,9 @@ pub struct SessionHistory {
 impl DataDir {
     /// The history log (Python format, appends under the log's cross-process lock).
     pub fn session_log(&self) -> Log<SessionEvent> {
-        let durability = match self.options.durability {
-            dotdir_atomic_store::Durability::None => dotdir_jsonl_log::Durability::None,
-            _ => dotdir_jsonl_log::Durability::EveryAppend,
-        };
         Log::with_options(
             self.state_dir().join(files::SESSION_HISTORY),
-            LogOptions::new().format(Format::Python).durability(durability),
+            LogOptions::new().format(Format::Python).durability(self.options.durability),
         )
     }
 

@@ -307,7 +307,7 @@ fn lock_file_deleted_by_hand_does_not_split_the_lock_in_process() {
 fn durable_publish_is_the_same_record() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state/bot.pid");
-    let guard = bot(&path).durable(true).acquire().unwrap();
+    let guard = bot(&path).durability(dotdir_atomic_store::Durability::Full).acquire().unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), me().to_string().as_bytes());
     guard.release().unwrap();
     assert!(!path.exists());
