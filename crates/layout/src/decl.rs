@@ -126,6 +126,10 @@ pub struct Entry {
     pub description: &'static str,
     /// A shape check beyond the format (a typed JSON state file, a workspace id).
     pub validator: Option<Validator>,
+    /// Only its owner may read it (`0o600`, directories `0o700`), as its writers create it:
+    /// secrets, and state the application keeps private without it being a secret (ollim-bot's
+    /// state files, which the reference writes through `mkstemp`). See [`Entry::write_mode`].
+    pub private: bool,
 }
 
 impl Entry {
@@ -141,6 +145,7 @@ impl Entry {
             retention: None,
             description,
             validator: None,
+            private: false,
         }
     }
 
@@ -161,7 +166,14 @@ impl Entry {
 
     /// Marks the entry secret: mode `0o600`/`0o700`, excluded from git, never backed up.
     pub const fn secret(self) -> Self {
-        Self { secret: true, git: Git::Excluded, backup: Backup::Never, ..self }
+        Self { secret: true, private: true, git: Git::Excluded, backup: Backup::Never, ..self }
+    }
+
+    /// Marks the entry private: written `0o600` (directories `0o700`) whatever the umask, but
+    /// not a secret — git and backups follow the entry's other settings, and `check` does not
+    /// require the mode of a file another program wrote.
+    pub const fn private(self) -> Self {
+        Self { private: true, ..self }
     }
 
     /// Excludes the entry from git.
@@ -204,7 +216,18 @@ impl Entry {
         dotdir_git_journal::glob_match(self.pattern, relative)
     }
 
-    /// The mode a file or directory of this entry should have, when the layout fixes one.
+    /// The mode this entry's writers give a file or directory they create: `0o600` (`0o700`)
+    /// for a private or secret entry; `None`, the umask's default, otherwise.
+    pub const fn write_mode(&self) -> Option<u32> {
+        match (self.private, self.kind) {
+            (true, Kind::Dir) => Some(0o700),
+            (true, _) => Some(0o600),
+            _ => None,
+        }
+    }
+
+    /// The mode a file or directory of this entry must have, which `check` enforces: a
+    /// secret's.
     pub const fn required_mode(&self) -> Option<u32> {
         match (self.secret, self.kind) {
             (true, Kind::Dir) => Some(0o700),
@@ -270,7 +293,7 @@ impl Layout {
             .filter(|e| !e.pattern.contains(['*', '?', '/', '[']) && !e.pattern.starts_with('.'))
             .filter(|e| e.pattern != "cli")
             .filter(|e| e.secret || e.backup == Backup::Keep)
-            .map(|e| (e.pattern, if e.secret { 0o700 } else { 0o755 }))
+            .map(|e| (e.pattern, e.write_mode().unwrap_or(0o755)))
             .collect()
     }
 

@@ -62,3 +62,66 @@ fn demo_json_lists_three_clean_directories() {
         assert!(crates.contains(&krate), "{krate} not exercised: {crates:?}");
     }
 }
+
+/// Every file and directory the demo's writers made, with the mode its layout declares: the
+/// entry's `write_mode` (private and secret entries), else what the umask (022 here) gives.
+#[test]
+fn every_writer_gives_the_mode_its_entry_declares() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let root = env.home.path().join("demo");
+    // A known umask: the child runs under `sh -c 'umask 022; exec dotdir demo --dir …'`.
+    let output = std::process::Command::new("sh")
+        .args(["-c", "umask 022 && exec \"$0\" demo --dir \"$1\""])
+        .arg(env!("CARGO_BIN_EXE_dotdir"))
+        .arg(&root)
+        .env("HOME", env.home.path())
+        .env("DOTDIR_NOW", crate::NOW)
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let layouts = [
+        ("ollim-bot", &dotdir::ollim::LAYOUT),
+        ("omicos-home", &dotdir::omicos::HOME_LAYOUT),
+        ("workspace/.omicos", &dotdir::omicos::WORKSPACE_LAYOUT),
+    ];
+    let (mut checked, mut wrong, mut seen_entries) =
+        (0, Vec::new(), std::collections::BTreeSet::new());
+    for (dir, layout) in layouts {
+        let base = root.join(dir);
+        let mut stack = vec![base.clone()];
+        while let Some(at) = stack.pop() {
+            for item in std::fs::read_dir(&at).unwrap() {
+                let path = item.unwrap().path();
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                let relative = path.strip_prefix(&base).unwrap().to_str().unwrap().to_owned();
+                if relative == ".git" || meta.file_type().is_symlink() {
+                    continue;
+                }
+                if meta.is_dir() {
+                    stack.push(path.clone());
+                }
+                let Some(entry) = layout.entry_for(&relative) else { continue };
+                let default = if meta.is_dir() { 0o755 } else { 0o644 };
+                let expected = entry.write_mode().unwrap_or(default);
+                let mode = meta.permissions().mode() & 0o777;
+                checked += 1;
+                seen_entries.insert((dir, entry.pattern));
+                if mode != expected {
+                    wrong.push(format!(
+                        "{dir}/{relative}: {mode:o}, declared {expected:o} ({})",
+                        entry.pattern
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 60, "only {checked} paths checked");
+    assert!(
+        wrong.is_empty(),
+        "{} of {checked} paths ({} entries) disagree with their declaration:\n{}",
+        wrong.len(),
+        seen_entries.len(),
+        wrong.join("\n")
+    );
+}

@@ -30,6 +30,7 @@ const ENTRIES: &[Entry] = &[
     Entry::file(".gitignore", Format::Text, "ignore list derived from this layout"),
     // dotdir's own sidecar lock files (the journal's built-in exclusions ignore them as well).
     Entry::file("**/*.lock", Format::Opaque, "lock file of a cross-process read-modify-write")
+        .private()
         .untracked()
         .backup(Backup::Recreatable),
     Entry::file("**/*.corrupt", Format::Opaque, "a corrupt file moved aside for a person to read")
@@ -74,7 +75,7 @@ const ENTRIES: &[Entry] = &[
     Entry::symlink(".claude/skills", "symlink -> ../skills (SDK skill discovery)"),
     Entry::file(".claude/settings.json", Format::Json, "Agent SDK project settings").untracked(),
     // Infrastructure state.
-    Entry::dir("state", "infrastructure state, write-protected from agent tools"),
+    Entry::dir("state", "infrastructure state, write-protected from agent tools").private(),
     Entry::file("state/bot.pid", Format::PidRecord, "pid of the running bot (single instance)")
         .untracked()
         .backup(Backup::Ephemeral),
@@ -83,6 +84,7 @@ const ENTRIES: &[Entry] = &[
     Entry::file("state/google_auth_revoked", Format::Opaque, "marker: Google access was revoked")
         .untracked(),
     Entry::file("state/sessions.json", Format::Text, "current Agent SDK session id (raw string)")
+        .private()
         .untracked()
         .validate_as(
             "bad-session-id",
@@ -99,6 +101,7 @@ const ENTRIES: &[Entry] = &[
         Format::Json,
         "background fork updates queued for the main session (max 10)",
     )
+    .private()
     .untracked()
     .backup(Backup::Ephemeral)
     .validate(CORRUPT_JSON, |bytes| {
@@ -106,6 +109,7 @@ const ENTRIES: &[Entry] = &[
             .map_err(|e| format!("pending_updates.json: {e}"))
     }),
     Entry::file("state/inquiries.json", Format::Json, "button inquiry prompts (7-day TTL)")
+        .private()
         .untracked()
         .backup(Backup::Ephemeral)
         .retention(TTL)
@@ -117,6 +121,7 @@ const ENTRIES: &[Entry] = &[
         Format::Json,
         "Discord message -> fork session mapping (7-day TTL)",
     )
+    .private()
     .untracked()
     .backup(Backup::Ephemeral)
     .retention(TTL)
@@ -124,11 +129,13 @@ const ENTRIES: &[Entry] = &[
         super::ttl::validate_fork_messages(bytes).map_err(|e| format!("fork_messages.json: {e}"))
     }),
     Entry::file("state/config.json", Format::Json, "runtime configuration (the ten /config keys)")
+        .private()
         .untracked()
         .validate(CORRUPT_JSON, |bytes| {
             super::config::validate_config(bytes).map_err(|e| format!("config.json: {e}"))
         }),
     Entry::file("state/ping_budget.json", Format::Json, "ping budget token bucket (ephemeral)")
+        .private()
         .untracked()
         .backup(Backup::Ephemeral)
         // ping-bucket's message already names the file.

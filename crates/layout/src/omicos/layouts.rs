@@ -27,6 +27,7 @@ macro_rules! own_files {
                 Format::Opaque,
                 "a cross-process lock sidecar (kept; may hold the holder's stamp)",
             )
+            .private()
             .untracked()
             .backup(Backup::Ephemeral),
             Entry::file(
