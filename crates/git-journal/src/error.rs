@@ -146,6 +146,14 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The record of deferred commits (`.git/dotdir-pending-commits.json`) does not parse.
+    #[error("{} is not a record of deferred commits: {reason}", path.display())]
+    InvalidRecord {
+        /// The record.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
     /// A write through `dotdir-atomic-store` failed (the file, `.gitignore`, the intent record).
     #[error(transparent)]
     Store(#[from] dotdir_atomic_store::Error),

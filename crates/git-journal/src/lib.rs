@@ -11,6 +11,9 @@
 //!   one call that accepts excluded paths, to take a force-added secret out of the index).
 //!   Nothing to commit is `Ok(None)`, never an empty commit. History: [`Journal::log_path`], [`Journal::read_at`], [`Journal::restore`]
 //!   (undo). [`Journal::push`] to another repository.
+//! - [`DeferringJournal`]: a journal whose commits are never lost — a commit that fails after
+//!   its change is on disk is recorded and made by the next commit or open, and what a killed
+//!   writer left uncommitted is committed by the first commit after open.
 //! - [`Exclusions`]: gitignore-style globs checked in code before anything is staged: an
 //!   excluded path is an [`Error::Excluded`], even when a caller names it (libgit2's explicit add
 //!   ignores `.gitignore`, so `.gitignore` alone would not keep a secret out).
@@ -91,6 +94,7 @@
 //! - Commits are signed by nobody; hooks are not run; line-ending and `.gitattributes` filters
 //!   apply as libgit2 applies them.
 
+mod deferred;
 mod error;
 mod exclude;
 mod fsync;
@@ -102,6 +106,7 @@ mod recover;
 mod tree;
 
 pub use crate::{
+    deferred::{DeferringJournal, PENDING_COMMITS_FILE, RECOVERED_MESSAGE},
     error::{Error, Result, Step},
     exclude::{BUILTIN_EXCLUSIONS, Exclusions, glob_match},
     fsync::{fsync_gitdir_enabled, set_fsync_gitdir},

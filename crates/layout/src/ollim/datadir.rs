@@ -127,7 +127,7 @@ pub struct DataDir {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) options: Options,
     pub(crate) swap_in_progress: AtomicBool,
-    pub(crate) journal: Option<crate::ollim::git::Tracker>,
+    pub(crate) journal: Option<dotdir_git_journal::DeferringJournal>,
     pub(crate) specs: crate::ollim::specs::SpecDirs,
 }
 
@@ -167,7 +167,7 @@ impl DataDir {
             None => configured_time_zone()?,
         };
         let journal = if options.git {
-            Some(crate::ollim::git::Tracker::open(
+            Some(crate::ollim::git::open(
                 &root,
                 options.git_identity_from_config,
                 options.durability,
@@ -279,7 +279,7 @@ impl DataDir {
     /// change is already on disk: the commit is deferred — recorded as pending (in
     /// `.git/dotdir-pending-commits.json`), to be made by the next commit or the next open —
     /// and `Ok` returned, so that no caller retries a change that was made (see
-    /// `Tracker::commit_paths`). With no paths, only the pending commits are made.
+    /// `DeferringJournal::commit_paths`). With no paths, only the pending commits are made.
     pub(crate) fn commit_paths(&self, paths: &[PathBuf], message: &str) -> Result<()> {
         let Some(tracker) = &self.journal else { return Ok(()) };
         let rels: Vec<&Path> =
@@ -313,7 +313,7 @@ impl DataDir {
             {
                 let rels: Vec<&Path> =
                     touched.iter().filter_map(|p| p.strip_prefix(&self.root).ok()).collect();
-                let _ = tracker.remember(&rels, message);
+                let _ = tracker.defer(&rels, message);
             }
             Error::from(error)
         })
@@ -326,7 +326,7 @@ impl DataDir {
     /// `uncommitted-change`.
     pub fn pending_commits(&self) -> Result<Vec<String>> {
         match &self.journal {
-            Some(tracker) => tracker.pending(),
+            Some(tracker) => Ok(tracker.deferred()?),
             None => Ok(Vec::new()),
         }
     }
@@ -335,7 +335,7 @@ impl DataDir {
     /// to commit, such as a retried removal that finds the file already gone).
     pub(crate) fn settle_commits(&self) -> Result<()> {
         match &self.journal {
-            Some(tracker) => tracker.settle(),
+            Some(tracker) => Ok(tracker.settle()?),
             None => Ok(()),
         }
     }
@@ -350,7 +350,10 @@ impl DataDir {
     /// [`DataDir::commit_paths`]).
     pub(crate) fn commit(&self, relative: &str, message: &str) -> Result<()> {
         match &self.journal {
-            Some(tracker) => tracker.commit_paths(&[Path::new(relative)], message).map(|_| ()),
+            Some(tracker) => {
+                let _ = tracker.commit_paths(&[Path::new(relative)], message)?;
+                Ok(())
+            }
             None => Ok(()),
         }
     }

@@ -115,7 +115,7 @@ pub use self::{
     datadir::{DataDir, Options},
     error::{Error, Result},
     extras::{DOWNLOADS_DIR, REFLECTIONS_DIR, reflection_file_name},
-    git::{GITIGNORE_MESSAGE, RECOVERED_MESSAGE},
+    git::GITIGNORE_MESSAGE,
     guard::{Location, StateGuard, WRITE_TOOLS, blocked_message},
     history::SessionHistory,
     layout::{LAYOUT, TTL},

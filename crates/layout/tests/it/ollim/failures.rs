@@ -194,6 +194,6 @@ fn a_change_left_uncommitted_by_a_killed_writer_is_committed_by_the_next_write()
     assert_eq!(uncommitted(&root), "", "the first write committed both");
     let subjects = subjects(&root);
     // Newest first: its own commit, then the rest.
-    assert_eq!(subjects[0], dotdir::ollim::RECOVERED_MESSAGE, "{subjects:?}");
+    assert_eq!(subjects[0], dotdir::git_journal::RECOVERED_MESSAGE, "{subjects:?}");
     assert!(subjects[1].starts_with("add routine"), "{subjects:?}");
 }
