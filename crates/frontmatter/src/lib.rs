@@ -114,6 +114,6 @@ pub use crate::{
     guard::Limits,
     skills::{SKILL_FILE, SkillDir},
     slug::{EMPTY_SLUG, MAX_SLUG, file_stem, slugify},
-    spec::{Extra, MAX_KEY_CHARS, Spec, SpecFile, parse, parse_with, render},
+    spec::{Extra, MAX_KEY_CHARS, Spec, SpecFile, parse, parse_with, parse_yaml, render},
     split::{Split, split},
 };

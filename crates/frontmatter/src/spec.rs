@@ -168,6 +168,43 @@ pub fn parse_with<T: Spec>(bytes: &[u8], limits: &Limits) -> Result<SpecFile<T>>
     Ok(parse_inner(bytes, limits, &schema)?)
 }
 
+/// Parses a whole YAML file (no front matter: a configuration file such as ollim-bot's
+/// `tool-policy.yaml`) into `T`, through the same guarded parser as front matter: the file at
+/// most [`Limits::max_front_matter_bytes`], UTF-8, nesting and aliases bounded, duplicate keys
+/// refused. An empty file (or only comments) is an empty mapping. A value of the wrong shape is
+/// [`Reason::Field`] naming the key when serde does.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Policy { allowed: Vec<String> }
+/// let policy: Policy = dotdir_frontmatter::parse_yaml(b"allowed: [Read, Grep]\n", &Default::default()).unwrap();
+/// assert_eq!(policy.allowed, ["Read", "Grep"]);
+/// assert!(dotdir_frontmatter::parse_yaml::<Policy>(b"a: &x 1\nb: *x\n", &Default::default()).is_err());
+/// ```
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<T, ParseError> {
+    if bytes.len() > limits.max_front_matter_bytes {
+        return Err(ParseError::new(
+            1,
+            1,
+            Reason::FileTooLarge { limit: limits.max_front_matter_bytes },
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let before = &bytes[..e.valid_up_to()];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        ParseError::new(line, 1, Reason::NotUtf8)
+    })?;
+    let located =
+        |(line, column, reason): (usize, usize, Reason)| ParseError::new(line, column, reason);
+    guard::scan(text, limits).map_err(located)?;
+    let value = crate::yaml::load(text).map_err(located)?;
+    serde_json::from_value(value)
+        .map_err(|e| ParseError::new(1, 1, Reason::Field { key: None, message: e.to_string() }))
+}
+
 pub(crate) fn parse_at<T: Spec>(bytes: &[u8], limits: &Limits, path: &Path) -> Result<SpecFile<T>> {
     let schema = schema::<T>()?;
     parse_inner(bytes, limits, &schema).map_err(|e| Error::Parse(e.at(path)))

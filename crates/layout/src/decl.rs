@@ -26,6 +26,8 @@ pub enum Format {
     Jsonl,
     /// Markdown with YAML front matter.
     Spec,
+    /// One YAML document (a configuration file a person edits).
+    Yaml,
     /// A pid lock record (pid on the first line, then payload lines).
     PidRecord,
     /// Free text (markdown, logs, a raw string).

@@ -39,7 +39,8 @@ const ENTRIES: &[Entry] = &[
     // Profile and agent-facing files at the root.
     Entry::file("IDENTITY.md", Format::Text, "bot persona (bootstrapped once, never overwritten)"),
     Entry::file("USER.md", Format::Text, "context about the user (user-created, optional)"),
-    Entry::file("tool-policy.yaml", Format::Text, "optional YAML tool policy overrides"),
+    Entry::file("tool-policy.yaml", Format::Yaml, "optional YAML tool policy overrides")
+        .validate("corrupt-yaml", super::policy::validate_tool_policy),
     Entry::symlink("routine-reminder-spec.md", "link to the routine/reminder spec (reference bot)"),
     Entry::symlink("webhook-spec.md", "link to the webhook spec (reference bot)"),
     // Saved attachments.

@@ -99,6 +99,7 @@ mod layout;
 mod names;
 mod paths;
 mod pid;
+mod policy;
 mod profile;
 mod sessions;
 mod specs;
@@ -125,6 +126,7 @@ pub use self::{
     },
     paths::{DATA_DIR_VAR, DEFAULT_DIR_NAME, STATE_DIR_NAME, data_dir_from, resolve_data_dir},
     pid::PROGRAM,
+    policy::{BgForks, DEFAULT_BG_TOOLS, MainSession, TOOL_POLICY_FILE, ToolPolicy},
     profile::{
         AgentTemplate, BUNDLED_AGENTS, IDENTITY_FILE, IDENTITY_TEMPLATE, Names, SKILLS_LINK_TARGET,
         SdkLayoutReport, USER_FILE,

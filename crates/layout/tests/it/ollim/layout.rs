@@ -161,3 +161,28 @@ fn json_state_shape_problems_are_corrupt_json_naming_the_file() {
     );
     assert_eq!(report.problems[0].kind, dotdir::check::ProblemKind::CorruptJson);
 }
+
+#[test]
+fn tool_policy_is_one_entry_and_one_typed_accessor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("d");
+    let dd = super::open(&root, &super::clock_at("2026-11-21T08:00:00-08:00"), false);
+    assert_eq!(dd.tool_policy().unwrap(), dotdir::ollim::ToolPolicy::default(), "absent: empty");
+    std::fs::write(
+        root.join("tool-policy.yaml"),
+        "bg_forks:\n  override: [\"Read(./**.md)\"]\n  additional_allowed: [WebSearch]\n",
+    )
+    .unwrap();
+    assert_eq!(dd.tool_policy().unwrap().bg_fork_tools(), ["Read(./**.md)", "WebSearch"]);
+    let options = dotdir::check::Options::default();
+    let clean = dotdir::check::check(&root, &LAYOUT, &options).unwrap();
+    assert!(clean.problems.iter().all(|p| p.path != "tool-policy.yaml"), "{:?}", clean.problems);
+    std::fs::write(root.join("tool-policy.yaml"), "main_session: [\n").unwrap();
+    let error = dd.tool_policy().unwrap_err().to_string();
+    assert!(error.contains("tool-policy.yaml"), "{error}");
+    let report = dotdir::check::check(&root, &LAYOUT, &options).unwrap();
+    let found: Vec<_> = report.problems.iter().filter(|p| p.path == "tool-policy.yaml").collect();
+    assert_eq!(found.len(), 1, "{:?}", report.problems);
+    assert_eq!(found[0].kind.as_str(), "corrupt-yaml");
+    assert_eq!(found[0].severity, dotdir::Severity::Error);
+}
