@@ -669,6 +669,86 @@ pub fn create_dirs(dir: &Path, mode: u32, durability: Durability) -> Result<()> 
     Ok(())
 }
 
+/// Sets a file aside for a person to read: copies it to the first free `<name>.corrupt`,
+/// `<name>.1.corrupt`, … (create-only, `0o600`: an earlier copy is never replaced, and bad data
+/// may hold a secret's bytes), then removes it with `durability`. Returns the copy, or `None`
+/// when there was no file. Safe to retry: a failure before the removal leaves the file in
+/// place (and at worst a copy a retry does not reuse), one after it has nothing left to do.
+///
+/// ```
+/// # fn main() -> Result<(), dotdir_atomic_store::Error> {
+/// # let tmp = tempfile::tempdir().unwrap();
+/// use dotdir_atomic_store::{Durability, set_aside};
+/// let state = tmp.path().join("state.json");
+/// std::fs::write(&state, b"{torn").unwrap();
+/// let aside = set_aside(&state, Durability::Full)?.unwrap();
+/// assert!(aside.ends_with("state.json.corrupt") && !state.exists());
+/// # Ok(()) }
+/// ```
+pub fn set_aside(path: &Path, durability: Durability) -> Result<Option<PathBuf>> {
+    let options = WriteOptions::new().mode(Mode::Exact(0o600)).durability(durability);
+    for n in 0u32..=u32::MAX {
+        // Opened afresh for each name: the copy is streamed, whatever the file's size.
+        let mut source = match OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(path)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(Error::Io { step: Step::Read, path: path.to_path_buf(), source });
+            }
+        };
+        let mut aside = path.as_os_str().to_owned();
+        aside.push(if n == 0 { ".corrupt".to_owned() } else { format!(".{n}.corrupt") });
+        let aside = PathBuf::from(aside);
+        let mut copy = AtomicFile::create(&aside, &options)?;
+        io::copy(&mut source, &mut copy).map_err(Error::io(Step::Write, &aside))?;
+        if copy.commit_new()? == Created::New {
+            let _ = remove(path, durability)?;
+            return Ok(Some(aside));
+        }
+    }
+    Err(Error::Io {
+        step: Step::CreateTemp,
+        path: path.to_path_buf(),
+        source: io::Error::other("every .corrupt name is taken"),
+    })
+}
+
+/// The real-directory guard: the first directory on the way from `root` (excluded: a data
+/// directory may be reached through a symbolic link) down to `dir` (included) that exists and
+/// is not a real directory — a symbolic link, which a write would follow out of the data
+/// directory, or a file. `None` when every existing one is a directory (missing ones are
+/// created as real directories by the write that needs them). A `dir` outside `root` is not
+/// checked. A layout calls it before writing under one of its directories: only the layout
+/// knows where the data directory's root is (a write alone never follows its last component).
+///
+/// ```
+/// # let tmp = tempfile::tempdir().unwrap();
+/// # let root = tmp.path();
+/// std::fs::create_dir(root.join("state")).unwrap();
+/// std::os::unix::fs::symlink("/etc", root.join("routines")).unwrap();
+/// use dotdir_atomic_store::first_non_directory;
+/// assert_eq!(first_non_directory(root, &root.join("state/new")).unwrap(), None);
+/// assert_eq!(first_non_directory(root, &root.join("routines")).unwrap(), Some(root.join("routines")));
+/// ```
+pub fn first_non_directory(root: &Path, dir: &Path) -> io::Result<Option<PathBuf>> {
+    let Ok(relative) = dir.strip_prefix(root) else { return Ok(None) };
+    let mut current = root.to_path_buf();
+    for component in relative.components() {
+        current.push(component);
+        match fs::symlink_metadata(&current) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Ok(Some(current)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
 /// Creates `dir` (and missing ancestors) as `0o700`, or takes group and other permissions away
 /// from an existing directory: a directory that holds secrets. A symlink or a file at `dir` is
 /// an error ([`Step::CreateDir`]), never followed.

@@ -361,7 +361,7 @@ impl DataDir {
 
 /// See [`DataDir::real_dir`].
 fn check_real_dir(root: &Path, dir: &Path) -> Result<()> {
-    match crate::ollim::first_non_directory(root, dir) {
+    match dotdir_atomic_store::first_non_directory(root, dir) {
         Ok(None) => Ok(()),
         Ok(Some(path)) => Err(Error::NotADirectory { path }),
         Err(source) => Err(Error::Io { step: "inspect", path: dir.to_path_buf(), source }),

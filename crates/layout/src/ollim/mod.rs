@@ -137,5 +137,3 @@ pub use self::{
     ttl::{ForkLookup, ForkMessage, Inquiries, Inquiry, is_inquiry_key},
     updates::{MAX_PENDING_UPDATES, PendingUpdate, push_capped, sentinel_count, sentinel_message},
 };
-
-pub(crate) use self::paths::first_non_directory;

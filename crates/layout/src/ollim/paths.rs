@@ -2,7 +2,6 @@
 
 use std::{
     ffi::OsStr,
-    fs, io,
     os::unix::ffi::OsStrExt,
     path::{Path, PathBuf},
 };
@@ -77,28 +76,4 @@ pub fn data_dir_from(ollim_data_dir: Option<&OsStr>, home: Option<&OsStr>) -> Re
         ));
     }
     Ok(path)
-}
-
-/// The first directory on the way from `root` (excluded: the data directory itself may be
-/// reached through a symbolic link) down to `dir` (included) that exists and is not a real
-/// directory — a symbolic link, which a write would follow out of the data directory, or a
-/// file. `None` when every existing one is a directory (missing ones are created as real
-/// directories by the write that needs them). A `dir` outside `root` is not checked.
-///
-/// Used by the ollim and omicos layouts before they write under a layout directory; the
-/// member crates used directly keep their own rule (only the last component is never
-/// followed): the layout is what knows where the data directory's root is.
-pub(crate) fn first_non_directory(root: &Path, dir: &Path) -> io::Result<Option<PathBuf>> {
-    let Ok(relative) = dir.strip_prefix(root) else { return Ok(None) };
-    let mut current = root.to_path_buf();
-    for component in relative.components() {
-        current.push(component);
-        match fs::symlink_metadata(&current) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return Ok(Some(current)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(None)
 }

@@ -1,12 +1,9 @@
 //! The JSON and raw state files under `state/`: sessions, fork messages, inquiries, pending
 //! updates and the runtime config, each read-modify-written under its cross-process lock.
 
-use std::{path::Path, sync::atomic::Ordering};
+use std::sync::atomic::Ordering;
 
-use dotdir_atomic_store::{
-    Created, DEFAULT_MAX_DOCUMENT, Document, Durability, Mode, WriteOptions, lock, read, remove,
-    write, write_new,
-};
+use dotdir_atomic_store::{DEFAULT_MAX_DOCUMENT, Document, Durability, lock, read, remove, write};
 use serde::de::DeserializeOwned;
 
 use crate::ollim::{
@@ -49,18 +46,7 @@ fn quarantine_if_corrupt<T: DeserializeOwned>(doc: &Document<T>) -> Result<bool>
     if !matches!(doc.read(), Err(dotdir_atomic_store::Error::Decode { .. })) {
         return Ok(false);
     }
-    // Copied to the first free `<name>.corrupt`, `<name>.1.corrupt`, … (create-only: an earlier
-    // quarantined copy is never replaced), then removed durably.
-    let bytes = read(doc.path(), DEFAULT_MAX_DOCUMENT)?.unwrap_or_default();
-    let secret = WriteOptions::new().mode(Mode::Exact(0o600));
-    for n in 0u32.. {
-        let mut aside = doc.path().as_os_str().to_owned();
-        aside.push(if n == 0 { ".corrupt".to_owned() } else { format!(".{n}.corrupt") });
-        if write_new(Path::new(&aside), &bytes, &secret)? == Created::New {
-            break;
-        }
-    }
-    remove(doc.path(), Durability::Full)?;
+    let _ = dotdir_atomic_store::set_aside(doc.path(), Durability::Full)?;
     Ok(true)
 }
 

@@ -189,7 +189,7 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
 pub(crate) fn real_dir(root: &Path, relative: &str) -> Result<PathBuf> {
     let dir = if relative.is_empty() { root.to_path_buf() } else { root.join(relative) };
     let above = root.parent().unwrap_or(root);
-    match crate::ollim::first_non_directory(above, &dir) {
+    match dotdir_atomic_store::first_non_directory(above, &dir) {
         Ok(None) => Ok(dir),
         Ok(Some(path)) => Err(Error::NotADirectory { path }),
         Err(source) => Err(Error::Io { step: "inspect", path: dir, source }),
