@@ -12,7 +12,7 @@
 //!   when forced, after moving the existing one aside (never while its application runs).
 //!
 //! ```
-//! # fn main() -> Result<(), dotdir::check::Error> {
+//! # fn main() -> Result<(), dotdir::Error> {
 //! use dotdir::{Entry, Format, Layout, archive, backup, check};
 //! const APP: Layout = Layout {
 //!     name: "app",
@@ -56,9 +56,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    Layout,
+    Error, Layout,
     backup::{Selection, SkipReason},
-    check::{self, Error},
+    check,
 };
 
 /// The manifest's name inside the top-level folder.

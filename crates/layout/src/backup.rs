@@ -9,7 +9,7 @@
 //! and a backup never carries one (move history with git itself).
 //!
 //! ```
-//! # fn main() -> Result<(), dotdir::check::Error> {
+//! # fn main() -> Result<(), dotdir::Error> {
 //! use dotdir::{Backup, Entry, Format, Layout, backup};
 //! const APP: Layout = Layout {
 //!     name: "app",
@@ -41,8 +41,7 @@ use std::{
 };
 
 use crate::{
-    Backup, Layout,
-    check::Error,
+    Backup, Error, Layout,
     inspect::{self, Node, NodeKind, Role, Tree, dir_pattern},
 };
 

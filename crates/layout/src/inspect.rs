@@ -4,7 +4,7 @@
 //! start from this walk.
 //!
 //! ```
-//! # fn main() -> Result<(), dotdir::check::Error> {
+//! # fn main() -> Result<(), dotdir::Error> {
 //! use dotdir::{Entry, Format, Layout, inspect};
 //! const NOTES: Layout = Layout {
 //!     name: "notes",
@@ -29,7 +29,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{Backup, Entry, Git, Kind, Layout, check::Error, glob_match};
+use crate::{Backup, Entry, Error, Git, Kind, Layout, glob_match};
 
 /// What kind of filesystem object a node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,6 +32,7 @@ pub mod archive;
 pub mod backup;
 pub mod check;
 mod decl;
+mod error;
 pub mod inspect;
 pub mod ollim;
 pub mod omicos;
@@ -57,5 +58,7 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+pub use crate::error::Error;
 
 pub use crate::decl::{Backup, Entry, Format, Git, Kind, Layout, Severity, Validator};

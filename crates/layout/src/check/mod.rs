@@ -1,0 +1,311 @@
+//! Finds what is wrong in a data directory, from its declared [`Layout`] alone, and applies the
+//! repairs that lose nothing.
+//!
+//! [`check`] walks the directory ([`crate::inspect`]) and reports [`Problem`]s of stable kinds
+//! ([`ProblemKind`]): secrets readable by others, stale pid records, torn or corrupt JSON Lines,
+//! JSON state that does not parse or has the wrong shape, spec files that do not parse,
+//! duplicate spec ids, leftover temporary files, records past their retention, secrets in git,
+//! a missing `.gitignore`, unknown entries. [`fix`] applies only the repairs that lose nothing
+//! (tighten a mode, reclaim a stale lock, move torn tails and corrupt lines aside to a
+//! `.corrupt` file, sweep abandoned temporary files, prune expired records, write `.gitignore`,
+//! untrack secrets) and reports each one.
+//!
+//! ```
+//! # fn main() -> Result<(), dotdir::Error> {
+//! use std::os::unix::fs::PermissionsExt;
+//! use dotdir::{Entry, Format, Layout, check};
+//! const APP: Layout = Layout {
+//!     name: "app",
+//!     description: "an app",
+//!     entries: &[Entry::file("token.json", Format::Json, "an API token").secret()],
+//! };
+//! let dir = tempfile::tempdir().unwrap();
+//! std::fs::write(dir.path().join("token.json"), "\"s3cr3t\"").unwrap();
+//! std::fs::set_permissions(dir.path().join("token.json"), std::fs::Permissions::from_mode(0o644)).unwrap();
+//!
+//! let report = check::check(dir.path(), &APP, &check::Options::default())?;
+//! assert_eq!(report.problems[0].kind, check::ProblemKind::SecretMode);
+//! assert!(report.problems[0].fixable);
+//!
+//! let fixed = check::fix(dir.path(), &APP, &check::Options::default())?;
+//! assert_eq!(fixed.repairs.len(), 1);
+//! assert!(check::check(dir.path(), &APP, &check::Options::default())?.problems.is_empty());
+//! # Ok(()) }
+//! ```
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    fmt, fs,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use dotdir_atomic_store::{self as store, JsonStyle};
+use serde_json::Value;
+
+pub use crate::{Error, decl::Severity};
+use crate::{
+    Format, Layout,
+    inspect::{self, Node, NodeKind, Role, Tree},
+};
+
+mod content;
+mod git;
+mod problem;
+mod repair;
+
+pub use self::problem::{Problem, ProblemKind};
+use self::{content::*, git::*, problem::Action, repair::*};
+
+/// Options of [`check`] and [`fix`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// The time retention is measured against (the default is now; tests pin it).
+    pub now: SystemTime,
+    /// Report paths the layout does not know (`unknown-entry`). Default: yes.
+    pub report_unknown: bool,
+    /// The program a pid record's holder must be running to count as alive (`ollim-bot`,
+    /// `omicos`); without it any live pid counts (a reused pid then looks like a holder).
+    pub program: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { now: SystemTime::now(), report_unknown: true, program: None }
+    }
+}
+
+impl Options {
+    /// Sets [`Options::now`].
+    #[must_use]
+    pub fn now(mut self, now: SystemTime) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// Sets [`Options::program`].
+    #[must_use]
+    pub fn program(mut self, program: impl Into<String>) -> Self {
+        self.program = Some(program.into());
+        self
+    }
+
+    /// Sets [`Options::report_unknown`].
+    #[must_use]
+    pub fn report_unknown(mut self, report: bool) -> Self {
+        self.report_unknown = report;
+        self
+    }
+}
+
+/// What [`check`] found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The layout's name.
+    pub layout: &'static str,
+    /// The data directory.
+    pub root: PathBuf,
+    /// Every problem, sorted by path, then line, then kind.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// The problems [`fix`] can repair.
+    pub fn fixable(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| p.fixable)
+    }
+
+    /// How many problems have `severity`.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.problems.iter().filter(|p| p.severity == severity).count()
+    }
+
+    /// The highest severity found, `None` for a clean directory.
+    pub fn worst(&self) -> Option<Severity> {
+        self.problems.iter().map(|p| p.severity).max()
+    }
+}
+
+/// The application that owns a data directory, found running by its instance lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Running {
+    /// The holder's pid, when known.
+    pub pid: Option<u32>,
+    /// The pid record that names it, relative to the data directory.
+    pub record: String,
+}
+
+impl fmt::Display for Running {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pid {
+            Some(pid) => write!(f, "the application is running (pid {pid}, {})", self.record),
+            None => write!(f, "the application is running ({})", self.record),
+        }
+    }
+}
+
+/// One repair [`fix`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repair {
+    /// The problem it repaired.
+    pub kind: ProblemKind,
+    /// The path relative to the data directory.
+    pub path: String,
+    /// What was done, for people.
+    pub action: String,
+}
+
+/// A repair that was attempted and failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixFailure {
+    /// The problem that is still there.
+    pub kind: ProblemKind,
+    /// The path relative to the data directory.
+    pub path: String,
+    /// Why the repair failed.
+    pub error: String,
+}
+
+/// What [`fix`] did.
+#[derive(Debug, Clone)]
+pub struct FixReport {
+    /// The layout's name.
+    pub layout: &'static str,
+    /// The repairs made.
+    pub repairs: Vec<Repair>,
+    /// The repairs that failed (the problem is left as it was), among them those refused
+    /// because the application is running.
+    pub failures: Vec<FixFailure>,
+    /// The running application, when one holds the layout's instance lock: every repair that
+    /// could race it was refused.
+    pub running: Option<Running>,
+}
+
+/// Checks `root` against `layout`.
+pub fn check(root: &Path, layout: &Layout, options: &Options) -> Result<Report, Error> {
+    let tree = inspect::inspect(root, layout)?;
+    Ok(check_tree(&tree, options))
+}
+
+/// Checks an already classified tree.
+pub fn check_tree(tree: &Tree, options: &Options) -> Report {
+    let mut problems = Vec::new();
+    for node in &tree.nodes {
+        check_node(node, options, &mut problems);
+    }
+    check_specs(tree, &mut problems);
+    if tree.has_git() {
+        check_git(tree, &mut problems);
+    }
+    problems
+        .sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)).then(a.kind.cmp(&b.kind)));
+    Report { layout: tree.layout.name, root: tree.root.clone(), problems }
+}
+
+/// Applies every repair that loses nothing, then reports what it did. Run [`check`] again to
+/// see what is left.
+///
+/// The applications take none of dotdir's locks. While one runs (its pid record is held: by
+/// dotdir's lock, or by a live process running the layout's program), only the repairs that
+/// cannot race it run (a secret's mode; a stale record cannot be held); every other repair is
+/// refused, named in [`FixReport::failures`], and [`FixReport::running`] says who runs.
+pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport, Error> {
+    // Every repair names its path from the root: a relative root would be resolved against
+    // whatever directory each tool (git) works in.
+    let root = &std::path::absolute(root).map_err(|source| Error::Io {
+        step: "resolve the path of",
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let tree = inspect::inspect(root, layout)?;
+    let report = check_tree(&tree, options);
+    let running = running(&tree, options);
+    let mut repairs = Vec::new();
+    let mut failures = Vec::new();
+    let mut done: HashSet<(PathBuf, std::mem::Discriminant<Action>)> = HashSet::new();
+    // The commit of what changed comes last, so it takes the other repairs' changes too.
+    let mut ordered: Vec<&Problem> = report.problems.iter().collect();
+    ordered.sort_by_key(|p| matches!(p.action, Some((Action::CommitChanged, _))));
+    for problem in ordered {
+        let Some((action, path)) = &problem.action else { continue };
+        if !done.insert((path.clone(), std::mem::discriminant(action))) {
+            continue;
+        }
+        if let Some(running) = running.as_ref().filter(|_| action.races_the_app()) {
+            failures.push(FixFailure {
+                kind: problem.kind,
+                path: problem.path.clone(),
+                error: format!("not repaired: {running}; stop it first, then repair again"),
+            });
+            continue;
+        }
+        match apply(root, path, layout, action, options) {
+            Ok(what) => repairs.push(Repair {
+                kind: problem.kind,
+                path: problem.path.clone(),
+                action: what,
+            }),
+            Err(error) => failures.push(FixFailure {
+                kind: problem.kind,
+                path: problem.path.clone(),
+                error: crate::error_chain(&error),
+            }),
+        }
+    }
+    // Every repair is verified by reading the directory again: one whose problem is still
+    // there is a failure, never a claim.
+    if !repairs.is_empty() {
+        let after = check(root, layout, options)?;
+        let (verified, unverified): (Vec<Repair>, Vec<Repair>) = repairs
+            .into_iter()
+            .partition(|r| !after.problems.iter().any(|p| p.kind == r.kind && p.path == r.path));
+        repairs = verified;
+        failures.extend(unverified.into_iter().map(|r| FixFailure {
+            kind: r.kind,
+            path: r.path,
+            error: format!("{}, yet a second check still finds the problem", r.action),
+        }));
+    }
+    Ok(FixReport { layout: layout.name, repairs, failures, running })
+}
+
+/// The application running in `root`, when its instance lock (a pid record the layout
+/// declares) is held: by dotdir's lock, or by a live process of [`Options::program`].
+pub fn running_in(
+    root: &Path,
+    layout: &Layout,
+    options: &Options,
+) -> Result<Option<Running>, Error> {
+    Ok(running(&inspect::inspect(root, layout)?, options))
+}
+
+/// The holder of the layout's instance lock, when one runs: the first declared pid record whose
+/// holder is running (or whose state cannot be told: then nothing racy may run either).
+fn running(tree: &Tree, options: &Options) -> Option<Running> {
+    tree.nodes
+        .iter()
+        .filter(|node| node.entry.is_some_and(|e| e.format == Format::PidRecord))
+        .find_map(|node| match pid_lock(&node.path, options).probe() {
+            Ok(Some(holder)) if holder.running => {
+                Some(Running { pid: holder.pid, record: node.relative.clone() })
+            }
+            Ok(_) => None,
+            Err(_) => Some(Running { pid: None, record: node.relative.clone() }),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_their_names() {
+        for kind in ProblemKind::ALL {
+            assert_eq!(ProblemKind::from_name(kind.as_str()), kind);
+        }
+        assert_eq!(ProblemKind::from_name("odd-thing").as_str(), "odd-thing");
+    }
+}

@@ -1,0 +1,141 @@
+//! The repairs of `check --fix`: each one loses nothing.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) fn apply(
+    root: &Path,
+    path: &Path,
+    layout: &Layout,
+    action: &Action,
+    options: &Options,
+) -> Result<String, Error> {
+    match action {
+        Action::Tighten { to } => {
+            fs::set_permissions(path, fs::Permissions::from_mode(*to)).map_err(|source| {
+                Error::Io { step: "change the mode of", path: path.to_path_buf(), source }
+            })?;
+            Ok(format!("mode set to {to:04o}"))
+        }
+        Action::RemoveStaleLock => {
+            // Reclaim under the OS lock, as a starter would, then release: the stale record is
+            // judged and removed by exactly one process, never while a holder runs.
+            let guard = pid_lock(path, options)
+                .acquire()
+                .map_err(|source| Error::Lock { path: path.to_path_buf(), source })?;
+            let previous = match guard.previous() {
+                dotdir_pidlock::Previous::Dead(pid) => format!("pid {pid} was gone"),
+                dotdir_pidlock::Previous::Reused(pid) => {
+                    format!("pid {pid} belonged to another program")
+                }
+                dotdir_pidlock::Previous::InvalidPid(pid) => format!("{pid} is not a pid"),
+                dotdir_pidlock::Previous::Corrupt => "the record was corrupt".to_owned(),
+                _ => "the record was stale".to_owned(),
+            };
+            guard.release().map_err(|source| Error::Lock { path: path.to_path_buf(), source })?;
+            Ok(format!("reclaimed the stale lock ({previous}) and removed the record"))
+        }
+        Action::RemoveTemp => {
+            let _ = store::remove(path, store::Durability::Full)
+                .map_err(|source| Error::Store { path: path.to_path_buf(), source })?;
+            Ok("removed the abandoned temporary file".to_owned())
+        }
+        Action::SetAsideLines => set_aside_lines(path),
+        Action::Prune { ttl } => prune(path, options.now, *ttl),
+        Action::WriteGitignore => {
+            // The journal's own block, as every writer of the layout keeps it (lines outside
+            // it are kept), committed when the repository tracks `.gitignore`.
+            let journal = open_journal(root, layout)
+                .map_err(|source| Error::Git { path: root.to_path_buf(), source })?;
+            let _ = journal
+                .sync_gitignore()
+                .map_err(|source| Error::Git { path: root.to_path_buf(), source })?;
+            Ok("wrote the layout's exclusions into .gitignore".to_owned())
+        }
+        Action::CommitChanged => {
+            let git_error = |source| Error::Git { path: root.to_path_buf(), source };
+            let journal = open_journal(root, layout).map_err(git_error)?;
+            let changed = journal.uncommitted().map_err(git_error)?;
+            let _ = journal
+                .commit_all_changed("dotdir check --fix: commit changes an interrupted write left")
+                .map_err(git_error)?;
+            Ok(format!("committed {} uncommitted path(s)", changed.len()))
+        }
+        Action::Untrack => {
+            let git_error = |source| Error::Git { path: path.to_path_buf(), source };
+            let journal = open_journal(root, layout).map_err(git_error)?;
+            let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned();
+            let commit = journal.untrack(&[path], &format!("untrack {rel}")).map_err(git_error)?;
+            // Verified by re-reading git's index and HEAD, never claimed.
+            if journal.audit().map_err(git_error)?.iter().any(|p| Path::new(&rel) == p) {
+                return Err(Error::Unverified {
+                    path: path.to_path_buf(),
+                    message: "still tracked after `git rm --cached`".to_owned(),
+                });
+            }
+            Ok(match commit {
+                Some(_) => "removed from git's index and committed (the file is kept); its old content stays in the history: rotate the secret".to_owned(),
+                None => "no longer tracked by git".to_owned(),
+            })
+        }
+    }
+}
+
+/// Moves the torn tail and corrupt lines of a JSON Lines file to `<name>.corrupt` through the
+/// log's own repair (under its append lock), keeping every good line byte for byte.
+pub(super) fn set_aside_lines(path: &Path) -> Result<String, Error> {
+    let log = dotdir_jsonl_log::Log::<Value>::new(path);
+    let rewrite = log.repair().map_err(|source| Error::Log { path: path.to_path_buf(), source })?;
+    let bytes: u64 = rewrite.quarantined.iter().map(|p| p.len).sum();
+    let mut what = format!(
+        "moved {} line(s) ({bytes} bytes) to {}; {} record(s) kept",
+        rewrite.quarantined.len(),
+        file_name(&log.corrupt_path()),
+        rewrite.kept
+    );
+    if rewrite.blank > 0 {
+        what.push_str(&format!("; dropped {} blank line(s)", rewrite.blank));
+    }
+    Ok(what)
+}
+
+pub(super) fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+pub(super) fn prune(path: &Path, now: SystemTime, ttl: Duration) -> Result<String, Error> {
+    let bytes = store::read(path, store::DEFAULT_MAX_DOCUMENT)
+        .map_err(|source| Error::Store { path: path.to_path_buf(), source })?
+        .unwrap_or_default();
+    let style = guess_style(&bytes);
+    let document = store::Document::<Value>::new(path).style(style);
+    let cutoff = cutoff(now, ttl);
+    let removed = document
+        .update(|value| match value {
+            Value::Array(records) => {
+                let before = records.len();
+                records.retain(|r| !is_expired(r, cutoff));
+                before - records.len()
+            }
+            Value::Object(map) => {
+                let before = map.len();
+                map.retain(|_, r| !is_expired(r, cutoff));
+                before - map.len()
+            }
+            _ => 0,
+        })
+        .map_err(|source| Error::Store { path: path.to_path_buf(), source })?;
+    Ok(format!("pruned {removed} expired record(s)"))
+}
+
+/// The style an existing JSON file was written in, so a rewrite keeps it.
+pub(super) fn guess_style(bytes: &[u8]) -> JsonStyle {
+    let text = String::from_utf8_lossy(bytes);
+    if text.contains("\n  ") {
+        JsonStyle::Pretty
+    } else if text.contains(", ") || text.contains(": ") {
+        JsonStyle::Python
+    } else {
+        JsonStyle::Compact
+    }
+}
