@@ -91,25 +91,14 @@ pub(crate) fn assert_status_clean(dir: &Path) {
     assert_eq!(status, "", "git status is not clean");
 }
 
-/// The role this process plays when it was spawned as a child, if any.
-pub(crate) fn child_role() -> Option<String> {
-    std::env::var("DOTDIR_CHILD").ok()
-}
+pub(crate) use dotdir_test_support::{child_role, knob};
 
-/// This test binary, running only `test` (with output), as the child `role`.
+/// This test binary, running only `test` (with output), as the child `role`, with git's
+/// system and global configuration out of the way.
 pub(crate) fn child(test: &str, role: &str) -> Command {
-    let mut command = Command::new(std::env::current_exe().unwrap());
+    let mut command = dotdir_test_support::child(test, role);
+    command.arg("-q").env("GIT_CONFIG_NOSYSTEM", "1").env("GIT_CONFIG_GLOBAL", "/dev/null");
     command
-        .args(["--exact", test, "--nocapture", "--test-threads=1", "-q"])
-        .env("DOTDIR_CHILD", role)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null");
-    command
-}
-
-/// A size knob from the environment.
-pub(crate) fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// Subjects of the commits reachable from HEAD, newest first, with their parent counts.

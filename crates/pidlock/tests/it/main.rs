@@ -7,52 +7,7 @@ mod basics;
 mod multiprocess;
 mod restart;
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-    time::{Duration, Instant},
-};
-
-/// The role this process plays when a test spawned it as a child.
-pub(crate) fn child_role() -> Option<String> {
-    std::env::var("DOTDIR_CHILD").ok()
-}
-
-/// A command that re-runs this test binary as a child playing `role` inside the test `test`
-/// (a full path such as `multiprocess::start_race`).
-pub(crate) fn child(test: &str, role: &str) -> Command {
-    let mut command = Command::new(std::env::current_exe().expect("the test binary has a path"));
-    command.args([test, "--exact", "--nocapture", "--test-threads=1"]).env("DOTDIR_CHILD", role);
-    command
-}
-
-/// How much work the slow tests do: `DOTDIR_SCALE` multiplies the CI default.
-pub(crate) fn scale(ci_default: usize) -> usize {
-    let factor: f64 =
-        std::env::var("DOTDIR_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
-    ((ci_default as f64) * factor).max(1.0) as usize
-}
-
-/// An environment variable a child needs.
-pub(crate) fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set for the child"))
-}
-
-/// Waits until `path` exists (a child's "ready" marker), at most `limit`.
-pub(crate) fn wait_for(path: &Path, limit: Duration) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(start.elapsed() < limit, "{} did not appear within {limit:?}", path.display());
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Writes a marker or result file for the parent (rename, so the parent never reads half).
-pub(crate) fn report(path: &Path, text: &str) {
-    let temp = PathBuf::from(format!("{}.tmp{}", path.display(), std::process::id()));
-    std::fs::write(&temp, text).unwrap();
-    std::fs::rename(&temp, path).unwrap();
-}
+pub(crate) use dotdir_test_support::{child, child_role, env, report, scale, wait_for};
 
 /// The state letter of a live process in `/proc/<pid>/stat`, and its pending-signal masks.
 pub(crate) fn proc_state(pid: u32) -> (char, String) {

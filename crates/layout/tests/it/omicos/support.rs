@@ -4,8 +4,7 @@ use std::{
     collections::BTreeMap,
     os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    process::{Child, Stdio},
 };
 
 use dotdir::{
@@ -13,28 +12,12 @@ use dotdir::{
     omicos::{CloudLogin, GlobalHome, Mode, Workspace, WorkspaceOptions},
 };
 
-/// The env var naming the role a spawned copy of the test binary plays.
-pub(super) const CHILD: &str = "DOTDIR_CHILD";
-
-/// The role this process plays, when it is a child.
-pub(super) fn child_role() -> Option<String> {
-    std::env::var(CHILD).ok()
-}
-
-/// An env var the parent passed to the child.
-pub(super) fn child_arg(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("child needs {name}"))
-}
+pub(super) use dotdir_test_support::{child_role, env as child_arg, wait_for};
 
 /// Spawns this test binary to run `test` (full path) as `role`, with extra env vars.
 pub(super) fn spawn_child(test: &str, role: &str, envs: &[(&str, String)]) -> Child {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args(["--exact", test, "--nocapture", "--test-threads=1", "-q"])
-        .env(CHILD, role)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    let mut command = dotdir_test_support::child(test, role);
+    command.arg("-q").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     for (k, v) in envs {
         command.env(k, v);
     }
@@ -60,15 +43,6 @@ pub(super) fn result_of(stdout: &str) -> String {
 /// Test size knob: `DOTDIR_SCALE` (default 1).
 pub(super) fn scale() -> usize {
     std::env::var("DOTDIR_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1).max(1)
-}
-
-/// Spins until `path` exists (a start barrier for racing children).
-pub(super) fn wait_for(path: &Path, timeout: Duration) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {}", path.display());
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// The home and the serve workspace of a temp dir: `<tmp>/home/.omicos`, `<tmp>/ws/.omicos`.
