@@ -507,9 +507,10 @@ pub fn restore(
     staging_name.push(&name);
     staging_name.push(".dotdir-restore");
     let staging = parent.join(&staging_name);
-    // One restore at a time into this directory; a killed one's staging is rebuilt.
-    let _lock = dotdir_atomic_store::lock(&staging)
-        .map_err(|source| Error::Store { path: staging.clone(), source })?;
+    // One restore at a time into this parent directory (its own `flock`: no lock file is left
+    // beside the user's directories); a killed one's staging is rebuilt.
+    let parent_lock = File::open(&parent).map_err(io_error("open", &parent))?;
+    parent_lock.lock().map_err(io_error("lock", &parent))?;
     match fs::remove_dir_all(&staging) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => {
             return Err(Error::Io {

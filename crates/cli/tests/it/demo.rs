@@ -80,6 +80,13 @@ fn every_writer_gives_the_mode_its_entry_declares() {
         .output()
         .unwrap();
     assert_eq!(code(&output), 0, "{}", stderr(&output));
+    // The restore next to them leaves nothing of its own in their parent (no lock file).
+    let beside: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".lock") || name.contains("dotdir-restore"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
     let layouts = [
         ("ollim-bot", &dotdir::ollim::LAYOUT),
         ("omicos-home", &dotdir::omicos::HOME_LAYOUT),
