@@ -116,10 +116,7 @@ impl DeferringJournal {
             Err(error) => may_succeed_later(error),
         };
         let deferred = retry && self.defer(&paths, message);
-        if (result.is_ok() || deferred)
-            && !rest.is_empty()
-            && self.journal.commit_paths(&rest, RECOVERED_MESSAGE).is_err()
-        {
+        if !rest.is_empty() && self.journal.commit_paths(&rest, RECOVERED_MESSAGE).is_err() {
             let _ = self.defer(&rest, RECOVERED_MESSAGE);
         }
         if deferred { Ok(None) } else { result }
