@@ -6,7 +6,7 @@ use std::{io, path::PathBuf};
 use dotdir_atomic_store as store;
 
 /// Everything that can stop a check, a repair pass or a backup selection (problems in the data
-/// are [`Problem`]s, not errors).
+/// are [`Problem`](crate::check::Problem)s, not errors).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
