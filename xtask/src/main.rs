@@ -62,6 +62,12 @@ fn ci() -> Result<()> {
     cargo(&["test", "--workspace", "--doc", "--locked"], &[])?;
     clock_ahead(tests)?;
     cargo(&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")])?;
+    // The crates that depend on no other dotdir crate can be packaged as they are (the others
+    // need theirs on crates.io first).
+    cargo(
+        &["package", "-p", "dotdir-atomic-store", "--no-verify", "--locked", "--allow-dirty"],
+        &[],
+    )?;
     // The harnesses spawn `current_exe()` as their child; the builds above may have replaced this
     // very binary (then `/proc/self/exe` names a deleted file), so each runs as a fresh
     // `cargo xtask` process. Bounded passes: about 35 s of fuzzing, a sample of injection points,

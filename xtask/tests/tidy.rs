@@ -1,5 +1,6 @@
 //! Repository rules as a test: every `.rs` file opens with `//!`, every crate inherits the
-//! workspace lints, no test carries the ignore attribute.
+//! workspace lints, no test carries the ignore attribute, every publishable crate carries the
+//! metadata crates.io needs.
 
 use std::{
     fs,
@@ -116,4 +117,23 @@ fn every_crate_folder_is_a_package_named_after_it() {
             "crates/{folder} must be package {expected}"
         );
     }
+}
+
+#[test]
+fn every_publishable_crate_can_be_cherry_picked() {
+    // What crates.io shows and searches: keywords, categories and a README in the package.
+    let mut checked = 0;
+    for entry in fs::read_dir(root().join("crates")).expect("crates/ exists").flatten() {
+        let manifest = fs::read_to_string(entry.path().join("Cargo.toml")).unwrap_or_default();
+        if manifest.contains("publish = false") {
+            continue;
+        }
+        let folder = entry.file_name().to_string_lossy().into_owned();
+        for key in ["keywords = [", "categories = [", "readme = \"README.md\""] {
+            assert!(manifest.contains(key), "crates/{folder}/Cargo.toml has no {key}");
+        }
+        assert!(entry.path().join("README.md").is_file(), "crates/{folder}/README.md is missing");
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} publishable crates found");
 }
