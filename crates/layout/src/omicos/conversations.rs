@@ -83,6 +83,7 @@ pub type ConversationSyncState = BTreeMap<String, BTreeMap<String, SyncMark>>;
 pub struct Conversation {
     id: String,
     dir: PathBuf,
+    durability: dotdir_atomic_store::Durability,
 }
 
 impl Conversation {
@@ -119,6 +120,7 @@ impl Conversation {
     /// The `meta.json` document.
     pub fn meta(&self) -> Document<ConversationMeta> {
         Document::new(self.meta_path())
+            .options(dotdir_atomic_store::WriteOptions::new().durability(self.durability))
     }
 }
 
@@ -140,19 +142,23 @@ impl Workspace {
 
     /// The index document; [`Document::update`] keeps it consistent across processes.
     pub fn conversation_index(&self) -> Document<ConversationIndex> {
-        Document::new(self.conversation_index_path())
+        Document::new(self.conversation_index_path()).options(self.write_options())
     }
 
     /// The sync-state document.
     pub fn conversation_sync(&self) -> Document<ConversationSyncState> {
-        Document::new(self.conversation_sync_path())
+        Document::new(self.conversation_sync_path()).options(self.write_options())
     }
 
     /// The paths of conversation `id`, after checking that `id` is a safe path component. Does
     /// not check that the conversation exists.
     pub fn conversation(&self, id: &str) -> Result<Conversation> {
         validate_name("conversation id", id)?;
-        Ok(Conversation { id: id.to_owned(), dir: self.conversations_dir().join(id) })
+        Ok(Conversation {
+            id: id.to_owned(),
+            dir: self.conversations_dir().join(id),
+            durability: self.durability(),
+        })
     }
 
     /// Creates conversation `id` — its directory with `outputs/` and `uploads/`, `meta.json`,
@@ -184,12 +190,12 @@ impl Workspace {
                         path: conversation.dir.clone(),
                     });
                 }
-                ensure_dir(&conversation.outputs_dir())?;
-                ensure_dir(&conversation.uploads_dir())?;
+                ensure_dir(&conversation.outputs_dir(), self.durability())?;
+                ensure_dir(&conversation.uploads_dir(), self.durability())?;
                 return Ok(());
             }
-            ensure_dir(&conversation.outputs_dir())?;
-            ensure_dir(&conversation.uploads_dir())?;
+            ensure_dir(&conversation.outputs_dir(), self.durability())?;
+            ensure_dir(&conversation.uploads_dir(), self.durability())?;
             let now = now_rfc3339();
             let summary = ConversationSummary {
                 title: title.to_owned(),

@@ -18,12 +18,26 @@ use super::{Error, Result, names::validate_name};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GlobalHome {
     root: PathBuf,
+    durability: store::Durability,
 }
 
 impl GlobalHome {
     /// The home at `root`. Touches nothing on disk.
     pub fn at(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self { root: root.into(), durability: store::Durability::Full }
+    }
+
+    /// Sets the durability of every write, removal and directory creation in the home (and in
+    /// the workspaces built on it): [`store::Durability::Full`] by default.
+    #[must_use]
+    pub fn with_durability(mut self, durability: store::Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// The durability of the home's writes.
+    pub fn durability(&self) -> store::Durability {
+        self.durability
     }
 
     /// Resolves the home the way omicos does: `OMICOS_LOCAL_HOME` when set and not empty,
@@ -42,7 +56,7 @@ impl GlobalHome {
             (None, Some(home)) => cwd.join(home).join(".omicos"),
             (None, None) => return Err(Error::NoHome),
         };
-        Ok(Self { root })
+        Ok(Self::at(root))
     }
 
     /// [`GlobalHome::resolve`] with this process' `OMICOS_LOCAL_HOME`, `HOME` and working
@@ -64,7 +78,7 @@ impl GlobalHome {
     /// Creates the home as a `0700` directory (it holds secrets at its top level), and takes
     /// group and other permissions away from an existing one.
     pub fn ensure(&self) -> Result<()> {
-        ensure_private_dir(&self.root)
+        ensure_private_dir(&self.root, self.durability)
     }
 
     /// `cloud_login.json`: the global copy/fallback of the login credentials (`0600`).
@@ -131,7 +145,7 @@ impl GlobalHome {
 
     /// The global login document (`0600` writes).
     pub fn cloud_login(&self) -> Document<CloudLogin> {
-        secret_document(self.cloud_login_path())
+        secret_document(self.cloud_login_path(), self.durability)
     }
 
     /// Reads the global login; `None` when there is none.
@@ -149,7 +163,8 @@ impl GlobalHome {
     /// Writes `auth.json` (API keys by environment-variable name), `0600`.
     pub fn write_auth(&self, keys: &Map<String, Value>) -> Result<()> {
         self.ensure()?;
-        let _ = secret_document::<Map<String, Value>>(self.auth_path()).write(keys)?;
+        let _ =
+            secret_document::<Map<String, Value>>(self.auth_path(), self.durability).write(keys)?;
         Ok(())
     }
 
@@ -157,7 +172,11 @@ impl GlobalHome {
     pub fn write_plan_token(&self, jwt: &str) -> Result<()> {
         self.ensure()?;
         let path = self.plan_token_path();
-        let _ = dotdir_atomic_store::write(&path, jwt.as_bytes(), &WriteOptions::secret())?;
+        let _ = dotdir_atomic_store::write(
+            &path,
+            jwt.as_bytes(),
+            &WriteOptions::secret().durability(self.durability),
+        )?;
         Ok(())
     }
 
@@ -166,21 +185,21 @@ impl GlobalHome {
         let path = self.oauth_path(provider)?;
         let _ = real_dir(&self.root, "oauth")?;
         self.ensure()?;
-        ensure_private_dir(&self.oauth_dir())?;
-        let _ = secret_document::<Value>(path).write(credentials)?;
+        ensure_private_dir(&self.oauth_dir(), self.durability)?;
+        let _ = secret_document::<Value>(path, self.durability).write(credentials)?;
         Ok(())
     }
 }
 
 /// A JSON document written with mode `0600`.
-pub(crate) fn secret_document<T>(path: PathBuf) -> Document<T> {
-    Document::new(path).options(WriteOptions::secret())
+pub(crate) fn secret_document<T>(path: PathBuf, durability: store::Durability) -> Document<T> {
+    Document::new(path).options(WriteOptions::secret().durability(durability))
 }
 
 /// Creates `dir` (and missing parents) as `0700`, or takes group and other permissions away
 /// from an existing directory. A symlink or a file at `dir` is an error.
-pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
-    Ok(store::create_private_dir(dir, store::Durability::Full)?)
+pub(crate) fn ensure_private_dir(dir: &Path, durability: store::Durability) -> Result<()> {
+    Ok(store::create_private_dir(dir, durability)?)
 }
 
 /// `relative` under `root` (`""`: `root` itself), after checking that `root` and every
@@ -197,8 +216,8 @@ pub(crate) fn real_dir(root: &Path, relative: &str) -> Result<PathBuf> {
 }
 
 /// Creates `dir` and missing parents with the default mode (a no-op when it exists).
-pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
-    Ok(store::create_dirs(dir, 0o777, store::Durability::Full)?)
+pub(crate) fn ensure_dir(dir: &Path, durability: store::Durability) -> Result<()> {
+    Ok(store::create_dirs(dir, 0o777, durability)?)
 }
 
 /// The user of a login, as the cloud reports it.

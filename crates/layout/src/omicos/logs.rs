@@ -8,7 +8,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use dotdir_atomic_store::{self as store, Document, WriteOptions};
+use dotdir_atomic_store::{self as store, Document};
 use dotdir_jsonl_log::{Log, Scan};
 use serde_json::Value;
 
@@ -76,11 +76,12 @@ impl Workspace {
     /// `trajectories/.sync_state.json`.
     pub fn trajectory_sync(&self) -> Document<TrajectorySyncState> {
         Document::new(self.trajectories_dir().join(".sync_state.json"))
+            .options(self.write_options())
     }
 
     /// The history log of conversation `id` (which must exist).
     pub fn history(&self, id: &str) -> Result<Log<Value>> {
-        Ok(Log::new(self.existing_conversation(id)?.history_path()))
+        Ok(log_at(self.existing_conversation(id)?.history_path(), self.durability()))
     }
 
     /// Appends one record to conversation `id`'s `history.jsonl`; returns the offset past it.
@@ -114,7 +115,7 @@ impl Workspace {
         let name = format!("turn_{turn_hex}.jsonl");
         Ok(TurnLog {
             relative: format!("{}/{name}", owner.dir_name()),
-            log: Log::new(dir.join(name)),
+            log: log_at(dir.join(name), self.durability()),
         })
     }
 
@@ -152,7 +153,8 @@ impl Workspace {
         let mut pending = Vec::new();
         for relative in self.trajectory_files(owner)? {
             let from = offsets.and_then(|o| o.get(&relative)).copied().unwrap_or(0);
-            let log: Log<Value> = Log::new(self.trajectories_dir().join(&relative));
+            let log: Log<Value> =
+                log_at(self.trajectories_dir().join(&relative), self.durability());
             let scan = log.read_from(from)?;
             if !scan.records.is_empty() {
                 pending.push(PendingUpload { relative, from, scan });
@@ -198,7 +200,7 @@ impl Workspace {
     pub fn usage_log(&self, session_id: &str) -> Result<Log<Value>> {
         validate_name("session id", session_id)?;
         let dir = self.create_dir("usage")?;
-        Ok(Log::new(dir.join(format!("{session_id}.jsonl"))))
+        Ok(log_at(dir.join(format!("{session_id}.jsonl")), self.durability()))
     }
 
     /// Spools a large tool result to `tool_outputs/<unix_ms>__<tool_call_id>.txt` and returns
@@ -207,7 +209,7 @@ impl Workspace {
         validate_name("tool call id", tool_call_id)?;
         let dir = self.create_dir("tool_outputs")?;
         let path = dir.join(format!("{}__{tool_call_id}.txt", now_ms()));
-        let _ = store::write(&path, output, &WriteOptions::new())?;
+        let _ = store::write(&path, output, &self.write_options())?;
         Ok(path)
     }
 
@@ -226,7 +228,7 @@ impl Workspace {
     /// the workspace uses, and the append-only writer never tears or interleaves a line.
     pub fn log_sidecar_restart(&self, message: &str) -> Result<()> {
         self.ensure()?;
-        let log: Log<Value> = Log::new(self.sidecar_restart_log_path());
+        let log: Log<Value> = log_at(self.sidecar_restart_log_path(), self.durability());
         let _ = log.append(&serde_json::json!({ "ts": now_rfc3339(), "message": message }))?;
         Ok(())
     }
@@ -251,7 +253,12 @@ impl GlobalHome {
         validate_name("session id", session_id)?;
         self.ensure()?;
         let dir = super::home::real_dir(self.root(), "usage")?;
-        super::home::ensure_dir(&dir)?;
-        Ok(Log::new(dir.join(format!("{session_id}.jsonl"))))
+        super::home::ensure_dir(&dir, self.durability())?;
+        Ok(log_at(dir.join(format!("{session_id}.jsonl")), self.durability()))
     }
+}
+
+/// A log at `path` with the layout's durability (every other option the log's default).
+fn log_at<T>(path: PathBuf, durability: store::Durability) -> Log<T> {
+    Log::with_options(path, dotdir_jsonl_log::LogOptions::new().durability(durability))
 }

@@ -274,6 +274,24 @@ impl Workspace {
         Self { home, workspace_root, data_dir, mode: options.mode, source }
     }
 
+    /// Sets the durability of every write, removal and directory creation in the workspace
+    /// and its home: [`Durability::Full`] by default.
+    #[must_use]
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.home = self.home.with_durability(durability);
+        self
+    }
+
+    /// The durability of the workspace's writes.
+    pub fn durability(&self) -> Durability {
+        self.home.durability()
+    }
+
+    /// Writes with the workspace's durability.
+    pub(crate) fn write_options(&self) -> WriteOptions {
+        WriteOptions::new().durability(self.durability())
+    }
+
     /// The global home this workspace falls back to.
     pub fn home(&self) -> &GlobalHome {
         &self.home
@@ -302,7 +320,7 @@ impl Workspace {
     /// Creates the data directory `0700` (it holds credentials), or takes group and other
     /// permissions away from an existing one.
     pub fn ensure(&self) -> Result<()> {
-        ensure_private_dir(&self.data_dir)
+        ensure_private_dir(&self.data_dir, self.durability())
     }
 
     /// A path inside the data directory.
@@ -354,22 +372,22 @@ impl Workspace {
 
     /// `account.json` as a document (`0600`: it holds a token).
     pub fn account(&self) -> Document<Account> {
-        secret_document(self.account_path())
+        secret_document(self.account_path(), self.durability())
     }
 
     /// `settings/llm-config.json` (`0600`: custom providers may carry API keys).
     pub fn llm_config(&self) -> Document<Map<String, Value>> {
-        secret_document(self.llm_config_path())
+        secret_document(self.llm_config_path(), self.durability())
     }
 
     /// `settings/llm-providers-state.json`.
     pub fn llm_providers_state(&self) -> Document<Map<String, Value>> {
-        Document::new(self.llm_providers_state_path())
+        Document::new(self.llm_providers_state_path()).options(self.write_options())
     }
 
     /// The workspace-local login document (`0600`).
     pub fn cloud_login(&self) -> Document<CloudLogin> {
-        secret_document(self.cloud_login_path())
+        secret_document(self.cloud_login_path(), self.durability())
     }
 
     // ---- workspace_id ----------------------------------------------------------------------
@@ -431,7 +449,7 @@ impl Workspace {
         }
         let id = WorkspaceId::generate()?;
         let _ =
-            store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &WriteOptions::new())?;
+            store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &self.write_options())?;
         Ok(id)
     }
 
@@ -456,22 +474,22 @@ impl Workspace {
             && !self.kept_by(old, &owner)?
         {
             let history = self.path(&format!("workspace_id.{owner}.{}.bak", now_ms()));
-            made = copy_aside(&self.workspace_id_path(), &history)?;
+            made = copy_aside(&self.workspace_id_path(), &history, self.durability())?;
         }
         let id = WorkspaceId::generate()?;
         if let Err(error) =
-            store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &WriteOptions::new())
+            store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &self.write_options())
         {
             // Undo what this call did (best effort, still under the lock).
             if let Some(old) = &old {
                 let _ = store::write(
                     &self.workspace_id_path(),
                     old.as_str().as_bytes(),
-                    &WriteOptions::new(),
+                    &self.write_options(),
                 );
             }
             if let Some(made) = made {
-                let _ = store::remove(&made, Durability::Full);
+                let _ = store::remove(&made, self.durability());
             }
             return Err(error.into());
         }
@@ -565,7 +583,7 @@ impl Workspace {
         let _ = self.real_dir("")?;
         let _guard = store::lock(&self.workspace_id_path())?;
         self.settle_unfinished_switch()?;
-        let existed = store::remove(&self.cloud_login_path(), Durability::Full)?;
+        let existed = store::remove(&self.cloud_login_path(), self.durability())?;
         self.account().update(|account| {
             account.authenticated = false;
             account.token = None;
@@ -632,6 +650,7 @@ impl Workspace {
                 backups.extend(copy_aside(
                     &self.cloud_login_path(),
                     &self.cloud_login_backup_path(owner)?,
+                    self.durability(),
                 )?);
             }
         }
@@ -644,7 +663,11 @@ impl Workspace {
             None => {
                 let saved = store::read(&login_backup, MAX_MOVED)?;
                 if let Some(bytes) = saved.as_deref().filter(|_| !login_is_users) {
-                    let _ = store::write(&self.cloud_login_path(), bytes, &WriteOptions::secret())?;
+                    let _ = store::write(
+                        &self.cloud_login_path(),
+                        bytes,
+                        &WriteOptions::secret().durability(self.durability()),
+                    )?;
                 }
                 saved
             }
@@ -666,11 +689,11 @@ impl Workspace {
         // The backups now in use (or superseded by a fresh login) go last.
         let id_backup = self.workspace_id_backup_path(user)?;
         if read_id(&id_backup)?.as_ref() == Some(&workspace_id) {
-            let _ = store::remove(&id_backup, Durability::Full)?;
+            let _ = store::remove(&id_backup, self.durability())?;
         }
         let login_now = store::read(&self.cloud_login_path(), MAX_MOVED)?;
         if login.is_some() || (restored_login.is_some() && restored_login == login_now) {
-            let _ = store::remove(&login_backup, Durability::Full)?;
+            let _ = store::remove(&login_backup, self.durability())?;
         }
         Ok(Realigned {
             previous_owner: previous,
@@ -696,9 +719,9 @@ impl Workspace {
                 let path = self.workspace_id_backup_path(user)?;
                 let mode =
                     fs::metadata(&path).map_err(Error::io("inspect", &path))?.permissions().mode();
-                (id, true, WriteOptions::new().mode(store::Mode::Exact(mode & 0o7777)))
+                (id, true, self.write_options().mode(store::Mode::Exact(mode & 0o7777)))
             }
-            None => (WorkspaceId::generate()?, false, WriteOptions::new()),
+            None => (WorkspaceId::generate()?, false, self.write_options()),
         };
         let _ = store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &options)?;
         Ok((id, restored))
@@ -751,7 +774,7 @@ impl Workspace {
             }
             Err(error) => return Err(error),
         }
-        copy_aside(&self.workspace_id_path(), &backup)
+        copy_aside(&self.workspace_id_path(), &backup, self.durability())
     }
 
     /// Calls `each` with the middle part (`<owner>` or `<owner>.<ms>`) and the path of every
@@ -801,7 +824,7 @@ impl Workspace {
     pub(crate) fn create_dir(&self, relative: &str) -> Result<PathBuf> {
         let dir = self.real_dir(relative)?;
         self.ensure()?;
-        ensure_dir(&dir)?;
+        ensure_dir(&dir, self.durability())?;
         Ok(dir)
     }
 
@@ -839,7 +862,7 @@ fn read_id(path: &Path) -> Result<Option<WorkspaceId>> {
 /// missing; when `to` exists with the same bytes, nothing (an earlier, interrupted call made
 /// it); when it differs, the copy goes to `<to minus .bak>.<unix_ms>.bak`. The copy is a
 /// create-only write (`write_new`) with `from`'s mode, durable; `from` stays.
-fn copy_aside(from: &Path, to: &Path) -> Result<Option<PathBuf>> {
+fn copy_aside(from: &Path, to: &Path, durability: Durability) -> Result<Option<PathBuf>> {
     let Some(content) = store::read(from, MAX_MOVED)? else { return Ok(None) };
     let target = match store::read(to, MAX_MOVED)? {
         None => to.to_owned(),
@@ -851,7 +874,8 @@ fn copy_aside(from: &Path, to: &Path) -> Result<Option<PathBuf>> {
         }
     };
     let mode = fs::metadata(from).map_err(Error::io("inspect", from))?.permissions().mode();
-    let options = WriteOptions::new().mode(store::Mode::Exact(mode & 0o7777));
+    let options =
+        WriteOptions::new().mode(store::Mode::Exact(mode & 0o7777)).durability(durability);
     match store::write_new(&target, &content, &options)? {
         Created::New => Ok(Some(target)),
         Created::AlreadyExists => Err(Error::Io {

@@ -10,6 +10,7 @@
 
 mod accounts;
 mod concurrency;
+mod durability;
 mod failures;
 mod isolation;
 mod layouts;
