@@ -68,7 +68,7 @@ pub(crate) fn run(
             written.files,
             style::size(written.bytes),
             selection.layout,
-            layouts::display(&selection.root),
+            selection.root.display(),
             out.display(),
             style::size(written.archive_bytes),
             style.good("verified by reading it back (SHA-256 per file)"),
@@ -113,7 +113,7 @@ fn render_list(out: &mut impl Write, selection: &Selection, style: &Style) -> Re
         style.bold(&format!(
             "backup of the {} layout at {}",
             selection.layout,
-            layouts::display(&selection.root)
+            selection.root.display()
         ))
     )?;
     writeln!(
@@ -257,7 +257,7 @@ pub(crate) fn restore(
             restored.files,
             style::size(restored.bytes),
             manifest.layout,
-            layouts::display(dir)
+            dir.display()
         )?;
         if let Some(aside) = &restored.moved_aside {
             writeln!(out, "the directory that was there is kept at {}", aside.display())?;

@@ -66,6 +66,9 @@ pub(crate) fn problem_json(problem: &Problem) -> Value {
         "message": problem.message,
         "fixable": problem.fixable,
     });
+    if !problem.fixable {
+        value["advice"] = json!(problem.advice);
+    }
     if let Some(line) = problem.line {
         value["line"] = json!(line);
     }
@@ -117,8 +120,7 @@ pub(crate) fn render(
     fixed: Option<&FixReport>,
     style: &Style,
 ) -> Result<()> {
-    let header =
-        style.bold(&format!("{} layout at {}", report.layout, layouts::display(&target.dir)));
+    let header = style.bold(&format!("{} layout at {}", report.layout, target.dir.display()));
     if let Some(fixed) = fixed {
         writeln!(out, "{header}: {} repair(s)", fixed.repairs.len())?;
         for repair in &fixed.repairs {
@@ -136,7 +138,7 @@ pub(crate) fn render(
                 out,
                 "  {} {running}: repairs that could race it were refused. Stop it first, then run `dotdir check --fix {}` again.",
                 style.bad("refused"),
-                layouts::display(&target.dir)
+                target.dir.display()
             )?;
         }
         for failure in &fixed.failures {
@@ -176,7 +178,7 @@ pub(crate) fn render(
                 out,
                 "  {}   {}",
                 " ".repeat(25),
-                style.dim(&format!("-> {}", problem.kind.advice()))
+                style.dim(&format!("-> {}", problem.advice))
             )?;
         }
     }
@@ -184,7 +186,7 @@ pub(crate) fn render(
         writeln!(
             out,
             "Run `dotdir check --fix {}` to repair the {fixable} fixable problem(s); nothing is lost.",
-            layouts::display(&target.dir)
+            target.dir.display()
         )?;
     }
     Ok(())

@@ -114,7 +114,7 @@ pub(crate) fn render(
         out,
         "{} {}",
         style.bold(&format!("{} layout at", tree.layout.name)),
-        style.bold(&layouts::display(&target.dir))
+        style.bold(&target.dir.display().to_string())
     )?;
     writeln!(out, "{}", style.dim(tree.layout.description))?;
     writeln!(

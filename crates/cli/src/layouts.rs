@@ -173,8 +173,3 @@ pub(crate) fn now() -> Result<SystemTime> {
         Err(_) => Ok(SystemTime::now()),
     }
 }
-
-/// `path` relative to the current directory when it is below it, for shorter messages.
-pub(crate) fn display(path: &Path) -> String {
-    path.display().to_string()
-}

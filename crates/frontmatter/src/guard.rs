@@ -250,15 +250,18 @@ impl Scanner<'_> {
                     i += 2;
                 }
                 b'"' => return i + 1,
-                b'\n' => {
-                    i += 1;
-                    self.line += 1;
-                    self.line_begin = i;
-                }
+                b'\n' => i = self.newline(i),
                 _ => i += 1,
             }
         }
         b.len()
+    }
+
+    /// Counts the newline at `i`; returns the index after it.
+    fn newline(&mut self, i: usize) -> usize {
+        self.line += 1;
+        self.line_begin = i + 1;
+        i + 1
     }
 
     fn skip_single_quoted(&mut self, mut i: usize) -> usize {
@@ -267,11 +270,7 @@ impl Scanner<'_> {
             match b[i] {
                 b'\'' if b.get(i + 1) == Some(&b'\'') => i += 2,
                 b'\'' => return i + 1,
-                b'\n' => {
-                    i += 1;
-                    self.line += 1;
-                    self.line_begin = i;
-                }
+                b'\n' => i = self.newline(i),
                 _ => i += 1,
             }
         }

@@ -2,7 +2,7 @@
 
 use std::{fmt, io, path::PathBuf, time::Duration};
 
-/// The git operation that failed.
+/// The operation that failed (a git operation, or a filesystem step around one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Step {
@@ -28,6 +28,24 @@ pub enum Step {
     Push,
     /// Setting a process-wide libgit2 option.
     SetOption,
+    /// Listing a directory.
+    List,
+    /// Reading a path's metadata.
+    Inspect,
+    /// Creating the work tree's directory.
+    CreateDir,
+    /// Resolving a directory to its canonical path.
+    Resolve,
+    /// Removing a repository whose initialisation was interrupted.
+    RemoveAbandonedInit,
+    /// Restricting the permissions of the git directory.
+    RestrictMode,
+    /// Removing the intent record of a finished commit.
+    RemoveIntent,
+    /// Reading the age of the intent record.
+    InspectIntent,
+    /// Removing a lock file whose holder is gone.
+    RemoveStaleLock,
 }
 
 impl fmt::Display for Step {
@@ -44,6 +62,15 @@ impl fmt::Display for Step {
             Step::Status => "read the status",
             Step::Push => "push",
             Step::SetOption => "set a libgit2 option",
+            Step::List => "list",
+            Step::Inspect => "inspect",
+            Step::CreateDir => "create the directory",
+            Step::Resolve => "resolve",
+            Step::RemoveAbandonedInit => "remove the abandoned initialisation",
+            Step::RestrictMode => "restrict the permissions of",
+            Step::RemoveIntent => "remove the intent record",
+            Step::InspectIntent => "inspect the intent record",
+            Step::RemoveStaleLock => "remove the stale lock",
         })
     }
 }
@@ -139,7 +166,7 @@ pub enum Error {
     #[error("failed to {step} {}", path.display())]
     Io {
         /// What was being done.
-        step: &'static str,
+        step: Step,
         /// The path.
         path: PathBuf,
         /// The operating system's error.
@@ -165,10 +192,7 @@ impl Error {
         move |source| Error::Git { step, path, source }
     }
 
-    pub(crate) fn io(
-        step: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(io::Error) -> Error {
+    pub(crate) fn io(step: Step, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { step, path, source }
     }

@@ -6,9 +6,9 @@ use std::path::Path;
 use crate::{Error, Result};
 
 /// Patterns every journal excludes, whatever the caller adds: the temporary files and sidecar
-/// locks of `dotdir-atomic-store`, pid files, torn-file backups and the `.corrupt` files bad
+/// locks of `dotdir-atomic-store`, pid files and the `.corrupt` files bad
 /// data is set aside in (they hold what could not be read, and may hold a secret's bytes).
-pub const BUILTIN_EXCLUSIONS: &[&str] = &["*.dotdir-tmp", "*.lock", "*.pid", "*.torn", "*.corrupt"];
+pub const BUILTIN_EXCLUSIONS: &[&str] = &["*.dotdir-tmp", "*.lock", "*.pid", "*.corrupt"];
 
 /// The first line of the block of `.gitignore` the journal owns.
 pub(crate) const BLOCK_BEGIN: &str =

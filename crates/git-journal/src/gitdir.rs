@@ -11,7 +11,7 @@ use std::{
 
 use git2::Repository;
 
-use crate::{Error, Result};
+use crate::{Error, Result, Step};
 
 /// How many symbolic references are followed from HEAD (git's own limit is 5).
 const MAX_SYMREF_DEPTH: usize = 5;
@@ -36,11 +36,11 @@ pub(crate) fn check_write_paths(repo: &Repository, git_dir: &Path) -> Result<()>
     let entries = match fs::read_dir(&objects) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io("list", &objects)(e)),
+        Err(e) => return Err(Error::io(Step::List, &objects)(e)),
     };
     for entry in entries {
-        let entry = entry.map_err(Error::io("list", &objects))?;
-        let kind = entry.file_type().map_err(Error::io("inspect", entry.path()))?;
+        let entry = entry.map_err(Error::io(Step::List, &objects))?;
+        let kind = entry.file_type().map_err(Error::io(Step::Inspect, entry.path()))?;
         if kind.is_symlink() {
             return Err(Error::SymlinkInGitDir { path: entry.path() });
         }
@@ -85,7 +85,7 @@ fn refuse_symlinks(git_dir: &Path, paths: &[PathBuf]) -> Result<()> {
                 {
                     break;
                 }
-                Err(e) => return Err(Error::io("inspect", &current)(e)),
+                Err(e) => return Err(Error::io(Step::Inspect, &current)(e)),
             }
         }
     }

@@ -30,7 +30,7 @@ use dotdir_atomic_store::{Durability, JsonStyle, WriteOptions};
 use git2::Repository;
 use serde_json::{Value, json};
 
-use crate::{Error, Result};
+use crate::{Error, Result, Step};
 
 /// The file name of the intent record inside the git directory.
 pub(crate) const INTENT_FILE: &str = "dotdir-journal.intent";
@@ -84,7 +84,7 @@ pub(crate) fn clear_intent(git_dir: &Path) -> Result<()> {
     let path = git_dir.join(INTENT_FILE);
     match fs::remove_file(&path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            Err(Error::io("remove the intent record", path)(e))
+            Err(Error::io(Step::RemoveIntent, path)(e))
         }
         _ => Ok(()),
     }
@@ -96,9 +96,9 @@ pub(crate) fn clear_intent(git_dir: &Path) -> Result<()> {
 fn read_intent(git_dir: &Path) -> Result<Option<(Intent, SystemTime)>> {
     let path = git_dir.join(INTENT_FILE);
     let mtime = match fs::symlink_metadata(&path) {
-        Ok(meta) => meta.modified().map_err(Error::io("inspect the intent record", &path))?,
+        Ok(meta) => meta.modified().map_err(Error::io(Step::InspectIntent, &path))?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("inspect the intent record", &path)(e)),
+        Err(e) => return Err(Error::io(Step::InspectIntent, &path)(e)),
     };
     let bytes = dotdir_atomic_store::read(&path, 16 * 1024 * 1024)?.unwrap_or_default();
     let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -177,7 +177,7 @@ pub(crate) fn recover(
 fn remove_if_present(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            Err(Error::io("remove the stale lock", path)(e))
+            Err(Error::io(Step::RemoveStaleLock, path)(e))
         }
         _ => Ok(()),
     }
@@ -188,7 +188,7 @@ fn sweep_temporary_objects(objects: &Path, since: SystemTime) -> Result<()> {
     let entries = match fs::read_dir(objects) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io("list", objects)(e)),
+        Err(e) => return Err(Error::io(Step::List, objects)(e)),
     };
     for entry in entries.flatten() {
         let name = entry.file_name();

@@ -70,7 +70,7 @@ pub enum Severity {
     /// without the layout's exclusions).
     Warning,
     /// Data unreadable, at risk or leaking (torn or corrupt data, a secret's mode, a tracked
-    /// secret, duplicate ids, a bad workspace id, a path of the wrong type).
+    /// secret, duplicate ids, a path of the wrong type, a failed validator).
     Error,
 }
 
@@ -91,14 +91,17 @@ impl std::fmt::Display for Severity {
     }
 }
 
-/// A content check for an entry: the problem kind it reports (`corrupt-json`,
-/// `bad-workspace-id`, …), its severity, and the check itself, which explains what is wrong.
+/// A content check for an entry: the problem kind it reports (`corrupt-json`, or a kind of the
+/// layout's own such as omicos' `bad-workspace-id`), its severity, what a person should do
+/// about a failure, and the check itself, which explains what is wrong.
 #[derive(Debug, Clone, Copy)]
 pub struct Validator {
     /// The stable problem kind reported when the check fails.
     pub problem: &'static str,
     /// How much a failure matters.
     pub severity: Severity,
+    /// What a person should do about a failure; `None` takes the advice of the problem kind.
+    pub advice: Option<&'static str>,
     /// Returns a one-line reason when the content is not valid.
     pub check: fn(&[u8]) -> Result<(), String>,
 }
@@ -132,6 +135,9 @@ pub struct Entry {
     /// secrets, and state the application keeps private without it being a secret (ollim-bot's
     /// state files, which the reference writes through `mkstemp`). See [`Entry::write_mode`].
     pub private: bool,
+    /// The application creates it itself, with content of its own (a nested data directory):
+    /// `dotdir init` leaves it alone. See [`Layout::initial_dirs`].
+    pub created_by_app: bool,
 }
 
 impl Entry {
@@ -148,6 +154,7 @@ impl Entry {
             description,
             validator: None,
             private: false,
+            created_by_app: false,
         }
     }
 
@@ -176,6 +183,11 @@ impl Entry {
     /// require the mode of a file another program wrote.
     pub const fn private(self) -> Self {
         Self { private: true, ..self }
+    }
+
+    /// Leaves the entry to the application: `dotdir init` does not create it.
+    pub const fn created_by_app(self) -> Self {
+        Self { created_by_app: true, ..self }
     }
 
     /// Excludes the entry from git.
@@ -210,7 +222,16 @@ impl Entry {
         severity: Severity,
         check: fn(&[u8]) -> Result<(), String>,
     ) -> Self {
-        Self { validator: Some(Validator { problem, severity, check }), ..self }
+        Self { validator: Some(Validator { problem, severity, advice: None, check }), ..self }
+    }
+
+    /// Says what a person should do when the entry's validator fails (after
+    /// [`Entry::validate`] or [`Entry::validate_as`]; without a validator it does nothing).
+    pub const fn advise(self, advice: &'static str) -> Self {
+        match self.validator {
+            Some(v) => Self { validator: Some(Validator { advice: Some(advice), ..v }), ..self },
+            None => self,
+        }
     }
 
     /// Whether `relative` (a `/`-separated path inside the data directory) matches this entry.
@@ -287,13 +308,13 @@ impl Layout {
 
     /// The directories `dotdir init` creates, with their modes: the layout's literal top-level
     /// directories that hold user data (`0o755`) or secrets (`0o700`). Caches, hidden SDK folders
-    /// and the nested omicos cli data directory are left to the application.
+    /// and what the application creates itself ([`Entry::created_by_app`]) are left to it.
     pub fn initial_dirs(&self) -> Vec<(&'static str, u32)> {
         self.entries
             .iter()
             .filter(|e| e.kind == Kind::Dir)
             .filter(|e| !e.pattern.contains(['*', '?', '/', '[']) && !e.pattern.starts_with('.'))
-            .filter(|e| e.pattern != "cli")
+            .filter(|e| !e.created_by_app)
             .filter(|e| e.secret || e.backup == Backup::Keep)
             .map(|e| (e.pattern, e.write_mode().unwrap_or(0o755)))
             .collect()

@@ -130,6 +130,7 @@ pub(super) fn check_declared(node: &Node, options: &Options, problems: &mut Vec<
             let mut problem =
                 Problem::new(ProblemKind::from_name(validator.problem), &node.relative, reason);
             problem.severity = validator.severity;
+            problem.advice = validator.advice.unwrap_or(problem.advice);
             problems.push(problem);
         }
     }
@@ -226,29 +227,18 @@ pub(super) fn human_duration(d: Duration) -> String {
 
 pub(super) fn check_jsonl(node: &Node, problems: &mut Vec<Problem>) {
     let log = dotdir_jsonl_log::Log::<Value>::new(&node.path);
+    let unreadable = |e: dotdir_jsonl_log::Error| {
+        Problem::new(ProblemKind::CorruptJsonl, &node.relative, crate::error_chain(&e))
+    };
     let records = match log.records() {
         Ok(records) => records,
-        Err(e) => {
-            problems.push(Problem::new(
-                ProblemKind::CorruptJsonl,
-                &node.relative,
-                crate::error_chain(&e),
-            ));
-            return;
-        }
+        Err(e) => return problems.push(unreadable(e)),
     };
     for entry in records {
         let bad = match entry {
             Ok(dotdir_jsonl_log::Entry::Problem(bad)) => bad,
             Ok(_) => continue,
-            Err(e) => {
-                problems.push(Problem::new(
-                    ProblemKind::CorruptJsonl,
-                    &node.relative,
-                    crate::error_chain(&e),
-                ));
-                return;
-            }
+            Err(e) => return problems.push(unreadable(e)),
         };
         if log.is_valid_oversized(&bad).unwrap_or(false) {
             problems.push(

@@ -34,8 +34,6 @@ pub enum ProblemKind {
     TrackedSecret,
     /// `missing-gitignore`: a git repository whose `.gitignore` lacks the layout's exclusions.
     MissingGitignore,
-    /// `bad-workspace-id`: a workspace id that is not 32 lowercase hex characters.
-    BadWorkspaceId,
     /// `unknown-entry`: a path the layout does not declare.
     UnknownEntry,
     /// `wrong-kind`: a declared file that is a directory, a secret that is a symlink, ….
@@ -52,7 +50,7 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 17] = [
+    pub const ALL: [ProblemKind; 16] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
@@ -65,7 +63,6 @@ impl ProblemKind {
         ProblemKind::ExpiredEntries,
         ProblemKind::TrackedSecret,
         ProblemKind::MissingGitignore,
-        ProblemKind::BadWorkspaceId,
         ProblemKind::UnknownEntry,
         ProblemKind::WrongKind,
         ProblemKind::Unreadable,
@@ -87,7 +84,6 @@ impl ProblemKind {
             ProblemKind::ExpiredEntries => "expired-entries",
             ProblemKind::TrackedSecret => "tracked-secret",
             ProblemKind::MissingGitignore => "missing-gitignore",
-            ProblemKind::BadWorkspaceId => "bad-workspace-id",
             ProblemKind::UnknownEntry => "unknown-entry",
             ProblemKind::WrongKind => "wrong-kind",
             ProblemKind::Unreadable => "unreadable",
@@ -113,9 +109,6 @@ impl ProblemKind {
             }
             ProblemKind::DuplicateId => {
                 "two specs share one id: keep one, or give the other a new id"
-            }
-            ProblemKind::BadWorkspaceId => {
-                "the workspace id is not 32 lowercase hex characters: restore it from workspace_id.*.bak, or remove it to get a new identity"
             }
             ProblemKind::OversizedRecord => {
                 "nothing to repair: the record is valid and stays; a reader capped at 1 MiB per record skips it"
@@ -183,6 +176,9 @@ pub struct Problem {
     pub path: String,
     /// One line for people.
     pub message: String,
+    /// What a person should do about it when `--fix` cannot: the kind's
+    /// [`ProblemKind::advice`], or the layout validator's own.
+    pub advice: &'static str,
     /// `dotdir check --fix` ([`fix`]) can repair it without losing anything.
     pub fixable: bool,
     /// The 1-based line the problem is on, when it has one.
@@ -199,6 +195,7 @@ impl Problem {
             severity: kind.severity(),
             path: path.to_owned(),
             message: message.into(),
+            advice: kind.advice(),
             fixable: false,
             line: None,
             column: None,

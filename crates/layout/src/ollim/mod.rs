@@ -120,10 +120,7 @@ pub use self::{
     guard::{Location, StateGuard, WRITE_TOOLS, blocked_message},
     history::SessionHistory,
     layout::{LAYOUT, TTL},
-    names::{
-        FALLBACK_DOWNLOAD_NAME, MAX_DOWNLOAD_NAME, is_safe_item_id, numbered_name,
-        sanitize_download_name,
-    },
+    names::{FALLBACK_DOWNLOAD_NAME, MAX_DOWNLOAD_NAME, numbered_name, sanitize_download_name},
     paths::{DATA_DIR_VAR, DEFAULT_DIR_NAME, STATE_DIR_NAME, data_dir_from, resolve_data_dir},
     pid::PROGRAM,
     policy::{BgForks, DEFAULT_BG_TOOLS, MainSession, TOOL_POLICY_FILE, ToolPolicy},
@@ -132,8 +129,10 @@ pub use self::{
         SdkLayoutReport, USER_FILE,
     },
     sessions::{SessionEvent, SessionEventKind, parse_session_id},
-    specs::{Reminder, Routine, Skill, Webhook, new_id},
+    specs::{Reminder, Routine, Skill, Webhook},
     state::files,
     ttl::{ForkLookup, ForkMessage, Inquiries, Inquiry, is_inquiry_key},
-    updates::{MAX_PENDING_UPDATES, PendingUpdate, push_capped, sentinel_count, sentinel_message},
+    updates::{MAX_PENDING_UPDATES, PendingUpdate},
 };
+use self::{names::is_safe_item_id, updates::push_capped};
+pub use indexmap::IndexMap;

@@ -119,7 +119,7 @@ pub fn numbered_name(name: &str, n: u32) -> String {
 
 /// Whether `id` may name a directory under `reflections/`: a non-empty ASCII slug of letters,
 /// digits, `-` and `_`, at most 64 bytes, not starting with `-` or `.`.
-pub fn is_safe_item_id(id: &str) -> bool {
+pub(crate) fn is_safe_item_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && !id.starts_with('-')

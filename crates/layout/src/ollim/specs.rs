@@ -18,7 +18,7 @@ fn on_ping() -> String {
 }
 
 /// A new id: 8 lowercase hex digits (the reference's `uuid4().hex[:8]`).
-pub fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     format!("{:08x}", fastrand::u32(..))
 }
 

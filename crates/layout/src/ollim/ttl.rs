@@ -1,10 +1,7 @@
 //! `state/fork_messages.json` and `state/inquiries.json`: small JSON state with a 7-day TTL.
 
-use serde::{
-    Deserialize, Deserializer, Serialize, Serializer,
-    de::{MapAccess, Visitor},
-    ser::SerializeMap,
-};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
 
 /// One record of `state/fork_messages.json`: a Discord message that belongs to a fork.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,34 +38,32 @@ pub struct Inquiry {
     pub ts: f64,
 }
 
-/// The content of `state/inquiries.json`: 8-hex keys in file order.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Inquiries(pub Vec<(String, Inquiry)>);
+/// The content of `state/inquiries.json`: 8-hex keys in file order (a repeated key keeps its
+/// first place and its last value, as Python's `json.load` does).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Inquiries(pub IndexMap<String, Inquiry>);
 
 impl Inquiries {
     /// The entry for `key`.
     pub fn get(&self, key: &str) -> Option<&Inquiry> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.0.get(key)
     }
 
     /// Inserts or replaces (in place) the entry for `key`.
     pub fn insert(&mut self, key: String, inquiry: Inquiry) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => *v = inquiry,
-            None => self.0.push((key, inquiry)),
-        }
+        self.0.insert(key, inquiry);
     }
 
-    /// Removes and returns the entry for `key`.
+    /// Removes and returns the entry for `key`, keeping the others in order.
     pub fn remove(&mut self, key: &str) -> Option<Inquiry> {
-        let index = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(index).1)
+        self.0.shift_remove(key)
     }
 
     /// Drops the entries with `ts <= cutoff`; returns how many were dropped.
     pub fn prune(&mut self, cutoff: f64) -> usize {
         let before = self.0.len();
-        self.0.retain(|(_, v)| v.ts > cutoff);
+        self.0.retain(|_, v| v.ts > cutoff);
         before - self.0.len()
     }
 
@@ -80,36 +75,6 @@ impl Inquiries {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-}
-
-impl Serialize for Inquiries {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, value) in &self.0 {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for Inquiries {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Entries;
-        impl<'de> Visitor<'de> for Entries {
-            type Value = Inquiries;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an object of inquiries")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Inquiries, A::Error> {
-                let mut out = Inquiries::default();
-                while let Some((key, value)) = access.next_entry::<String, Inquiry>()? {
-                    out.insert(key, value);
-                }
-                Ok(out)
-            }
-        }
-        deserializer.deserialize_map(Entries)
     }
 }
 

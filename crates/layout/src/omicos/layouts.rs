@@ -18,6 +18,9 @@ const fn entry(
     Entry { kind, ..Entry::file(pattern, format, description) }
 }
 
+/// What to do about a `bad-workspace-id` problem.
+const BAD_WORKSPACE_ID_ADVICE: &str = "the workspace id is not 32 lowercase hex characters: restore it from workspace_id.*.bak, or remove it to get a new identity";
+
 /// The sidecar and temporary files dotdir itself leaves next to the files it writes.
 macro_rules! own_files {
     () => {
@@ -56,10 +59,10 @@ macro_rules! workspace_layout_entries {
         workspace_entries![$prefix;
             ["workspace_id", File, Text,
                 "persistent 32-char lowercase hex id; the cloud process id is local-<workspace_id>"]
-                .validate("bad-workspace-id", check_workspace_id);
+                .validate("bad-workspace-id", check_workspace_id).advise(BAD_WORKSPACE_ID_ADVICE);
             ["workspace_id.*.bak", File, Text,
                 "the workspace id of another account, kept while that account is switched away"]
-                .validate("bad-workspace-id", check_workspace_id);
+                .validate("bad-workspace-id", check_workspace_id).advise(BAD_WORKSPACE_ID_ADVICE);
             ["serve.pid", File, PidRecord,
                 "daemon lock record: the pid on line 1, the port on line 2"]
                 .untracked().backup(Backup::Ephemeral);
@@ -149,7 +152,8 @@ const fn join<const A: usize, const B: usize, const C: usize, const N: usize>(
         Kind::Dir,
         Format::Opaque,
         "the cli data dir (omicos cli): its own workspace, isolated from serve; the cli/ entries",
-    );
+    )
+    .created_by_app();
     let mut k = 0;
     while k < C {
         out[A + B + 1 + k] = c[k];

@@ -71,7 +71,7 @@ fn fork_messages_and_inquiries_have_the_reference_values_and_expire_after_7_days
 
     let inquiries = dd.inquiries().unwrap();
     assert_eq!(
-        inquiries.0,
+        inquiries.0.into_iter().collect::<Vec<_>>(),
         vec![
             (
                 "9f6406b5".to_owned(),

@@ -95,3 +95,30 @@ fn workspace_id_validator() {
     let bak = WORKSPACE_LAYOUT.entry_for("workspace_id.u-1.bak").unwrap();
     assert_eq!(bak.validator.map(|v| v.problem), Some("bad-workspace-id"));
 }
+
+/// The layout's own problem kind carries the layout's own severity and advice through `check`:
+/// the generic engine knows nothing of workspace ids.
+#[test]
+fn a_bad_workspace_id_is_reported_with_the_layouts_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("workspace_id"), "not-an-id\n").unwrap();
+    let report = dotdir::check::check(dir.path(), &WORKSPACE_LAYOUT, &Default::default()).unwrap();
+    let problem = report
+        .problems
+        .iter()
+        .find(|p| p.path == "workspace_id")
+        .unwrap_or_else(|| panic!("no problem for workspace_id in {:?}", report.problems));
+    assert_eq!(problem.kind.as_str(), "bad-workspace-id");
+    assert_eq!(problem.severity, dotdir::Severity::Error);
+    assert!(problem.advice.contains("workspace_id.*.bak"), "{}", problem.advice);
+}
+
+/// `init` creates the user-data directories of the home but not the nested cli data directory,
+/// which omicos creates itself.
+#[test]
+fn init_leaves_what_the_app_creates_to_the_app() {
+    let workspace: Vec<&str> = WORKSPACE_LAYOUT.initial_dirs().iter().map(|(p, _)| *p).collect();
+    assert!(!workspace.contains(&"cli"), "{workspace:?}");
+    assert!(WORKSPACE_LAYOUT.entry_for("cli").is_some_and(|e| e.created_by_app));
+    assert!(workspace.contains(&"conversations"), "{workspace:?}");
+}
