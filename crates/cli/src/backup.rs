@@ -1,5 +1,5 @@
 //! `dotdir backup`, `dotdir backup --verify` and `dotdir restore`: the library's selection
-//! ([`dotdir::backup::select`]) and archive ([`dotdir::archive`]), presented.
+//! ([`dotdir_engine::backup::select`]) and archive ([`dotdir_engine::archive`]), presented.
 
 use std::{
     io::{self, Write},
@@ -7,26 +7,25 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use dotdir::backup::Selection;
+use dotdir_engine::backup::Selection;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::{
     Outcome,
-    layouts::{self, LayoutName},
+    layouts::{Layouts, Target, Targets},
     style::{self, Style},
 };
 
 pub(crate) fn run(
-    dir: Option<&Path>,
-    layout: Option<LayoutName>,
+    targets: Targets,
     out: Option<&Path>,
     list: bool,
     force: bool,
     json: bool,
     style: &Style,
 ) -> Result<Outcome> {
-    let mut targets = layouts::targets(dir, layout)?;
+    let mut targets = targets.list;
     if targets.len() > 1 {
         let found: Vec<String> = targets.iter().map(|t| t.dir.display().to_string()).collect();
         bail!(
@@ -35,9 +34,13 @@ pub(crate) fn run(
         );
     }
     let target = targets.remove(0);
-    let selection = dotdir::backup::select(&target.dir, target.layout()).with_context(|| {
-        format!("cannot read {}: check that you may read every file in it", target.dir.display())
-    })?;
+    let selection =
+        dotdir_engine::backup::select(&target.dir, target.layout).with_context(|| {
+            format!(
+                "cannot read {}: check that you may read every file in it",
+                target.dir.display()
+            )
+        })?;
     let mut stdout = io::stdout().lock();
     if list {
         if json {
@@ -51,7 +54,7 @@ pub(crate) fn run(
     check_out(out, &selection)?;
     let bar = progress(selection.total_bytes());
     bar.set_message("archiving and verifying");
-    let written = dotdir::archive::write(&selection, out, force, &mut |n| bar.inc(n))
+    let written = dotdir_engine::archive::write(&selection, out, force, &mut |n| bar.inc(n))
         .with_context(|| format!("cannot back up {}", selection.root.display()))?;
     bar.finish_and_clear();
     if json {
@@ -85,7 +88,7 @@ pub(crate) fn run(
         let secrets = selection
             .skipped
             .iter()
-            .filter(|s| s.reason == dotdir::backup::SkipReason::Secret)
+            .filter(|s| s.reason == dotdir_engine::backup::SkipReason::Secret)
             .count();
         writeln!(
             stdout,
@@ -129,7 +132,7 @@ fn render_list(out: &mut impl Write, selection: &Selection, style: &Style) -> Re
     writeln!(out, "stays out:")?;
     for skipped in &selection.skipped {
         let reason = style::pad(skipped.reason.label(), 12);
-        let reason = if skipped.reason == dotdir::backup::SkipReason::Secret {
+        let reason = if skipped.reason == dotdir_engine::backup::SkipReason::Secret {
             style.bad(&reason)
         } else {
             style.dim(&reason)
@@ -189,7 +192,7 @@ fn progress(total: u64) -> ProgressBar {
 
 /// `dotdir backup --verify ARCHIVE`.
 pub(crate) fn verify(archive: &Path, json: bool, style: &Style) -> Result<Outcome> {
-    let manifest = dotdir::archive::verify(archive)
+    let manifest = dotdir_engine::archive::verify(archive)
         .with_context(|| format!("{} does not verify", archive.display()))?;
     let bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
     let mut out = io::stdout().lock();
@@ -218,24 +221,25 @@ pub(crate) fn verify(archive: &Path, json: bool, style: &Style) -> Result<Outcom
 
 /// `dotdir restore ARCHIVE DIR [--force]`.
 pub(crate) fn restore(
+    layouts: &Layouts,
     archive: &Path,
     dir: &Path,
     force: bool,
     json: bool,
     style: &Style,
 ) -> Result<Outcome> {
-    let manifest = dotdir::archive::verify(archive)
+    let manifest = dotdir_engine::archive::verify(archive)
         .with_context(|| format!("{} does not verify: nothing was restored", archive.display()))?;
-    let Some(name) = layouts::ALL.into_iter().find(|l| l.layout().name == manifest.layout) else {
+    let Some(layout) = layouts.all.iter().copied().find(|l| l.name == manifest.layout) else {
         bail!(
             "{} is a backup of the {} layout, which this command does not know",
             archive.display(),
             manifest.layout
         );
     };
-    let target = layouts::Target { dir: dir.to_path_buf(), name };
+    let target = Target { dir: dir.to_path_buf(), layout };
     let restored =
-        dotdir::archive::restore(archive, dir, name.layout(), &target.check_options()?, force)
+        dotdir_engine::archive::restore(archive, dir, layout, &target.check_options()?, force)
             .with_context(|| format!("cannot restore into {}", dir.display()))?;
     let mut out = io::stdout().lock();
     if json {

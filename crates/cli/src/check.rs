@@ -1,40 +1,38 @@
 //! `dotdir check [--fix]`: every problem the layout can detect, and the repairs that lose nothing.
 
-use std::{io::Write, path::Path};
+use std::io::Write;
 
 use anyhow::{Context, Result};
-use dotdir::check::{FixReport, Problem, Report, Severity};
+use dotdir_engine::check::{FixReport, Problem, Report, Severity};
 use serde_json::{Value, json};
 
 use crate::{
     Outcome,
-    layouts::{self, LayoutName, Target},
+    layouts::{Target, Targets},
     style::{self, Style},
 };
 
 pub(crate) fn run(
-    dir: Option<&Path>,
-    layout: Option<LayoutName>,
+    targets: Targets,
     fix: bool,
     strict: bool,
     json: bool,
     style: &Style,
 ) -> Result<Outcome> {
-    let targets = layouts::targets(dir, layout)?;
     let mut out = std::io::stdout().lock();
     let mut documents = Vec::new();
     let mut outcome = Outcome::Clean;
-    for target in &targets {
+    for target in &targets.list {
         let options = target.check_options()?;
         let fixed = if fix {
-            Some(dotdir::check::fix(&target.dir, target.layout(), &options).with_context(|| {
-                format!("cannot repair {}: check that you own it", target.dir.display())
-            })?)
+            Some(dotdir_engine::check::fix(&target.dir, target.layout, &options).with_context(
+                || format!("cannot repair {}: check that you own it", target.dir.display()),
+            )?)
         } else {
             None
         };
-        let report =
-            dotdir::check::check(&target.dir, target.layout(), &options).with_context(|| {
+        let report = dotdir_engine::check::check(&target.dir, target.layout, &options)
+            .with_context(|| {
                 format!("cannot check {}: check that you may read it", target.dir.display())
             })?;
         // Errors fail the check, warnings only under --strict, notices never; so does a repair
@@ -52,7 +50,7 @@ pub(crate) fn run(
         }
     }
     if json {
-        let document = if dir.is_some() { documents.remove(0) } else { Value::Array(documents) };
+        let document = if targets.named { documents.remove(0) } else { Value::Array(documents) };
         writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
     }
     Ok(outcome)

@@ -17,11 +17,7 @@ use dotdir::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::{
-    Outcome,
-    layouts::{LayoutName, Target},
-    style::Style,
-};
+use crate::{Outcome, layouts::Target, style::Style};
 
 /// The text planted in every secret the demo writes.
 pub(crate) const CANARY: &str = "dotdir-demo-secret-canary";
@@ -60,9 +56,9 @@ pub(crate) fn run(dir: Option<&Path>, json: bool, style: &Style) -> Result<Outco
 
     // Inspect and check while the instance locks are held: the pid records are live.
     let targets = [
-        Target { dir: ollim_dir.clone(), name: LayoutName::OllimBot },
-        Target { dir: home_dir.clone(), name: LayoutName::OmicosHome },
-        Target { dir: workspace_dir.clone(), name: LayoutName::OmicosWorkspace },
+        Target { dir: ollim_dir.clone(), layout: &dotdir::ollim::LAYOUT },
+        Target { dir: home_dir.clone(), layout: &dotdir::omicos::HOME_LAYOUT },
+        Target { dir: workspace_dir.clone(), layout: &dotdir::omicos::WORKSPACE_LAYOUT },
     ];
     let mut outcome = Outcome::Clean;
     let mut out = std::io::stdout().lock();
@@ -75,7 +71,7 @@ pub(crate) fn run(dir: Option<&Path>, json: bool, style: &Style) -> Result<Outco
         writeln!(out, "built in {} ms through the library\n", built.as_millis())?;
     }
     for target in &targets {
-        let tree = dotdir::inspect::inspect(&target.dir, target.layout())?;
+        let tree = dotdir::inspect::inspect(&target.dir, target.layout)?;
         let report = dotdir::check::check_tree(&tree, &target.check_options()?);
         if !report.problems.is_empty() {
             outcome = Outcome::Problems;
@@ -143,16 +139,16 @@ fn crash_and_recover(
     std::fs::write(dir.join("state/bot.pid"), "4999999")?;
     std::fs::set_permissions(dir.join("state/token.json"), std::fs::Permissions::from_mode(0o644))?;
     let options = target.check_options()?;
-    let found = dotdir::check::check(dir, target.layout(), &options)?;
-    let fixed = dotdir::check::fix(dir, target.layout(), &options)?;
-    let after = dotdir::check::check(dir, target.layout(), &options)?;
+    let found = dotdir::check::check(dir, target.layout, &options)?;
+    let fixed = dotdir::check::fix(dir, target.layout, &options)?;
+    let after = dotdir::check::check(dir, target.layout, &options)?;
     let archive = root.join("ollim-bot-backup.tar.gz");
-    let selection = dotdir::backup::select(dir, target.layout())?;
+    let selection = dotdir::backup::select(dir, target.layout)?;
     let written = dotdir::archive::write(&selection, &archive, true, &mut |_| {})?;
     let restored_dir = root.join("ollim-bot-restored");
     let restored =
-        dotdir::archive::restore(&archive, &restored_dir, target.layout(), &options, true)?;
-    let restored_check = dotdir::check::check(&restored_dir, target.layout(), &options)?;
+        dotdir::archive::restore(&archive, &restored_dir, target.layout, &options, true)?;
+    let restored_check = dotdir::check::check(&restored_dir, target.layout, &options)?;
     if json {
         return Ok(json!({
             "found": crate::check::to_json(&found, None),
@@ -188,7 +184,7 @@ fn crash_and_recover(
         restored.files,
         restored.secrets.join(", ")
     )?;
-    let target = Target { dir: restored_dir, name: target.name };
+    let target = Target { dir: restored_dir, layout: target.layout };
     crate::check::render(out, &target, &restored_check, None, style)?;
     writeln!(out)?;
     Ok(Value::Null)

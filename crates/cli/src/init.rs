@@ -5,10 +5,14 @@ use std::{io::Write, path::Path};
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use crate::{Outcome, layouts::LayoutName, style::Style};
+use crate::{Outcome, style::Style};
 
-pub(crate) fn run(dir: &Path, name: LayoutName, json: bool, style: &Style) -> Result<Outcome> {
-    let layout = name.layout();
+pub(crate) fn run(
+    dir: &Path,
+    layout: &'static dotdir_engine::Layout,
+    json: bool,
+    style: &Style,
+) -> Result<Outcome> {
     let existed = dir.exists();
     create_dir(dir, 0o700)?;
     let mut created = Vec::new();
@@ -20,13 +24,14 @@ pub(crate) fn run(dir: &Path, name: LayoutName, json: bool, style: &Style) -> Re
         }
     }
     let had_git = dir.join(".git").exists();
-    let options = dotdir::git_journal::JournalOptions::new()
+    let options = dotdir_git_journal::JournalOptions::new()
         .exclusions(layout.journal_exclusions())
         .identity_from_git_config(false);
-    dotdir::git_journal::Journal::open(dir, options).with_context(|| {
+    dotdir_git_journal::Journal::open(dir, options).with_context(|| {
         format!("cannot create the git repository in {}: check that it is writable", dir.display())
     })?;
-    let report = dotdir::check::check(dir, layout, &dotdir::check::Options::default())?;
+    let report =
+        dotdir_engine::check::check(dir, layout, &dotdir_engine::check::Options::default())?;
     let mut out = std::io::stdout().lock();
     if json {
         let value = json!({
@@ -66,12 +71,13 @@ pub(crate) fn run(dir: &Path, name: LayoutName, json: bool, style: &Style) -> Re
         }
     }
     // As `check`: only errors fail (an existing directory may hold edits git has not seen).
-    let failing = report.worst().is_some_and(|worst| worst >= dotdir::check::Severity::Error);
+    let failing =
+        report.worst().is_some_and(|worst| worst >= dotdir_engine::check::Severity::Error);
     Ok(if failing { Outcome::Problems } else { Outcome::Clean })
 }
 
 fn create_dir(path: &Path, mode: u32) -> Result<()> {
-    dotdir::atomic_store::create_dirs(path, mode, dotdir::atomic_store::Durability::Full)
+    dotdir_atomic_store::create_dirs(path, mode, dotdir_atomic_store::Durability::Full)
         .with_context(|| {
             format!("cannot create {}: check the parent directory's permissions", path.display())
         })

@@ -1,9 +1,9 @@
 //! `dotdir inspect`: the annotated tree of a data directory.
 
-use std::{io::Write, path::Path};
+use std::io::Write;
 
 use anyhow::{Context, Result};
-use dotdir::{
+use dotdir_engine::{
     Git,
     inspect::{Node, NodeKind, Role, Tree},
 };
@@ -11,24 +11,18 @@ use serde_json::{Value, json};
 
 use crate::{
     Outcome,
-    layouts::{self, LayoutName, Target},
+    layouts::{Target, Targets},
     style::{self, Style},
 };
 
-pub(crate) fn run(
-    dir: Option<&Path>,
-    layout: Option<LayoutName>,
-    all: bool,
-    json: bool,
-    style: &Style,
-) -> Result<Outcome> {
-    let targets = layouts::targets(dir, layout)?;
+pub(crate) fn run(targets: Targets, all: bool, json: bool, style: &Style) -> Result<Outcome> {
     let mut out = std::io::stdout().lock();
     let mut documents = Vec::new();
-    for target in &targets {
-        let tree = dotdir::inspect::inspect(&target.dir, target.layout()).with_context(|| {
-            format!("cannot inspect {}: check that you may read it", target.dir.display())
-        })?;
+    for target in &targets.list {
+        let tree =
+            dotdir_engine::inspect::inspect(&target.dir, target.layout).with_context(|| {
+                format!("cannot inspect {}: check that you may read it", target.dir.display())
+            })?;
         if json {
             documents.push(to_json(&tree));
         } else {
@@ -37,7 +31,7 @@ pub(crate) fn run(
         }
     }
     if json {
-        let document = if dir.is_some() { documents.remove(0) } else { Value::Array(documents) };
+        let document = if targets.named { documents.remove(0) } else { Value::Array(documents) };
         writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
     }
     // Inspecting only shows; `dotdir check` judges.
@@ -191,7 +185,7 @@ fn row(node: &Node, style: &Style) -> String {
         _ if node.is_secret() => "never",
         _ if node.backed_up() => "yes",
         _ if node.kind == NodeKind::Dir
-            && node.entry.is_some_and(|e| e.backup == dotdir::Backup::Keep) =>
+            && node.entry.is_some_and(|e| e.backup == dotdir_engine::Backup::Keep) =>
         {
             ""
         }

@@ -1,4 +1,5 @@
-//! The layouts the command knows, their default locations, and which layout a directory follows.
+//! The layouts a command serves, their default locations, and which layout a directory follows:
+//! all of it read from the declarations ([`Layout::location`], [`Layout::program`]).
 
 use std::{
     path::{Path, PathBuf},
@@ -6,157 +7,131 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use dotdir::Layout;
+use dotdir_engine::Layout;
 
-/// A layout by its command-line name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum LayoutName {
-    /// `~/.ollim-bot` (or `$OLLIM_DATA_DIR`).
-    OllimBot,
-    /// `~/.omicos` (or `$OMICOS_LOCAL_HOME`).
-    OmicosHome,
-    /// `<workspace>/.omicos`.
-    OmicosWorkspace,
+/// The layouts a command was built with.
+#[derive(Debug, Clone)]
+pub(crate) struct Layouts {
+    pub(crate) all: Vec<&'static Layout>,
+    /// Where a newcomer without a data directory can start (`dotdir demo`).
+    pub(crate) start_hint: Option<String>,
 }
 
-pub(crate) const ALL: [LayoutName; 3] =
-    [LayoutName::OllimBot, LayoutName::OmicosHome, LayoutName::OmicosWorkspace];
-
-impl LayoutName {
-    pub(crate) fn layout(self) -> &'static Layout {
-        match self {
-            LayoutName::OllimBot => &dotdir::ollim::LAYOUT,
-            LayoutName::OmicosHome => &dotdir::omicos::HOME_LAYOUT,
-            LayoutName::OmicosWorkspace => &dotdir::omicos::WORKSPACE_LAYOUT,
+impl Layouts {
+    /// The layout called `name` (`--layout`; clap has already refused other names).
+    pub(crate) fn named(&self, name: Option<&str>) -> Result<Option<&'static Layout>> {
+        let Some(name) = name else { return Ok(None) };
+        match self.all.iter().find(|l| l.name == name) {
+            Some(layout) => Ok(Some(layout)),
+            None => bail!("no layout is called {name:?}: pass one of {}", self.names()),
         }
     }
 
-    /// The program whose process holds the layout's pid lock.
-    pub(crate) fn program(self) -> &'static str {
-        match self {
-            LayoutName::OllimBot => "ollim-bot",
-            LayoutName::OmicosHome | LayoutName::OmicosWorkspace => "omicos",
+    /// `a, b or c`.
+    pub(crate) fn names(&self) -> String {
+        let names: Vec<&str> = self.all.iter().map(|l| l.name).collect();
+        match names.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
         }
     }
 
-    /// The default location, from the environment; `None` when it cannot be computed.
-    pub(crate) fn default_dir(self) -> Option<PathBuf> {
-        let env_dir =
-            |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
-        let home = || env_dir("HOME");
-        match self {
-            LayoutName::OllimBot => {
-                env_dir("OLLIM_DATA_DIR").or_else(|| home().map(|h| h.join(".ollim-bot")))
+    /// [`Layouts::targets`] from the command line's `DIR` and `--layout`.
+    pub(crate) fn resolve(&self, dir: Option<PathBuf>, layout: Option<String>) -> Result<Targets> {
+        let list = self.targets(dir.as_deref(), self.named(layout.as_deref())?)?;
+        Ok(Targets { list, named: dir.is_some() })
+    }
+
+    /// The directories a command works on: `dir` with its layout (forced or detected), or
+    /// every default location that exists.
+    pub(crate) fn targets(
+        &self,
+        dir: Option<&Path>,
+        forced: Option<&'static Layout>,
+    ) -> Result<Vec<Target>> {
+        if let Some(dir) = dir {
+            return Ok(vec![self.target(dir, forced)?]);
+        }
+        let candidates: Vec<&'static Layout> = match forced {
+            Some(layout) => vec![layout],
+            None => self.all.clone(),
+        };
+        // Run from inside a data directory: that one.
+        if let Ok(cwd) = std::env::current_dir()
+            && let Some(layout) = dotdir_engine::inspect::by_name(&cwd, &candidates)
+        {
+            return Ok(vec![Target { dir: cwd, layout }]);
+        }
+        let mut looked = Vec::new();
+        let mut found = Vec::new();
+        for layout in candidates {
+            let Some(dir) = layout.location.default_dir() else { continue };
+            if dir.is_dir() {
+                found.push(Target { dir, layout });
+            } else {
+                looked.push(dir.display().to_string());
             }
-            LayoutName::OmicosHome => {
-                env_dir("OMICOS_LOCAL_HOME").or_else(|| home().map(|h| h.join(".omicos")))
-            }
-            LayoutName::OmicosWorkspace => Some(
-                env_dir("OMICOS_WORKSPACE_ROOT")
-                    .unwrap_or_else(|| PathBuf::from("."))
-                    .join(".omicos"),
+        }
+        if found.is_empty() {
+            let hint = self.start_hint.as_deref().map(|h| format!(", or {h}")).unwrap_or_default();
+            bail!("no data directory found (looked in {}): pass a DIR{hint}", looked.join(", "));
+        }
+        Ok(found)
+    }
+
+    /// One data directory with its layout, forced or recognised.
+    pub(crate) fn target(&self, dir: &Path, forced: Option<&'static Layout>) -> Result<Target> {
+        let meta = std::fs::metadata(dir)
+            .with_context(|| format!("cannot open {}: check the path", dir.display()))?;
+        if !meta.is_dir() {
+            bail!("{} is not a directory: pass the data directory itself", dir.display());
+        }
+        if let Some(layout) = forced {
+            return Ok(Target { dir: dir.to_path_buf(), layout });
+        }
+        if let [layout] = self.all[..] {
+            return Ok(Target { dir: dir.to_path_buf(), layout });
+        }
+        match dotdir_engine::inspect::recognise(dir, &self.all) {
+            Some(layout) => Ok(Target { dir: dir.to_path_buf(), layout }),
+            None => bail!(
+                "cannot tell which layout {} follows: pass --layout {}",
+                dir.display(),
+                self.names()
             ),
         }
     }
 
-    fn from_layout_name(name: &str) -> Option<Self> {
-        ALL.into_iter().find(|l| l.layout().name == name)
+    /// The one layout `init` creates: `--layout`, or the only one there is.
+    pub(crate) fn for_init(&self, forced: Option<&'static Layout>) -> Result<&'static Layout> {
+        match (forced, &self.all[..]) {
+            (Some(layout), _) | (None, &[layout]) => Ok(layout),
+            (None, _) => bail!("which layout? pass --layout {}", self.names()),
+        }
     }
+}
+
+/// The directories a command works on, and whether the user named one (its JSON is then one
+/// document, not a list).
+#[derive(Debug)]
+pub(crate) struct Targets {
+    pub(crate) list: Vec<Target>,
+    pub(crate) named: bool,
 }
 
 /// A data directory and the layout it is read with.
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
     pub(crate) dir: PathBuf,
-    pub(crate) name: LayoutName,
+    pub(crate) layout: &'static Layout,
 }
 
 impl Target {
-    pub(crate) fn layout(&self) -> &'static Layout {
-        self.name.layout()
+    /// Check options: the layout's own (its program), now or `DOTDIR_NOW`.
+    pub(crate) fn check_options(&self) -> Result<dotdir_engine::check::Options> {
+        Ok(dotdir_engine::check::Options::default().now(now()?))
     }
-
-    pub(crate) fn check_options(&self) -> Result<dotdir::check::Options> {
-        Ok(dotdir::check::Options::default().now(now()?).program(self.name.program()))
-    }
-}
-
-/// The directories a command works on: `dir` with its layout (forced or detected), or every
-/// default location that exists.
-pub(crate) fn targets(dir: Option<&Path>, forced: Option<LayoutName>) -> Result<Vec<Target>> {
-    if let Some(dir) = dir {
-        return Ok(vec![target(dir, forced)?]);
-    }
-    // Run from inside a data directory: that one.
-    if let Ok(cwd) = std::env::current_dir()
-        && let Some(name) = by_name(&cwd)
-        && forced.is_none_or(|forced| forced == name)
-    {
-        return Ok(vec![Target { dir: cwd, name }]);
-    }
-    let candidates: Vec<LayoutName> = match forced {
-        Some(name) => vec![name],
-        None => ALL.to_vec(),
-    };
-    let mut looked = Vec::new();
-    let mut found = Vec::new();
-    for name in candidates {
-        let Some(dir) = name.default_dir() else { continue };
-        if dir.is_dir() {
-            found.push(Target { dir, name });
-        } else {
-            looked.push(dir.display().to_string());
-        }
-    }
-    if found.is_empty() {
-        bail!(
-            "no data directory found (looked in {}): pass a DIR, or run `dotdir demo` to see a sample",
-            looked.join(", ")
-        );
-    }
-    Ok(found)
-}
-
-/// One data directory with its layout, forced or detected.
-pub(crate) fn target(dir: &Path, forced: Option<LayoutName>) -> Result<Target> {
-    let meta = std::fs::metadata(dir)
-        .with_context(|| format!("cannot open {}: check the path", dir.display()))?;
-    if !meta.is_dir() {
-        bail!("{} is not a directory: pass the data directory itself", dir.display());
-    }
-    if let Some(name) = forced {
-        return Ok(Target { dir: dir.to_path_buf(), name });
-    }
-    let layouts: Vec<&Layout> = ALL.iter().map(|l| l.layout()).collect();
-    let detected = dotdir::inspect::detect(dir, &layouts)
-        .and_then(|l| LayoutName::from_layout_name(l.name))
-        .or_else(|| by_name(dir));
-    match detected {
-        Some(name) => Ok(Target { dir: dir.to_path_buf(), name }),
-        None => bail!(
-            "cannot tell which layout {} follows: pass --layout ollim-bot, omicos-home or omicos-workspace",
-            dir.display()
-        ),
-    }
-}
-
-/// The layout a directory's name suggests: `.ollim-bot…`, or `.omicos` (the home when it is the
-/// home's default location, else a workspace's). `.` and `..` are resolved first.
-fn by_name(dir: &Path) -> Option<LayoutName> {
-    let dir = dir.canonicalize().ok()?;
-    let name = dir.file_name()?.to_string_lossy();
-    if name.starts_with(".ollim-bot") {
-        return Some(LayoutName::OllimBot);
-    }
-    if name != ".omicos" {
-        return None;
-    }
-    let home = LayoutName::OmicosHome.default_dir().and_then(|home| home.canonicalize().ok());
-    Some(if home.as_deref() == Some(dir.as_path()) {
-        LayoutName::OmicosHome
-    } else {
-        LayoutName::OmicosWorkspace
-    })
 }
 
 /// The time checks measure retention against: now, or `DOTDIR_NOW` (unix seconds) for

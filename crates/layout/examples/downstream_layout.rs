@@ -17,10 +17,10 @@ use dotdir::{
 
 /// The data directory of a small notes app: notes are tracked, the API key is a secret, the
 /// cache is re-creatable, the session map expires after a day.
-const NOTES_APP: Layout = Layout {
-    name: "notes-app",
-    description: "the data directory of the notes app (~/.notes-app)",
-    entries: &[
+const NOTES_APP: Layout = Layout::new(
+    "notes-app",
+    "the data directory of the notes app (~/.notes-app)",
+    &[
         Entry::dir(".git/**", "git history of the notes").untracked(),
         Entry::file(".gitignore", Format::Text, "derived from this layout"),
         Entry::file("**/*.lock", Format::Opaque, "lock sidecar")
@@ -43,7 +43,7 @@ const NOTES_APP: Layout = Layout {
                     .map_err(|e| e.to_string())
             }),
     ],
-};
+);
 
 fn main() {
     let tmp = tempfile::tempdir().unwrap();

@@ -7,12 +7,12 @@
 //!   [`ollim::LAYOUT`] and the [`ollim::DataDir`] handle with every typed file, git tracking as
 //!   the seed's table says, and the `state/` write guard ([`ollim::StateGuard`]).
 //! - Layouts are data: [`Layout`] and [`Entry`] (kind, [`Format`], secrecy, [`Git`] tracking,
-//!   [`Backup`] policy, retention, [`Validator`]); the journal's exclusion list and with it
-//!   `.gitignore` ([`Layout::journal_exclusions`]), `dotdir check`, `inspect` and `backup` are
-//!   derived from them. A downstream crate declares its
-//!   own layout the same way (`examples/downstream_layout.rs`).
+//!   [`Backup`] policy, retention, [`Validator`]), from which the generic engine
+//!   ([`engine`], crate `dotdir-engine`, re-exported here: [`check`], [`inspect`], [`backup`],
+//!   [`archive`]) derives `.gitignore`, `check`, `inspect`, `backup` and `restore`. A
+//!   downstream app declares its own layout the same way (`examples/downstream`).
 //! - Every member crate, re-exported: [`atomic_store`], [`pidlock`], [`jsonl_log`],
-//!   [`ping_bucket`], [`frontmatter`], [`git_journal`].
+//!   [`ping_bucket`], [`frontmatter`], [`git_journal`], [`engine`].
 //!
 //! # Example
 //! ```
@@ -28,37 +28,23 @@
 //! - Linux is the tested platform (Unix only: modes, `flock`, `/proc`).
 //! - Layout patterns are globs over `/`-separated relative paths, matched case-sensitively.
 
-pub mod archive;
-pub mod backup;
-pub mod check;
-mod decl;
-mod error;
-pub mod inspect;
 pub mod ollim;
 pub mod omicos;
 
 pub use dotdir_atomic_store as atomic_store;
+pub use dotdir_engine as engine;
 pub use dotdir_frontmatter as frontmatter;
 pub use dotdir_git_journal as git_journal;
 pub use dotdir_jsonl_log as jsonl_log;
 pub use dotdir_pidlock as pidlock;
 pub use dotdir_ping_bucket as ping_bucket;
 
+pub use dotdir_engine::{
+    Backup, Entry, Error, Format, Git, Kind, Layout, Location, Severity, Validator, archive,
+    backup, check, error_chain, inspect,
+};
 pub use dotdir_git_journal::glob_match;
 
-/// `error` and every cause under it, joined by `: ` — each cause once, as the CLI prints them
-/// (every error type of the workspace keeps its cause in `source()`, never in its message).
-pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    text
-}
-
-pub use crate::error::Error;
-
-pub use crate::decl::{Backup, Entry, Format, Git, Kind, Layout, Severity, Validator};
+/// The layouts this crate declares, for tools that serve them all (the `dotdir` command):
+/// ollim-bot's, omicos' home and omicos' workspace.
+pub const LAYOUTS: [&Layout; 3] = [&ollim::LAYOUT, &omicos::HOME_LAYOUT, &omicos::WORKSPACE_LAYOUT];

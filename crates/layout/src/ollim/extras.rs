@@ -110,8 +110,7 @@ impl DataDir {
         let Ok(resolved) = fs::canonicalize(&absolute) else { return Ok(false) };
         let Ok(rel) = resolved.strip_prefix(guard.root()) else { return Ok(false) };
         let Some(rel) = rel.to_str().map(str::to_owned) else { return Ok(false) };
-        let tracked =
-            LAYOUT.entry_for(&rel).is_some_and(|entry| entry.git == crate::decl::Git::Tracked);
+        let tracked = LAYOUT.entry_for(&rel).is_some_and(|entry| entry.git == crate::Git::Tracked);
         if !rel.ends_with(".md") || !tracked {
             return Ok(false);
         }

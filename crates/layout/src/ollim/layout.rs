@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use crate::decl::{Backup, Entry, Format, Layout};
+use crate::{
+    Backup, Entry, Format, Layout, Location,
+    ollim::{DATA_DIR_VAR, DEFAULT_DIR_NAME, PROGRAM},
+};
 
 /// The problem kind of a JSON state file with the wrong shape — the stable kind `dotdir check`
 /// also reports for one that does not parse (the message says which file and what is wrong).
@@ -17,11 +20,13 @@ pub const TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Git tracking follows the seed's table exactly: the state files other than
 /// `session_history.jsonl`, the two secrets, `.claude/agents/*.md` and the `.claude/skills`
 /// symlink are never committed; everything else the bot or its agent writes is.
-pub const LAYOUT: Layout = Layout {
-    name: "ollim-bot",
-    description: "the data directory of ollim-bot (~/.ollim-bot, or $OLLIM_DATA_DIR)",
-    entries: ENTRIES,
-};
+pub const LAYOUT: Layout = Layout::new(
+    "ollim-bot",
+    "the data directory of ollim-bot (~/.ollim-bot, or $OLLIM_DATA_DIR)",
+    ENTRIES,
+)
+.located(Location::Home { name: DEFAULT_DIR_NAME, env: Some(DATA_DIR_VAR) })
+.run_by(PROGRAM);
 
 const ENTRIES: &[Entry] = &[
     // git's own directory: holds the history of the tracked files (never a secret, because the

@@ -198,7 +198,7 @@ impl Reminder {
     /// `max_chain`: `chain_depth (3) > max_chain (2)`.
     ///
     /// Its id is new to the chain but not random: it is derived from this reminder's id and
-    /// the depth (8 hex digits, like [`new_id`]), so asking twice gives the same follow-up. A
+    /// the depth (8 hex digits, like a new id), so asking twice gives the same follow-up. A
     /// [`DataDir::fire_reminder`] repeated after a failure therefore rewrites the follow-up it
     /// may already have saved instead of scheduling a second one.
     pub fn follow_up(&self, run_at: &str) -> Result<Self> {

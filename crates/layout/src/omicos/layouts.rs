@@ -6,7 +6,7 @@
 //! `cloud_login.json`, `auth.json`, `plan_token.jwt` and `oauth/` are secrets that never leave
 //! the machine. Where the seed is silent the choice is documented on the entry.
 
-use crate::decl::{Backup, Entry, Format, Kind, Layout};
+use crate::{Backup, Entry, Format, Kind, Layout, Location};
 
 /// Builds an [`Entry`] of any kind from the uniform form the layout macros use.
 const fn entry(
@@ -169,11 +169,13 @@ const WORKSPACE_ENTRIES: [Entry; 89] = join(OWN_FILES, SERVE_ENTRIES, CLI_ENTRIE
 
 /// The omicos workspace data directory `<workspace>/.omicos` (serve), with the cli data
 /// directory `cli/` (`<workspace>/.omicos/cli`) declared inside it entry for entry.
-pub const WORKSPACE_LAYOUT: Layout = Layout {
-    name: "omicos-workspace",
-    description: "an omicos workspace data directory (<workspace>/.omicos; the cli one is .omicos/cli)",
-    entries: &WORKSPACE_ENTRIES,
-};
+pub const WORKSPACE_LAYOUT: Layout = Layout::new(
+    "omicos-workspace",
+    "an omicos workspace data directory (<workspace>/.omicos; the cli one is .omicos/cli)",
+    &WORKSPACE_ENTRIES,
+)
+.located(Location::Project { name: ".omicos", env: Some("OMICOS_WORKSPACE_ROOT") })
+.run_by("omicos");
 
 const HOME_ENTRIES: [Entry; 26] = {
     let own = own_files!();
@@ -248,11 +250,13 @@ const HOME_ENTRIES: [Entry; 26] = {
 };
 
 /// The omicos global home `~/.omicos` (or `$OMICOS_LOCAL_HOME`).
-pub const HOME_LAYOUT: Layout = Layout {
-    name: "omicos-home",
-    description: "the omicos global home (~/.omicos or $OMICOS_LOCAL_HOME), shared by all workspaces",
-    entries: &HOME_ENTRIES,
-};
+pub const HOME_LAYOUT: Layout = Layout::new(
+    "omicos-home",
+    "the omicos global home (~/.omicos or $OMICOS_LOCAL_HOME), shared by all workspaces",
+    &HOME_ENTRIES,
+)
+.located(Location::Home { name: ".omicos", env: Some("OMICOS_LOCAL_HOME") })
+.run_by("omicos");
 
 /// Checks a `workspace_id` file: 32 lowercase hex digits, optionally followed by one newline.
 pub(crate) fn check_workspace_id(bytes: &[u8]) -> Result<(), String> {

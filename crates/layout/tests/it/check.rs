@@ -11,10 +11,10 @@ use dotdir::{
     inspect::{self, Role},
 };
 
-const APP: Layout = Layout {
-    name: "app",
-    description: "a throwaway layout",
-    entries: &[
+const APP: Layout = Layout::new(
+    "app",
+    "a throwaway layout",
+    &[
         Entry::file("notes/*.md", Format::Spec, "a note"),
         // Declared after a general entry on purpose: backup still never takes it.
         Entry::dir("vault", "a directory of secrets").secret(),
@@ -26,7 +26,7 @@ const APP: Layout = Layout {
             if bytes.starts_with(b"{") { Ok(()) } else { Err("not an object".to_owned()) }
         }),
     ],
-};
+);
 
 fn write(root: &Path, relative: &str, bytes: &[u8]) {
     let path = root.join(relative);
@@ -124,11 +124,11 @@ fn secret_directory_contents_are_tightened() {
 
 #[test]
 fn detection_needs_a_clear_winner() {
-    const OTHER: Layout = Layout {
-        name: "other",
-        description: "another layout",
-        entries: &[Entry::dir("cache", "a cache"), Entry::file("other.json", Format::Json, "x")],
-    };
+    const OTHER: Layout = Layout::new(
+        "other",
+        "another layout",
+        &[Entry::dir("cache", "a cache"), Entry::file("other.json", Format::Json, "x")],
+    );
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "cache/x", b"");
     assert!(inspect::detect(dir.path(), &[&APP, &OTHER]).is_none(), "a tie");

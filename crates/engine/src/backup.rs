@@ -9,17 +9,17 @@
 //! and a backup never carries one (move history with git itself).
 //!
 //! ```
-//! # fn main() -> Result<(), dotdir::Error> {
-//! use dotdir::{Backup, Entry, Format, Layout, backup};
-//! const APP: Layout = Layout {
-//!     name: "app",
-//!     description: "an app",
-//!     entries: &[
+//! # fn main() -> Result<(), dotdir_engine::Error> {
+//! use dotdir_engine::{Backup, Entry, Format, Layout, backup};
+//! const APP: Layout = Layout::new(
+//!     "app",
+//!     "an app",
+//!     &[
 //!         Entry::file("token.json", Format::Json, "an API token").secret(),
 //!         Entry::dir("cache", "a cache").backup(Backup::Recreatable),
 //!         Entry::file("notes/*.md", Format::Text, "a note"),
 //!     ],
-//! };
+//! );
 //! let dir = tempfile::tempdir().unwrap();
 //! std::fs::create_dir_all(dir.path().join("notes")).unwrap();
 //! std::fs::create_dir_all(dir.path().join("cache")).unwrap();
@@ -272,7 +272,7 @@ fn under_secret(relative: &str, layout: &Layout) -> bool {
 fn is_below(pattern: &str, relative: &str) -> bool {
     let mut prefix = String::new();
     for component in relative.split('/') {
-        if !prefix.is_empty() && crate::glob_match(pattern, &prefix) {
+        if !prefix.is_empty() && dotdir_git_journal::glob_match(pattern, &prefix) {
             return true;
         }
         if !prefix.is_empty() {

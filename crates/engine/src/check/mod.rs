@@ -11,14 +11,14 @@
 //! untrack secrets) and reports each one.
 //!
 //! ```
-//! # fn main() -> Result<(), dotdir::Error> {
+//! # fn main() -> Result<(), dotdir_engine::Error> {
 //! use std::os::unix::fs::PermissionsExt;
-//! use dotdir::{Entry, Format, Layout, check};
-//! const APP: Layout = Layout {
-//!     name: "app",
-//!     description: "an app",
-//!     entries: &[Entry::file("token.json", Format::Json, "an API token").secret()],
-//! };
+//! use dotdir_engine::{Entry, Format, Layout, check};
+//! const APP: Layout = Layout::new(
+//!     "app",
+//!     "an app",
+//!     &[Entry::file("token.json", Format::Json, "an API token").secret()],
+//! );
 //! let dir = tempfile::tempdir().unwrap();
 //! std::fs::write(dir.path().join("token.json"), "\"s3cr3t\"").unwrap();
 //! std::fs::set_permissions(dir.path().join("token.json"), std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -67,7 +67,8 @@ pub struct Options {
     /// Report paths the layout does not know (`unknown-entry`). Default: yes.
     pub report_unknown: bool,
     /// The program a pid record's holder must be running to count as alive (`ollim-bot`,
-    /// `omicos`); without it any live pid counts (a reused pid then looks like a holder).
+    /// `omicos`). Default: the layout's [`Layout::program`]; without either, any live pid
+    /// counts (a reused pid then looks like a holder).
     pub program: Option<String>,
 }
 
@@ -90,6 +91,12 @@ impl Options {
     pub fn program(mut self, program: impl Into<String>) -> Self {
         self.program = Some(program.into());
         self
+    }
+
+    /// These options with the layout's defaults filled in.
+    fn for_layout(&self, layout: &Layout) -> Options {
+        let program = self.program.clone().or_else(|| layout.program.map(str::to_owned));
+        Options { program, ..self.clone() }
     }
 
     /// Sets [`Options::report_unknown`].
@@ -192,6 +199,7 @@ pub fn check(root: &Path, layout: &Layout, options: &Options) -> Result<Report, 
 
 /// Checks an already classified tree.
 pub fn check_tree(tree: &Tree, options: &Options) -> Report {
+    let options = &options.for_layout(&tree.layout);
     let mut problems = Vec::new();
     for node in &tree.nodes {
         check_node(node, options, &mut problems);
@@ -220,6 +228,7 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
         path: root.to_path_buf(),
         source,
     })?;
+    let options = &options.for_layout(layout);
     let tree = inspect::inspect(root, layout)?;
     let report = check_tree(&tree, options);
     let running = running(&tree, options);
@@ -279,7 +288,7 @@ pub fn running_in(
     layout: &Layout,
     options: &Options,
 ) -> Result<Option<Running>, Error> {
-    Ok(running(&inspect::inspect(root, layout)?, options))
+    Ok(running(&inspect::inspect(root, layout)?, &options.for_layout(layout)))
 }
 
 /// The holder of the layout's instance lock, when one runs: the first declared pid record whose

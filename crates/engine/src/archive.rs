@@ -12,16 +12,16 @@
 //!   when forced, after moving the existing one aside (never while its application runs).
 //!
 //! ```
-//! # fn main() -> Result<(), dotdir::Error> {
-//! use dotdir::{Entry, Format, Layout, archive, backup, check};
-//! const APP: Layout = Layout {
-//!     name: "app",
-//!     description: "an app",
-//!     entries: &[
+//! # fn main() -> Result<(), dotdir_engine::Error> {
+//! use dotdir_engine::{Entry, Format, Layout, archive, backup, check};
+//! const APP: Layout = Layout::new(
+//!     "app",
+//!     "an app",
+//!     &[
 //!         Entry::file("token.json", Format::Json, "an API token").secret(),
 //!         Entry::file("notes/*.md", Format::Text, "a note"),
 //!     ],
-//! };
+//! );
 //! let tmp = tempfile::tempdir().unwrap();
 //! let dir = tmp.path().join("data");
 //! std::fs::create_dir_all(dir.join("notes")).unwrap();

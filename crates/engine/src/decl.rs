@@ -2,7 +2,10 @@
 //! secrecy, git tracking, backup policy, retention — from which `.gitignore`, the journal's
 //! exclusion list, `dotdir check`, `dotdir inspect` and `dotdir backup` are derived.
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 /// What kind of filesystem object an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,9 +263,87 @@ impl Entry {
     }
 }
 
-/// A declared layout: a name and its entries. The first matching entry describes a path, so
-/// list specific entries before general ones.
+/// Where a layout's data directory lives when nobody names it, and the directory name by which
+/// a tool recognises one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location {
+    /// In the user's home: `$env` when it is set (the directory itself), else `$HOME/<name>`
+    /// (`~/.ollim-bot`, `~/.omicos`, `~/.claude`).
+    Home {
+        /// The directory's name in the home.
+        name: &'static str,
+        /// A variable that names the directory itself, overriding the default.
+        env: Option<&'static str>,
+    },
+    /// In a project: `$env/<name>` when `env` is set (the project root), else `./<name>` in
+    /// the current directory (`<workspace>/.omicos`).
+    Project {
+        /// The directory's name in the project.
+        name: &'static str,
+        /// A variable that names the project root.
+        env: Option<&'static str>,
+    },
+    /// No default location: the directory is always named.
+    Anywhere,
+}
+
+impl Location {
+    /// The default directory, from the environment; `None` for [`Location::Anywhere`] or when
+    /// `$HOME` is unset.
+    pub fn default_dir(&self) -> Option<PathBuf> {
+        let var = |name: Option<&str>| {
+            std::env::var_os(name?).filter(|v| !v.is_empty()).map(PathBuf::from)
+        };
+        match *self {
+            Location::Home { name, env } => {
+                var(env).or_else(|| var(Some("HOME")).map(|home| home.join(name)))
+            }
+            Location::Project { name, env } => {
+                Some(var(env).unwrap_or_else(|| PathBuf::from(".")).join(name))
+            }
+            Location::Anywhere => None,
+        }
+    }
+
+    /// The directory name a data directory of this layout has (`.ollim-bot`), if it has one.
+    pub const fn dir_name(&self) -> Option<&'static str> {
+        match *self {
+            Location::Home { name, .. } | Location::Project { name, .. } => Some(name),
+            Location::Anywhere => None,
+        }
+    }
+
+    /// How people are told where it is: `$OLLIM_DATA_DIR or ~/.ollim-bot`.
+    pub fn describe(&self) -> String {
+        match *self {
+            Location::Home { name, env: Some(env) } => format!("${env} or ~/{name}"),
+            Location::Home { name, env: None } => format!("~/{name}"),
+            Location::Project { name, env: Some(env) } => format!("${env}/{name} or ./{name}"),
+            Location::Project { name, env: None } => format!("./{name}"),
+            Location::Anywhere => "anywhere (always named)".to_owned(),
+        }
+    }
+}
+
+/// A declared layout: a name, its entries, where it lives and which program owns it. The first
+/// matching entry describes a path, so list specific entries before general ones. Built with
+/// `const fn`s so a layout can be a `const`:
+///
+/// ```
+/// use dotdir_engine::{Entry, Format, Layout, Location};
+///
+/// const NOTES: Layout = Layout::new(
+///     "notes",
+///     "a notes app",
+///     &[Entry::file("notes/*.md", Format::Text, "a note")],
+/// )
+/// .located(Location::Home { name: ".notes", env: Some("NOTES_DIR") })
+/// .run_by("notes-app");
+/// assert_eq!(NOTES.location.dir_name(), Some(".notes"));
+/// ```
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct Layout {
     /// Short name (`ollim-bot`, `omicos-home`, `omicos-workspace`, …).
     pub name: &'static str,
@@ -270,9 +351,34 @@ pub struct Layout {
     pub description: &'static str,
     /// Every entry, specific before general.
     pub entries: &'static [Entry],
+    /// Where its data directory lives by default.
+    pub location: Location,
+    /// The program whose running process holds the layout's instance lock (the pid record it
+    /// declares), as `/proc/<pid>/cmdline` names it: a repair that races the application is
+    /// refused while it runs. `None`: only dotdir's own lock counts.
+    pub program: Option<&'static str>,
 }
 
 impl Layout {
+    /// A layout with no default location and no program.
+    pub const fn new(
+        name: &'static str,
+        description: &'static str,
+        entries: &'static [Entry],
+    ) -> Self {
+        Self { name, description, entries, location: Location::Anywhere, program: None }
+    }
+
+    /// Sets where the data directory lives by default.
+    pub const fn located(self, location: Location) -> Self {
+        Self { location, ..self }
+    }
+
+    /// Sets the program that owns the directory ([`Layout::program`]).
+    pub const fn run_by(self, program: &'static str) -> Self {
+        Self { program: Some(program), ..self }
+    }
+
     /// The entry describing `relative` (a path inside the data directory, `/`-separated),
     /// or `None` for a path the layout does not know.
     pub fn entry_for(&self, relative: &str) -> Option<&'static Entry> {
@@ -331,7 +437,7 @@ mod tests {
     use super::*;
 
     fn check(pattern: &str, path: &str, expected: bool) {
-        assert_eq!(crate::glob_match(pattern, path), expected, "{pattern} vs {path}");
+        assert_eq!(dotdir_git_journal::glob_match(pattern, path), expected, "{pattern} vs {path}");
     }
 
     #[test]
@@ -348,15 +454,15 @@ mod tests {
         check("a/?.md", "a/bc.md", false);
     }
 
-    const LAYOUT: Layout = Layout {
-        name: "example",
-        description: "an example",
-        entries: &[
+    const LAYOUT: Layout = Layout::new(
+        "example",
+        "an example",
+        &[
             Entry::file("state/token.json", Format::Json, "a token").secret(),
             Entry::dir("cache", "a cache").backup(Backup::Recreatable).untracked(),
             Entry::file("notes/*.md", Format::Text, "notes"),
         ],
-    };
+    );
 
     #[test]
     fn derived_exclusions_and_lookup() {

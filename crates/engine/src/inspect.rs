@@ -4,13 +4,13 @@
 //! start from this walk.
 //!
 //! ```
-//! # fn main() -> Result<(), dotdir::Error> {
-//! use dotdir::{Entry, Format, Layout, inspect};
-//! const NOTES: Layout = Layout {
-//!     name: "notes",
-//!     description: "a notes app",
-//!     entries: &[Entry::file("notes/*.md", Format::Text, "a note")],
-//! };
+//! # fn main() -> Result<(), dotdir_engine::Error> {
+//! use dotdir_engine::{Entry, Format, Layout, inspect};
+//! const NOTES: Layout = Layout::new(
+//!     "notes",
+//!     "a notes app",
+//!     &[Entry::file("notes/*.md", Format::Text, "a note")],
+//! );
 //! let dir = tempfile::tempdir().unwrap();
 //! std::fs::create_dir(dir.path().join("notes")).unwrap();
 //! std::fs::write(dir.path().join("notes/a.md"), "hello").unwrap();
@@ -29,7 +29,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{Backup, Entry, Error, Git, Kind, Layout, glob_match};
+use crate::{Backup, Entry, Error, Git, Kind, Layout};
+use dotdir_git_journal::glob_match;
 
 /// What kind of filesystem object a node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -498,6 +499,43 @@ pub fn detect<'a>(dir: &Path, candidates: &[&'a Layout]) -> Option<&'a Layout> {
         }
         _ => None,
     }
+}
+
+/// The layout among `candidates` whose data directory is named like `dir` (`.ollim-bot`, or
+/// `.ollim-bot-test`: the name may go on after a `-` or `.`). Where several share the name
+/// (omicos' home and workspace are both `.omicos`), the one whose default location is `dir`
+/// wins, then a project layout (a `.omicos` elsewhere than the home is a workspace's). `.` and
+/// `..` are resolved first.
+pub fn by_name<'a>(dir: &Path, candidates: &[&'a Layout]) -> Option<&'a Layout> {
+    let dir = dir.canonicalize().ok()?;
+    let file_name = dir.file_name()?.to_string_lossy().into_owned();
+    let named: Vec<&'a Layout> = candidates
+        .iter()
+        .copied()
+        .filter(|layout| {
+            layout.location.dir_name().is_some_and(|name| {
+                file_name.strip_prefix(name).is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with('-') || rest.starts_with('.')
+                })
+            })
+        })
+        .collect();
+    let at_default = |layout: &&&'a Layout| {
+        layout.location.default_dir().and_then(|d| d.canonicalize().ok()).as_deref()
+            == Some(dir.as_path())
+    };
+    let project = |layout: &&&'a Layout| matches!(layout.location, crate::Location::Project { .. });
+    named
+        .iter()
+        .find(at_default)
+        .or_else(|| named.iter().find(project))
+        .or_else(|| named.first())
+        .copied()
+}
+
+/// The layout `dir` follows: by what it holds ([`detect`]), else by its name ([`by_name`]).
+pub fn recognise<'a>(dir: &Path, candidates: &[&'a Layout]) -> Option<&'a Layout> {
+    detect(dir, candidates).or_else(|| by_name(dir, candidates))
 }
 
 #[cfg(test)]

@@ -1,0 +1,338 @@
+//! The `dotdir` command as a library: `inspect`, `check [--fix]`, `backup`, `restore` and `init`
+//! for any declared [`Layout`] — ollim-bot's and omicos' (the `dotdir` binary) or a downstream
+//! app's own data directory, in a few lines:
+//!
+//! ```no_run
+//! use dotdir_engine::{Entry, Format, Layout, Location};
+//!
+//! const NOTES: Layout = Layout::new(
+//!     "notes",
+//!     "the data directory of a notes app",
+//!     &[Entry::file("notes/*.md", Format::Text, "a note"), Entry::dir("notes", "the notes")],
+//! )
+//! .located(Location::Home { name: ".notes", env: Some("NOTES_DIR") });
+//!
+//! fn main() -> std::process::ExitCode {
+//!     dotdir_cli::Cli::new("notes-data").about("Look after ~/.notes").layout(&NOTES).run()
+//! }
+//! ```
+//!
+//! Everything the command knows comes from the layouts it is given: their names (`--layout`),
+//! default locations ([`Layout::location`]: where it looks when no DIR is given, and how it
+//! recognises a directory by name), the program that owns them ([`Layout::program`]: what
+//! `check --fix` will not race) and their entries. It only presents. Human output by default
+//! (colour only on a terminal), `--json` on every command. Exit codes: 0 no errors, 1 errors
+//! found, 2 usage or I/O error.
+//!
+//! # Features
+//! - `builtin` (default): the ollim-bot and omicos layouts ([`Cli::builtin`]) and the `demo`
+//!   command, through the `dotdir` facade. Without it the crate needs only the engine.
+//!
+//! # Limitations
+//! - Unix only, as the engine. `run` reads the process' arguments and environment and writes to
+//!   stdout/stderr; it is meant to be the whole of a `main`.
+
+mod backup;
+mod check;
+#[cfg(feature = "builtin")]
+mod demo;
+mod init;
+mod inspect;
+mod layouts;
+mod style;
+
+use std::{io::Write, path::PathBuf, process::ExitCode};
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, builder::PossibleValuesParser};
+use dotdir_engine::Layout;
+
+use crate::layouts::Layouts;
+
+/// A data-directory command for a set of layouts; [`Cli::run`] is the whole of a `main`.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Cli {
+    name: &'static str,
+    about: Option<&'static str>,
+    version: Option<&'static str>,
+    layouts: Vec<&'static Layout>,
+    demo: bool,
+}
+
+impl Cli {
+    /// A command called `name` (as its help and errors name it) serving no layout yet.
+    pub fn new(name: &'static str) -> Self {
+        Self { name, about: None, version: None, layouts: Vec::new(), demo: false }
+    }
+
+    /// The `dotdir` command: ollim-bot's and omicos' layouts, and `demo`.
+    #[cfg(feature = "builtin")]
+    pub fn builtin() -> Self {
+        Self::new("dotdir")
+            .about("Inspect, check, repair, back up and restore the data directory of a local agent app.")
+            .layouts(dotdir::LAYOUTS)
+            .with_demo()
+    }
+
+    /// The one-line description `--help` opens with.
+    pub fn about(mut self, about: &'static str) -> Self {
+        self.about = Some(about);
+        self
+    }
+
+    /// The version `--version` prints (default: this crate's).
+    pub fn version(mut self, version: &'static str) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    /// Serves `layout` too. The first layout that fits a directory wins when several could.
+    pub fn layout(mut self, layout: &'static Layout) -> Self {
+        self.layouts.push(layout);
+        self
+    }
+
+    /// Serves every layout of `layouts`.
+    pub fn layouts(mut self, layouts: impl IntoIterator<Item = &'static Layout>) -> Self {
+        self.layouts.extend(layouts);
+        self
+    }
+
+    /// Adds `demo`: builds populated ollim-bot and omicos directories through the library, then
+    /// inspects, checks, repairs, backs up and restores them.
+    #[cfg(feature = "builtin")]
+    pub fn with_demo(mut self) -> Self {
+        self.demo = true;
+        self
+    }
+
+    /// The clap command, with this command's name, help and layout names.
+    fn command(&self) -> clap::Command {
+        let names: Vec<&'static str> = self.layouts.iter().map(|l| l.name).collect();
+        let locations: Vec<String> = self
+            .layouts
+            .iter()
+            .filter(|l| l.location.dir_name().is_some())
+            .map(|l| format!("{} ({})", l.location.describe(), l.name))
+            .collect();
+        let mut after_help = String::from(
+            "Exit codes: 0 no errors (warnings and notices only), 1 errors found (with --strict also \
+warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n",
+        );
+        if !locations.is_empty() {
+            after_help.push_str(&format!("Default locations: {}.\n", locations.join(", ")));
+        }
+        after_help
+            .push_str("DOTDIR_NOW=<unix seconds> pins the time retention is measured against.");
+        if self.demo {
+            after_help.push_str(&format!(
+                "\nStart with `{} demo` to see a populated sample data directory.",
+                self.name
+            ));
+        }
+        let mut command = Args::command()
+            .name(self.name)
+            .bin_name(self.name)
+            .after_help(after_help)
+            .mut_subcommand("demo", |c| c.hide(!self.demo));
+        if let Some(about) = self.about {
+            command = command.about(about);
+        }
+        if let Some(version) = self.version {
+            command = command.version(version);
+        }
+        for sub in ["inspect", "check", "backup", "init"] {
+            let names = names.clone();
+            command = command.mut_subcommand(sub, |c| {
+                c.mut_arg("layout", |a| a.value_parser(PossibleValuesParser::new(names)))
+            });
+        }
+        command
+    }
+
+    /// Parses the process' arguments, runs the command, and returns its exit code.
+    pub fn run(self) -> ExitCode {
+        self.run_from(std::env::args_os())
+    }
+
+    /// Like [`Cli::run`] with these arguments (the first is the program's name).
+    pub fn run_from<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = self.command().get_matches_from(args);
+        let cli = match Args::from_arg_matches(&matches) {
+            Ok(cli) => cli,
+            Err(error) => error.exit(),
+        };
+        let start_hint = self.demo.then(|| format!("run `{} demo` to see a sample", self.name));
+        let layouts = Layouts { all: self.layouts.clone(), start_hint };
+        let style = style::Style::new(cli.color);
+        let result = self.dispatch(&layouts, cli.command, cli.json, &style);
+        finish(result, cli.json, &style)
+    }
+
+    fn dispatch(
+        &self,
+        layouts: &Layouts,
+        command: Command,
+        json: bool,
+        style: &style::Style,
+    ) -> anyhow::Result<Outcome> {
+        match command {
+            #[cfg(feature = "builtin")]
+            Command::Demo { dir } if self.demo => demo::run(dir.as_deref(), json, style),
+            Command::Demo { .. } => anyhow::bail!("{} has no demo", self.name),
+            Command::Inspect { dir, layout, all } => {
+                inspect::run(layouts.resolve(dir, layout)?, all, json, style)
+            }
+            Command::Check { dir, layout, fix, strict } => {
+                check::run(layouts.resolve(dir, layout)?, fix, strict, json, style)
+            }
+            Command::Backup { verify: Some(archive), .. } => backup::verify(&archive, json, style),
+            Command::Backup { dir, layout, out, list, force, verify: None } => {
+                backup::run(layouts.resolve(dir, layout)?, out.as_deref(), list, force, json, style)
+            }
+            Command::Restore { archive, dir, force } => {
+                backup::restore(layouts, &archive, &dir, force, json, style)
+            }
+            Command::Init { layout, dir } => {
+                let layout = layouts.for_init(layouts.named(layout.as_deref())?)?;
+                init::run(&dir, layout, json, style)
+            }
+        }
+    }
+}
+
+/// The arguments; the command's name, help and `--layout` values are set at run time from the
+/// [`Cli`] that parses them.
+#[derive(Debug, Parser)]
+#[command(version, long_about = None)]
+struct Args {
+    /// Print JSON for scripts instead of text for people.
+    #[arg(long, global = true)]
+    json: bool,
+    /// When to use colour: auto (on a terminal), always, never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: style::ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build a populated ollim-bot data directory and an omicos home and workspace in a temporary
+    /// folder through the library, then inspect and check them.
+    Demo {
+        /// Build into this directory and keep it (default: a temporary folder, removed after).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Show the annotated tree of a data directory: what each entry is, size, mode, secret,
+    /// tracked by git, backed up, retention; unknown entries are flagged.
+    Inspect {
+        /// The data directory (default: every default location that exists).
+        dir: Option<PathBuf>,
+        /// The layout to read it with (default: detected).
+        #[arg(long)]
+        layout: Option<String>,
+        /// Also list the empty lock sidecars (`<file>.lock`) next to the files they guard.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Find every problem the layout can detect; `--fix` repairs what can be repaired without
+    /// losing anything.
+    Check {
+        /// The data directory (default: every default location that exists).
+        dir: Option<PathBuf>,
+        /// The layout to read it with (default: detected).
+        #[arg(long)]
+        layout: Option<String>,
+        /// Apply the repairs that lose nothing and report what was done. While the application
+        /// runs, only repairs that cannot race it are made.
+        #[arg(long)]
+        fix: bool,
+        /// Count warnings as errors (exit 1).
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Archive everything the layout does not mark re-creatable or ephemeral (never a secret)
+    /// into a .tar.gz with a SHA-256 manifest, verified before it takes its name.
+    Backup {
+        /// The data directory (default: the one default location that exists).
+        dir: Option<PathBuf>,
+        /// The layout to read it with (default: detected).
+        #[arg(long)]
+        layout: Option<String>,
+        /// The archive to write (`.tar.gz`).
+        #[arg(long, value_name = "FILE", required_unless_present_any = ["list", "verify"])]
+        out: Option<PathBuf>,
+        /// Replace an existing archive at --out.
+        #[arg(long, requires = "out")]
+        force: bool,
+        /// Only show what would go in, and what stays out.
+        #[arg(long, conflicts_with = "out")]
+        list: bool,
+        /// Check an existing archive against its manifest instead of writing one.
+        #[arg(long, value_name = "ARCHIVE", conflicts_with_all = ["out", "list", "dir"])]
+        verify: Option<PathBuf>,
+    },
+    /// Restore a backup into a new or empty directory: verified first, then extracted beside it
+    /// and moved into place; lists the secrets to re-create.
+    Restore {
+        /// The archive `dotdir backup` wrote.
+        archive: PathBuf,
+        /// Where to restore it (must not exist or be empty).
+        dir: PathBuf,
+        /// Restore over a non-empty directory, moving it aside first (never while its
+        /// application runs).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Create a data directory: its directories with their modes, a git repository and the
+    /// derived `.gitignore`.
+    Init {
+        /// The layout to create (default: the only one the command serves).
+        #[arg(long)]
+        layout: Option<String>,
+        /// Where to create it.
+        dir: PathBuf,
+    },
+}
+
+/// What a command found: decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Clean,
+    Problems,
+}
+
+/// The exit code of a command's result, with the error printed (as JSON under `--json`).
+fn finish(result: anyhow::Result<Outcome>, json: bool, style: &style::Style) -> ExitCode {
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Problems) => ExitCode::from(1),
+        // A reader that stopped reading (`dotdir inspect | head`) is not an error.
+        Err(error)
+            if error
+                .chain()
+                .filter_map(|e| e.downcast_ref::<std::io::Error>())
+                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(error) if json => {
+            // Scripts read stdout: the error is a JSON document there too.
+            let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
+            let document = serde_json::json!({"error": format!("{error:#}"), "causes": causes});
+            let _ = writeln!(std::io::stdout().lock(), "{document:#}");
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{} {error:#}", style.error("error:"));
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Declare the layout of a data directory once — every file and folder with its format,
+//! secrecy, git tracking, backup policy and retention — and get, from that declaration alone,
+//! the tools a person needs to look after the directory: inspect it, check it, repair it
+//! without losing a byte, back it up and restore it.
+//!
+//! This is the generic engine under the `dotdir` facade and the `dotdir` command. It knows no
+//! application: the ollim-bot and omicos layouts (crate `dotdir`) and any downstream layout are
+//! the same kind of value, a `const` [`Layout`].
+//!
+//! - The declaration: [`Layout`] (entries, default [`Location`], owning program) and [`Entry`]
+//!   ([`Kind`], [`Format`], secrecy, [`Git`] tracking, [`Backup`] policy, retention, a
+//!   [`Validator`] of the layout's own). The journal's exclusion list, and with it
+//!   `.gitignore`, is derived from it ([`Layout::journal_exclusions`]).
+//! - [`inspect`]: the annotated tree of a directory, and which layout a directory follows
+//!   ([`inspect::detect`], [`inspect::recognise`]).
+//! - [`check`]: every problem the declaration can detect, graded by [`Severity`], and
+//!   [`check::fix`], the repairs that lose nothing — refused while the owning application runs
+//!   when they would race it.
+//! - [`backup`] and [`archive`]: what to keep (never a secret), a verified `.tar.gz` with a
+//!   SHA-256 manifest, and [`archive::restore`] into a new or empty directory.
+//! - One error type, [`Error`], whose causes are kept as `source()`.
+//!
+//! # Example
+//! ```
+//! # fn main() -> Result<(), dotdir_engine::Error> {
+//! use dotdir_engine::{Entry, Format, Layout, Location, check};
+//! use std::os::unix::fs::PermissionsExt;
+//!
+//! const APP: Layout = Layout::new(
+//!     "app",
+//!     "an app's data directory",
+//!     &[
+//!         Entry::file("token.json", Format::Json, "an API token").secret(),
+//!         Entry::file("notes/*.md", Format::Text, "a note"),
+//!     ],
+//! )
+//! .located(Location::Home { name: ".app", env: Some("APP_DIR") });
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! std::fs::write(dir.path().join("token.json"), "\"s3cr3t\"").unwrap();
+//! std::fs::set_permissions(dir.path().join("token.json"), std::fs::Permissions::from_mode(0o644))
+//!     .unwrap();
+//! let report = check::check(dir.path(), &APP, &check::Options::default())?;
+//! assert_eq!(report.problems[0].kind.as_str(), "secret-mode");
+//! check::fix(dir.path(), &APP, &check::Options::default())?;
+//! assert!(check::check(dir.path(), &APP, &check::Options::default())?.problems.is_empty());
+//! # Ok(()) }
+//! ```
+//!
+//! # Limitations
+//! - Linux is the tested platform (Unix only: modes, `flock`, `/proc`).
+//! - Patterns are globs over `/`-separated relative paths, matched case-sensitively.
+//! - The engine checks formats and declared validators; what a record *means* belongs to the
+//!   application's typed access (the `dotdir` facade for ollim-bot and omicos).
+
+pub mod archive;
+pub mod backup;
+pub mod check;
+mod decl;
+mod error;
+pub mod inspect;
+
+pub use crate::{
+    decl::{Backup, Entry, Format, Git, Kind, Layout, Location, Severity, Validator},
+    error::Error,
+};
+
+/// `error` and every cause under it, joined by `: ` — each cause once, as the CLI prints them
+/// (every error type of the workspace keeps its cause in `source()`, never in its message).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
+}
