@@ -1,0 +1,212 @@
+//! A downstream app on dotdir's public API: the data directory of
+//! [Claude Code](https://docs.anthropic.com/en/docs/claude-code/settings), `~/.claude` (or
+//! `$CLAUDE_CONFIG_DIR`), declared once in [`LAYOUT`] and typed in [`ClaudeDir`]. Its
+//! `claude-data` binary is `dotdir_cli::Cli` with this layout: `inspect`, `check [--fix]`,
+//! `backup`, `restore`, `init`.
+//!
+//! What the layout says, from Claude Code's documentation and its files on disk:
+//! - `settings.json`, `settings.local.json` (user settings), `CLAUDE.md` (user memory),
+//!   `commands/*.md` (slash commands), `agents/*.md` (subagents): a person's own configuration,
+//!   kept in git and in backups.
+//! - `.credentials.json` (the OAuth tokens on Linux): a secret — `0600`, never committed, never
+//!   backed up.
+//! - `projects/<project>/<session>.jsonl`: the session transcripts, JSON Lines, one directory
+//!   per working directory (its path with every character but letters, digits and `-` turned
+//!   into `-`: [`project_dir_name`]). Backed up, not committed (large, and they hold whatever
+//!   was pasted into a session).
+//! - `history.jsonl` (prompt history), `todos/`, `file-history/`: the app's own records.
+//! - `statsig/`, `plugins/`, `local/`: caches and installs, re-creatable; `shell-snapshots/`,
+//!   `ide/`, `session-env/`, `debug/`: ephemeral.
+//!
+//! Claude Code also keeps a shared `~/.claude.json` *beside* the directory, which concurrent
+//! sessions rewrite without a lock — a well-known way to lose configuration.
+//! [`shared_config`] reads and updates it atomically under a lock, so writers that go through
+//! it never lose each other's change (Claude Code itself takes no lock, so a running session
+//! can still overwrite a change made at the same moment).
+//!
+//! # Example
+//! ```
+//! use claude_data::{ClaudeDir, project_dir_name};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let claude = ClaudeDir::at(dir.path());
+//! claude.update_settings(|s| { s.insert("model".into(), "opus".into()); }).unwrap();
+//! assert_eq!(claude.settings().unwrap()["model"], "opus");
+//! assert_eq!(project_dir_name("/home/u/my.proj".as_ref()), "-home-u-my-proj");
+//! ```
+//!
+//! # Limitations
+//! - The layout follows the documented files and what current versions write; a newer Claude
+//!   Code may add paths, which `check` reports as `unknown-entry` notices (never errors).
+//! - Transcript records are read as JSON values; their schema is Claude Code's and changes.
+
+use std::path::{Path, PathBuf};
+
+use dotdir_atomic_store::{Document, JsonStyle};
+use dotdir_engine::{Backup, Entry, Format, Layout, Location};
+use dotdir_jsonl_log::{Log, Scan};
+use serde_json::{Map, Value};
+
+/// The result of this crate's typed access.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What typed access can fail with: the member crate's error, kept as it is.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A read or atomic write of a JSON document failed.
+    Store(dotdir_atomic_store::Error),
+    /// A transcript could not be read.
+    Log(dotdir_jsonl_log::Error),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Error::Store(_) => "a Claude Code document could not be read or written",
+            Error::Log(_) => "a Claude Code transcript could not be read",
+        })
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Store(e) => Some(e),
+            Error::Log(e) => Some(e),
+        }
+    }
+}
+
+const fn ephemeral(pattern: &'static str, description: &'static str) -> Entry {
+    Entry::file(pattern, Format::Opaque, description).untracked().backup(Backup::Ephemeral)
+}
+
+const fn cache(pattern: &'static str, description: &'static str) -> Entry {
+    Entry::file(pattern, Format::Opaque, description).untracked().backup(Backup::Recreatable)
+}
+
+/// `~/.claude`, declared entry by entry (specific before general).
+pub const LAYOUT: Layout = Layout::new(
+    "claude-code",
+    "the data directory of Claude Code (~/.claude, or $CLAUDE_CONFIG_DIR)",
+    &[
+        Entry::dir(".git/**", "git history of the configuration (dotdir init)").untracked(),
+        Entry::file(".gitignore", Format::Text, "derived from this layout"),
+        Entry::file("**/*.lock", Format::Opaque, "lock sidecar")
+            .untracked()
+            .backup(Backup::Recreatable),
+        Entry::file(".credentials.json", Format::Json, "OAuth tokens (Linux)").secret(),
+        Entry::file("settings.json", Format::Json, "user settings: permissions, hooks, env, model"),
+        Entry::file("settings.local.json", Format::Json, "user settings not shared"),
+        Entry::file("CLAUDE.md", Format::Text, "user memory: instructions for every project"),
+        Entry::dir("commands", "custom slash commands"),
+        Entry::file(
+            "commands/**",
+            Format::Text,
+            "a slash command (markdown, optional front matter)",
+        ),
+        Entry::dir("agents", "custom subagents"),
+        Entry::file(
+            "agents/*.md",
+            Format::Text,
+            "a subagent (front matter: name, description, tools)",
+        ),
+        Entry::dir("projects", "session transcripts, one directory per working directory")
+            .untracked(),
+        Entry::dir("projects/*", "one working directory's sessions").untracked(),
+        Entry::file("projects/*/*.jsonl", Format::Jsonl, "a session transcript").untracked(),
+        Entry::file("projects/**", Format::Opaque, "a session's other files").untracked(),
+        Entry::file("history.jsonl", Format::Jsonl, "prompt history").untracked(),
+        Entry::dir("todos", "per-session todo lists").untracked().backup(Backup::Ephemeral),
+        ephemeral("todos/**", "a session's todo list"),
+        Entry::dir("file-history", "checkpoints of edited files").untracked(),
+        Entry::file("file-history/**", Format::Opaque, "a checkpoint").untracked(),
+        Entry::dir("statsig", "feature-flag cache").untracked().backup(Backup::Recreatable),
+        cache("statsig/**", "feature-flag cache"),
+        Entry::dir("plugins", "installed plugins").untracked().backup(Backup::Recreatable),
+        cache("plugins/**", "an installed plugin"),
+        Entry::dir("local", "a local install of Claude Code")
+            .untracked()
+            .backup(Backup::Recreatable),
+        cache("local/**", "the local install"),
+        Entry::dir("shell-snapshots", "shell environment snapshots")
+            .untracked()
+            .backup(Backup::Ephemeral),
+        ephemeral("shell-snapshots/**", "a shell snapshot"),
+        Entry::dir("ide", "IDE connection lock files").untracked().backup(Backup::Ephemeral),
+        ephemeral("ide/**", "an IDE connection"),
+        Entry::dir("session-env", "per-session environment").untracked().backup(Backup::Ephemeral),
+        ephemeral("session-env/**", "a session's environment"),
+        Entry::dir("debug", "debug logs").untracked().backup(Backup::Ephemeral),
+        ephemeral("debug/**", "a debug log"),
+    ],
+)
+.located(Location::Home { name: ".claude", env: Some("CLAUDE_CONFIG_DIR") })
+.run_by("claude");
+
+/// The name of a working directory's folder under `projects/`: every character but ASCII
+/// letters, digits and `-` becomes `-` (`/home/u/my.proj` → `-home-u-my-proj`).
+pub fn project_dir_name(cwd: &Path) -> String {
+    cwd.to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .collect()
+}
+
+/// `~/.claude.json` beside the data directory (`$HOME/.claude.json`): read and updated
+/// atomically, under a lock every writer through this function shares.
+pub fn shared_config(home: &Path) -> Document<Map<String, Value>> {
+    Document::new(home.join(".claude.json")).style(JsonStyle::Pretty)
+}
+
+/// A Claude Code data directory.
+#[derive(Debug, Clone)]
+pub struct ClaudeDir {
+    root: PathBuf,
+}
+
+impl ClaudeDir {
+    /// The directory at `root`.
+    pub fn at(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The directory where Claude Code keeps it: `$CLAUDE_CONFIG_DIR`, else `~/.claude`.
+    pub fn locate() -> Option<Self> {
+        LAYOUT.location.default_dir().map(Self::at)
+    }
+
+    /// Its path.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn settings_document(&self) -> Document<Map<String, Value>> {
+        Document::new(self.root.join("settings.json")).style(JsonStyle::Pretty)
+    }
+
+    /// `settings.json` (empty when there is none). A file that does not parse is an error,
+    /// never an empty map.
+    pub fn settings(&self) -> Result<Map<String, Value>> {
+        Ok(self.settings_document().read().map_err(Error::Store)?.unwrap_or_default())
+    }
+
+    /// Changes `settings.json` in place: read, `change`, atomic replace, under a lock, so
+    /// concurrent updaters never lose each other's change; keys it does not touch stay as
+    /// they are, in their order.
+    pub fn update_settings<R>(
+        &self,
+        change: impl FnOnce(&mut Map<String, Value>) -> R,
+    ) -> Result<R> {
+        self.settings_document().update(change).map_err(Error::Store)
+    }
+
+    /// The transcript of `session` in the project of `cwd`, read tolerantly: the line a killed
+    /// session left half-written is reported in [`Scan::problems`], never an error.
+    pub fn transcript(&self, cwd: &Path, session: &str) -> Result<Scan<Value>> {
+        let path =
+            self.root.join("projects").join(project_dir_name(cwd)).join(format!("{session}.jsonl"));
+        Log::<Value>::new(path).read().map_err(Error::Log)
+    }
+}
