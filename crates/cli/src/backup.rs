@@ -92,8 +92,9 @@ pub(crate) fn run(
             .count();
         writeln!(
             stdout,
-            "left out: {} path(s), {secrets} of them secret (run `dotdir backup --list` to see them)",
-            selection.skipped.len()
+            "left out: {} path(s), {secrets} of them secret (run `{} backup --list` to see them)",
+            selection.skipped.len(),
+            style.command
         )?;
     }
     Ok(Outcome::Clean)

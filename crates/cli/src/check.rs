@@ -134,8 +134,9 @@ pub(crate) fn render(
         if let Some(running) = &fixed.running {
             writeln!(
                 out,
-                "  {} {running}: repairs that could race it were refused. Stop it first, then run `dotdir check --fix {}` again.",
+                "  {} {running}: repairs that could race it were refused. Stop it first, then run `{} check --fix {}` again.",
                 style.bad("refused"),
+                style.command,
                 target.dir.display()
             )?;
         }
@@ -170,20 +171,21 @@ pub(crate) fn render(
             Severity::Notice => style.dim(&severity),
         };
         let kind = style::pad(problem.kind.as_str(), 17);
-        writeln!(out, "  {severity} {kind} {}  {}", location(problem), problem.message)?;
+        writeln!(out, "  {severity} {kind} {}  {}", location(problem), style.commands(&problem.message))?;
         if !problem.fixable {
             writeln!(
                 out,
                 "  {}   {}",
                 " ".repeat(25),
-                style.dim(&format!("-> {}", problem.advice))
+                style.dim(&format!("-> {}", style.commands(problem.advice)))
             )?;
         }
     }
     if fixable > 0 {
         writeln!(
             out,
-            "Run `dotdir check --fix {}` to repair the {fixable} fixable problem(s); nothing is lost.",
+            "Run `{} check --fix {}` to repair the {fixable} fixable problem(s); nothing is lost.",
+            style.command,
             target.dir.display()
         )?;
     }

@@ -33,6 +33,7 @@ pub(crate) fn run(
     let report =
         dotdir_engine::check::check(dir, layout, &dotdir_engine::check::Options::default())?;
     let mut out = std::io::stdout().lock();
+    let cmd = style.command;
     if json {
         let value = json!({
             "layout": layout.name,
@@ -60,11 +61,11 @@ pub(crate) fn run(
             if had_git { "kept" } else { "initialised" }
         )?;
         if report.problems.is_empty() {
-            writeln!(out, "  {}", style.good("dotdir check: no problems"))?;
+            writeln!(out, "  {}", style.good(&format!("{} check: no problems", style.command)))?;
         } else {
             writeln!(
                 out,
-                "  dotdir check found {} problem(s): run `dotdir check {}`",
+                "  {cmd} check found {} problem(s): run `{cmd} check {}`",
                 report.problems.len(),
                 dir.display()
             )?;

@@ -168,7 +168,7 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
         };
         let start_hint = self.demo.then(|| format!("run `{} demo` to see a sample", self.name));
         let layouts = Layouts { all: self.layouts.clone(), start_hint };
-        let style = style::Style::new(cli.color);
+        let style = style::Style::new(cli.color, self.name);
         let result = self.dispatch(&layouts, cli.command, cli.json, &style);
         finish(result, cli.json, &style)
     }

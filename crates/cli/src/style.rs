@@ -13,14 +13,16 @@ pub(crate) enum ColorChoice {
     Never,
 }
 
-/// Paints text when colour is on.
+/// Paints text when colour is on, and names the command in what it tells people to run.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Style {
     color: bool,
+    /// The command's name (`dotdir`, or a downstream app's).
+    pub(crate) command: &'static str,
 }
 
 impl Style {
-    pub(crate) fn new(choice: ColorChoice) -> Self {
+    pub(crate) fn new(choice: ColorChoice, command: &'static str) -> Self {
         let color = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -30,7 +32,12 @@ impl Style {
                     && std::env::var("TERM").map_or(true, |t| t != "dumb")
             }
         };
-        Self { color }
+        Self { color, command }
+    }
+
+    /// `text` with the engine's `` `dotdir <subcommand>` `` advice naming this command instead.
+    pub(crate) fn commands(&self, text: &str) -> String {
+        text.replace("`dotdir ", &format!("`{} ", self.command))
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
