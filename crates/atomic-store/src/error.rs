@@ -58,22 +58,47 @@ impl fmt::Display for Step {
     }
 }
 
+/// A system call on a path failed: what was being done, the path it was done to, and the
+/// operating system's error — kept as `source()`, never repeated in the message. Every dotdir
+/// crate's error holds one in its `Io` variant, with the crate's own step type (an enum, or
+/// `&'static str`).
+///
+/// ```
+/// use dotdir_atomic_store::{IoError, Step};
+///
+/// let error = std::fs::read("/nonexistent/x").map_err(IoError::on(Step::Read, "/nonexistent/x"));
+/// let error = error.unwrap_err();
+/// assert_eq!(error.to_string(), "failed to read /nonexistent/x");
+/// assert_eq!(error.source.kind(), std::io::ErrorKind::NotFound);
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("failed to {step} {}", path.display())]
+pub struct IoError<S> {
+    /// The step that failed.
+    pub step: S,
+    /// The path the step worked on (for a write: the target, not the temporary file, unless
+    /// the step is about the temporary file itself).
+    pub path: PathBuf,
+    /// The operating system's error.
+    #[source]
+    pub source: io::Error,
+}
+
+impl<S> IoError<S> {
+    /// For `map_err`: wraps the OS error of `step` on `path`.
+    pub fn on(step: S, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Self {
+        let path = path.into();
+        move |source| IoError { step, path, source }
+    }
+}
+
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A system call failed.
-    #[error("failed to {step} {}", path.display())]
-    Io {
-        /// The step that failed.
-        step: Step,
-        /// The path the step worked on (the target, not the temporary file, unless the step is
-        /// about the temporary file itself).
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError<Step>),
     /// The target is a symlink and the write policy refuses to replace or follow it.
     #[error("refusing to write {} through a symlink (secrets are never written through links)", path.display())]
     Symlink {
@@ -121,15 +146,10 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(step: Step, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { step, path, source }
-    }
-
     /// The path the error is about.
     pub fn path(&self) -> &std::path::Path {
         match self {
-            Error::Io { path, .. }
+            Error::Io(IoError { path, .. })
             | Error::Symlink { path }
             | Error::NotAFile { path }
             | Error::TooLarge { path, .. }
@@ -142,7 +162,7 @@ impl Error {
     /// The underlying OS error, when there is one (to check for `NotFound`, `StorageFull`, …).
     pub fn io_error(&self) -> Option<&io::Error> {
         match self {
-            Error::Io { source, .. } => Some(source),
+            Error::Io(IoError { source, .. }) => Some(source),
             _ => None,
         }
     }

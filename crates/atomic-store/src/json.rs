@@ -1,5 +1,6 @@
 //! Typed JSON documents: read, write and cross-process read-modify-write.
 
+use crate::IoError;
 use std::{
     ffi::OsStr,
     marker::PhantomData,
@@ -219,7 +220,7 @@ impl<T: Serialize + DeserializeOwned + Default> Document<T> {
     /// place, puts the original back (best effort, still under the lock): an `Err` from an
     /// update then means "not changed", so retrying it never applies the change twice.
     fn undo(&self, original: Option<&[u8]>, error: &Error) {
-        if !matches!(error, Error::Io { step: Step::SyncDir, .. }) {
+        if !matches!(error, Error::Io(IoError { step: Step::SyncDir, .. })) {
             return;
         }
         let _ = match original {

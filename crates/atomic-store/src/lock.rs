@@ -1,5 +1,6 @@
 //! The cross-process lock on a sidecar file that rename never replaces.
 
+use crate::IoError;
 use std::{
     ffi::OsString,
     fs::{File, OpenOptions, TryLockError},
@@ -106,9 +107,9 @@ impl LockFile {
             Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
                 return Err(Error::Symlink { path });
             }
-            Err(source) => return Err(Error::Io { step: Step::Lock, path, source }),
+            Err(source) => return Err(Error::Io(IoError { step: Step::Lock, path, source })),
         };
-        let meta = file.metadata().map_err(Error::io(Step::Lock, &path))?;
+        let meta = file.metadata().map_err(IoError::on(Step::Lock, &path))?;
         if !meta.is_file() {
             return Err(Error::NotAFile { path });
         }
@@ -139,7 +140,11 @@ impl LockFile {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(source) => {
-                    return Err(Error::Io { step: Step::Lock, path: self.path.clone(), source });
+                    return Err(Error::Io(IoError {
+                        step: Step::Lock,
+                        path: self.path.clone(),
+                        source,
+                    }));
                 }
             }
         }
@@ -152,14 +157,14 @@ impl LockFile {
             Ok(()) => Ok(true),
             Err(TryLockError::WouldBlock) => Ok(false),
             Err(TryLockError::Error(source)) => {
-                Err(Error::Io { step: Step::Lock, path: self.path.clone(), source })
+                Err(Error::Io(IoError { step: Step::Lock, path: self.path.clone(), source }))
             }
         }
     }
 
     /// Releases the lock (dropping the `LockFile` releases it too).
     pub fn unlock(&self) -> Result<()> {
-        self.file.unlock().map_err(Error::io(Step::Lock, &self.path))
+        self.file.unlock().map_err(|e| Error::from(IoError::on(Step::Lock, &self.path)(e)))
     }
 
     /// Whether the path still names the file this `LockFile` has open. After taking the lock, a
@@ -169,7 +174,9 @@ impl LockFile {
         match std::fs::symlink_metadata(&self.path) {
             Ok(now) => Ok(now.dev() == self.device && now.ino() == self.inode),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(source) => Err(Error::Io { step: Step::Stat, path: self.path.clone(), source }),
+            Err(source) => {
+                Err(Error::Io(IoError { step: Step::Stat, path: self.path.clone(), source }))
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Temporary file names, and the sweep of temporary files left behind by killed writers.
 
+use crate::IoError;
 use std::{
     collections::HashSet,
     ffi::{OsStr, OsString},
@@ -76,12 +77,16 @@ fn find_temps_bounded(dir: &Path, target: Option<&OsStr>, limit: usize) -> Resul
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => {
-            return Err(Error::Io { step: Step::ListDir, path: dir.to_path_buf(), source });
+            return Err(Error::Io(IoError {
+                step: Step::ListDir,
+                path: dir.to_path_buf(),
+                source,
+            }));
         }
     };
     let mut found = Vec::new();
     for entry in entries.take(limit) {
-        let entry = entry.map_err(Error::io(Step::ListDir, dir))?;
+        let entry = entry.map_err(IoError::on(Step::ListDir, dir))?;
         if let Some(writer_pid) = parse_temp(&entry.file_name(), target) {
             found.push(TempFile { path: entry.path(), writer_pid });
         }
@@ -111,7 +116,7 @@ fn sweep_bounded(dir: &Path, target: Option<&OsStr>, limit: usize) -> Result<Vec
             // Another sweeper or the writer itself got there first.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => {
-                return Err(Error::Io { step: Step::RemoveTemp, path: temp.path, source });
+                return Err(Error::Io(IoError { step: Step::RemoveTemp, path: temp.path, source }));
             }
         }
     }
@@ -185,10 +190,10 @@ pub fn filesystem_now(dir: &Path) -> Result<SystemTime> {
         .mode(0o600)
         .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(&probe)
-        .map_err(Error::io(Step::CreateTemp, &probe))?;
+        .map_err(IoError::on(Step::CreateTemp, &probe))?;
     let modified = file.metadata().and_then(|m| m.modified());
     let _ = fs::remove_file(&probe);
-    modified.map_err(Error::io(Step::CreateTemp, &probe))
+    modified.map_err(|e| Error::from(IoError::on(Step::CreateTemp, &probe)(e)))
 }
 
 /// Whether a process with this pid exists (it may be an unrelated one that reused the pid).

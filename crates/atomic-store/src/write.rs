@@ -1,6 +1,7 @@
 //! The atomic replace (temp file next to the target, write, fsync, rename, fsync the directory),
 //! its create-only and streaming forms, and the durable removal.
 
+use crate::IoError;
 use std::{
     collections::BTreeSet,
     fs::{self, File, OpenOptions, Permissions},
@@ -179,7 +180,7 @@ pub fn write_new(path: &Path, bytes: &[u8], options: &WriteOptions) -> Result<Cr
         return Ok(Created::AlreadyExists);
     }
     let mut file = AtomicFile::create(path, options)?;
-    file.staged.file.write_all(bytes).map_err(Error::io(Step::Write, path))?;
+    file.staged.file.write_all(bytes).map_err(IoError::on(Step::Write, path))?;
     file.commit_new()
 }
 
@@ -214,7 +215,11 @@ pub fn remove(path: &Path, durability: Durability) -> Result<bool> {
             if is_dir {
                 return Err(Error::NotAFile { path: path.to_path_buf() });
             }
-            return Err(Error::Io { step: Step::Remove, path: path.to_path_buf(), source });
+            return Err(Error::Io(IoError {
+                step: Step::Remove,
+                path: path.to_path_buf(),
+                source,
+            }));
         }
     }
     if durability == Durability::Full {
@@ -299,10 +304,8 @@ impl AtomicFile {
     /// silently).
     pub fn discard(mut self) -> Result<()> {
         self.staged.committed = true;
-        fs::remove_file(&self.staged.temp).map_err(|source| Error::Io {
-            step: Step::RemoveTemp,
-            path: self.staged.temp.clone(),
-            source,
+        fs::remove_file(&self.staged.temp).map_err(|source| {
+            Error::Io(IoError { step: Step::RemoveTemp, path: self.staged.temp.clone(), source })
         })
     }
 }
@@ -367,7 +370,7 @@ impl Batch {
     pub fn commit(mut self) -> Result<usize> {
         let staged = std::mem::take(&mut self.staged);
         for s in &staged {
-            s.file.sync_all().map_err(Error::io(Step::SyncFile, &s.target))?;
+            s.file.sync_all().map_err(IoError::on(Step::SyncFile, &s.target))?;
         }
         let count = staged.len();
         let mut dirs = BTreeSet::new();
@@ -431,24 +434,24 @@ impl Staged {
                     | rustix::fs::OFlags::CLOEXEC.bits() as i32,
             )
             .open(&temp)
-            .map_err(Error::io(Step::CreateTemp, path))?;
+            .map_err(IoError::on(Step::CreateTemp, path))?;
         let staged = Staged { file, temp, target: path.to_path_buf(), committed: false };
         // The umask may have cleared bits the caller asked for (never added any): restore exactly
         // the requested or preserved mode. This only ever sets that mode, which for a secret is
         // 0600 or narrower; a new plain file keeps what the umask gave it.
-        let created = staged.file.metadata().map_err(Error::io(Step::SetMode, path))?;
+        let created = staged.file.metadata().map_err(IoError::on(Step::SetMode, path))?;
         if target.exact_mode.is_some() && created.permissions().mode() & 0o7777 != target.mode {
             staged
                 .file
                 .set_permissions(Permissions::from_mode(target.mode))
-                .map_err(Error::io(Step::SetMode, path))?;
+                .map_err(IoError::on(Step::SetMode, path))?;
         }
         Ok(staged)
     }
 
     /// Renames the temporary file over the target; returns the target's directory.
     fn rename(&mut self) -> Result<PathBuf> {
-        fs::rename(&self.temp, &self.target).map_err(Error::io(Step::Rename, &self.target))?;
+        fs::rename(&self.temp, &self.target).map_err(IoError::on(Step::Rename, &self.target))?;
         self.committed = true;
         Ok(parent_of(&self.target)?.to_path_buf())
     }
@@ -458,7 +461,7 @@ impl Staged {
     /// temporary file is then removed on drop).
     fn publish(mut self, durability: Durability, how: Publish) -> Result<bool> {
         if durability != Durability::None {
-            self.file.sync_all().map_err(Error::io(Step::SyncFile, &self.target))?;
+            self.file.sync_all().map_err(IoError::on(Step::SyncFile, &self.target))?;
         }
         let dir = match how {
             Publish::Replace => self.rename()?,
@@ -467,21 +470,23 @@ impl Staged {
                     Ok(temp_left) => temp_left,
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
                     Err(source) => {
-                        return Err(Error::Io {
+                        return Err(Error::Io(IoError {
                             step: Step::Link,
                             path: self.target.clone(),
                             source,
-                        });
+                        }));
                     }
                 };
                 // The target is ours now. When a later step fails it is taken back, so that
                 // `Err` means "not created" and a retry creates it once.
                 let settled = (|| {
                     if temp_left {
-                        fs::remove_file(&self.temp).map_err(|source| Error::Io {
-                            step: Step::RemoveTemp,
-                            path: self.temp.clone(),
-                            source,
+                        fs::remove_file(&self.temp).map_err(|source| {
+                            Error::Io(IoError {
+                                step: Step::RemoveTemp,
+                                path: self.temp.clone(),
+                                source,
+                            })
                         })?;
                     }
                     let dir = parent_of(&self.target)?.to_path_buf();
@@ -569,7 +574,9 @@ fn lstat(path: &Path) -> Result<Option<fs::Metadata>> {
     match fs::symlink_metadata(path) {
         Ok(meta) => Ok(Some(meta)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(Error::Io { step: Step::Stat, path: path.to_path_buf(), source }),
+        Err(source) => {
+            Err(Error::Io(IoError { step: Step::Stat, path: path.to_path_buf(), source }))
+        }
     }
 }
 
@@ -609,7 +616,7 @@ fn stage(path: &Path, bytes: &[u8], options: &WriteOptions) -> Result<Option<Sta
         return Ok(None);
     }
     let mut staged = Staged::create(path, options, &target)?;
-    staged.file.write_all(bytes).map_err(Error::io(Step::Write, path))?;
+    staged.file.write_all(bytes).map_err(IoError::on(Step::Write, path))?;
     Ok(Some(staged))
 }
 
@@ -655,11 +662,11 @@ pub fn create_dirs(dir: &Path, mode: u32, durability: Durability) -> Result<()> 
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && created.is_dir() => continue,
             Err(source) => {
-                return Err(Error::Io {
+                return Err(Error::Io(IoError {
                     step: Step::CreateDir,
                     path: created.to_path_buf(),
                     source,
-                });
+                }));
             }
         }
         if durable {
@@ -697,24 +704,28 @@ pub fn set_aside(path: &Path, durability: Durability) -> Result<Option<PathBuf>>
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
-                return Err(Error::Io { step: Step::Read, path: path.to_path_buf(), source });
+                return Err(Error::Io(IoError {
+                    step: Step::Read,
+                    path: path.to_path_buf(),
+                    source,
+                }));
             }
         };
         let mut aside = path.as_os_str().to_owned();
         aside.push(if n == 0 { ".corrupt".to_owned() } else { format!(".{n}.corrupt") });
         let aside = PathBuf::from(aside);
         let mut copy = AtomicFile::create(&aside, &options)?;
-        io::copy(&mut source, &mut copy).map_err(Error::io(Step::Write, &aside))?;
+        io::copy(&mut source, &mut copy).map_err(IoError::on(Step::Write, &aside))?;
         if copy.commit_new()? == Created::New {
             let _ = remove(path, durability)?;
             return Ok(Some(aside));
         }
     }
-    Err(Error::Io {
+    Err(Error::Io(IoError {
         step: Step::CreateTemp,
         path: path.to_path_buf(),
         source: io::Error::other("every .corrupt name is taken"),
-    })
+    }))
 }
 
 /// The real-directory guard: the first directory on the way from `root` (excluded: a data
@@ -758,27 +769,29 @@ pub fn create_private_dir(dir: &Path, durability: Durability) -> Result<()> {
             let mode = meta.permissions().mode() & 0o7777;
             if mode & 0o077 != 0 {
                 fs::set_permissions(dir, Permissions::from_mode(mode & !0o077))
-                    .map_err(Error::io(Step::SetMode, dir))?;
+                    .map_err(IoError::on(Step::SetMode, dir))?;
             }
             Ok(())
         }
-        Ok(_) => Err(Error::Io {
+        Ok(_) => Err(Error::Io(IoError {
             step: Step::CreateDir,
             path: dir.to_path_buf(),
             source: io::Error::other("not a directory (a symlink or a file is refused)"),
-        }),
+        })),
         Err(e) if e.kind() == io::ErrorKind::NotFound => create_dirs(dir, 0o700, durability),
-        Err(source) => Err(Error::Io { step: Step::CreateDir, path: dir.to_path_buf(), source }),
+        Err(source) => {
+            Err(Error::Io(IoError { step: Step::CreateDir, path: dir.to_path_buf(), source }))
+        }
     }
 }
 
 /// fsyncs a directory. `EINVAL` (filesystems that cannot sync a directory: some FUSE, SMB and
 /// VirtualBox shares) is not an error: there is nothing more the process can do.
 pub(crate) fn sync_dir(dir: &Path, target: &Path) -> Result<()> {
-    let handle = File::open(dir).map_err(Error::io(Step::SyncDir, target))?;
+    let handle = File::open(dir).map_err(IoError::on(Step::SyncDir, target))?;
     match handle.sync_all() {
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => Ok(()),
-        other => other.map_err(Error::io(Step::SyncDir, target)),
+        other => other.map_err(|e| Error::from(IoError::on(Step::SyncDir, target)(e))),
     }
 }
 
@@ -789,10 +802,10 @@ pub fn read(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
-            return Err(Error::Io { step: Step::Read, path: path.to_path_buf(), source });
+            return Err(Error::Io(IoError { step: Step::Read, path: path.to_path_buf(), source }));
         }
     };
-    let meta = file.metadata().map_err(Error::io(Step::Read, path))?;
+    let meta = file.metadata().map_err(IoError::on(Step::Read, path))?;
     if !meta.is_file() {
         return Err(Error::NotAFile { path: path.to_path_buf() });
     }
@@ -800,7 +813,7 @@ pub fn read(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
         return Err(Error::TooLarge { path: path.to_path_buf(), limit });
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    (&mut file).take(limit + 1).read_to_end(&mut bytes).map_err(Error::io(Step::Read, path))?;
+    (&mut file).take(limit + 1).read_to_end(&mut bytes).map_err(IoError::on(Step::Read, path))?;
     if bytes.len() as u64 > limit {
         return Err(Error::TooLarge { path: path.to_path_buf(), limit });
     }

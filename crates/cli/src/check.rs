@@ -171,7 +171,12 @@ pub(crate) fn render(
             Severity::Notice => style.dim(&severity),
         };
         let kind = style::pad(problem.kind.as_str(), 17);
-        writeln!(out, "  {severity} {kind} {}  {}", location(problem), style.commands(&problem.message))?;
+        writeln!(
+            out,
+            "  {severity} {kind} {}  {}",
+            location(problem),
+            style.commands(&problem.message)
+        )?;
         if !problem.fixable {
             writeln!(
                 out,

@@ -39,6 +39,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::IoError;
 use std::{
     collections::{BTreeMap, BTreeSet},
     ffi::OsStr,
@@ -154,7 +155,7 @@ fn archive_error(path: &Path, message: impl Into<String>) -> Error {
 }
 
 fn io_error<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
-    move |source| Error::Io { step, path: path.to_path_buf(), source }
+    move |source| Error::Io(IoError { step, path: path.to_path_buf(), source })
 }
 
 /// Writes `selection` as a verified `.tar.gz` at `out`; `progress` is told the bytes as they are
@@ -489,7 +490,7 @@ pub fn restore(
     let occupied = match fs::read_dir(&dir) {
         Ok(mut entries) => entries.next().is_some(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-        Err(source) => return Err(Error::Io { step: "open", path: dir.clone(), source }),
+        Err(source) => return Err(Error::Io(IoError { step: "open", path: dir.clone(), source })),
     };
     if occupied {
         if let Some(running) = check::running_in(&dir, layout, options)? {
@@ -513,11 +514,11 @@ pub fn restore(
     parent_lock.lock().map_err(io_error("lock", &parent))?;
     match fs::remove_dir_all(&staging) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            return Err(Error::Io {
+            return Err(Error::Io(IoError {
                 step: "remove the old staging directory",
                 path: staging,
                 source: e,
-            });
+            }));
         }
         _ => {}
     }

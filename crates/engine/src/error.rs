@@ -1,7 +1,8 @@
 //! The error of `check`, `inspect`, `backup` and the archive: what stopped them (problems in
 //! the data are `check::Problem`s, not errors). Each cause is kept as its `source()`.
 
-use std::{io, path::PathBuf};
+use crate::IoError;
+use std::path::PathBuf;
 
 use dotdir_atomic_store as store;
 
@@ -11,16 +12,8 @@ use dotdir_atomic_store as store;
 #[non_exhaustive]
 pub enum Error {
     /// A system call failed.
-    #[error("failed to {step} {}", path.display())]
-    Io {
-        /// What was being done.
-        step: &'static str,
-        /// The path it was done to.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError<&'static str>),
     /// The data directory is not a directory.
     #[error("{} is not a directory", path.display())]
     NotADirectory {

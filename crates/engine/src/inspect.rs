@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::IoError;
 use std::{
     collections::HashMap,
     ffi::OsStr,
@@ -240,10 +241,8 @@ impl Tree {
 /// Walks `root` and classifies every node against `layout`. Symlinks are never followed;
 /// `.git`, re-creatable directories and unknown directories are summarised, not listed.
 pub fn inspect(root: &Path, layout: &Layout) -> Result<Tree, Error> {
-    let meta = fs::metadata(root).map_err(|source| Error::Io {
-        step: "open the data directory",
-        path: root.to_path_buf(),
-        source,
+    let meta = fs::metadata(root).map_err(|source| {
+        Error::Io(IoError { step: "open the data directory", path: root.to_path_buf(), source })
     })?;
     if !meta.is_dir() {
         return Err(Error::NotADirectory { path: root.to_path_buf() });
@@ -351,7 +350,7 @@ fn walk(
             match walk(&path, &format!("{relative}/"), depth + 1, inherit, layout, nodes) {
                 Ok(()) => {}
                 // This directory cannot be listed: reported on its node, the walk goes on.
-                Err(Error::Io { source, path: failed, .. }) if failed == path => {
+                Err(Error::Io(IoError { source, path: failed, .. })) if failed == path => {
                     nodes[index].unreadable = Some(source.to_string());
                 }
                 Err(Error::Store { source, path: failed }) if failed == path => {
@@ -436,17 +435,13 @@ pub(crate) fn dir_pattern(pattern: &str) -> &str {
 }
 
 fn read_dir_sorted(dir: &Path) -> Result<Vec<std::ffi::OsString>, Error> {
-    let entries = fs::read_dir(dir).map_err(|source| Error::Io {
-        step: "list directory",
-        path: dir.to_path_buf(),
-        source,
+    let entries = fs::read_dir(dir).map_err(|source| {
+        Error::Io(IoError { step: "list directory", path: dir.to_path_buf(), source })
     })?;
     let mut names = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| Error::Io {
-            step: "list directory",
-            path: dir.to_path_buf(),
-            source,
+        let entry = entry.map_err(|source| {
+            Error::Io(IoError { step: "list directory", path: dir.to_path_buf(), source })
         })?;
         names.push(entry.file_name());
     }

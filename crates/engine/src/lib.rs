@@ -64,6 +64,7 @@ pub use crate::{
     decl::{Backup, Entry, Format, Git, Kind, Layout, Location, Severity, Validator},
     error::Error,
 };
+pub use dotdir_atomic_store::IoError;
 
 /// `error` and every cause under it, joined by `: ` — each cause once, as the CLI prints them
 /// (every error type of the workspace keeps its cause in `source()`, never in its message).

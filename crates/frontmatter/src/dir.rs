@@ -1,5 +1,6 @@
 //! `SpecDir<T>`: one directory of slug-named spec files, keyed by the `id` in their front matter.
 
+use crate::IoError;
 use std::{
     collections::{BTreeMap, HashMap},
     ffi::{OsStr, OsString},
@@ -216,7 +217,11 @@ impl<T: Spec> SpecDir<T> {
                 return Ok((empty, Vec::new()));
             }
             Err(source) => {
-                return Err(Error::Io { step: "list directory", path: self.dir.clone(), source });
+                return Err(Error::Io(IoError {
+                    step: "list directory",
+                    path: self.dir.clone(),
+                    source,
+                }));
             }
         };
 
@@ -246,12 +251,12 @@ impl<T: Spec> SpecDir<T> {
                 Ok(meta) if meta.is_file() => meta,
                 Ok(_) => {
                     let source = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
-                    let error = Error::Io { step: "read", path: path.clone(), source };
+                    let error = Error::Io(IoError { step: "read", path: path.clone(), source });
                     problems.push(Problem::Unreadable { path, error });
                     continue;
                 }
                 Err(source) => {
-                    let error = Error::Io { step: "read", path: path.clone(), source };
+                    let error = Error::Io(IoError { step: "read", path: path.clone(), source });
                     if let Some(source) = might_hold_an_id(&error) {
                         unreadable.push(Unreadable { path: path.clone(), source });
                     }
@@ -305,10 +310,12 @@ impl<T: Spec> SpecDir<T> {
     fn load(&self, path: &Path) -> Result<Parsed<T>> {
         self.files_read.fetch_add(1, Ordering::Relaxed);
         let limit = self.options.limits.max_file_bytes as u64;
-        let bytes = store::read(path, limit)?.ok_or_else(|| Error::Io {
-            step: "read",
-            path: path.to_path_buf(),
-            source: io::ErrorKind::NotFound.into(),
+        let bytes = store::read(path, limit)?.ok_or_else(|| {
+            Error::Io(IoError {
+                step: "read",
+                path: path.to_path_buf(),
+                source: io::ErrorKind::NotFound.into(),
+            })
         })?;
         match parse_at::<T>(&bytes, &self.options.limits, path) {
             Ok(SpecFile { spec, extra }) => {
@@ -435,7 +442,7 @@ impl<T: Spec> SpecDir<T> {
             let path = self.dir.join(&name);
             match fs::symlink_metadata(&path) {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(path),
-                Err(source) => return Err(Error::Io { step: "inspect", path, source }),
+                Err(source) => return Err(Error::Io(IoError { step: "inspect", path, source })),
                 Ok(_) => {}
             }
         }
@@ -500,7 +507,7 @@ impl<T: Spec> SpecDir<T> {
             Ok(_) => return Ok(Vec::new()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(source) => {
-                return Err(Error::Io { step: "inspect", path: self.dir.clone(), source });
+                return Err(Error::Io(IoError { step: "inspect", path: self.dir.clone(), source }));
             }
         }
         let _lock = store::lock(&self.dir.join(LOCK_STEM))?;
@@ -537,8 +544,8 @@ struct Unreadable {
 /// leaves its content unknown.
 fn might_hold_an_id(error: &Error) -> Option<io::Error> {
     let source = match error {
-        Error::Io { source, .. } => source,
-        Error::Store(store::Error::Io { source, .. }) => source,
+        Error::Io(IoError { source, .. }) => source,
+        Error::Store(store::Error::Io(IoError { source, .. })) => source,
         Error::Store(store::Error::TooLarge { .. } | store::Error::NotAFile { .. }) => return None,
         other => return Some(io::Error::other(other.to_string())),
     };

@@ -1,5 +1,6 @@
 //! The crate's error type, the position-carrying parse error, and the problems a listing reports.
 
+use crate::IoError;
 use std::{
     fmt, io,
     path::{Path, PathBuf},
@@ -137,16 +138,8 @@ pub enum Error {
     #[error(transparent)]
     Parse(#[from] ParseError),
     /// Reading or listing failed.
-    #[error("failed to {step} {}", path.display())]
-    Io {
-        /// What was being done ("list directory", "read", "remove").
-        step: &'static str,
-        /// The path it was done to.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError<&'static str>),
     /// An atomic write, lock or capped read through `dotdir-atomic-store` failed.
     #[error(transparent)]
     Store(#[from] dotdir_atomic_store::Error),

@@ -117,3 +117,4 @@ pub use crate::{
     spec::{Extra, MAX_KEY_CHARS, Spec, SpecFile, parse, parse_with, parse_yaml, render},
     split::{Split, split},
 };
+pub use dotdir_atomic_store::IoError;

@@ -1,6 +1,7 @@
 //! `SkillDir<T>`: `skills/<name>/SKILL.md`, one directory per skill, names confined to the
 //! directory.
 
+use crate::IoError;
 use std::{
     fs, io,
     path::{Path, PathBuf},
@@ -81,7 +82,11 @@ impl<T: Spec> SkillDir<T> {
             Ok(read) => read,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing),
             Err(source) => {
-                return Err(Error::Io { step: "list directory", path: self.dir.clone(), source });
+                return Err(Error::Io(IoError {
+                    step: "list directory",
+                    path: self.dir.clone(),
+                    source,
+                }));
             }
         };
         let mut names: Vec<_> = read.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
@@ -110,7 +115,7 @@ impl<T: Spec> SkillDir<T> {
                 Ok(Some(bytes)) => bytes,
                 Ok(None) => {
                     let source = io::ErrorKind::NotFound.into();
-                    let error = Error::Io { step: "read", path: path.clone(), source };
+                    let error = Error::Io(IoError { step: "read", path: path.clone(), source });
                     listing.problems.push(Problem::Unreadable { path, error });
                     continue;
                 }

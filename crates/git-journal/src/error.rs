@@ -1,6 +1,7 @@
 //! The one error type of the crate: every variant names what failed and the path.
 
-use std::{fmt, io, path::PathBuf, time::Duration};
+use crate::IoError;
+use std::{fmt, path::PathBuf, time::Duration};
 
 /// The operation that failed (a git operation, or a filesystem step around one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,16 +164,8 @@ pub enum Error {
         message: String,
     },
     /// A file system operation outside `dotdir-atomic-store` failed.
-    #[error("failed to {step} {}", path.display())]
-    Io {
-        /// What was being done.
-        step: Step,
-        /// The path.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError<Step>),
     /// The record of deferred commits (`.git/dotdir-pending-commits.json`) does not parse.
     #[error("{} is not a record of deferred commits: {reason}", path.display())]
     InvalidRecord {
@@ -190,11 +183,6 @@ impl Error {
     pub(crate) fn git(step: Step, path: impl Into<PathBuf>) -> impl FnOnce(git2::Error) -> Error {
         let path = path.into();
         move |source| Error::Git { step, path, source }
-    }
-
-    pub(crate) fn io(step: Step, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { step, path, source }
     }
 
     /// Whether the error is a lock held by someone else (a retry later may succeed).

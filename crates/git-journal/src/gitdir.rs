@@ -4,6 +4,7 @@
 //! of the object store, so one planted there would make a commit write outside the data
 //! directory.
 
+use crate::IoError;
 use std::{
     fs, io,
     path::{Component, Path, PathBuf},
@@ -36,11 +37,11 @@ pub(crate) fn check_write_paths(repo: &Repository, git_dir: &Path) -> Result<()>
     let entries = match fs::read_dir(&objects) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(Step::List, &objects)(e)),
+        Err(e) => return Err(IoError::on(Step::List, &objects)(e).into()),
     };
     for entry in entries {
-        let entry = entry.map_err(Error::io(Step::List, &objects))?;
-        let kind = entry.file_type().map_err(Error::io(Step::Inspect, entry.path()))?;
+        let entry = entry.map_err(IoError::on(Step::List, &objects))?;
+        let kind = entry.file_type().map_err(IoError::on(Step::Inspect, entry.path()))?;
         if kind.is_symlink() {
             return Err(Error::SymlinkInGitDir { path: entry.path() });
         }
@@ -85,7 +86,7 @@ fn refuse_symlinks(git_dir: &Path, paths: &[PathBuf]) -> Result<()> {
                 {
                     break;
                 }
-                Err(e) => return Err(Error::io(Step::Inspect, &current)(e)),
+                Err(e) => return Err(IoError::on(Step::Inspect, &current)(e).into()),
             }
         }
     }

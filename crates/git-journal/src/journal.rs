@@ -1,5 +1,6 @@
 //! The journal: opening the repository in exactly the data directory, and committing paths.
 
+use crate::IoError;
 use std::{
     ffi::OsStr,
     fmt, fs, io,
@@ -280,8 +281,8 @@ impl Journal {
     /// brought up to date and committed when it changed.
     pub fn open(dir: impl AsRef<Path>, options: JournalOptions) -> Result<Journal> {
         let given = dir.as_ref();
-        fs::create_dir_all(given).map_err(Error::io(Step::CreateDir, given))?;
-        let dir = given.canonicalize().map_err(Error::io(Step::Resolve, given))?;
+        fs::create_dir_all(given).map_err(IoError::on(Step::CreateDir, given))?;
+        let dir = given.canonicalize().map_err(IoError::on(Step::Resolve, given))?;
         if options.fsync_gitdir {
             set_fsync_gitdir(true)?;
         }
@@ -752,7 +753,7 @@ impl Journal {
                 changes.push(Change::Delete(rel.clone()));
                 return Ok(());
             }
-            Err(e) => return Err(Error::io(Step::Inspect, full)(e)),
+            Err(e) => return Err(IoError::on(Step::Inspect, full)(e).into()),
         };
         let kind = meta.file_type();
         if kind.is_file() || kind.is_symlink() {
@@ -771,11 +772,11 @@ impl Journal {
     }
 
     fn walk(&self, dir: &Path, rel: &str, changes: &mut Vec<Change>) -> Result<()> {
-        let entries = fs::read_dir(dir).map_err(Error::io(Step::List, dir))?;
+        let entries = fs::read_dir(dir).map_err(IoError::on(Step::List, dir))?;
         let mut names: Vec<_> = entries
             .map(|entry| entry.map(|e| e.file_name()))
             .collect::<io::Result<_>>()
-            .map_err(Error::io(Step::List, dir))?;
+            .map_err(IoError::on(Step::List, dir))?;
         names.sort();
         for name in names {
             let Some(name) = name.to_str() else { continue };
@@ -876,7 +877,7 @@ fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
         }
         // A SIGKILL during `git init` leaves a `.git` with a few files and no objects: nothing
         // to lose, and every later open would fail on it.
-        fs::remove_dir_all(&git_dir).map_err(Error::io(Step::RemoveAbandonedInit, &git_dir))?;
+        fs::remove_dir_all(&git_dir).map_err(IoError::on(Step::RemoveAbandonedInit, &git_dir))?;
     }
     let mut init = RepositoryInitOptions::new();
     init.no_reinit(true).mkdir(false).mkpath(false);
@@ -886,7 +887,7 @@ fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
     let repo = Repository::init_opts(dir, &init).map_err(Error::git(Step::Init, dir))?;
     // The history of a data directory is nobody else's business.
     fs::set_permissions(repo.path(), fs::Permissions::from_mode(0o700))
-        .map_err(Error::io(Step::RestrictMode, repo.path()))?;
+        .map_err(IoError::on(Step::RestrictMode, repo.path()))?;
     check_work_tree(repo, dir)
 }
 
@@ -909,7 +910,7 @@ fn check_work_tree(repo: Repository, dir: &Path) -> Result<Repository> {
     let Some(workdir) = repo.workdir() else {
         return Err(not("the repository has no work tree".to_owned()));
     };
-    let workdir = workdir.canonicalize().map_err(Error::io(Step::Resolve, workdir))?;
+    let workdir = workdir.canonicalize().map_err(IoError::on(Step::Resolve, workdir))?;
     if workdir != dir {
         return Err(not(format!("the repository's work tree is {}", workdir.display())));
     }

@@ -113,3 +113,4 @@ pub use crate::{
     history::CommitInfo,
     journal::{CommitId, Identity, Journal, JournalOptions, RetryPolicy},
 };
+pub use dotdir_atomic_store::IoError;

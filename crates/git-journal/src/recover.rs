@@ -19,6 +19,7 @@
 //! process whose clock differs from the one that stamped the lock (an NFS server's, a faked one)
 //! does not take a live `git`'s fresh lock for an old one.
 
+use crate::IoError;
 use std::{
     fs, io,
     path::{Path, PathBuf},
@@ -30,7 +31,7 @@ use dotdir_atomic_store::{Durability, JsonStyle, WriteOptions};
 use git2::Repository;
 use serde_json::{Value, json};
 
-use crate::{Error, Result, Step};
+use crate::{Result, Step};
 
 /// The file name of the intent record inside the git directory.
 pub(crate) const INTENT_FILE: &str = "dotdir-journal.intent";
@@ -84,7 +85,7 @@ pub(crate) fn clear_intent(git_dir: &Path) -> Result<()> {
     let path = git_dir.join(INTENT_FILE);
     match fs::remove_file(&path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            Err(Error::io(Step::RemoveIntent, path)(e))
+            Err(IoError::on(Step::RemoveIntent, path)(e).into())
         }
         _ => Ok(()),
     }
@@ -96,9 +97,9 @@ pub(crate) fn clear_intent(git_dir: &Path) -> Result<()> {
 fn read_intent(git_dir: &Path) -> Result<Option<(Intent, SystemTime)>> {
     let path = git_dir.join(INTENT_FILE);
     let mtime = match fs::symlink_metadata(&path) {
-        Ok(meta) => meta.modified().map_err(Error::io(Step::InspectIntent, &path))?,
+        Ok(meta) => meta.modified().map_err(IoError::on(Step::InspectIntent, &path))?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(Step::InspectIntent, &path)(e)),
+        Err(e) => return Err(IoError::on(Step::InspectIntent, &path)(e).into()),
     };
     let bytes = dotdir_atomic_store::read(&path, 16 * 1024 * 1024)?.unwrap_or_default();
     let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -177,7 +178,7 @@ pub(crate) fn recover(
 fn remove_if_present(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            Err(Error::io(Step::RemoveStaleLock, path)(e))
+            Err(IoError::on(Step::RemoveStaleLock, path)(e).into())
         }
         _ => Ok(()),
     }
@@ -188,7 +189,7 @@ fn sweep_temporary_objects(objects: &Path, since: SystemTime) -> Result<()> {
     let entries = match fs::read_dir(objects) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(Step::List, objects)(e)),
+        Err(e) => return Err(IoError::on(Step::List, objects)(e).into()),
     };
     for entry in entries.flatten() {
         let name = entry.file_name();

@@ -1,5 +1,6 @@
 //! The one error type of the crate: every variant names the path, and I/O errors the step.
 
+use crate::IoError;
 use std::{fmt, io, path::PathBuf};
 
 use crate::Problem;
@@ -52,16 +53,8 @@ impl fmt::Display for Step {
 #[non_exhaustive]
 pub enum Error {
     /// A system call failed.
-    #[error("failed to {step} {}", path.display())]
-    Io {
-        /// The step that failed.
-        step: Step,
-        /// The file the step worked on (the log, its lock or its `.corrupt` sidecar).
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError<Step>),
     /// A record could not be serialised (for example a map with non-string keys).
     #[error("cannot serialise a record for {}", path.display())]
     Encode {
@@ -112,15 +105,10 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(step: Step, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { step, path, source }
-    }
-
     /// The path the error is about.
     pub fn path(&self) -> &std::path::Path {
         match self {
-            Error::Io { path, .. }
+            Error::Io(IoError { path, .. })
             | Error::Encode { path, .. }
             | Error::TooLarge { path, .. }
             | Error::Corrupt { path, .. }
@@ -133,7 +121,7 @@ impl Error {
     /// The underlying OS error, when there is one.
     pub fn io_error(&self) -> Option<&io::Error> {
         match self {
-            Error::Io { source, .. } => Some(source),
+            Error::Io(IoError { source, .. }) => Some(source),
             Error::Rewrite(inner) => inner.io_error(),
             _ => None,
         }

@@ -98,3 +98,4 @@ pub use crate::{
     problem::{Problem, ProblemKind},
     read::{Entry, Record, Records, Scan, StrictRecords},
 };
+pub use dotdir_atomic_store::IoError;

@@ -1,5 +1,6 @@
 //! The log: locked single-write appends, fragment handling, durability, rewrite and repair.
 
+use crate::IoError;
 use std::{
     ffi::OsString,
     fs::{self, DirBuilder, File, OpenOptions},
@@ -255,7 +256,7 @@ impl<T> Log<T> {
     pub fn sync(&self) -> Result<()> {
         let mut state = self.state.lock();
         if let Some(appender) = &state.append {
-            appender.file.sync_data().map_err(Error::io(Step::Sync, &self.path))?;
+            appender.file.sync_data().map_err(IoError::on(Step::Sync, &self.path))?;
         }
         state.unsynced = 0;
         Ok(())
@@ -349,11 +350,11 @@ impl<T: DeserializeOwned> Log<T> {
     ) -> Result<Rewrite> {
         let mut report = Rewrite::default();
         let Some((file, _)) = read::open_at(&self.path, 0)? else { return Ok(report) };
-        let source = file.try_clone().map_err(Error::io(Step::Read, &self.path))?;
+        let source = file.try_clone().map_err(IoError::on(Step::Read, &self.path))?;
         let mut scanner = LineScanner::new(file, 0, self.options.max_record);
         let mut kept = Vec::new();
         let mut line_number = 0;
-        while let Some(raw) = scanner.next_line().map_err(Error::io(Step::Read, &self.path))? {
+        while let Some(raw) = scanner.next_line().map_err(IoError::on(Step::Read, &self.path))? {
             line_number += 1;
             let problem =
                 |kind, offset, len| Problem { kind, line: Some(line_number), offset, len };
@@ -385,7 +386,7 @@ impl<T: DeserializeOwned> Log<T> {
                     let start = kept.len();
                     kept.resize(start + usize::try_from(len).unwrap_or(usize::MAX), 0);
                     std::os::unix::fs::FileExt::read_exact_at(&source, &mut kept[start..], offset)
-                        .map_err(Error::io(Step::Read, &self.path))?;
+                        .map_err(IoError::on(Step::Read, &self.path))?;
                     kept.push(b'\n');
                     report.kept += 1;
                     report.oversized += 1;
@@ -408,10 +409,10 @@ impl<T: DeserializeOwned> Log<T> {
                     .write(true)
                     .custom_flags(libc::O_NOFOLLOW)
                     .open(&self.path)
-                    .map_err(Error::io(Step::Truncate, &self.path))?;
-                file.set_len(tail.offset).map_err(Error::io(Step::Truncate, &self.path))?;
+                    .map_err(IoError::on(Step::Truncate, &self.path))?;
+                file.set_len(tail.offset).map_err(IoError::on(Step::Truncate, &self.path))?;
                 if self.options.group_size().is_some() {
-                    file.sync_data().map_err(Error::io(Step::Sync, &self.path))?;
+                    file.sync_data().map_err(IoError::on(Step::Sync, &self.path))?;
                 }
             }
             return Ok(report);
@@ -470,7 +471,11 @@ impl<T: Serialize> Log<T> {
                 // Take back a partial write so that it does not become a corrupt line; if that
                 // fails too, the next append closes it off.
                 let _ = appender.file.set_len(offset);
-                return Err(Error::Io { step: Step::Write, path: self.path.clone(), source });
+                return Err(Error::Io(IoError {
+                    step: Step::Write,
+                    path: self.path.clone(),
+                    source,
+                }));
             }
             if let Some(group) = self.options.group_size() {
                 state.unsynced = state.unsynced.saturating_add(records as u32);
@@ -483,11 +488,11 @@ impl<T: Serialize> Log<T> {
                         if appender.file.metadata().is_ok_and(|m| m.len() == end) {
                             let _ = appender.file.set_len(offset);
                         }
-                        return Err(Error::Io {
+                        return Err(Error::Io(IoError {
                             step: Step::Sync,
                             path: self.path.clone(),
                             source,
-                        });
+                        }));
                     }
                     state.unsynced = 0;
                 }
@@ -530,7 +535,7 @@ impl<T> Log<T> {
             .recursive(true)
             .mode(dir_mode)
             .create(parent)
-            .map_err(Error::io(Step::CreateDir, &self.path))?;
+            .map_err(IoError::on(Step::CreateDir, &self.path))?;
         LockFile::sidecar(&self.path).map_err(|e| lock_error(Step::Lock, e))
     }
 
@@ -542,7 +547,11 @@ impl<T> Log<T> {
             Ok(_) => return Err(Error::NotAFile { path: self.path.clone() }),
             Err(error) if error.kind() == io::ErrorKind::NotFound => None,
             Err(source) => {
-                return Err(Error::Io { step: Step::Stat, path: self.path.clone(), source });
+                return Err(Error::Io(IoError {
+                    step: Step::Stat,
+                    path: self.path.clone(),
+                    source,
+                }));
             }
         };
         if let (Some(appender), Some(meta)) = (&state.append, &current)
@@ -559,16 +568,16 @@ impl<T> Log<T> {
             .mode(self.options.mode)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&self.path)
-            .map_err(Error::io(Step::Open, &self.path))?;
-        let meta = file.metadata().map_err(Error::io(Step::Stat, &self.path))?;
+            .map_err(IoError::on(Step::Open, &self.path))?;
+        let meta = file.metadata().map_err(IoError::on(Step::Stat, &self.path))?;
         if !meta.is_file() {
             return Err(Error::NotAFile { path: self.path.clone() });
         }
         if current.is_none() && self.options.group_size().is_some() {
             // A new name is durable only once its directory is synced.
             if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                let dir = File::open(parent).map_err(Error::io(Step::Sync, parent))?;
-                dir.sync_all().map_err(Error::io(Step::Sync, parent))?;
+                let dir = File::open(parent).map_err(IoError::on(Step::Sync, parent))?;
+                dir.sync_all().map_err(IoError::on(Step::Sync, parent))?;
             }
         }
         let size = meta.len();
@@ -591,12 +600,12 @@ impl<T> Log<T> {
         let fragment = Fragment { offset: start, len: size - start };
         match self.options.fragments {
             FragmentPolicy::CloseOff => {
-                write_all(file, b"\n").map_err(Error::io(Step::Write, &self.path))?;
+                write_all(file, b"\n").map_err(IoError::on(Step::Write, &self.path))?;
                 Ok((size + 1, Some(fragment)))
             }
             FragmentPolicy::MoveAside => {
                 self.quarantine(file, &[(start, size - start)])?;
-                file.set_len(start).map_err(Error::io(Step::Truncate, &self.path))?;
+                file.set_len(start).map_err(IoError::on(Step::Truncate, &self.path))?;
                 Ok((start, Some(fragment)))
             }
         }
@@ -622,21 +631,21 @@ impl<T> Log<T> {
         let log_mtime = source
             .metadata()
             .and_then(|meta| meta.modified())
-            .map_err(Error::io(Step::Stat, &self.path))?;
+            .map_err(IoError::on(Step::Stat, &self.path))?;
         let existing = match OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&path)
         {
             Ok(file) => {
-                let meta = file.metadata().map_err(Error::io(Step::Quarantine, &path))?;
+                let meta = file.metadata().map_err(IoError::on(Step::Quarantine, &path))?;
                 if !meta.is_file() {
                     return Err(Error::NotAFile { path });
                 }
                 Some((file, meta))
             }
             Err(error) if error.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => return Err(Error::Io { step: Step::Quarantine, path, source }),
+            Err(source) => return Err(Error::Io(IoError { step: Step::Quarantine, path, source })),
         };
         if let Some((file, meta)) = &existing
             && meta.modified().ok() == Some(log_mtime)
@@ -654,12 +663,12 @@ impl<T> Log<T> {
         let mut out = staged.as_file();
         if let Some((file, _)) = &existing {
             let copied =
-                io::copy(&mut &*file, &mut out).map_err(Error::io(Step::Quarantine, &path))?;
+                io::copy(&mut &*file, &mut out).map_err(IoError::on(Step::Quarantine, &path))?;
             if copied > 0 {
                 let mut last = [0u8];
                 read::read_exact_at(file, &mut last, copied - 1, &path)?;
                 if last[0] != b'\n' {
-                    write_all(out, b"\n").map_err(Error::io(Step::Quarantine, &path))?;
+                    write_all(out, b"\n").map_err(IoError::on(Step::Quarantine, &path))?;
                 }
             }
         }
@@ -669,12 +678,12 @@ impl<T> Log<T> {
             while copied < len {
                 let piece = (len - copied).min(READ_CHUNK as u64) as usize;
                 read::read_exact_at(source, &mut chunk[..piece], offset + copied, &self.path)?;
-                write_all(out, &chunk[..piece]).map_err(Error::io(Step::Quarantine, &path))?;
+                write_all(out, &chunk[..piece]).map_err(IoError::on(Step::Quarantine, &path))?;
                 copied += piece as u64;
             }
-            write_all(out, b"\n").map_err(Error::io(Step::Quarantine, &path))?;
+            write_all(out, b"\n").map_err(IoError::on(Step::Quarantine, &path))?;
         }
-        out.set_modified(log_mtime).map_err(Error::io(Step::Quarantine, &path))?;
+        out.set_modified(log_mtime).map_err(IoError::on(Step::Quarantine, &path))?;
         let _ = staged.commit()?;
         Ok(())
     }
@@ -751,9 +760,11 @@ fn last_newline_before(file: &File, end: u64, path: &Path) -> Result<Option<u64>
 /// symlink planted at the lock is the `ELOOP` the open met.
 fn lock_error(step: Step, error: dotdir_atomic_store::Error) -> Error {
     match error {
-        dotdir_atomic_store::Error::Io { path, source, .. } => Error::Io { step, path, source },
+        dotdir_atomic_store::Error::Io(IoError { path, source, .. }) => {
+            Error::Io(IoError { step, path, source })
+        }
         dotdir_atomic_store::Error::Symlink { path } => {
-            Error::Io { step, path, source: io::Error::from_raw_os_error(libc::ELOOP) }
+            Error::Io(IoError { step, path, source: io::Error::from_raw_os_error(libc::ELOOP) })
         }
         dotdir_atomic_store::Error::NotAFile { path } => Error::NotAFile { path },
         other => Error::Rewrite(other),

@@ -1,6 +1,7 @@
 //! Streaming readers: forward in constant memory (lenient and strict), from a byte offset, and the
 //! last N records by reading backwards.
 
+use crate::IoError;
 use std::{
     fs::File,
     io,
@@ -217,10 +218,10 @@ pub(crate) fn open_at(path: &Path, offset: u64) -> Result<Option<(File, u64)>> {
             return Err(Error::OffsetPastEnd { path: path.to_path_buf(), offset, len: 0 });
         }
         Err(source) => {
-            return Err(Error::Io { step: Step::Read, path: path.to_path_buf(), source });
+            return Err(Error::Io(IoError { step: Step::Read, path: path.to_path_buf(), source }));
         }
     };
-    let meta = file.metadata().map_err(Error::io(Step::Stat, path))?;
+    let meta = file.metadata().map_err(IoError::on(Step::Stat, path))?;
     if !meta.is_file() {
         return Err(Error::NotAFile { path: path.to_path_buf() });
     }
@@ -285,11 +286,11 @@ impl<T: DeserializeOwned> Iterator for Records<T> {
                 }
                 Err(source) => {
                     self.scanner = None;
-                    return Some(Err(Error::Io {
+                    return Some(Err(Error::Io(IoError {
                         step: Step::Read,
                         path: self.path.clone(),
                         source,
-                    }));
+                    })));
                 }
             };
             self.line += 1;
@@ -503,5 +504,5 @@ pub(crate) fn read_exact_at(
     offset: u64,
     path: &Path,
 ) -> Result<()> {
-    file.read_exact_at(buffer, offset).map_err(Error::io(Step::Read, path))
+    file.read_exact_at(buffer, offset).map_err(|e| Error::from(IoError::on(Step::Read, path)(e)))
 }

@@ -39,6 +39,7 @@ pub use dotdir_jsonl_log as jsonl_log;
 pub use dotdir_pidlock as pidlock;
 pub use dotdir_ping_bucket as ping_bucket;
 
+pub use dotdir_atomic_store::IoError;
 pub use dotdir_engine::{
     Backup, Entry, Error, Format, Git, Kind, Layout, Location, Severity, Validator, archive,
     backup, check, error_chain, inspect,

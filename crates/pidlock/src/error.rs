@@ -1,6 +1,7 @@
 //! The one error type of the crate: every variant names the path, and what failed.
 
-use std::{fmt, io, path::PathBuf};
+use crate::IoError;
+use std::{fmt, path::PathBuf};
 
 /// The step of an acquire, probe, publish or release that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,16 +54,8 @@ pub enum Error {
         locked: bool,
     },
     /// A system call failed.
-    #[error("failed to {step} {}", path.display())]
-    Io {
-        /// The step that failed.
-        step: Step,
-        /// The path the step worked on.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError<Step>),
     /// The atomic publish of the record failed.
     #[error("failed to publish the record {}", path.display())]
     Publish {
@@ -111,16 +104,11 @@ fn held_message(path: &std::path::Path, pid: Option<u32>, locked: bool) -> Strin
 }
 
 impl Error {
-    pub(crate) fn io(step: Step, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { step, path, source }
-    }
-
     /// The path the error is about.
     pub fn path(&self) -> &std::path::Path {
         match self {
             Error::Held { path, .. }
-            | Error::Io { path, .. }
+            | Error::Io(IoError { path, .. })
             | Error::Publish { path, .. }
             | Error::Symlink { path }
             | Error::NotAFile { path }

@@ -122,3 +122,4 @@ pub use crate::{
     lock::{Holder, PidGuard, PidLock, Previous, probe},
     record::RecordFormat,
 };
+pub use dotdir_atomic_store::IoError;

@@ -1,5 +1,6 @@
 //! Acquire, probe, republish and release: the lock itself.
 
+use crate::IoError;
 use std::{
     ffi::OsString,
     fs::{self, File, OpenOptions},
@@ -239,7 +240,7 @@ impl PidLock {
         for _ in 0..REOPEN_TRIES {
             let file = LockFile::open(lock_path).map_err(|e| lock_file_error(e, Step::OpenLock))?;
             if !file.try_lock().map_err(|e| lock_file_error(e, Step::Lock))? {
-                let meta = file.file().metadata().map_err(Error::io(Step::Stat, lock_path))?;
+                let meta = file.file().metadata().map_err(IoError::on(Step::Stat, lock_path))?;
                 match process::lock_table(meta.dev(), meta.ino()) {
                     LockTable::HeldBy(pid) => return Err(self.held_by(Some(pid), true)),
                     // Released between our try and the look-up: try again.
@@ -414,7 +415,7 @@ pub(crate) fn classify(
 
 /// Whether the lock file is locked, and by whom.
 fn lock_state(file: &File, lock_path: &Path) -> Result<(bool, Option<u32>)> {
-    let meta = file.metadata().map_err(Error::io(Step::Stat, lock_path))?;
+    let meta = file.metadata().map_err(IoError::on(Step::Stat, lock_path))?;
     match process::lock_table(meta.dev(), meta.ino()) {
         LockTable::HeldBy(pid) => Ok((true, Some(pid))),
         LockTable::Free => Ok((false, None)),
@@ -426,7 +427,7 @@ fn lock_state(file: &File, lock_path: &Path) -> Result<(bool, Option<u32>)> {
             }
             Err(fs::TryLockError::WouldBlock) => Ok((true, None)),
             Err(fs::TryLockError::Error(source)) => {
-                Err(Error::Io { step: Step::Lock, path: lock_path.to_path_buf(), source })
+                Err(Error::Io(IoError { step: Step::Lock, path: lock_path.to_path_buf(), source }))
             }
         },
     }
@@ -440,17 +441,19 @@ fn lock_file_error(error: dotdir_atomic_store::Error, step: Step) -> Error {
         StoreError::Symlink { path } => Error::Symlink { path },
         StoreError::NotAFile { path } => Error::NotAFile { path },
         StoreError::InvalidPath { path } => Error::InvalidPath { path },
-        StoreError::Io { step: store_step, path, source } => {
+        StoreError::Io(IoError { step: store_step, path, source }) => {
             let step = match store_step {
                 StoreStep::CreateDir => Step::CreateDir,
                 StoreStep::Stat => Step::Stat,
                 _ => step,
             };
-            Error::Io { step, path, source }
+            Error::Io(IoError { step, path, source })
         }
-        other => {
-            Error::Io { step, path: other.path().to_path_buf(), source: io::Error::other(other) }
-        }
+        other => Error::Io(IoError {
+            step,
+            path: other.path().to_path_buf(),
+            source: io::Error::other(other),
+        }),
     }
 }
 
@@ -536,7 +539,7 @@ impl PidGuard {
         let options = WriteOptions::new().durability(self.durability);
         let _replaced = dotdir_atomic_store::write(&self.path, &bytes, &options)
             .map_err(|source| Error::Publish { path: self.path.clone(), source })?;
-        let meta = fs::symlink_metadata(&self.path).map_err(Error::io(Step::Stat, &self.path))?;
+        let meta = fs::symlink_metadata(&self.path).map_err(IoError::on(Step::Stat, &self.path))?;
         let identity = Identity::of(&meta);
         self.published = Some(identity);
         self.payload = payload.iter().map(|s| s.as_ref().to_owned()).collect();
@@ -548,15 +551,15 @@ impl PidGuard {
             // Without /proc there is nothing to stamp; clear any older stamp.
             _ => file.file().set_len(0),
         };
-        written.map_err(Error::io(Step::WriteStamp, &self.lock_path))
+        written.map_err(|e| Error::from(IoError::on(Step::WriteStamp, &self.lock_path)(e)))
     }
 
     fn gone(&self) -> Error {
-        Error::Io {
+        Error::Io(IoError {
             step: Step::Lock,
             path: self.lock_path.clone(),
             source: io::Error::other("the guard was already released"),
-        }
+        })
     }
 
     fn release_inner(&mut self, remove: bool) -> Result<()> {
@@ -581,9 +584,11 @@ impl PidGuard {
             return Ok(());
         }
         match fs::remove_file(&self.path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                Err(Error::Io { step: Step::RemoveRecord, path: self.path.clone(), source: e })
-            }
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::Io(IoError {
+                step: Step::RemoveRecord,
+                path: self.path.clone(),
+                source: e,
+            })),
             _ => Ok(()),
         }
     }

@@ -1,5 +1,6 @@
 //! The readable record: its two byte-exact layouts, the lenient parser, and a no-follow read.
 
+use crate::IoError;
 use std::{
     fs::{File, OpenOptions},
     io::{self, Read},
@@ -130,7 +131,9 @@ pub(crate) fn refuse_special(path: &Path) -> Result<()> {
         Ok(meta) if !meta.is_file() => Err(Error::NotAFile { path: path.to_path_buf() }),
         Ok(_) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(Error::Io { step: Step::Stat, path: path.to_path_buf(), source }),
+        Err(source) => {
+            Err(Error::Io(IoError { step: Step::Stat, path: path.to_path_buf(), source }))
+        }
     }
 }
 
@@ -150,9 +153,9 @@ pub(crate) fn open_no_follow(
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
             return Err(Error::Symlink { path: path.to_path_buf() });
         }
-        Err(source) => return Err(Error::Io { step, path: path.to_path_buf(), source }),
+        Err(source) => return Err(Error::Io(IoError { step, path: path.to_path_buf(), source })),
     };
-    let meta = file.metadata().map_err(Error::io(Step::Stat, path))?;
+    let meta = file.metadata().map_err(IoError::on(Step::Stat, path))?;
     if !meta.is_file() {
         return Err(Error::NotAFile { path: path.to_path_buf() });
     }
@@ -177,7 +180,7 @@ pub(crate) fn read_record(path: &Path) -> Result<Option<OnDisk>> {
     (&file)
         .take(MAX_RECORD + 1)
         .read_to_end(&mut bytes)
-        .map_err(Error::io(Step::ReadRecord, path))?;
+        .map_err(IoError::on(Step::ReadRecord, path))?;
     let parsed = if bytes.len() as u64 > MAX_RECORD { Parsed::Corrupt } else { parse(&bytes) };
     Ok(Some(OnDisk { parsed, identity }))
 }

@@ -33,6 +33,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::IoError;
 use std::{
     collections::{BTreeMap, HashSet},
     fmt, fs,
@@ -223,10 +224,8 @@ pub fn check_tree(tree: &Tree, options: &Options) -> Report {
 pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport, Error> {
     // Every repair names its path from the root: a relative root would be resolved against
     // whatever directory each tool (git) works in.
-    let root = &std::path::absolute(root).map_err(|source| Error::Io {
-        step: "resolve the path of",
-        path: root.to_path_buf(),
-        source,
+    let root = &std::path::absolute(root).map_err(|source| {
+        Error::Io(IoError { step: "resolve the path of", path: root.to_path_buf(), source })
     })?;
     let options = &options.for_layout(layout);
     let tree = inspect::inspect(root, layout)?;

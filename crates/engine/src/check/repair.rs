@@ -1,7 +1,8 @@
 //! The repairs of `check --fix`: each one loses nothing.
 
-#[allow(unused_imports)]
 use super::*;
+#[allow(unused_imports)]
+use crate::IoError;
 
 pub(super) fn apply(
     root: &Path,
@@ -13,7 +14,7 @@ pub(super) fn apply(
     match action {
         Action::Tighten { to } => {
             fs::set_permissions(path, fs::Permissions::from_mode(*to)).map_err(|source| {
-                Error::Io { step: "change the mode of", path: path.to_path_buf(), source }
+                Error::Io(IoError { step: "change the mode of", path: path.to_path_buf(), source })
             })?;
             Ok(format!("mode set to {to:04o}"))
         }

@@ -1,6 +1,7 @@
 //! [`DataDir`]: the handle on one ollim-bot data directory — opens or creates it, initialises
 //! git, and hands out the typed files.
 
+use crate::IoError;
 use std::{
     fmt,
     path::{Path, PathBuf},
@@ -364,6 +365,6 @@ fn check_real_dir(root: &Path, dir: &Path) -> Result<()> {
     match dotdir_atomic_store::first_non_directory(root, dir) {
         Ok(None) => Ok(()),
         Ok(Some(path)) => Err(Error::NotADirectory { path }),
-        Err(source) => Err(Error::Io { step: "inspect", path: dir.to_path_buf(), source }),
+        Err(source) => Err(Error::Io(IoError { step: "inspect", path: dir.to_path_buf(), source })),
     }
 }

@@ -1,5 +1,6 @@
 //! The one error type of the ollim-bot layout: every variant names what failed and the path.
 
+use crate::IoError;
 use std::path::PathBuf;
 
 /// Everything that can go wrong in [`crate::ollim`].
@@ -35,16 +36,8 @@ pub enum Error {
     #[error(transparent)]
     Spec(#[from] dotdir_frontmatter::Error),
     /// A filesystem operation outside atomic-store failed.
-    #[error("failed to {step} {}", path.display())]
-    Io {
-        /// What was being done.
-        step: &'static str,
-        /// The path it was done to.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError<&'static str>),
     /// A directory of the layout (`state/`, `routines/`, `downloads/`, …, or one on the way to
     /// it) is a symbolic link or not a directory: a write through it could land outside the
     /// data directory, so nothing is written.
@@ -84,14 +77,6 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(
-        step: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(std::io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { step, path, source }
-    }
-
     pub(crate) fn refused(what: impl Into<String>, reason: impl Into<String>) -> Error {
         Error::Refused { what: what.into(), reason: reason.into() }
     }

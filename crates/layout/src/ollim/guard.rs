@@ -1,6 +1,7 @@
 //! The `state/` write guard: whether a path an agent tool wants to write lies inside `state/`,
 //! with `..` and symlinks resolved the way the kernel will resolve them at write time.
 
+use crate::IoError;
 use std::{
     collections::VecDeque,
     ffi::OsString,
@@ -9,7 +10,7 @@ use std::{
     path::{Component, Path, PathBuf},
 };
 
-use crate::ollim::{Error, Result, paths::STATE_DIR_NAME};
+use crate::ollim::{Result, paths::STATE_DIR_NAME};
 
 /// Where a path lands once resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +53,7 @@ const MAX_SYMLINKS: usize = 40;
 impl StateGuard {
     /// The guard of the data directory `data_dir`, which must exist.
     pub fn new(data_dir: &Path) -> Result<Self> {
-        let root = fs::canonicalize(data_dir).map_err(Error::io("resolve", data_dir))?;
+        let root = fs::canonicalize(data_dir).map_err(IoError::on("resolve", data_dir))?;
         let state = root.join(STATE_DIR_NAME);
         Ok(Self { root, state })
     }

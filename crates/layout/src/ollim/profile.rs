@@ -2,6 +2,7 @@
 //! Agent SDK layout (bundled agents with `{USER_NAME}`/`{BOT_NAME}` expanded, never
 //! overwritten; the relative `.claude/skills -> ../skills` symlink).
 
+use crate::IoError;
 use std::{
     fs,
     io::ErrorKind,
@@ -185,7 +186,7 @@ impl DataDir {
         let link = self.root.join(".claude/skills");
         match fs::symlink_metadata(&link) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                let target = fs::read_link(&link).map_err(Error::io("read link", &link))?;
+                let target = fs::read_link(&link).map_err(IoError::on("read link", &link))?;
                 if target != Path::new(SKILLS_LINK_TARGET) {
                     report.problems.push(format!(
                         "{} points to {} instead of {SKILLS_LINK_TARGET}",
@@ -201,9 +202,9 @@ impl DataDir {
             Err(e) if e.kind() == ErrorKind::NotFound => match symlink(SKILLS_LINK_TARGET, &link) {
                 Ok(()) => report.linked_skills = true,
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(Error::io("create symlink", &link)(e)),
+                Err(e) => return Err(IoError::on("create symlink", &link)(e).into()),
             },
-            Err(e) => return Err(Error::io("inspect", &link)(e)),
+            Err(e) => return Err(IoError::on("inspect", &link)(e).into()),
         }
         let settings: Document<serde_json::Map<String, serde_json::Value>> =
             Document::new(self.root.join(".claude/settings.json"))

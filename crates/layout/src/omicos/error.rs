@@ -1,6 +1,7 @@
 //! The error type of the omicos layouts: every variant names the path and what failed.
 
-use std::{io, path::PathBuf};
+use crate::IoError;
+use std::path::PathBuf;
 
 /// Everything that can go wrong in [`crate::omicos`].
 #[derive(Debug, thiserror::Error)]
@@ -15,16 +16,8 @@ pub enum Error {
     Pidlock(#[from] dotdir_pidlock::Error),
     /// A filesystem step outside the atomic store failed (creating a directory, renaming a
     /// backup aside, listing a directory).
-    #[error("failed to {step} {}", path.display())]
-    Io {
-        /// What was being done.
-        step: &'static str,
-        /// The path it was done to.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError<&'static str>),
     /// A directory of the layout (the data directory or the home, `conversations/<id>/`,
     /// `trajectories/`, `tool_outputs/`, …, or one on the way to it) is a symbolic link or not
     /// a directory: a write through it could land outside, so nothing is written.
@@ -87,14 +80,6 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(
-        step: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { step, path, source }
-    }
-
     /// Whether the error says another daemon holds the workspace's `serve.pid`.
     pub fn is_held(&self) -> bool {
         matches!(self, Error::Pidlock(e) if e.is_held())

@@ -1,6 +1,7 @@
 //! The global home `~/.omicos` (or `$OMICOS_LOCAL_HOME`) and the credential documents it shares
 //! with the workspaces.
 
+use crate::IoError;
 use std::{
     ffi::OsStr,
     fmt,
@@ -62,7 +63,8 @@ impl GlobalHome {
     /// [`GlobalHome::resolve`] with this process' `OMICOS_LOCAL_HOME`, `HOME` and working
     /// directory.
     pub fn from_env() -> Result<Self> {
-        let cwd = std::env::current_dir().map_err(Error::io("read the working directory", "."))?;
+        let cwd =
+            std::env::current_dir().map_err(IoError::on("read the working directory", "."))?;
         Self::resolve(
             std::env::var_os("OMICOS_LOCAL_HOME").as_deref(),
             std::env::var_os("HOME").as_deref(),
@@ -211,7 +213,7 @@ pub(crate) fn real_dir(root: &Path, relative: &str) -> Result<PathBuf> {
     match dotdir_atomic_store::first_non_directory(above, &dir) {
         Ok(None) => Ok(dir),
         Ok(Some(path)) => Err(Error::NotADirectory { path }),
-        Err(source) => Err(Error::Io { step: "inspect", path: dir, source }),
+        Err(source) => Err(Error::Io(IoError { step: "inspect", path: dir, source })),
     }
 }
 

@@ -2,6 +2,7 @@
 //! trajectories with their per-device upload offsets, `usage/<session>.jsonl`, the spooled tool
 //! outputs, `sidecar-restart.log`, and the local agent and skill overrides.
 
+use crate::IoError;
 use std::{
     collections::BTreeMap,
     fs,
@@ -126,10 +127,12 @@ impl Workspace {
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
-            Err(e) => return Err(Error::Io { step: "list directory", path: dir, source: e }),
+            Err(e) => {
+                return Err(Error::Io(IoError { step: "list directory", path: dir, source: e }));
+            }
         };
         for entry in entries {
-            let entry = entry.map_err(Error::io("list directory", &dir))?;
+            let entry = entry.map_err(IoError::on("list directory", &dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with("turn_") && name.ends_with(".jsonl") {
                 files.push(format!("{}/{name}", owner.dir_name()));

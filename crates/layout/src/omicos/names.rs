@@ -1,5 +1,6 @@
 //! Names that become path components, random hex ids and timestamps.
 
+use crate::IoError;
 use std::{fs::File, io::Read, path::Path};
 
 use super::{Error, Result};
@@ -36,7 +37,7 @@ pub(crate) fn random_hex(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
     File::open(path)
         .and_then(|mut f| f.read_exact(&mut buf))
-        .map_err(Error::io("read random bytes from", path))?;
+        .map_err(IoError::on("read random bytes from", path))?;
     Ok(hex(&buf))
 }
 

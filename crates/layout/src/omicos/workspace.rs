@@ -1,6 +1,7 @@
 //! A workspace data directory: where it is, its `workspace_id`, the account it belongs to and
 //! the switch between accounts, the credentials lookup and the daemon lock.
 
+use crate::IoError;
 use std::{
     ffi::OsStr,
     fmt, fs, io,
@@ -567,11 +568,11 @@ impl Workspace {
         validate_owner_id(user_id)?;
         let backup = self.cloud_login_backup_path(user_id)?;
         if fs::symlink_metadata(&backup).is_err() && !self.login_belongs_to(user_id) {
-            return Err(Error::Io {
+            return Err(Error::Io(IoError {
                 step: "find the credentials backup",
                 path: backup,
                 source: io::Error::from(io::ErrorKind::NotFound),
-            });
+            }));
         }
         self.realign(user_id, None)
     }
@@ -717,8 +718,10 @@ impl Workspace {
         let (id, restored, options) = match own_backup {
             Some(id) => {
                 let path = self.workspace_id_backup_path(user)?;
-                let mode =
-                    fs::metadata(&path).map_err(Error::io("inspect", &path))?.permissions().mode();
+                let mode = fs::metadata(&path)
+                    .map_err(IoError::on("inspect", &path))?
+                    .permissions()
+                    .mode();
                 (id, true, self.write_options().mode(store::Mode::Exact(mode & 0o7777)))
             }
             None => (WorkspaceId::generate()?, false, self.write_options()),
@@ -770,7 +773,7 @@ impl Workspace {
             Ok(None) => {}
             Ok(Some(_)) | Err(Error::BadWorkspaceId { .. }) => {
                 let history = self.path(&format!("workspace_id.{owner}.{}.bak", now_ms()));
-                fs::rename(&backup, &history).map_err(Error::io("rename", &backup))?;
+                fs::rename(&backup, &history).map_err(IoError::on("rename", &backup))?;
             }
             Err(error) => return Err(error),
         }
@@ -781,9 +784,9 @@ impl Workspace {
     /// `workspace_id.*.bak` of the data directory.
     fn each_id_backup(&self, mut each: impl FnMut(&str, &Path) -> Result<()>) -> Result<()> {
         let dir = &self.data_dir;
-        let entries = fs::read_dir(dir).map_err(Error::io("list directory", dir))?;
+        let entries = fs::read_dir(dir).map_err(IoError::on("list directory", dir))?;
         for entry in entries {
-            let entry = entry.map_err(Error::io("list directory", dir))?;
+            let entry = entry.map_err(IoError::on("list directory", dir))?;
             let name = entry.file_name();
             if let Some(middle) = name
                 .to_str()
@@ -873,16 +876,16 @@ fn copy_aside(from: &Path, to: &Path, durability: Durability) -> Result<Option<P
             PathBuf::from(format!("{stem}.{}.bak", now_ms()))
         }
     };
-    let mode = fs::metadata(from).map_err(Error::io("inspect", from))?.permissions().mode();
+    let mode = fs::metadata(from).map_err(IoError::on("inspect", from))?.permissions().mode();
     let options =
         WriteOptions::new().mode(store::Mode::Exact(mode & 0o7777)).durability(durability);
     match store::write_new(&target, &content, &options)? {
         Created::New => Ok(Some(target)),
-        Created::AlreadyExists => Err(Error::Io {
+        Created::AlreadyExists => Err(Error::Io(IoError {
             step: "create without replacing",
             path: target,
             source: io::Error::from(io::ErrorKind::AlreadyExists),
-        }),
+        })),
     }
 }
 
