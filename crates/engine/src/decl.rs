@@ -7,6 +7,8 @@ use std::{
     time::Duration,
 };
 
+use dotdir_atomic_store::{Durability, Mode, WriteOptions};
+
 /// What kind of filesystem object an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -252,6 +254,17 @@ impl Entry {
         }
     }
 
+    /// The write options of this entry's writers: [`Entry::write_mode`] exactly when it has
+    /// one (whatever the umask, whatever the old file's mode), the old mode kept otherwise, and
+    /// `durability`.
+    pub fn write_options(&self, durability: Durability) -> WriteOptions {
+        let options = WriteOptions::new().durability(durability);
+        match self.write_mode() {
+            Some(mode) => options.mode(Mode::Exact(mode)),
+            None => options,
+        }
+    }
+
     /// The mode a file or directory of this entry must have, which `check` enforces: a
     /// secret's.
     pub const fn required_mode(&self) -> Option<u32> {
@@ -383,6 +396,17 @@ impl Layout {
     /// or `None` for a path the layout does not know.
     pub fn entry_for(&self, relative: &str) -> Option<&'static Entry> {
         self.entries.iter().find(|entry| entry.matches(relative))
+    }
+
+    /// The write options of `relative` (a path in the data directory): its entry's
+    /// ([`Entry::write_options`]), or the plain ones for a path the layout does not declare.
+    /// Every writer of a layout's typed access takes its options here, so the declaration
+    /// decides each file's mode.
+    pub fn write_options(&self, relative: &Path, durability: Durability) -> WriteOptions {
+        match self.entry_for_path(relative) {
+            Some(entry) => entry.write_options(durability),
+            None => WriteOptions::new().durability(durability),
+        }
     }
 
     /// Like [`Layout::entry_for`], for a path relative to the data directory.

@@ -10,9 +10,9 @@ impl DataDir {
     /// The ping budget of this directory, on the directory's clock and time zone. Reads do not
     /// rewrite the file; spending is a read-modify-write under the file's cross-process lock.
     pub fn ping_budget(&self) -> PingBudget {
-        PingBudget::new(self.state_dir().join(files::PING_BUDGET), self.tz.clone())
-            .clock(self.clock.clone())
-            .write_options(self.state_write_options())
+        let path = self.state_dir().join(files::PING_BUDGET);
+        let options = self.write_options(&path);
+        PingBudget::new(path, self.tz.clone()).clock(self.clock.clone()).write_options(options)
     }
 }
 

@@ -8,7 +8,7 @@ use std::{
     sync::{Arc, atomic::AtomicBool},
 };
 
-use dotdir_atomic_store::{Document, JsonStyle, Mode, WriteOptions};
+use dotdir_atomic_store::{Document, JsonStyle, WriteOptions};
 use jiff::tz::TimeZone;
 
 use crate::ollim::{
@@ -245,23 +245,19 @@ impl DataDir {
         isoformat(self.clock.now(), &self.tz)
     }
 
-    /// The write options of the state files: `0o600` (what the reference's `mkstemp` leaves),
-    /// the configured durability.
-    pub(crate) fn state_write_options(&self) -> WriteOptions {
-        WriteOptions::new().mode(Mode::Exact(0o600)).durability(self.options.durability)
-    }
-
-    /// The write options of user-visible files (specs, profile, downloads): the old mode kept,
-    /// new files by the umask.
-    pub(crate) fn plain_write_options(&self) -> WriteOptions {
-        WriteOptions::new().durability(self.options.durability)
+    /// The write options of `path` (in this directory), from its entry in [`LAYOUT`]: state
+    /// files `0o600` (what the reference's `mkstemp` leaves), user-visible files with their old
+    /// mode (new ones by the umask); the configured durability.
+    pub(crate) fn write_options(&self, path: &Path) -> WriteOptions {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        super::LAYOUT.write_options(relative, self.options.durability)
     }
 
     /// A Python-style JSON document under `state/`.
     pub(crate) fn state_document<T>(&self, name: &str) -> Document<T> {
-        Document::new(self.state_dir().join(name))
-            .style(JsonStyle::Python)
-            .options(self.state_write_options())
+        let path = self.state_dir().join(name);
+        let options = self.write_options(&path);
+        Document::new(path).style(JsonStyle::Python).options(options)
     }
 
     /// Commits every changed or new file the layout tracks (excluded files are skipped), for a

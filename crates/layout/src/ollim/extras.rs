@@ -43,7 +43,7 @@ impl DataDir {
     pub fn save_download(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
         let dir = self.real_dir(DOWNLOADS_DIR)?;
         let safe = sanitize_download_name(name);
-        let options = self.plain_write_options();
+        let options = self.write_options(&dir.join(&safe));
         let mut n = 1u32;
         let file_name = loop {
             let candidate = numbered_name(&safe, n);
@@ -87,7 +87,7 @@ impl DataDir {
     pub fn write_reflection(&self, item_id: &str, text: &str) -> Result<PathBuf> {
         let now = self.clock.now();
         let path = self.reflection_path(item_id, now)?;
-        let _ = write(&path, text.as_bytes(), &self.plain_write_options())?;
+        let _ = write(&path, text.as_bytes(), &self.write_options(&path))?;
         let rel = format!("{REFLECTIONS_DIR}/{item_id}/{}", reflection_file_name(now));
         self.commit(&rel, &format!("auto: write {rel}"))?;
         Ok(path)

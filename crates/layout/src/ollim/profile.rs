@@ -149,7 +149,8 @@ impl DataDir {
                 "not IDENTITY.md or USER.md",
             ));
         }
-        let _ = write(&self.root.join(name), text.as_bytes(), &self.plain_write_options())?;
+        let path = self.root.join(name);
+        let _ = write(&path, text.as_bytes(), &self.write_options(&path))?;
         self.commit(name, &format!("update {name}"))
     }
 
@@ -206,10 +207,10 @@ impl DataDir {
             },
             Err(e) => return Err(IoError::on("inspect", &link)(e).into()),
         }
+        let path = self.root.join(".claude/settings.json");
+        let options = self.write_options(&path);
         let settings: Document<serde_json::Map<String, serde_json::Value>> =
-            Document::new(self.root.join(".claude/settings.json"))
-                .style(JsonStyle::Pretty)
-                .options(self.plain_write_options());
+            Document::new(path).style(JsonStyle::Pretty).options(options);
         settings.update(|map| {
             if !map.contains_key("autoMemoryEnabled") {
                 let _ = map.insert("autoMemoryEnabled".to_owned(), serde_json::Value::Bool(false));
@@ -222,6 +223,6 @@ impl DataDir {
     /// `write_new` publishes with `link(2)`, so of two processes bootstrapping together exactly
     /// one creates it and the other's content never replaces it. Returns whether it was created.
     fn create_once(&self, path: &Path, text: &str) -> Result<bool> {
-        Ok(write_new(path, text.as_bytes(), &self.plain_write_options())?.is_new())
+        Ok(write_new(path, text.as_bytes(), &self.write_options(path))?.is_new())
     }
 }

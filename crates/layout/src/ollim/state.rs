@@ -89,7 +89,7 @@ impl DataDir {
         {
             self.log_session_event(kind, session_id, parent.as_deref())?;
         }
-        let _ = write(&path, session_id.as_bytes(), &self.state_write_options())?;
+        let _ = write(&path, session_id.as_bytes(), &self.write_options(&path))?;
         Ok(())
     }
 

@@ -143,12 +143,12 @@ impl Workspace {
 
     /// The index document; [`Document::update`] keeps it consistent across processes.
     pub fn conversation_index(&self) -> Document<ConversationIndex> {
-        Document::new(self.conversation_index_path()).options(self.write_options())
+        self.document(self.conversation_index_path())
     }
 
     /// The sync-state document.
     pub fn conversation_sync(&self) -> Document<ConversationSyncState> {
-        Document::new(self.conversation_sync_path()).options(self.write_options())
+        self.document(self.conversation_sync_path())
     }
 
     /// The paths of conversation `id`, after checking that `id` is a safe path component. Does

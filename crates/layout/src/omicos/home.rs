@@ -147,7 +147,7 @@ impl GlobalHome {
 
     /// The global login document (`0600` writes).
     pub fn cloud_login(&self) -> Document<CloudLogin> {
-        secret_document(self.cloud_login_path(), self.durability)
+        self.document(self.cloud_login_path())
     }
 
     /// Reads the global login; `None` when there is none.
@@ -165,8 +165,7 @@ impl GlobalHome {
     /// Writes `auth.json` (API keys by environment-variable name), `0600`.
     pub fn write_auth(&self, keys: &Map<String, Value>) -> Result<()> {
         self.ensure()?;
-        let _ =
-            secret_document::<Map<String, Value>>(self.auth_path(), self.durability).write(keys)?;
+        let _ = self.document::<Map<String, Value>>(self.auth_path()).write(keys)?;
         Ok(())
     }
 
@@ -174,11 +173,7 @@ impl GlobalHome {
     pub fn write_plan_token(&self, jwt: &str) -> Result<()> {
         self.ensure()?;
         let path = self.plan_token_path();
-        let _ = dotdir_atomic_store::write(
-            &path,
-            jwt.as_bytes(),
-            &WriteOptions::secret().durability(self.durability),
-        )?;
+        let _ = dotdir_atomic_store::write(&path, jwt.as_bytes(), &self.write_options(&path))?;
         Ok(())
     }
 
@@ -188,14 +183,24 @@ impl GlobalHome {
         let _ = real_dir(&self.root, "oauth")?;
         self.ensure()?;
         ensure_private_dir(&self.oauth_dir(), self.durability)?;
-        let _ = secret_document::<Value>(path, self.durability).write(credentials)?;
+        let _ = self.document::<Value>(path).write(credentials)?;
         Ok(())
     }
 }
 
-/// A JSON document written with mode `0600`.
-pub(crate) fn secret_document<T>(path: PathBuf, durability: store::Durability) -> Document<T> {
-    Document::new(path).options(WriteOptions::secret().durability(durability))
+impl GlobalHome {
+    /// The write options of `path` (in the home), from its entry in [`HOME_LAYOUT`] (`0600`
+    /// for a secret), with the home's durability.
+    pub(crate) fn write_options(&self, path: &Path) -> WriteOptions {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        super::HOME_LAYOUT.write_options(relative, self.durability)
+    }
+
+    /// The JSON document at `path`, written with [`GlobalHome::write_options`].
+    pub(crate) fn document<T>(&self, path: PathBuf) -> Document<T> {
+        let options = self.write_options(&path);
+        Document::new(path).options(options)
+    }
 }
 
 /// Creates `dir` (and missing parents) as `0700`, or takes group and other permissions away

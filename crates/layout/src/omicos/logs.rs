@@ -76,8 +76,7 @@ impl Workspace {
 
     /// `trajectories/.sync_state.json`.
     pub fn trajectory_sync(&self) -> Document<TrajectorySyncState> {
-        Document::new(self.trajectories_dir().join(".sync_state.json"))
-            .options(self.write_options())
+        self.document(self.trajectories_dir().join(".sync_state.json"))
     }
 
     /// The history log of conversation `id` (which must exist).
@@ -212,7 +211,7 @@ impl Workspace {
         validate_name("tool call id", tool_call_id)?;
         let dir = self.create_dir("tool_outputs")?;
         let path = dir.join(format!("{}__{tool_call_id}.txt", now_ms()));
-        let _ = store::write(&path, output, &self.write_options())?;
+        let _ = store::write(&path, output, &self.write_options(&path))?;
         Ok(path)
     }
 

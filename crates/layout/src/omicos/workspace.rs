@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::{
     Error, Result,
-    home::{CloudLogin, GlobalHome, ensure_dir, ensure_private_dir, secret_document},
+    home::{CloudLogin, GlobalHome, ensure_dir, ensure_private_dir},
     layouts::check_workspace_id,
     names::{now_ms, random_hex, validate_name},
 };
@@ -288,9 +288,22 @@ impl Workspace {
         self.home.durability()
     }
 
-    /// Writes with the workspace's durability.
-    pub(crate) fn write_options(&self) -> WriteOptions {
-        WriteOptions::new().durability(self.durability())
+    /// The write options of `path` (in the data directory), from its entry in
+    /// [`WORKSPACE_LAYOUT`] (`0600` for a secret), with the workspace's durability.
+    pub(crate) fn write_options(&self, path: &Path) -> WriteOptions {
+        // The layout is rooted at `.omicos`; the cli data directory is its `cli/`.
+        let root = match self.mode {
+            Mode::Cli => self.data_dir.parent().unwrap_or(&self.data_dir),
+            Mode::Serve => &self.data_dir,
+        };
+        let relative = path.strip_prefix(root).unwrap_or(path);
+        super::WORKSPACE_LAYOUT.write_options(relative, self.durability())
+    }
+
+    /// The JSON document at `path`, written with [`Workspace::write_options`].
+    pub(crate) fn document<T>(&self, path: PathBuf) -> Document<T> {
+        let options = self.write_options(&path);
+        Document::new(path).options(options)
     }
 
     /// The global home this workspace falls back to.
@@ -373,22 +386,22 @@ impl Workspace {
 
     /// `account.json` as a document (`0600`: it holds a token).
     pub fn account(&self) -> Document<Account> {
-        secret_document(self.account_path(), self.durability())
+        self.document(self.account_path())
     }
 
     /// `settings/llm-config.json` (`0600`: custom providers may carry API keys).
     pub fn llm_config(&self) -> Document<Map<String, Value>> {
-        secret_document(self.llm_config_path(), self.durability())
+        self.document(self.llm_config_path())
     }
 
     /// `settings/llm-providers-state.json`.
     pub fn llm_providers_state(&self) -> Document<Map<String, Value>> {
-        Document::new(self.llm_providers_state_path()).options(self.write_options())
+        self.document(self.llm_providers_state_path())
     }
 
     /// The workspace-local login document (`0600`).
     pub fn cloud_login(&self) -> Document<CloudLogin> {
-        secret_document(self.cloud_login_path(), self.durability())
+        self.document(self.cloud_login_path())
     }
 
     // ---- workspace_id ----------------------------------------------------------------------
@@ -449,8 +462,11 @@ impl Workspace {
             return Ok(id);
         }
         let id = WorkspaceId::generate()?;
-        let _ =
-            store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &self.write_options())?;
+        let _ = store::write(
+            &self.workspace_id_path(),
+            id.as_str().as_bytes(),
+            &self.write_options(&self.workspace_id_path()),
+        )?;
         Ok(id)
     }
 
@@ -478,15 +494,17 @@ impl Workspace {
             made = copy_aside(&self.workspace_id_path(), &history, self.durability())?;
         }
         let id = WorkspaceId::generate()?;
-        if let Err(error) =
-            store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &self.write_options())
-        {
+        if let Err(error) = store::write(
+            &self.workspace_id_path(),
+            id.as_str().as_bytes(),
+            &self.write_options(&self.workspace_id_path()),
+        ) {
             // Undo what this call did (best effort, still under the lock).
             if let Some(old) = &old {
                 let _ = store::write(
                     &self.workspace_id_path(),
                     old.as_str().as_bytes(),
-                    &self.write_options(),
+                    &self.write_options(&self.workspace_id_path()),
                 );
             }
             if let Some(made) = made {
@@ -722,9 +740,16 @@ impl Workspace {
                     .map_err(IoError::on("inspect", &path))?
                     .permissions()
                     .mode();
-                (id, true, self.write_options().mode(store::Mode::Exact(mode & 0o7777)))
+                (
+                    id,
+                    true,
+                    self.write_options(&self.workspace_id_path())
+                        .mode(store::Mode::Exact(mode & 0o7777)),
+                )
             }
-            None => (WorkspaceId::generate()?, false, self.write_options()),
+            None => {
+                (WorkspaceId::generate()?, false, self.write_options(&self.workspace_id_path()))
+            }
         };
         let _ = store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &options)?;
         Ok((id, restored))
