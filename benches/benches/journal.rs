@@ -134,8 +134,15 @@ fn commit_group(c: &mut Criterion, name: &str, dir: &Path, fsync: bool) {
 
     let mut group = dotdir_benches::group(c, name, Duration::from_secs(3), 10);
 
-    let journal =
-        Journal::open(dir, JournalOptions::new().fsync_gitdir(fsync)).expect("open journal");
+    let journal = Journal::open(
+        dir,
+        JournalOptions::new().durability(if fsync {
+            dotdir_atomic_store::Durability::Full
+        } else {
+            dotdir_atomic_store::Durability::None
+        }),
+    )
+    .expect("open journal");
     group.bench_function("ours", |b| {
         b.iter_batched(
             &mut change,

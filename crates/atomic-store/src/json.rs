@@ -119,6 +119,11 @@ impl<T> Document<T> {
         &self.path
     }
 
+    /// The options its writes use.
+    pub fn write_options(&self) -> &WriteOptions {
+        &self.options
+    }
+
     /// Removes abandoned temporary files of this document (see [`sweep_temps`]).
     pub fn sweep_temps(&self) -> Result<Vec<PathBuf>> {
         sweep_temps(parent_of(&self.path)?, self.path.file_name().map(OsStr::new))

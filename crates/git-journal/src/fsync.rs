@@ -14,7 +14,7 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 ///
 /// **The option is process-wide**: it applies to every repository every thread of the process
 /// opens through libgit2 (this crate's journals and any other git2 user), from the moment it is
-/// set. [`crate::JournalOptions::fsync_gitdir`] turns it on when a journal opens; nothing in this
+/// set. [`crate::JournalOptions::durability`] (`Full`) turns it on when a journal opens; nothing in this
 /// crate ever turns it off except a direct call to this function.
 pub fn set_fsync_gitdir(enabled: bool) -> Result<()> {
     libgit2_sys::init();

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use dotdir_atomic_store::{Durability, Mode, WriteOptions};
+use dotdir_atomic_store::{Mode, WriteOptions};
 use git2::{ObjectType, Oid, Sort, Tree};
 
 use crate::{CommitId, Error, Journal, Result, Step, journal::head_commit};
@@ -103,15 +103,13 @@ impl Journal {
         self.mutate(std::slice::from_ref(&rel), message, |repo| {
             match blob_at(repo, &git_dir, commit.0, &rel)? {
                 Some((bytes, mode)) => {
-                    let options = if mode == 0o100755 {
-                        WriteOptions::new().mode(Mode::Exact(0o755))
-                    } else {
-                        WriteOptions::new()
-                    };
+                    let options = WriteOptions::new().durability(self.options.durability);
+                    let options =
+                        if mode == 0o100755 { options.mode(Mode::Exact(0o755)) } else { options };
                     let _ = dotdir_atomic_store::write(&target, &bytes, &options)?;
                 }
                 None => {
-                    let _ = dotdir_atomic_store::remove(&target, Durability::Full)?;
+                    let _ = dotdir_atomic_store::remove(&target, self.options.durability)?;
                 }
             }
             Ok(())

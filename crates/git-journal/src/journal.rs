@@ -80,10 +80,11 @@ pub struct JournalOptions {
     /// Use `user.name` and `user.email` from git config (the repository's, the user's, the
     /// system's) when they are set. Default: on.
     pub identity_from_git_config: bool,
-    /// Turn on libgit2's fsync of the git directory when the journal opens. **Process-wide**:
-    /// see [`crate::set_fsync_gitdir`]. `false` leaves the process-wide setting as it is.
-    /// Default: on.
-    pub fsync_gitdir: bool,
+    /// How durable the journal's own changes are. [`Durability::Full`] (the default) turns on
+    /// libgit2's fsync of the git directory when the journal opens (**process-wide**: see
+    /// [`crate::set_fsync_gitdir`]) and makes removals and restores durable;
+    /// [`Durability::None`] leaves the process-wide setting as it is and syncs nothing.
+    pub durability: Durability,
     /// Keep the journal's block of `.gitignore` equal to the exclusion list, and commit it.
     /// Default: on.
     pub manage_gitignore: bool,
@@ -106,7 +107,7 @@ impl Default for JournalOptions {
             exclusions: Exclusions::default(),
             identity: Identity::default(),
             identity_from_git_config: true,
-            fsync_gitdir: true,
+            durability: Durability::Full,
             manage_gitignore: true,
             gitignore_message: "journal: update .gitignore".to_owned(),
             retry: RetryPolicy::default(),
@@ -143,10 +144,10 @@ impl JournalOptions {
         self
     }
 
-    /// Sets [`JournalOptions::fsync_gitdir`].
+    /// Sets [`JournalOptions::durability`].
     #[must_use]
-    pub fn fsync_gitdir(mut self, enabled: bool) -> Self {
-        self.fsync_gitdir = enabled;
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
         self
     }
 
@@ -217,7 +218,7 @@ pub struct Journal {
     /// The directory as the caller named it (made absolute), for absolute paths built from it.
     given_dir: PathBuf,
     git_dir: PathBuf,
-    options: JournalOptions,
+    pub(crate) options: JournalOptions,
     repo: Mutex<Repository>,
 }
 
@@ -283,7 +284,7 @@ impl Journal {
         let given = dir.as_ref();
         fs::create_dir_all(given).map_err(IoError::on(Step::CreateDir, given))?;
         let dir = given.canonicalize().map_err(IoError::on(Step::Resolve, given))?;
-        if options.fsync_gitdir {
+        if options.durability == Durability::Full {
             set_fsync_gitdir(true)?;
         }
         let repo = open_or_init(&dir, &options)?;
@@ -372,7 +373,7 @@ impl Journal {
         let rel = self.validate(path.as_ref())?;
         let target = self.dir.join(&rel);
         self.mutate(std::slice::from_ref(&rel), message, |_| {
-            let _ = dotdir_atomic_store::remove(&target, Durability::Full)?;
+            let _ = dotdir_atomic_store::remove(&target, self.options.durability)?;
             Ok(())
         })
     }

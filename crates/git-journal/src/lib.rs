@@ -113,4 +113,4 @@ pub use crate::{
     history::CommitInfo,
     journal::{CommitId, Identity, Journal, JournalOptions, RetryPolicy},
 };
-pub use dotdir_atomic_store::IoError;
+pub use dotdir_atomic_store::{Durability, IoError};

@@ -99,7 +99,7 @@ pub(super) fn open_journal(
     let options = dotdir_git_journal::JournalOptions::new()
         .exclusions(layout.journal_exclusions())
         .manage_gitignore(false)
-        .fsync_gitdir(false)
+        .durability(dotdir_atomic_store::Durability::None)
         .identity_from_git_config(false);
     dotdir_git_journal::Journal::open(root, options)
 }

@@ -29,7 +29,7 @@ pub(crate) fn options() -> JournalOptions {
         .exclusions(Exclusions::new(OLLIM_EXCLUSIONS).unwrap())
         .identity(Identity::new("Journal Test", "journal@test.invalid"))
         .identity_from_git_config(false)
-        .fsync_gitdir(false)
+        .durability(dotdir_atomic_store::Durability::None)
         .initial_branch("main")
 }
 

@@ -296,7 +296,15 @@ fn fsync_writer() {
     let on = std::env::var("DOTDIR_FSYNC").as_deref() != Ok("off");
     assert!(!dotdir_git_journal::fsync_gitdir_enabled());
     let dir = std::env::var("DOTDIR_DIR").unwrap();
-    let journal = Journal::open(&dir, options().fsync_gitdir(on)).unwrap();
+    let journal = Journal::open(
+        &dir,
+        options().durability(if on {
+            dotdir_git_journal::Durability::Full
+        } else {
+            dotdir_git_journal::Durability::None
+        }),
+    )
+    .unwrap();
     assert_eq!(dotdir_git_journal::fsync_gitdir_enabled(), on);
     for i in 0..3 {
         assert!(

@@ -22,7 +22,8 @@ pub(crate) fn open(
 ) -> Result<DeferringJournal> {
     let mut options = JournalOptions::new()
         .exclusions(LAYOUT.journal_exclusions())
-        .identity_from_git_config(identity_from_git_config);
+        .identity_from_git_config(identity_from_git_config)
+        .durability(durability);
     options.gitignore_message = GITIGNORE_MESSAGE.to_owned();
     Ok(DeferringJournal::open(root, options, durability)?)
 }

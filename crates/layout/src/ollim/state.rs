@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use dotdir_atomic_store::{DEFAULT_MAX_DOCUMENT, Document, Durability, lock, read, remove, write};
+use dotdir_atomic_store::{DEFAULT_MAX_DOCUMENT, Document, lock, read, remove, write};
 use serde::de::DeserializeOwned;
 
 use crate::ollim::{
@@ -39,6 +39,7 @@ pub mod files {
 /// person to look at, ignored by git), so the feature that owns it starts afresh instead of
 /// failing forever (the reference raised on every call). Returns whether it did.
 fn quarantine_if_corrupt<T: DeserializeOwned>(doc: &Document<T>) -> Result<bool> {
+    let durability = doc.write_options().durability;
     if !matches!(doc.read(), Err(dotdir_atomic_store::Error::Decode { .. })) {
         return Ok(false);
     }
@@ -46,7 +47,7 @@ fn quarantine_if_corrupt<T: DeserializeOwned>(doc: &Document<T>) -> Result<bool>
     if !matches!(doc.read(), Err(dotdir_atomic_store::Error::Decode { .. })) {
         return Ok(false);
     }
-    let _ = dotdir_atomic_store::set_aside(doc.path(), Durability::Full)?;
+    let _ = dotdir_atomic_store::set_aside(doc.path(), durability)?;
     Ok(true)
 }
 
