@@ -195,5 +195,67 @@ fn commit_group(c: &mut Criterion, name: &str, dir: &Path, fsync: bool) {
     group.finish();
 }
 
-criterion_group!(benches, commit_one);
+/// A commit with the background push on, to a remote that accepts connections and never
+/// answers (a blackholed port: a listener that never accepts), against the same commit without
+/// it (the floor). The push must cost the committer nothing but a wake-up.
+fn commit_with_auto_push(c: &mut Criterion) {
+    let temp = tempfile::tempdir_in(".").expect("a temp dir on the disk under test");
+    let dir = repository(temp.path(), 10, 100);
+    let blackhole = std::net::TcpListener::bind("127.0.0.1:0").expect("a blackhole listener");
+    let port = blackhole.local_addr().expect("its port").port();
+    let options = || JournalOptions::new().durability(dotdir_atomic_store::Durability::None);
+    let plain = Journal::open(&dir, options()).expect("open journal");
+    let pushing = Journal::open(&dir, options().auto_push("blackhole")).expect("open journal");
+    pushing
+        .set_remote_url("blackhole", &format!("git://127.0.0.1:{port}/x.git"))
+        .expect("remember the remote");
+    let target = dir.join(CHANGED);
+    let mut revision = 0u64;
+    // One commit of `journal`, timed.
+    let mut commit = |journal: &Journal| {
+        revision += 1;
+        std::fs::write(&target, format!("changed {revision}\n")).expect("change the file");
+        let started = std::time::Instant::now();
+        let id = journal.commit_path(CHANGED, "auto: write d000/f00000.md");
+        let took = started.elapsed();
+        assert!(id.expect("commit").is_some());
+        took
+    };
+    // A fresh repository gets faster for seconds (the disk writes back what building it
+    // dirtied): settle first, so the order of the two functions does not decide the ratio.
+    let settling = std::time::Instant::now();
+    while settling.elapsed() < Duration::from_secs(10) {
+        let _ = commit(&plain);
+        let _ = commit(&pushing);
+    }
+    let mut group =
+        dotdir_benches::group(c, "journal_commit_auto_push_blackholed", Duration::from_secs(3), 10);
+    // Paired: every iteration commits once with each journal and times one of them, so both
+    // functions see the same disk (its writeback drifts over a run) and differ only in what
+    // they time.
+    group.bench_function("ours", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let _ = commit(&plain);
+                    commit(&pushing)
+                })
+                .sum()
+        })
+    });
+    group.bench_function("floor", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let _ = commit(&pushing);
+                    commit(&plain)
+                })
+                .sum()
+        })
+    });
+    group.finish();
+    drop((plain, pushing, blackhole));
+}
+
+criterion_group!(benches, commit_one, commit_with_auto_push);
 criterion_main!(benches);

@@ -37,6 +37,13 @@ const TARGETS: &[Target] = &[
     Target { op: "journal_commit_1_of_1000", max_vs_floor: None, max_vs_peer: Some(0.05) },
     Target { op: "journal_commit_1_of_10", max_vs_floor: None, max_vs_peer: Some(0.05) },
     Target { op: "spec_dir_relist_10000", max_vs_floor: None, max_vs_peer: Some(0.01) },
+    // A background push to a remote that never answers must not slow a commit: within the
+    // noise of a disk-bound commit (the floor is the same commit without the push).
+    Target {
+        op: "journal_commit_auto_push_blackholed",
+        max_vs_floor: Some(1.25),
+        max_vs_peer: None,
+    },
 ];
 
 /// The time per iteration of one function: median and quartiles, in nanoseconds.

@@ -14,22 +14,8 @@ pub(crate) fn run(
     style: &Style,
 ) -> Result<Outcome> {
     let existed = dir.exists();
-    create_dir(dir, 0o700)?;
-    let mut created = Vec::new();
-    for (pattern, mode) in layout.initial_dirs() {
-        let path = dir.join(pattern);
-        if !path.exists() {
-            create_dir(&path, mode)?;
-            created.push(format!("{pattern}/"));
-        }
-    }
     let had_git = dir.join(".git").exists();
-    let options = dotdir_git_journal::JournalOptions::new()
-        .exclusions(layout.journal_exclusions())
-        .identity_from_git_config(false);
-    dotdir_git_journal::Journal::open(dir, options).with_context(|| {
-        format!("cannot create the git repository in {}: check that it is writable", dir.display())
-    })?;
+    let created = prepare(dir, layout)?;
     let report =
         dotdir_engine::check::check(dir, layout, &dotdir_engine::check::Options::default())?;
     let mut out = std::io::stdout().lock();
@@ -75,6 +61,27 @@ pub(crate) fn run(
     let failing =
         report.worst().is_some_and(|worst| worst >= dotdir_engine::check::Severity::Error);
     Ok(if failing { Outcome::Problems } else { Outcome::Clean })
+}
+
+/// Creates `dir` and the layout's directories with their modes, then opens (or initialises) its
+/// git journal, which writes the derived `.gitignore`. Returns the directories it created.
+pub(crate) fn prepare(dir: &Path, layout: &dotdir_engine::Layout) -> Result<Vec<String>> {
+    create_dir(dir, 0o700)?;
+    let mut created = Vec::new();
+    for (pattern, mode) in layout.initial_dirs() {
+        let path = dir.join(pattern);
+        if !path.exists() {
+            create_dir(&path, mode)?;
+            created.push(format!("{pattern}/"));
+        }
+    }
+    let options = dotdir_git_journal::JournalOptions::new()
+        .exclusions(layout.journal_exclusions())
+        .identity_from_git_config(false);
+    dotdir_git_journal::Journal::open(dir, options).with_context(|| {
+        format!("cannot create the git repository in {}: check that it is writable", dir.display())
+    })?;
+    Ok(created)
 }
 
 fn create_dir(path: &Path, mode: u32) -> Result<()> {

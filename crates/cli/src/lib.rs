@@ -39,6 +39,7 @@ mod demo;
 mod init;
 mod inspect;
 mod layouts;
+mod remote;
 mod style;
 
 use std::{io::Write, path::PathBuf, process::ExitCode};
@@ -141,7 +142,7 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
         if let Some(version) = self.version {
             command = command.version(version);
         }
-        for sub in ["inspect", "check", "backup", "init"] {
+        for sub in ["inspect", "check", "backup", "init", "push", "clone"] {
             let names = names.clone();
             command = command.mut_subcommand(sub, |c| {
                 c.mut_arg("layout", |a| a.value_parser(PossibleValuesParser::new(names)))
@@ -200,6 +201,13 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
             Command::Init { layout, dir } => {
                 let layout = layouts.for_init(layouts.named(layout.as_deref())?)?;
                 init::run(&dir, layout, json, style)
+            }
+            Command::Push { dir, layout, to, remote } => {
+                remote::push(layouts.resolve(dir, layout)?, to.as_deref(), &remote, json, style)
+            }
+            Command::Clone { url, dir, layout } => {
+                let layout = layouts.named(layout.as_deref())?;
+                remote::clone(layouts, &url, &dir, layout, json, style)
             }
         }
     }
@@ -298,6 +306,33 @@ enum Command {
         layout: Option<String>,
         /// Where to create it.
         dir: PathBuf,
+    },
+    /// Push the data directory's git journal with your own `git` (file, ssh, https, git
+    /// transports, your credentials). Every commit to send is audited first: a path the layout
+    /// excludes (a secret, ephemeral state) anywhere in it refuses the push.
+    Push {
+        /// The data directory (default: the one default location that exists).
+        dir: Option<PathBuf>,
+        /// The layout to read it with (default: detected).
+        #[arg(long)]
+        layout: Option<String>,
+        /// Where to push; remembered as the remote, so it is needed once.
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+        /// The remote's name.
+        #[arg(long, value_name = "NAME", default_value = "origin")]
+        remote: String,
+    },
+    /// Bring a data directory up from a remote: clone it, create the layout's untracked
+    /// directories with their modes, and list what must be re-created (secrets, ephemeral state).
+    Clone {
+        /// The repository to clone (a URL or a path).
+        url: String,
+        /// Where to put it (must not exist, or be empty).
+        dir: PathBuf,
+        /// The layout it follows (default: detected after the clone).
+        #[arg(long)]
+        layout: Option<String>,
     },
 }
 

@@ -450,6 +450,12 @@ impl Layout {
             .collect()
     }
 
+    /// Whether the layout keeps a git journal (it declares `.git`): the directory can be pushed
+    /// and cloned with git; a layout without one moves with `backup` and `restore`.
+    pub fn has_journal(&self) -> bool {
+        self.entry_for(".git").is_some()
+    }
+
     /// The entries that are secrets.
     pub fn secrets(&self) -> impl Iterator<Item = &'static Entry> {
         self.entries.iter().filter(|e| e.secret)

@@ -163,6 +163,15 @@ pub enum Error {
         /// The remote's reason.
         message: String,
     },
+    /// A push was refused before anything left: commits it would send hold paths the exclusion
+    /// list refuses (a secret, ephemeral state).
+    #[error("refusing to push to {remote}: {} excluded path(s) in the history to send, first {} in commit {} ({:?}); nothing was sent. Rewrite that history without them (for example `git filter-repo --invert-paths --path <path>`), rotate any secret among them, then push again", leaks.len(), leaks[0].path, &leaks[0].commit[..leaks[0].commit.len().min(12)], leaks[0].summary)]
+    Leaks {
+        /// The remote.
+        remote: String,
+        /// Every excluded path found, oldest commit first (never empty).
+        leaks: Vec<crate::Leak>,
+    },
     /// A file system operation outside `dotdir-atomic-store` failed.
     #[error(transparent)]
     Io(#[from] IoError<Step>),

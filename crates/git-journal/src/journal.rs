@@ -99,6 +99,11 @@ pub struct JournalOptions {
     /// The branch a new repository starts on. `None` lets libgit2 decide (`init.defaultBranch`,
     /// else `master`).
     pub initial_branch: Option<String>,
+    /// Push to this remote (a configured remote's name) in the background after every commit,
+    /// through the user's `git`, after the audit of what would leave ([`crate::audit_outgoing`]).
+    /// Opt-in (default `None`): a commit never waits for it or fails because of it; the outcome
+    /// of the last push is in [`crate::push_status`].
+    pub auto_push: Option<String>,
 }
 
 impl Default for JournalOptions {
@@ -113,6 +118,7 @@ impl Default for JournalOptions {
             retry: RetryPolicy::default(),
             foreign_lock_timeout: Some(Duration::from_secs(600)),
             initial_branch: None,
+            auto_push: None,
         }
     }
 }
@@ -141,6 +147,13 @@ impl JournalOptions {
     #[must_use]
     pub fn identity_from_git_config(mut self, enabled: bool) -> Self {
         self.identity_from_git_config = enabled;
+        self
+    }
+
+    /// Sets [`JournalOptions::auto_push`].
+    #[must_use]
+    pub fn auto_push(mut self, remote: impl Into<String>) -> Self {
+        self.auto_push = Some(remote.into());
         self
     }
 
@@ -220,6 +233,7 @@ pub struct Journal {
     git_dir: PathBuf,
     pub(crate) options: JournalOptions,
     repo: Mutex<Repository>,
+    auto_push: crate::remote::AutoPush,
 }
 
 impl fmt::Debug for Journal {
@@ -292,7 +306,14 @@ impl Journal {
         // Temporary files of intent records whose writer was killed mid-write.
         let _ = dotdir_atomic_store::sweep_temps(&git_dir, Some(OsStr::new(recover::INTENT_FILE)))?;
         let given_dir = std::path::absolute(given).unwrap_or_else(|_| dir.clone());
-        let journal = Journal { dir, given_dir, git_dir, options, repo: Mutex::new(repo) };
+        let journal = Journal {
+            dir,
+            given_dir,
+            git_dir,
+            options,
+            repo: Mutex::new(repo),
+            auto_push: crate::remote::AutoPush::default(),
+        };
         if journal.options.manage_gitignore {
             journal.sync_gitignore()?;
         }
@@ -597,6 +618,10 @@ impl Journal {
         }
         // The work is done or failed cleanly (libgit2 removes its own locks on error).
         recover::clear_intent(&self.git_dir)?;
+        drop(repo);
+        if let (Ok(Some(_)), Some(remote)) = (&result, &self.options.auto_push) {
+            self.auto_push.request(&self.dir, &self.options.exclusions, remote);
+        }
         result
     }
 

@@ -103,6 +103,7 @@ mod history;
 mod journal;
 mod push;
 mod recover;
+mod remote;
 mod tree;
 
 pub use crate::{
@@ -112,5 +113,6 @@ pub use crate::{
     fsync::{fsync_gitdir_enabled, set_fsync_gitdir},
     history::CommitInfo,
     journal::{CommitId, Identity, Journal, JournalOptions, RetryPolicy},
+    remote::{Leak, PUSH_STATUS_FILE, PushStatus, audit_outgoing, push_status},
 };
 pub use dotdir_atomic_store::{Durability, IoError};

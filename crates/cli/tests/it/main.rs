@@ -10,6 +10,7 @@ mod demo;
 mod init;
 mod inspect;
 mod live;
+mod remote;
 mod unreadable;
 
 use std::{

@@ -20,6 +20,15 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
                 .fix_with(Action::WriteGitignore, &path),
         );
     }
+    if let Some(status) = dotdir_git_journal::push_status(&tree.root.join(".git"))
+        && !status.ok
+    {
+        problems.push(Problem::new(
+            ProblemKind::PushFailed,
+            ".git",
+            format!("the last push to {} failed: {}", status.remote, status.error),
+        ));
+    }
     let uncommitted = open_journal(&tree.root, &tree.layout)
         .and_then(|journal| Ok((journal.head()?.is_none(), journal.uncommitted()?)));
     match uncommitted {

@@ -44,13 +44,16 @@ pub enum ProblemKind {
     /// `uncommitted-change`: a path git tracks (or should) that differs from HEAD: a writer
     /// stopped between its write and its commit.
     UncommittedChange,
+    /// `push-failed`: the last push of the journal (by `dotdir push` or the background push)
+    /// failed; nothing is lost, the commits wait for the next push.
+    PushFailed,
     /// A kind declared by a layout's own [`crate::Validator`].
     Other(&'static str),
 }
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 16] = [
+    pub const ALL: [ProblemKind; 17] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
@@ -67,6 +70,7 @@ impl ProblemKind {
         ProblemKind::WrongKind,
         ProblemKind::Unreadable,
         ProblemKind::UncommittedChange,
+        ProblemKind::PushFailed,
     ];
 
     /// The stable kebab-case name (`secret-mode`, `torn-jsonl`, …).
@@ -88,6 +92,7 @@ impl ProblemKind {
             ProblemKind::WrongKind => "wrong-kind",
             ProblemKind::Unreadable => "unreadable",
             ProblemKind::UncommittedChange => "uncommitted-change",
+            ProblemKind::PushFailed => "push-failed",
             ProblemKind::Other(name) => name,
         }
     }
@@ -123,6 +128,9 @@ impl ProblemKind {
                 "not checked: run dotdir as the directory's owner (or with sudo), or give this user read permission; --fix cannot change this"
             }
             ProblemKind::StaleLock => "the holder is gone: `dotdir check --fix` removes the record",
+            ProblemKind::PushFailed => {
+                "run `dotdir push` to see why and push again; the commits are safe here meanwhile"
+            }
             ProblemKind::OrphanTemp => {
                 "a writer may still be running: run `dotdir check --fix` again once it has finished"
             }
@@ -152,7 +160,8 @@ impl ProblemKind {
             ProblemKind::StaleLock
             | ProblemKind::OrphanTemp
             | ProblemKind::MissingGitignore
-            | ProblemKind::UncommittedChange => Severity::Warning,
+            | ProblemKind::UncommittedChange
+            | ProblemKind::PushFailed => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -1,0 +1,233 @@
+//! `dotdir push` and `dotdir clone`: the journal off the machine and back, through the user's
+//! own `git` (every transport, their credentials), with the audit before anything leaves.
+
+use std::{io::Write, path::Path, process::Command};
+
+use anyhow::{Context, Result, bail};
+use dotdir_engine::{Backup, Layout};
+use dotdir_git_journal::{Error as JournalError, Journal, JournalOptions};
+use serde_json::json;
+
+use crate::{
+    Outcome,
+    layouts::{Layouts, Targets},
+    style::Style,
+};
+
+/// Refuses a layout without a journal, pointing to what moves it instead.
+fn require_journal(layout: &Layout, style: &Style) -> Result<()> {
+    if !layout.has_journal() {
+        bail!(
+            "the {} layout keeps no git journal: move it with `{cmd} backup DIR --out FILE` and `{cmd} restore FILE DIR`",
+            layout.name,
+            cmd = style.command
+        );
+    }
+    Ok(())
+}
+
+/// `push [DIR] [--to URL] [--remote NAME]`.
+pub(crate) fn push(
+    targets: Targets,
+    to: Option<&str>,
+    remote: &str,
+    json: bool,
+    style: &Style,
+) -> Result<Outcome> {
+    let [target] = &targets.list[..] else {
+        let found: Vec<String> = targets.list.iter().map(|t| t.dir.display().to_string()).collect();
+        bail!("several data directories exist ({}): pass the one to push as DIR", found.join(", "));
+    };
+    require_journal(target.layout, style)?;
+    if !target.dir.join(".git").is_dir() {
+        bail!(
+            "{} has no git repository yet: `{} init {}` creates one",
+            target.dir.display(),
+            style.command,
+            target.dir.display()
+        );
+    }
+    let options = JournalOptions::new()
+        .exclusions(target.layout.journal_exclusions())
+        .manage_gitignore(false);
+    let journal = Journal::open(&target.dir, options)
+        .with_context(|| format!("cannot open the git repository of {}", target.dir.display()))?;
+    if let Some(url) = to {
+        journal.set_remote_url(remote, url).context("cannot remember the remote")?;
+    }
+    let Some(url) = journal.remote_url(remote)? else {
+        bail!(
+            "{} has no remote {remote:?}: pass `--to URL` once, it is remembered",
+            target.dir.display()
+        );
+    };
+    let mut out = std::io::stdout().lock();
+    match journal.push_with_git(remote, true) {
+        Ok(()) => {
+            let branch = journal.current_branch()?.unwrap_or_default();
+            if json {
+                let value = json!({"pushed": true, "remote": remote, "url": url, "branch": branch});
+                writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "{} {branch} to {remote} ({url}): every commit sent was audited, no excluded path",
+                    style.good("pushed")
+                )?;
+            }
+            Ok(Outcome::Clean)
+        }
+        Err(JournalError::Leaks { remote, leaks }) => {
+            if json {
+                let leaks: Vec<_> = leaks
+                    .iter()
+                    .map(|l| json!({"commit": l.commit, "summary": l.summary, "path": l.path, "pattern": l.pattern}))
+                    .collect();
+                let value = json!({"pushed": false, "remote": remote, "url": url, "leaks": leaks});
+                writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "{} to push to {remote} ({url}): the history to send holds {} path(s) the {} layout excludes; nothing was sent",
+                    style.bad("refused"),
+                    leaks.len(),
+                    target.layout.name
+                )?;
+                for leak in &leaks {
+                    writeln!(
+                        out,
+                        "  {}  in {} {:?} (excluded by {})",
+                        leak.path,
+                        &leak.commit[..leak.commit.len().min(12)],
+                        leak.summary,
+                        leak.pattern
+                    )?;
+                }
+                writeln!(
+                    out,
+                    "Rewrite that history without them (for example `git -C {} filter-repo --invert-paths --path <path>`), rotate any secret among them, then push again.",
+                    target.dir.display()
+                )?;
+            }
+            Ok(Outcome::Problems)
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot push to {remote} ({url})")),
+    }
+}
+
+/// `clone URL DIR [--layout L]`.
+pub(crate) fn clone(
+    layouts: &Layouts,
+    url: &str,
+    dir: &Path,
+    forced: Option<&'static Layout>,
+    json: bool,
+    style: &Style,
+) -> Result<Outcome> {
+    if let Some(layout) = forced {
+        require_journal(layout, style)?;
+    }
+    if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        bail!("{} exists and is not empty: clone into a new directory", dir.display());
+    }
+    let status = Command::new("git")
+        .arg("clone")
+        .args(if json { &["--quiet"][..] } else { &[][..] })
+        .arg("--")
+        .arg(url)
+        .arg(dir)
+        .status()
+        .context("cannot run git: install git to clone")?;
+    if !status.success() {
+        bail!("git clone {url} failed ({status}): nothing was created");
+    }
+    let layout = match forced {
+        Some(layout) => layout,
+        None => match layouts.target(dir, None) {
+            Ok(target) => target.layout,
+            Err(error) => {
+                return Err(error.context(format!(
+                    "cloned into {}, but its layout is unknown: run `{} init --layout L {}`",
+                    dir.display(),
+                    style.command,
+                    dir.display()
+                )));
+            }
+        },
+    };
+    require_journal(layout, style)?;
+    let created = crate::init::prepare(dir, layout)?;
+    // What the remote's history holds that the layout excludes (committed elsewhere).
+    let leaks = {
+        let journal = Journal::open(
+            dir,
+            JournalOptions::new().exclusions(layout.journal_exclusions()).manage_gitignore(false),
+        )?;
+        journal.audit_outgoing("dotdir-clone-audits-everything")?
+    };
+    let recreate: Vec<(&str, &str)> = layout
+        .entries
+        .iter()
+        .filter(|e| e.secret || e.backup == Backup::Ephemeral)
+        .filter(|e| !e.pattern.contains('*') && !dir.join(e.pattern).exists())
+        .map(|e| (e.pattern, if e.secret { "secret" } else { "ephemeral state" }))
+        .collect();
+    let report =
+        dotdir_engine::check::check(dir, layout, &dotdir_engine::check::Options::default())?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let value = json!({
+            "url": url,
+            "dir": dir.display().to_string(),
+            "layout": layout.name,
+            "created": created,
+            "recreate": recreate.iter().map(|(p, why)| json!({"path": p, "kind": why})).collect::<Vec<_>>(),
+            "excluded_in_history": leaks.iter().map(|l| json!({"commit": l.commit, "path": l.path})).collect::<Vec<_>>(),
+            "problems": report.problems.iter().map(crate::check::problem_json).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        writeln!(
+            out,
+            "{} {url} into {} ({} layout)",
+            style.good("cloned"),
+            dir.display(),
+            layout.name
+        )?;
+        for path in &created {
+            writeln!(out, "  created {path}")?;
+        }
+        if !recreate.is_empty() {
+            writeln!(
+                out,
+                "  not in git, to re-create on this machine (log in again, start the app):"
+            )?;
+            for (path, why) in &recreate {
+                writeln!(out, "    {path}  ({why})")?;
+            }
+        }
+        for leak in &leaks {
+            writeln!(
+                out,
+                "  {} the history holds {} (commit {}), which the layout excludes: rotate it if it is a secret",
+                style.bad("warning"),
+                leak.path,
+                &leak.commit[..leak.commit.len().min(12)]
+            )?;
+        }
+        let errors = report.count(dotdir_engine::Severity::Error);
+        if errors == 0 {
+            writeln!(out, "  {}", style.good(&format!("{} check: no errors", style.command)))?;
+        } else {
+            writeln!(
+                out,
+                "  {} check found {errors} error(s): run `{} check {}`",
+                style.command,
+                style.command,
+                dir.display()
+            )?;
+        }
+    }
+    let failing = report.worst().is_some_and(|w| w >= dotdir_engine::Severity::Error);
+    Ok(if failing || !leaks.is_empty() { Outcome::Problems } else { Outcome::Clean })
+}
