@@ -71,9 +71,9 @@ pub(crate) fn prepare(dir: &Path, layout: &dotdir_engine::Layout) -> Result<Vec<
     for (pattern, mode) in layout.initial_dirs() {
         let path = dir.join(pattern);
         if !path.exists() {
-            create_dir(&path, mode)?;
             created.push(format!("{pattern}/"));
         }
+        create_dir(&path, mode)?;
     }
     let options = dotdir_git_journal::JournalOptions::new()
         .exclusions(layout.journal_exclusions())
@@ -84,9 +84,16 @@ pub(crate) fn prepare(dir: &Path, layout: &dotdir_engine::Layout) -> Result<Vec<
     Ok(created)
 }
 
+/// Creates `path` with `mode`; a private one (`0o700`) that exists (a clone's, made by the
+/// umask) loses its group and other permissions.
 fn create_dir(path: &Path, mode: u32) -> Result<()> {
-    dotdir_atomic_store::create_dirs(path, mode, dotdir_atomic_store::Durability::Full)
-        .with_context(|| {
-            format!("cannot create {}: check the parent directory's permissions", path.display())
-        })
+    let durability = dotdir_atomic_store::Durability::Full;
+    let created = if mode == 0o700 {
+        dotdir_atomic_store::create_private_dir(path, durability)
+    } else {
+        dotdir_atomic_store::create_dirs(path, mode, durability)
+    };
+    created.with_context(|| {
+        format!("cannot create {}: check the parent directory's permissions", path.display())
+    })
 }

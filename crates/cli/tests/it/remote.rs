@@ -4,6 +4,7 @@
 use std::{
     fs,
     net::TcpListener,
+    os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -107,6 +108,11 @@ fn push_then_clone_gives_every_tracked_file_back_and_no_secret() {
             fs::read(clone.join(path)).unwrap(),
             "{path} differs in the clone"
         );
+    }
+    // The untracked structure has the layout's modes (git made them by the umask).
+    for private in [&clone, &clone.join("state")] {
+        let mode = fs::metadata(private).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", private.display());
     }
     let output = env.run(&["check", clone.to_str().unwrap()]);
     assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));

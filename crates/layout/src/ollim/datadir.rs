@@ -46,6 +46,10 @@ pub struct Options {
     pub git_identity_from_config: bool,
     /// How writes are synced.
     pub durability: dotdir_atomic_store::Durability,
+    /// Push the journal to this remote (a configured remote's name, as `dotdir push --to`
+    /// leaves it: `origin`) in the background after every commit. Opt-in; a commit never waits
+    /// for it, and a failed push is a `push-failed` warning of `dotdir check`.
+    pub auto_push: Option<String>,
 }
 
 impl fmt::Debug for Options {
@@ -56,6 +60,7 @@ impl fmt::Debug for Options {
             .field("git", &self.git)
             .field("git_identity_from_config", &self.git_identity_from_config)
             .field("durability", &self.durability)
+            .field("auto_push", &self.auto_push)
             .finish()
     }
 }
@@ -68,6 +73,7 @@ impl Default for Options {
             git: true,
             git_identity_from_config: true,
             durability: dotdir_atomic_store::Durability::Full,
+            auto_push: None,
         }
     }
 }
@@ -104,6 +110,13 @@ impl Options {
     #[must_use]
     pub fn git_identity_from_config(mut self, enabled: bool) -> Self {
         self.git_identity_from_config = enabled;
+        self
+    }
+
+    /// Sets [`Options::auto_push`].
+    #[must_use]
+    pub fn auto_push(mut self, remote: impl Into<String>) -> Self {
+        self.auto_push = Some(remote.into());
         self
     }
 
@@ -167,15 +180,8 @@ impl DataDir {
             Some(tz) => tz.clone(),
             None => configured_time_zone()?,
         };
-        let journal = if options.git {
-            Some(crate::ollim::git::open(
-                &root,
-                options.git_identity_from_config,
-                options.durability,
-            )?)
-        } else {
-            None
-        };
+        let journal =
+            if options.git { Some(crate::ollim::git::open(&root, &options)?) } else { None };
         let specs = crate::ollim::specs::SpecDirs::new(&root, options.durability);
         Ok(Self {
             specs,

@@ -6,7 +6,6 @@
 
 use std::path::Path;
 
-use dotdir_atomic_store::Durability;
 use dotdir_git_journal::{DeferringJournal, JournalOptions};
 
 use crate::ollim::{LAYOUT, Result};
@@ -15,15 +14,12 @@ use crate::ollim::{LAYOUT, Result};
 pub const GITIGNORE_MESSAGE: &str = "update .gitignore";
 
 /// Opens (or initialises) the repository of the ollim-bot directory at `root`.
-pub(crate) fn open(
-    root: &Path,
-    identity_from_git_config: bool,
-    durability: Durability,
-) -> Result<DeferringJournal> {
-    let mut options = JournalOptions::new()
+pub(crate) fn open(root: &Path, options: &super::Options) -> Result<DeferringJournal> {
+    let mut journal = JournalOptions::new()
         .exclusions(LAYOUT.journal_exclusions())
-        .identity_from_git_config(identity_from_git_config)
-        .durability(durability);
-    options.gitignore_message = GITIGNORE_MESSAGE.to_owned();
-    Ok(DeferringJournal::open(root, options, durability)?)
+        .identity_from_git_config(options.git_identity_from_config)
+        .durability(options.durability);
+    journal.gitignore_message = GITIGNORE_MESSAGE.to_owned();
+    journal.auto_push.clone_from(&options.auto_push);
+    Ok(DeferringJournal::open(root, journal, options.durability)?)
 }

@@ -296,3 +296,42 @@ fn adopting_the_reference_directory_commits_only_what_the_seed_tracks() {
     let status = git(&root, &["status", "--porcelain", "--untracked-files=all"]);
     assert_eq!(status, "", "everything else is ignored");
 }
+
+/// `Options::auto_push`: every commit of the bot's writes reaches the remote in the background.
+#[test]
+fn auto_push_sends_the_bots_commits_to_its_remote() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ollim-bot");
+    let remote = tmp.path().join("remote.git");
+    git(tmp.path(), &["init", "-q", "--bare", remote.to_str().unwrap()]);
+    fs::create_dir_all(&root).unwrap();
+    git(&root, &["init", "-q"]);
+    git(&root, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    let options = dotdir::ollim::Options::new()
+        .time_zone(super::pacific())
+        .clock(clock_at("2026-11-21T08:00:00-08:00"))
+        .git_identity_from_config(false)
+        .durability(dotdir::atomic_store::Durability::None)
+        .auto_push("origin");
+    let dd = dotdir::ollim::DataDir::open(&root, options).unwrap();
+    let _ = dd.save_routine(&Routine::new("0 8 * * *", "Morning check-in")).unwrap();
+    let head = git(&root, &["rev-parse", "HEAD"]);
+    let started = std::time::Instant::now();
+    loop {
+        let pushed = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&remote)
+            .args(["for-each-ref", "--format=%(objectname)", "refs/heads/"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&pushed.stdout).lines().any(|l| l == head.trim()) {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "never pushed: {:?}",
+            dotdir::git_journal::push_status(&root.join(".git"))
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
