@@ -4,7 +4,11 @@
 //! `claude-data` binary is `dotdir_cli::Cli` with this layout: `inspect`, `check [--fix]`,
 //! `backup`, `restore`, `init`.
 //!
-//! What the layout says, from Claude Code's documentation and its files on disk:
+//! What the layout says, from Claude Code's documentation
+//! (<https://code.claude.com/docs/en/claude-directory>: `~/.claude`, `CLAUDE_CONFIG_DIR`, the
+//! files a person edits, and "transcripts, prompt history, file snapshots, caches, and logs")
+//! and published surveys of the directory on disk (`projects/<path with / and . as ->/<session>.jsonl`,
+//! `backups/`, `sessions/`, `tasks/`, `paste-cache/`, `telemetry/`):
 //! - `settings.json`, `settings.local.json` (user settings), `CLAUDE.md` (user memory),
 //!   `commands/*.md` (slash commands), `agents/*.md` (subagents): a person's own configuration,
 //!   kept in git and in backups.
@@ -14,12 +18,16 @@
 //!   per working directory (its path with every character but letters, digits and `-` turned
 //!   into `-`: [`project_dir_name`]). Backed up, not committed (large, and they hold whatever
 //!   was pasted into a session).
-//! - `history.jsonl` (prompt history), `todos/`, `file-history/`: the app's own records.
-//! - `statsig/`, `plugins/`, `local/`: caches and installs, re-creatable; `shell-snapshots/`,
-//!   `ide/`, `session-env/`, `debug/`: ephemeral.
+//! - `history.jsonl` (prompt history), `file-history/`, `plans/`, `backups/` (Claude Code's own
+//!   copies of `~/.claude.json`): the app's records, backed up, not committed.
+//! - `statsig/`, `plugins/`, `local/`, `cache/`, `paste-cache/`: caches and installs,
+//!   re-creatable; `todos/`, `tasks/`, `sessions/`, `shell-snapshots/`, `ide/`, `session-env/`,
+//!   `debug/`, `telemetry/`: ephemeral.
 //!
 //! Claude Code also keeps a shared `~/.claude.json` *beside* the directory, which concurrent
-//! sessions rewrite without a lock — a well-known way to lose configuration.
+//! sessions rewrite without a lock — a well-known way to lose configuration (reported again and
+//! again: anthropics/claude-code#3117, #28922 "reported 8 times since June 2025", #29198, with
+//! hundreds of `backups/.claude.json.corrupted.<ms>` files a day).
 //! [`shared_config`] reads and updates it atomically under a lock, so writers that go through
 //! it never lose each other's change (Claude Code itself takes no lock, so a running session
 //! can still overwrite a change made at the same moment).
@@ -112,6 +120,15 @@ pub const LAYOUT: Layout = Layout::new(
             Format::Text,
             "a subagent (front matter: name, description, tools)",
         ),
+        Entry::dir("skills", "skills: a folder each, with SKILL.md and its scripts"),
+        Entry::file("skills/**", Format::Opaque, "a skill's files"),
+        Entry::dir("rules", "rules loaded into every session"),
+        Entry::file("rules/**", Format::Text, "a rule"),
+        Entry::dir("plans", "plan-mode documents").untracked(),
+        Entry::file("plans/**", Format::Text, "a plan").untracked(),
+        Entry::dir("backups", "Claude Code's own rolling copies of ~/.claude.json").untracked(),
+        Entry::file("backups/**", Format::Opaque, "a copy of ~/.claude.json (backup or corrupted)")
+            .untracked(),
         Entry::dir("projects", "session transcripts, one directory per working directory")
             .untracked(),
         Entry::dir("projects/*", "one working directory's sessions").untracked(),
@@ -120,12 +137,28 @@ pub const LAYOUT: Layout = Layout::new(
         Entry::file("history.jsonl", Format::Jsonl, "prompt history").untracked(),
         Entry::dir("todos", "per-session todo lists").untracked().backup(Backup::Ephemeral),
         ephemeral("todos/**", "a session's todo list"),
+        Entry::dir("tasks", "per-session task tracking").untracked().backup(Backup::Ephemeral),
+        ephemeral("tasks/**", "a session's tasks"),
+        Entry::dir("sessions", "the running sessions (a record per pid)")
+            .untracked()
+            .backup(Backup::Ephemeral),
+        ephemeral("sessions/**", "a running session's record"),
         Entry::dir("file-history", "checkpoints of edited files").untracked(),
         Entry::file("file-history/**", Format::Opaque, "a checkpoint").untracked(),
         Entry::dir("statsig", "feature-flag cache").untracked().backup(Backup::Recreatable),
         cache("statsig/**", "feature-flag cache"),
         Entry::dir("plugins", "installed plugins").untracked().backup(Backup::Recreatable),
         cache("plugins/**", "an installed plugin"),
+        Entry::dir("cache", "cached assets (changelog, …)").untracked().backup(Backup::Recreatable),
+        cache("cache/**", "a cached asset"),
+        Entry::dir("paste-cache", "pasted content, by hash")
+            .untracked()
+            .backup(Backup::Recreatable),
+        cache("paste-cache/**", "a pasted blob"),
+        cache("stats-cache.json", "aggregated usage statistics"),
+        cache("mcp-needs-auth-cache.json", "MCP servers waiting for authentication"),
+        Entry::dir("telemetry", "usage telemetry").untracked().backup(Backup::Ephemeral),
+        ephemeral("telemetry/**", "telemetry data"),
         Entry::dir("local", "a local install of Claude Code")
             .untracked()
             .backup(Backup::Recreatable),

@@ -69,6 +69,21 @@ fn populated(dir: &Path) {
     fs::write(dir.join("commands/review.md"), "---\ndescription: review\n---\nReview $ARGUMENTS\n")
         .unwrap();
     fs::write(dir.join("statsig/cache"), "x").unwrap();
+    // What surveys of real directories find, so that nothing is unknown.
+    for (path, text) in [
+        ("history.jsonl", "{\"display\":\"hi\",\"timestamp\":1}\n"),
+        ("backups/.claude.json.backup.1772119081716", "{}"),
+        ("sessions/4242.json", "{\"pid\":4242}"),
+        ("tasks/s1/1.json", "{}"),
+        ("plans/quiet-river.md", "# plan\n"),
+        ("skills/review/SKILL.md", "---\nname: review\n---\n"),
+        ("file-history/s1/abc@v1", "old"),
+        ("todos/s1-agent-s1.json", "[]"),
+        ("stats-cache.json", "{}"),
+    ] {
+        fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
+        fs::write(dir.join(path), text).unwrap();
+    }
     let credentials = dir.join(".credentials.json");
     fs::write(&credentials, r#"{"claudeAiOauth":{"accessToken":"sk-ant-oat-CANARY"}}"#).unwrap();
     fs::set_permissions(&credentials, fs::Permissions::from_mode(0o644)).unwrap();
@@ -102,6 +117,14 @@ fn check_fix_backup_and_restore_on_its_layout() {
         .collect();
     assert!(kinds.contains(&"secret-mode"), "{kinds:?}");
     assert!(kinds.contains(&"torn-jsonl"), "{kinds:?}");
+    let unknown: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "unknown-entry")
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert!(unknown.is_empty(), "{unknown:?}");
 
     let output = run(&["check", "--fix", d]);
     assert_eq!(code(&output), 0, "{}", text(&output));
