@@ -183,7 +183,8 @@ impl Journal {
     }
 
     /// Audits, then pushes the current branch to remote `remote` with the user's `git`
-    /// (`git push <remote> <branch>`): every transport, the user's credentials. Refused with
+    /// (`git push <remote> <branch>`): every transport, the user's credentials; on a machine
+    /// without `git`, with libgit2 ([`Journal::push`]). Refused with
     /// [`Error::Leaks`] when a commit to send holds an excluded path; nothing is sent then. The
     /// outcome is recorded ([`push_status`]). With `interactive` off, git may not prompt
     /// (`GIT_TERMINAL_PROMPT=0`, ssh in batch mode): a background push must never wait.
@@ -209,7 +210,13 @@ impl Journal {
                 "HEAD is detached: there is no branch to push",
             )));
         };
-        git_push(self.dir(), remote, &branch, interactive)
+        match git_push(self.dir(), remote, &branch, interactive) {
+            // No `git` on this machine: libgit2's own transports (file and git) still work.
+            Err(Error::Io(e)) if e.source.kind() == std::io::ErrorKind::NotFound => {
+                self.push(remote)
+            }
+            other => other,
+        }
     }
 }
 
