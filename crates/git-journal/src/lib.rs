@@ -10,7 +10,12 @@
 //!   history) and [`Journal::commit_all_changed`]; [`Journal::untrack`] (`git rm --cached`, the
 //!   one call that accepts excluded paths, to take a force-added secret out of the index).
 //!   Nothing to commit is `Ok(None)`, never an empty commit. History: [`Journal::log_path`], [`Journal::read_at`], [`Journal::restore`]
-//!   (undo). [`Journal::push`] to another repository.
+//!   (undo). [`Journal::push`] to another repository (libgit2).
+//! - Off the machine: [`audit_outgoing`] / [`Journal::audit_outgoing`] list every excluded path
+//!   in the commits a push would send; [`Journal::push_with_git`] audits, then pushes with the
+//!   user's `git` (every transport, their credentials; refused with [`Error::Leaks`]);
+//!   [`JournalOptions::auto_push`] pushes in the background after commits, never blocking one;
+//!   [`push_status`] is the outcome of the last push.
 //! - [`DeferringJournal`]: a journal whose commits are never lost — a commit that fails after
 //!   its change is on disk is recorded and made by the next commit or open, and what a killed
 //!   writer left uncommitted is committed by the first commit after open.
