@@ -50,7 +50,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dotdir_atomic_store::{Document, JsonStyle};
+use dotdir_atomic_store::{Document, JsonStyle, WriteOptions};
 use dotdir_engine::{Backup, Entry, Format, Layout, Location};
 use dotdir_jsonl_log::{Log, Scan};
 use serde_json::{Map, Value};
@@ -126,9 +126,26 @@ pub const LAYOUT: Layout = Layout::new(
         Entry::file("rules/**", Format::Text, "a rule"),
         Entry::dir("plans", "plan-mode documents").untracked(),
         Entry::file("plans/**", Format::Text, "a plan").untracked(),
-        Entry::dir("backups", "Claude Code's own rolling copies of ~/.claude.json").untracked(),
+        Entry::dir("backups", "Claude Code's own rolling copies of ~/.claude.json")
+            .untracked()
+            .backup(Backup::Never),
+        // Copies of `.claude.json`, whose MCP server `env` and `headers` may hold API keys:
+        // never committed, never in a backup (the mode is Claude Code's, so not enforced).
         Entry::file("backups/**", Format::Opaque, "a copy of ~/.claude.json (backup or corrupted)")
-            .untracked(),
+            .untracked()
+            .backup(Backup::Never),
+        Entry::file(
+            ".claude.json",
+            Format::Json,
+            "the shared state file, here when CLAUDE_CONFIG_DIR is set",
+        )
+        .untracked()
+        .backup(Backup::Never),
+        Entry::dir("output-styles", "custom output styles"),
+        Entry::file("output-styles/**", Format::Text, "an output style"),
+        Entry::dir("themes", "custom themes"),
+        Entry::file("themes/**", Format::Opaque, "a theme"),
+        Entry::file("keybindings.json", Format::Json, "key bindings"),
         Entry::dir("projects", "session transcripts, one directory per working directory")
             .untracked(),
         Entry::dir("projects/*", "one working directory's sessions").untracked(),
@@ -168,7 +185,9 @@ pub const LAYOUT: Layout = Layout::new(
             .backup(Backup::Ephemeral),
         ephemeral("shell-snapshots/**", "a shell snapshot"),
         Entry::dir("ide", "IDE connection lock files").untracked().backup(Backup::Ephemeral),
-        ephemeral("ide/**", "an IDE connection"),
+        ephemeral("ide/**", "an IDE connection (holds a local auth token)"),
+        Entry::dir("logs", "logs of older versions").untracked().backup(Backup::Ephemeral),
+        ephemeral("logs/**", "a log"),
         Entry::dir("session-env", "per-session environment").untracked().backup(Backup::Ephemeral),
         ephemeral("session-env/**", "a session's environment"),
         Entry::dir("debug", "debug logs").untracked().backup(Backup::Ephemeral),
@@ -179,7 +198,9 @@ pub const LAYOUT: Layout = Layout::new(
 .run_by("claude");
 
 /// The name of a working directory's folder under `projects/`: every character but ASCII
-/// letters, digits and `-` becomes `-` (`/home/u/my.proj` → `-home-u-my-proj`).
+/// letters, digits and `-` becomes `-` (`/home/u/my.proj` → `-home-u-my-proj`). Claude Code cuts
+/// a name over 200 characters and appends a hash of the path, which this does not reproduce:
+/// for such a path, find the folder by the `cwd` field of its transcripts.
 pub fn project_dir_name(cwd: &Path) -> String {
     cwd.to_string_lossy()
         .chars()
@@ -187,10 +208,14 @@ pub fn project_dir_name(cwd: &Path) -> String {
         .collect()
 }
 
-/// `~/.claude.json` beside the data directory (`$HOME/.claude.json`): read and updated
-/// atomically, under a lock every writer through this function shares.
-pub fn shared_config(home: &Path) -> Document<Map<String, Value>> {
-    Document::new(home.join(".claude.json")).style(JsonStyle::Pretty)
+/// `.claude.json` in `dir` — the home (`~/.claude.json`), or the data directory itself when
+/// `CLAUDE_CONFIG_DIR` moves it — read and updated atomically, under a lock every writer
+/// through this function shares. Its MCP server settings may hold API keys: a write keeps the
+/// file's mode, a new file is `0600`.
+pub fn shared_config(dir: &Path) -> Document<Map<String, Value>> {
+    let path = dir.join(".claude.json");
+    let options = if path.exists() { WriteOptions::new() } else { WriteOptions::secret() };
+    Document::new(path).style(JsonStyle::Pretty).options(options)
 }
 
 /// A Claude Code data directory.

@@ -211,3 +211,28 @@ fn the_layout_keeps_secrets_out_and_names_its_home() {
     assert_eq!(LAYOUT.location.dir_name(), Some(".claude"));
     assert_eq!(project_dir_name(Path::new("/home/u/my.proj")), "-home-u-my-proj");
 }
+
+/// `~/.claude.json` through `shared_config`: concurrent updaters never lose each other's key
+/// (the race Claude Code's own sessions lose), and a new file is `0600` (it may hold API keys).
+#[test]
+fn shared_config_updates_are_never_lost_and_start_private() {
+    let home = tempfile::tempdir().unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..6 {
+            let home = home.path();
+            scope.spawn(move || {
+                for i in 0..20 {
+                    claude_data::shared_config(home)
+                        .update(|config| {
+                            config.insert(format!("k{t}-{i}"), serde_json::json!(true));
+                        })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let config = claude_data::shared_config(home.path()).read().unwrap().unwrap();
+    assert_eq!(config.len(), 6 * 20);
+    let mode = fs::metadata(home.path().join(".claude.json")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
