@@ -165,7 +165,7 @@ pub enum Error {
     },
     /// A push was refused before anything left: commits it would send hold paths the exclusion
     /// list refuses (a secret, ephemeral state).
-    #[error("refusing to push to {remote}: {} excluded path(s) in the history to send, first {} in commit {} ({:?}); nothing was sent. Rewrite that history without them (for example `git filter-repo --invert-paths --path <path>`), rotate any secret among them, then push again", leaks.len(), leaks[0].path, &leaks[0].commit[..leaks[0].commit.len().min(12)], leaks[0].summary)]
+    #[error("{}", leaks_message(remote, leaks))]
     Leaks {
         /// The remote.
         remote: String,
@@ -202,3 +202,17 @@ impl Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The message of [`Error::Leaks`]: the first excluded path and the way out.
+fn leaks_message(remote: &str, leaks: &[crate::Leak]) -> String {
+    let Some(first) = leaks.first() else {
+        return format!("refusing to push to {remote}: nothing was sent");
+    };
+    format!(
+        "refusing to push to {remote}: {} excluded path(s) in the history to send, first {} in commit {} ({:?}); nothing was sent. Rewrite that history without them (for example `git filter-repo --invert-paths --path <path>`), rotate any secret among them, then push again",
+        leaks.len(),
+        first.path,
+        first.commit.chars().take(12).collect::<String>(),
+        first.summary
+    )
+}
