@@ -1,6 +1,6 @@
-//! The `dotdir` command as a library: `inspect`, `check [--fix]`, `backup`, `restore` and `init`
-//! for any declared [`Layout`] — ollim-bot's and omicos' (the `dotdir` binary) or a downstream
-//! app's own data directory, in a few lines:
+//! The `dotdir` command as a library: `inspect`, `check [--fix]`, `backup`, `restore`, `init`,
+//! `push` and `clone` for any declared [`Layout`] — ollim-bot's and omicos' (the `dotdir`
+//! binary) or a downstream app's own data directory, in a few lines:
 //!
 //! ```no_run
 //! use dotdir_engine::{Entry, Format, Layout, Location};
