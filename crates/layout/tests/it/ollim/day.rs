@@ -335,3 +335,23 @@ fn auto_push_sends_the_bots_commits_to_its_remote() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// A cancelled reminder: removed, committed as the reference does, and a second removal finds
+/// nothing (a retry after a failure is safe).
+#[test]
+fn a_cancelled_reminder_is_removed_and_committed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ollim-bot");
+    let dd = open(&root, &clock_at("2026-11-21T08:00:00-08:00"), true);
+    let reminder = Reminder::new("2026-11-21T09:00:00-08:00", "Stretch", 0);
+    let path = dd.save_reminder(&reminder).unwrap();
+    assert!(path.exists());
+    assert!(dd.remove_reminder(&reminder.id).unwrap());
+    assert!(!path.exists());
+    assert_eq!(
+        git(&root, &["log", "-1", "--format=%s"]).trim(),
+        format!("remove reminder {}", reminder.id)
+    );
+    assert!(!dd.remove_reminder(&reminder.id).unwrap());
+    assert_eq!(git(&root, &["status", "--porcelain", "reminders"]).trim(), "");
+}
