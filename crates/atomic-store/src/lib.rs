@@ -67,7 +67,7 @@ mod temp;
 mod write;
 
 pub use crate::{
-    error::{Error, IoError, Result, Step},
+    error::{Error, IoError, Result, Step, error_chain},
     json::{DEFAULT_MAX_DOCUMENT, Document, JsonStyle, redacted, to_json_bytes},
     lock::{LockFile, LockGuard, lock, lock_path, try_lock},
     temp::{TempFile, filesystem_now, find_temps, process_alive, sweep_temps},

@@ -4,7 +4,7 @@
 use std::{io::Write, path::Path, process::Command};
 
 use anyhow::{Context, Result, bail};
-use dotdir_engine::{Backup, Layout};
+use dotdir_engine::Layout;
 use dotdir_git_journal::{Error as JournalError, Journal, JournalOptions};
 use serde_json::json;
 
@@ -128,7 +128,10 @@ pub(crate) fn clone(
         require_journal(layout, style)?;
     }
     if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("{} exists and is not empty: clone into a new directory", dir.display());
+        bail!(
+            "{} exists and is not empty: clone into a new directory (remove what an interrupted clone left, then run it again)",
+            dir.display()
+        );
     }
     let status = Command::new("git")
         .arg("clone")
@@ -163,13 +166,11 @@ pub(crate) fn clone(
             dir,
             JournalOptions::new().exclusions(layout.journal_exclusions()).manage_gitignore(false),
         )?;
-        journal.audit_outgoing("dotdir-clone-audits-everything")?
+        journal.audit_history()?
     };
     let recreate: Vec<(&str, &str)> = layout
-        .entries
-        .iter()
-        .filter(|e| e.secret || e.backup == Backup::Ephemeral)
-        .filter(|e| !e.pattern.contains('*') && !dir.join(e.pattern).exists())
+        .to_recreate(dir)
+        .into_iter()
         .map(|e| (e.pattern, if e.secret { "secret" } else { "ephemeral state" }))
         .collect();
     let report =

@@ -460,6 +460,16 @@ impl Layout {
     pub fn secrets(&self) -> impl Iterator<Item = &'static Entry> {
         self.entries.iter().filter(|e| e.secret)
     }
+
+    /// The files git never carries and `root` lacks, to re-create on a new machine (log in
+    /// again, start the application): every literal secret or ephemeral entry that is not there.
+    pub fn to_recreate(&self, root: &Path) -> Vec<&'static Entry> {
+        self.entries
+            .iter()
+            .filter(|e| e.secret || e.backup == Backup::Ephemeral)
+            .filter(|e| !e.pattern.contains(['*', '?', '[']) && !root.join(e.pattern).exists())
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -509,6 +519,9 @@ mod tests {
             Some(0o600)
         );
         assert_eq!(LAYOUT.secrets().count(), 1);
+        let empty = std::env::temp_dir().join("dotdir-decl-test-nonexistent-root");
+        let recreate: Vec<&str> = LAYOUT.to_recreate(&empty).iter().map(|e| e.pattern).collect();
+        assert_eq!(recreate, ["state/token.json"]);
         // `cache` is re-creatable: only directories holding user data or secrets are created.
         assert!(LAYOUT.initial_dirs().is_empty());
     }

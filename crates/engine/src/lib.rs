@@ -64,17 +64,4 @@ pub use crate::{
     decl::{Backup, Entry, Format, Git, Kind, Layout, Location, Severity, Validator},
     error::Error,
 };
-pub use dotdir_atomic_store::IoError;
-
-/// `error` and every cause under it, joined by `: ` — each cause once, as the CLI prints them
-/// (every error type of the workspace keeps its cause in `source()`, never in its message).
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    text
-}
+pub use dotdir_atomic_store::{IoError, error_chain};

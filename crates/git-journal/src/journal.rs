@@ -620,7 +620,7 @@ impl Journal {
         recover::clear_intent(&self.git_dir)?;
         drop(repo);
         if let (Ok(Some(_)), Some(remote)) = (&result, &self.options.auto_push) {
-            self.auto_push.request(&self.dir, &self.options.exclusions, remote);
+            self.auto_push.request(&self.dir, &self.git_dir, &self.options.exclusions, remote);
         }
         result
     }

@@ -63,10 +63,21 @@ pub fn push_status(git_dir: &Path) -> Option<PushStatus> {
     serde_json::from_slice(&bytes).ok()
 }
 
-fn record_status(git_dir: &Path, status: &PushStatus) {
-    // Best effort: the record only informs `check`; a push never fails because of it.
+/// Records the outcome of a push to `remote` (`.git/dotdir-push.json`). Best effort: the record
+/// only informs `check`; a push never fails because of it.
+fn record_outcome(git_dir: &Path, remote: &str, result: &Result<()>) {
+    let status = PushStatus {
+        ok: result.is_ok(),
+        remote: remote.to_owned(),
+        at: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        error: result
+            .as_ref()
+            .err()
+            .map(|e| dotdir_atomic_store::error_chain(e))
+            .unwrap_or_default(),
+    };
     let _ = dotdir_atomic_store::Document::<PushStatus>::new(git_dir.join(PUSH_STATUS_FILE))
-        .write(status);
+        .write(&status);
 }
 
 /// Every path `exclusions` refuses in the commits a push of HEAD to `remote` would send: HEAD's
@@ -78,6 +89,17 @@ pub fn audit_outgoing(
     exclusions: &Exclusions,
     remote: &str,
 ) -> Result<Vec<Leak>> {
+    audit(repo, exclusions, Some(remote))
+}
+
+/// Every path `exclusions` refuses anywhere in HEAD's history (what a clone brought), oldest
+/// commit first.
+pub fn audit_history(repo: &Repository, exclusions: &Exclusions) -> Result<Vec<Leak>> {
+    audit(repo, exclusions, None)
+}
+
+/// HEAD's history, minus what `hidden`'s tracking refs hold, walked for excluded paths.
+fn audit(repo: &Repository, exclusions: &Exclusions, hidden: Option<&str>) -> Result<Vec<Leak>> {
     let git_dir = repo.path().to_path_buf();
     let history = |e| Error::git(Step::ReadHistory, &git_dir)(e);
     let Ok(head) = repo.head() else { return Ok(Vec::new()) };
@@ -85,10 +107,12 @@ pub fn audit_outgoing(
     let mut walk = repo.revwalk().map_err(history)?;
     walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE).map_err(history)?;
     walk.push(head).map_err(history)?;
-    let prefix = format!("refs/remotes/{remote}/");
-    for reference in repo.references_glob(&format!("{prefix}*")).map_err(history)?.flatten() {
-        if let Some(target) = reference.target() {
-            walk.hide(target).map_err(history)?;
+    if let Some(remote) = hidden {
+        let tracking = format!("refs/remotes/{remote}/*");
+        for reference in repo.references_glob(&tracking).map_err(history)?.flatten() {
+            if let Some(target) = reference.target() {
+                walk.hide(target).map_err(history)?;
+            }
         }
     }
     let mut seen_trees: HashSet<(String, Oid)> = HashSet::new();
@@ -149,6 +173,12 @@ impl Journal {
         audit_outgoing(&repo, &self.options.exclusions, remote)
     }
 
+    /// [`audit_history`] with this journal's exclusions.
+    pub fn audit_history(&self) -> Result<Vec<Leak>> {
+        let repo = self.repo().lock();
+        audit_history(&repo, &self.options.exclusions)
+    }
+
     /// The URL of remote `name`, when it is configured.
     pub fn remote_url(&self, name: &str) -> Result<Option<String>> {
         let repo = self.repo().lock();
@@ -190,13 +220,7 @@ impl Journal {
     /// (`GIT_TERMINAL_PROMPT=0`, ssh in batch mode): a background push must never wait.
     pub fn push_with_git(&self, remote: &str, interactive: bool) -> Result<()> {
         let result = self.audit_then_push(remote, interactive);
-        let status = PushStatus {
-            ok: result.is_ok(),
-            remote: remote.to_owned(),
-            at: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-            error: result.as_ref().err().map(crate_error_chain).unwrap_or_default(),
-        };
-        record_status(self.git_dir(), &status);
+        record_outcome(self.git_dir(), remote, &result);
         result
     }
 
@@ -248,17 +272,6 @@ fn git_push(dir: &Path, remote: &str, branch: &str, interactive: bool) -> Result
     Err(Error::PushRejected { remote: remote.to_owned(), reference: branch.to_owned(), message })
 }
 
-fn crate_error_chain(error: &Error) -> String {
-    let mut text = error.to_string();
-    let mut next = std::error::Error::source(error);
-    while let Some(cause) = next {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    text
-}
-
 /// The background push of a journal with [`crate::JournalOptions::auto_push`]: one thread,
 /// started by the first commit, that pushes whenever commits were made since its last push.
 /// Requests made while a push runs are folded into the next one, so a remote that hangs (a
@@ -277,18 +290,24 @@ struct AutoState {
 
 impl AutoPush {
     /// Asks for a push; returns at once.
-    pub(crate) fn request(&self, dir: &Path, exclusions: &Exclusions, remote: &str) {
+    pub(crate) fn request(
+        &self,
+        dir: &Path,
+        git_dir: &Path,
+        exclusions: &Exclusions,
+        remote: &str,
+    ) {
         let (lock, wake) = &*self.state;
         let Ok(mut state) = lock.lock() else { return };
         state.wanted = true;
         if !state.started {
             state.started = true;
             let shared = Arc::clone(&self.state);
-            let (dir, exclusions, remote) =
-                (dir.to_path_buf(), exclusions.clone(), remote.to_owned());
+            let (dir, git_dir) = (dir.to_path_buf(), git_dir.to_path_buf());
+            let (exclusions, remote) = (exclusions.clone(), remote.to_owned());
             let spawned = std::thread::Builder::new()
                 .name("dotdir-auto-push".to_owned())
-                .spawn(move || run(&shared, &dir, &exclusions, &remote));
+                .spawn(move || run(&shared, &dir, &git_dir, &exclusions, &remote));
             if spawned.is_err() {
                 state.started = false;
             }
@@ -307,7 +326,13 @@ impl Drop for AutoPush {
     }
 }
 
-fn run(shared: &(Mutex<AutoState>, Condvar), dir: &Path, exclusions: &Exclusions, remote: &str) {
+fn run(
+    shared: &(Mutex<AutoState>, Condvar),
+    dir: &Path,
+    git_dir: &Path,
+    exclusions: &Exclusions,
+    remote: &str,
+) {
     let (lock, wake) = shared;
     loop {
         {
@@ -332,17 +357,7 @@ fn run(shared: &(Mutex<AutoState>, Condvar), dir: &Path, exclusions: &Exclusions
             Ok(journal) => {
                 let _ = journal.push_with_git(remote, false);
             }
-            Err(error) => {
-                let status = PushStatus {
-                    ok: false,
-                    remote: remote.to_owned(),
-                    at: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-                    error: crate_error_chain(&error),
-                };
-                if let Ok(git_dir) = Repository::open(dir).map(|r| r.path().to_path_buf()) {
-                    record_status(&git_dir, &status);
-                }
-            }
+            Err(error) => record_outcome(git_dir, remote, &Err(error)),
         }
     }
 }
