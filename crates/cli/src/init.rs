@@ -15,7 +15,7 @@ pub(crate) fn run(
 ) -> Result<Outcome> {
     let existed = dir.exists();
     let had_git = dir.join(".git").exists();
-    let created = prepare(dir, layout)?;
+    let (created, _) = prepare(dir, layout)?;
     let report =
         dotdir_engine::check::check(dir, layout, &dotdir_engine::check::Options::default())?;
     let mut out = std::io::stdout().lock();
@@ -64,8 +64,12 @@ pub(crate) fn run(
 }
 
 /// Creates `dir` and the layout's directories with their modes, then opens (or initialises) its
-/// git journal, which writes the derived `.gitignore`. Returns the directories it created.
-pub(crate) fn prepare(dir: &Path, layout: &dotdir_engine::Layout) -> Result<Vec<String>> {
+/// git journal, which writes the derived `.gitignore`. Returns the directories it created and
+/// the journal.
+pub(crate) fn prepare(
+    dir: &Path,
+    layout: &dotdir_engine::Layout,
+) -> Result<(Vec<String>, dotdir_git_journal::Journal)> {
     create_dir(dir, 0o700)?;
     let mut created = Vec::new();
     for (pattern, mode) in layout.initial_dirs() {
@@ -78,10 +82,10 @@ pub(crate) fn prepare(dir: &Path, layout: &dotdir_engine::Layout) -> Result<Vec<
     let options = dotdir_git_journal::JournalOptions::new()
         .exclusions(layout.journal_exclusions())
         .identity_from_git_config(false);
-    dotdir_git_journal::Journal::open(dir, options).with_context(|| {
+    let journal = dotdir_git_journal::Journal::open(dir, options).with_context(|| {
         format!("cannot create the git repository in {}: check that it is writable", dir.display())
     })?;
-    Ok(created)
+    Ok((created, journal))
 }
 
 /// Creates `path` with `mode`; a private one (`0o700`) that exists (a clone's, made by the

@@ -159,15 +159,9 @@ pub(crate) fn clone(
         },
     };
     require_journal(layout, style)?;
-    let created = crate::init::prepare(dir, layout)?;
+    let (created, journal) = crate::init::prepare(dir, layout)?;
     // What the remote's history holds that the layout excludes (committed elsewhere).
-    let leaks = {
-        let journal = Journal::open(
-            dir,
-            JournalOptions::new().exclusions(layout.journal_exclusions()).manage_gitignore(false),
-        )?;
-        journal.audit_history()?
-    };
+    let leaks = journal.audit_history()?;
     let recreate: Vec<(&str, &str)> = layout
         .to_recreate(dir)
         .into_iter()
