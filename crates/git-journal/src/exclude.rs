@@ -201,6 +201,12 @@ impl Exclusions {
             .collect()
     }
 
+    /// Whether the `.gitignore` text `existing` already ends with this list's block, as
+    /// [`crate::Journal::sync_gitignore`] would leave it.
+    pub fn gitignore_is_current(&self, existing: &str) -> bool {
+        merge_gitignore(existing, &self.gitignore_block()) == existing
+    }
+
     /// The `.gitignore` block for these patterns, between the journal's markers: what
     /// [`crate::Journal::sync_gitignore`] keeps at the end of `.gitignore`, so that no line of
     /// the user's can un-ignore what it ignores. With an allow-list it ignores everything,

@@ -482,6 +482,16 @@ impl Journal {
         Ok(found.into_iter().collect())
     }
 
+    /// Whether git itself ignores `rel` (a `/`-separated path inside the directory), judged by
+    /// its whole ignore stack as `git check-ignore` does: `.gitignore` files at every level
+    /// with their negations, `.git/info/exclude` and `core.excludesFile`. What the journal
+    /// refuses is refused in code whatever this says; this tells whether the `git` command
+    /// line (`git add -A`, the real application) would pick the path up.
+    pub fn is_ignored(&self, rel: &str) -> Result<bool> {
+        let repo = self.repo.lock();
+        repo.is_path_ignored(rel).map_err(Error::git(Step::Status, &self.git_dir))
+    }
+
     /// Brings the journal's block of `.gitignore` up to date with the exclusion list, and
     /// commits `.gitignore` if it changed. Lines outside the block are kept.
     pub fn sync_gitignore(&self) -> Result<Option<CommitId>> {
