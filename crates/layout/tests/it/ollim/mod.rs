@@ -5,6 +5,7 @@
 
 mod day;
 mod deny;
+mod deny_property;
 mod downloads;
 mod failures;
 mod guard;
