@@ -621,7 +621,10 @@ fn stage(path: &Path, bytes: &[u8], options: &WriteOptions) -> Result<Option<Sta
 }
 
 fn content_equals(path: &Path, bytes: &[u8]) -> bool {
-    let Ok(mut file) = File::open(path) else { return false };
+    let Ok(mut file) = open_regular(path) else { return false };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut current = Vec::with_capacity(bytes.len());
     match (&mut file).take(bytes.len() as u64 + 1).read_to_end(&mut current) {
         Ok(_) => current == bytes,
@@ -795,12 +798,25 @@ pub(crate) fn sync_dir(dir: &Path, target: &Path) -> Result<()> {
     }
 }
 
+/// Opens `path` for reading the way every reader of a data directory must: without following a
+/// symbolic link at the last component (`ELOOP`), and without blocking on a FIFO or a device
+/// (`O_NONBLOCK`, which changes nothing for a regular file). The caller checks with `fstat`
+/// that it got a regular file before reading: a FIFO, socket or device is never read.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    std::fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path)
+}
+
 /// Reads a whole file, refusing one larger than `limit` bytes without allocating it.
 /// `Ok(None)` when the file does not exist.
 pub fn read(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
-    let mut file = match File::open(path) {
+    let mut file = match open_regular(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        // A symbolic link: not followed, and not a regular file.
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(Error::NotAFile { path: path.to_path_buf() });
+        }
         Err(source) => {
             return Err(Error::Io(IoError { step: Step::Read, path: path.to_path_buf(), source }));
         }

@@ -314,7 +314,7 @@ fn walk(
             unreadable: None,
         };
         if kind == NodeKind::File
-            && let Err(error) = fs::File::open(&path)
+            && let Err(error) = dotdir_atomic_store::open_regular(&path)
             && error.kind() != std::io::ErrorKind::NotFound
         {
             node.unreadable = Some(error.to_string());

@@ -92,3 +92,50 @@ fn refuse_symlinks(git_dir: &Path, paths: &[PathBuf]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Refuses a FIFO, socket or device where git reads a file while judging what it ignores or
+/// what changed: libgit2 opens them with a blocking `open(2)`, so one FIFO would hang every
+/// later call. Looks at the top `.gitignore`, `.git/info/exclude`, `.git/HEAD`, `.git/config`
+/// and `.git/index`, and with `nested` at every `.gitignore` below the top (one `readdir` per
+/// directory, no `stat` but for entries named `.gitignore`; nested repositories are skipped).
+pub(crate) fn refuse_special_files(dir: &Path, git_dir: &Path, nested: bool) -> Result<()> {
+    let mut paths = vec![dir.join(".gitignore")];
+    paths.extend(["info/exclude", "HEAD", "config", "index"].map(|p| git_dir.join(p)));
+    for path in &paths {
+        refuse_special(path)?;
+    }
+    if nested {
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(current) = stack.pop() {
+            let Ok(entries) = fs::read_dir(&current) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Ok(kind) = entry.file_type() else { continue };
+                if kind.is_dir() && name != ".git" {
+                    stack.push(entry.path());
+                } else if name == ".gitignore" && current != dir {
+                    refuse_special(&entry.path())?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn refuse_special(path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    match fs::symlink_metadata(path) {
+        Ok(meta) => {
+            let kind = meta.file_type();
+            if kind.is_fifo() || kind.is_socket() || kind.is_block_device() || kind.is_char_device()
+            {
+                return Err(Error::InvalidPath {
+                    path: path.to_path_buf(),
+                    reason: "a FIFO, socket or device where git reads a file: git would block on it; remove it",
+                });
+            }
+            Ok(())
+        }
+        Err(_) => Ok(()),
+    }
+}

@@ -488,6 +488,7 @@ impl Journal {
     /// refuses is refused in code whatever this says; this tells whether the `git` command
     /// line (`git add -A`, the real application) would pick the path up.
     pub fn is_ignored(&self, rel: &str) -> Result<bool> {
+        gitdir::refuse_special_files(&self.dir, &self.git_dir, false)?;
         let repo = self.repo.lock();
         repo.is_path_ignored(rel).map_err(Error::git(Step::Status, &self.git_dir))
     }
@@ -883,6 +884,7 @@ pub(crate) fn head_commit<'r>(
 
 /// The paths that differ between HEAD, the index and the working tree (libgit2 status).
 fn changed_paths(repo: &Repository, dir: &Path) -> Result<Vec<String>> {
+    gitdir::refuse_special_files(dir, repo.path(), true)?;
     let mut options = git2::StatusOptions::new();
     options
         .include_untracked(true)

@@ -63,7 +63,8 @@ pub struct PushStatus {
 /// The last push recorded in the repository at `git_dir`; `None` when none was, or the record
 /// does not parse.
 pub fn push_status(git_dir: &Path) -> Option<PushStatus> {
-    let bytes = std::fs::read(git_dir.join(PUSH_STATUS_FILE)).ok()?;
+    // Never blocks: a FIFO or a symlink at the record is not read.
+    let bytes = dotdir_atomic_store::read(&git_dir.join(PUSH_STATUS_FILE), 64 * 1024).ok()??;
     serde_json::from_slice(&bytes).ok()
 }
 

@@ -12,6 +12,7 @@ mod init;
 mod inspect;
 mod live;
 mod remote;
+mod special;
 mod unreadable;
 
 use std::{

@@ -14,6 +14,16 @@ pub(super) fn check_node(node: &Node, options: &Options, problems: &mut Vec<Prob
         ));
         return;
     }
+    // A FIFO, socket or device is never opened for reading (it could block every reader) and
+    // never archived, wherever it is.
+    if node.kind == NodeKind::Other {
+        problems.push(Problem::new(
+            ProblemKind::SpecialFile,
+            &node.relative,
+            "a FIFO, socket or device file: never read, never backed up",
+        ));
+        return;
+    }
     match node.role {
         Role::Temp { writer_pid } => problems.push(orphan_temp(node, writer_pid, options)),
         Role::Unknown if options.report_unknown => problems.push(Problem::new(

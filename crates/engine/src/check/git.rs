@@ -7,10 +7,21 @@ use crate::{Entry, Git};
 
 pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
     let path = tree.root.join(".gitignore");
-    let current = fs::read_to_string(&path).unwrap_or_default();
+    // Never blocks: a FIFO at `.gitignore` is not a regular file, and is reported as one.
+    let current = match dotdir_atomic_store::read(&path, 1024 * 1024) {
+        Ok(bytes) => Some(String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned()),
+        Err(error) => {
+            problems.push(Problem::new(
+                ProblemKind::MissingGitignore,
+                ".gitignore",
+                format!("cannot read .gitignore: {}", crate::error_chain(&error)),
+            ));
+            None
+        }
+    };
     let exclusions = tree.layout.journal_exclusions();
-    let block_current = exclusions.gitignore_is_current(&current);
-    if !block_current {
+    let block_current = current.as_ref().is_none_or(|c| exclusions.gitignore_is_current(c));
+    if let Some(current) = current.filter(|_| !block_current) {
         let message = if current.trim().is_empty() {
             "the data directory is a git repository without the layout's .gitignore: `git add` would pick up secrets, ephemeral and undeclared files".to_owned()
         } else {

@@ -54,13 +54,16 @@ pub enum ProblemKind {
     /// `tracked-undeclared`: a path the layout does not declare is tracked by git (a `git add
     /// -A`, a commit by hand); the journal only ever commits declared files.
     TrackedUndeclared,
+    /// `special-file`: a FIFO, socket or device in the data directory: never read (a read could
+    /// block forever), never backed up.
+    SpecialFile,
     /// A kind declared by a layout's own [`crate::Validator`].
     Other(&'static str),
 }
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 19] = [
+    pub const ALL: [ProblemKind; 20] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
@@ -80,6 +83,7 @@ impl ProblemKind {
         ProblemKind::PushFailed,
         ProblemKind::UnignoredSecret,
         ProblemKind::TrackedUndeclared,
+        ProblemKind::SpecialFile,
     ];
 
     /// The stable kebab-case name (`secret-mode`, `torn-jsonl`, …).
@@ -104,6 +108,7 @@ impl ProblemKind {
             ProblemKind::PushFailed => "push-failed",
             ProblemKind::UnignoredSecret => "unignored-secret",
             ProblemKind::TrackedUndeclared => "tracked-undeclared",
+            ProblemKind::SpecialFile => "special-file",
             ProblemKind::Other(name) => name,
         }
     }
@@ -150,6 +155,9 @@ impl ProblemKind {
             }
             ProblemKind::UnignoredSecret => {
                 "run `dotdir check --fix` (the layout's block goes to the end of .gitignore); if a nested .gitignore or git's own configuration still un-ignores it, remove that line by hand"
+            }
+            ProblemKind::SpecialFile => {
+                "remove it (or move it out of the data directory): no application keeps a FIFO, socket or device here"
             }
             ProblemKind::TrackedUndeclared => {
                 "run `dotdir check --fix` to untrack it (the file stays); declare it in the layout if it should be tracked"
