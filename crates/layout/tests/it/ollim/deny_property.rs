@@ -140,7 +140,9 @@ fn run_case(seed: u64, work: &Path, remote: &Path, exclusions: &Exclusions) -> V
                 let journal = Journal::open(
                     &root,
                     // Its `.gitignore` block too (the same one the data directory keeps).
-                    JournalOptions::new().exclusions(exclusions.clone()),
+                    JournalOptions::new()
+                        .exclusions(exclusions.clone())
+                        .durability(dotdir::atomic_store::Durability::None),
                 )
                 .unwrap();
                 let _ = journal.commit_all_changed("sweep").unwrap();
