@@ -699,11 +699,10 @@ pub fn set_aside(path: &Path, durability: Durability) -> Result<Option<PathBuf>>
     let options = WriteOptions::new().mode(Mode::Exact(0o600)).durability(durability);
     for n in 0u32..=u32::MAX {
         // Opened afresh for each name: the copy is streamed, whatever the file's size.
-        let mut source = match OpenOptions::new()
-            .read(true)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(path)
-        {
+        let mut source = match open_regular(path) {
+            Ok(file) if !file.metadata().is_ok_and(|m| m.is_file()) => {
+                return Err(Error::NotAFile { path: path.to_path_buf() });
+            }
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {

@@ -71,8 +71,8 @@ pub struct LogOptions {
     pub fragments: FragmentPolicy,
     /// The permission bits a new log is created with, before the umask: `0o666` by default,
     /// `0o600` for logs that hold secrets (missing parent directories are then created `0o700`).
-    /// The `.corrupt` sidecar, replaced through atomic-store, gets exactly these bits, except
-    /// with the default `0o666`: then it keeps its mode (a new one gets the umask's).
+    /// The `.corrupt` sidecar, replaced through atomic-store, gets the log's own mode (within
+    /// these bits): set-aside bytes are never more readable than the log they came from.
     pub mode: u32,
 }
 
@@ -653,9 +653,12 @@ impl<T> Log<T> {
         {
             return Ok(());
         }
+        // The set-aside lines are the log's bytes: never more readable than the log itself
+        // (a private log's torn tail must not become world-readable).
+        let log_mode = source.metadata().map_err(IoError::on(Step::Stat, &self.path))?.mode();
         let mode = match self.options.mode {
-            0o666 => dotdir_atomic_store::Mode::Preserve,
-            bits => dotdir_atomic_store::Mode::Exact(bits & 0o7777),
+            0o666 => dotdir_atomic_store::Mode::Exact(log_mode & 0o666),
+            bits => dotdir_atomic_store::Mode::Exact(bits & 0o666 & log_mode),
         };
         let options =
             dotdir_atomic_store::WriteOptions::new().durability(self.options.durability).mode(mode);

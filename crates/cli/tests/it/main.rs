@@ -12,6 +12,7 @@ mod init;
 mod inspect;
 mod live;
 mod remote;
+mod setaside;
 mod special;
 mod unreadable;
 

@@ -24,6 +24,9 @@ pub(super) fn check_node(node: &Node, options: &Options, problems: &mut Vec<Prob
         ));
         return;
     }
+    if let Some(problem) = loose_set_aside(node) {
+        problems.push(problem);
+    }
     match node.role {
         Role::Temp { writer_pid } => problems.push(orphan_temp(node, writer_pid, options)),
         Role::Unknown if options.report_unknown => problems.push(Problem::new(
@@ -37,6 +40,43 @@ pub(super) fn check_node(node: &Node, options: &Options, problems: &mut Vec<Prob
         Role::Declared => check_declared(node, options, problems),
         _ => {}
     }
+}
+
+/// A set-aside copy (`<name>.corrupt`, `<name>.<n>.corrupt`) more readable than what it came
+/// from: its source's mode when the source is there, else its entry's (`0o600` for a private
+/// or secret entry). Fixed by taking the extra bits away.
+fn loose_set_aside(node: &Node) -> Option<Problem> {
+    let name = node.path.file_name()?.to_str()?;
+    if node.kind != NodeKind::File || !name.ends_with(".corrupt") {
+        return None;
+    }
+    let stem = name.strip_suffix(".corrupt")?;
+    // `<name>.<n>.corrupt`: the n-th copy of `<name>`.
+    let stem = match stem.rsplit_once('.') {
+        Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => base,
+        _ => stem,
+    };
+    let source = node.path.with_file_name(stem);
+    let allowed = match fs::symlink_metadata(&source) {
+        Ok(meta) if meta.is_file() => meta.permissions().mode() & 0o777,
+        _ => node.entry.filter(|_| node.role == Role::SetAside).and_then(|e| e.write_mode())?,
+    };
+    let extra = node.mode & 0o077 & !allowed;
+    if extra == 0 {
+        return None;
+    }
+    let to = node.mode & 0o7777 & !extra;
+    Some(
+        Problem::new(
+            ProblemKind::SetAsideMode,
+            &node.relative,
+            format!(
+                "set-aside bytes are more readable ({:04o}) than the file they came from ({allowed:04o})",
+                node.mode & 0o7777
+            ),
+        )
+        .fix_with(Action::Tighten { to }, &node.path),
+    )
 }
 
 /// A temporary file of a writer that names no pid (Python's `tempfile.mkstemp`) is abandoned

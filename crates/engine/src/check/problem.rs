@@ -57,13 +57,16 @@ pub enum ProblemKind {
     /// `special-file`: a FIFO, socket or device in the data directory: never read (a read could
     /// block forever), never backed up.
     SpecialFile,
+    /// `set-aside-mode`: a `.corrupt` copy more readable than the file it was set aside from
+    /// (a private log's torn tail made world-readable).
+    SetAsideMode,
     /// A kind declared by a layout's own [`crate::Validator`].
     Other(&'static str),
 }
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 20] = [
+    pub const ALL: [ProblemKind; 21] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
@@ -84,6 +87,7 @@ impl ProblemKind {
         ProblemKind::UnignoredSecret,
         ProblemKind::TrackedUndeclared,
         ProblemKind::SpecialFile,
+        ProblemKind::SetAsideMode,
     ];
 
     /// The stable kebab-case name (`secret-mode`, `torn-jsonl`, …).
@@ -109,6 +113,7 @@ impl ProblemKind {
             ProblemKind::UnignoredSecret => "unignored-secret",
             ProblemKind::TrackedUndeclared => "tracked-undeclared",
             ProblemKind::SpecialFile => "special-file",
+            ProblemKind::SetAsideMode => "set-aside-mode",
             ProblemKind::Other(name) => name,
         }
     }
@@ -163,6 +168,7 @@ impl ProblemKind {
                 "run `dotdir check --fix` to untrack it (the file stays); declare it in the layout if it should be tracked"
             }
             ProblemKind::SecretMode
+            | ProblemKind::SetAsideMode
             | ProblemKind::TornJsonl
             | ProblemKind::CorruptJsonl
             | ProblemKind::ExpiredEntries

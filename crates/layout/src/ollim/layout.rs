@@ -38,9 +38,9 @@ const ENTRIES: &[Entry] = &[
         .private()
         .untracked()
         .backup(Backup::Recreatable),
+    // The only copy of what `--fix` set aside: backed up (a secret's copy never is), not in git.
     Entry::file("**/*.corrupt", Format::Opaque, "a corrupt file moved aside for a person to read")
-        .untracked()
-        .backup(Backup::Ephemeral),
+        .untracked(),
     // Profile and agent-facing files at the root.
     Entry::file("IDENTITY.md", Format::Text, "bot persona (bootstrapped once, never overwritten)"),
     Entry::file("USER.md", Format::Text, "context about the user (user-created, optional)"),

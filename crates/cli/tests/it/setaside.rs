@@ -1,0 +1,63 @@
+//! What `--fix` sets aside is kept, and kept private: a `.corrupt` copy gets its source's mode,
+//! goes into backups (unless its source is a secret) and comes back from a restore; a copy
+//! looser than its source is flagged and tightened.
+
+use std::{fs, os::unix::fs::PermissionsExt, path::Path};
+
+use crate::{Env, code, demo_dirs, json, problems, stderr, stdout};
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn a_private_logs_torn_tail_is_set_aside_private_backed_up_and_restored() {
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let [ollim, _, _] = demo_dirs(&env, temp.path());
+    let log = ollim.join("state/session_history.jsonl");
+    let mut bytes = fs::read(&log).unwrap();
+    bytes.extend_from_slice(b"{\"session_id\": \"torn-private-canary");
+    fs::write(&log, bytes).unwrap();
+    fs::set_permissions(&log, fs::Permissions::from_mode(0o600)).unwrap();
+    let path = ollim.to_str().unwrap();
+    let fixed = env.run(&["check", "--fix", path]);
+    assert_eq!(code(&fixed), 0, "{}{}", stdout(&fixed), stderr(&fixed));
+    let aside = ollim.join("state/session_history.jsonl.corrupt");
+    assert!(fs::read_to_string(&aside).unwrap().contains("torn-private-canary"));
+    assert_eq!(mode(&aside), 0o600, "the set-aside copy keeps its source's mode");
+
+    let archive = temp.path().join("b.tar.gz");
+    let backup = env.run(&["backup", path, "--out", archive.to_str().unwrap()]);
+    assert_eq!(code(&backup), 0, "{}{}", stdout(&backup), stderr(&backup));
+    let restored = temp.path().join("restored/.ollim-bot");
+    let output = env.run(&["restore", archive.to_str().unwrap(), restored.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    let back = restored.join("state/session_history.jsonl.corrupt");
+    assert!(fs::read_to_string(&back).unwrap().contains("torn-private-canary"), "salvage lost");
+    assert_eq!(mode(&back), 0o600);
+}
+
+#[test]
+fn a_set_aside_copy_looser_than_its_source_is_flagged_and_tightened() {
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let [ollim, _, _] = demo_dirs(&env, temp.path());
+    let log = ollim.join("state/session_history.jsonl");
+    fs::set_permissions(&log, fs::Permissions::from_mode(0o600)).unwrap();
+    let aside = ollim.join("state/session_history.jsonl.corrupt");
+    fs::write(&aside, "{\"torn\n").unwrap();
+    fs::set_permissions(&aside, fs::Permissions::from_mode(0o644)).unwrap();
+    let path = ollim.to_str().unwrap();
+    let found = problems(&json(&env.run(&["check", "--json", path])));
+    assert!(
+        found.contains(&(
+            "set-aside-mode".to_owned(),
+            "state/session_history.jsonl.corrupt".to_owned()
+        )),
+        "{found:?}"
+    );
+    let fixed = env.run(&["check", "--fix", path]);
+    assert_eq!(code(&fixed), 0, "{}{}", stdout(&fixed), stderr(&fixed));
+    assert_eq!(mode(&aside), 0o600);
+}
