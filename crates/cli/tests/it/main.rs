@@ -7,6 +7,7 @@
 mod backup;
 mod check;
 mod demo;
+mod fit;
 mod init;
 mod inspect;
 mod live;
