@@ -98,7 +98,7 @@ fn a_home_with_claude_and_a_dotfiles_repository_is_never_written_to() {
 }
 
 #[test]
-fn restore_and_clone_never_replace_or_fill_a_home() {
+fn restore_never_replaces_a_home() {
     let env = Env::new();
     let tmp = tempfile::tempdir().unwrap();
     let [ollim, _, _] = demo_dirs(&env, tmp.path());
@@ -107,21 +107,21 @@ fn restore_and_clone_never_replace_or_fill_a_home() {
     assert_eq!(code(&output), 0, "{}", text(&output));
     let home = env.home.path();
     let head = dotfiles(home);
-    let output = env.run(&[
-        "restore",
-        "--force",
-        "--layout",
-        "ollim-bot",
-        archive.to_str().unwrap(),
-        home.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&output), 2, "{}", text(&output));
-    assert!(stderr(&output).contains(home.to_str().unwrap()), "{}", stderr(&output));
-    assert!(home.join(".npmrc").exists(), "the home was moved aside");
-    untouched(home, &head, "restore");
     let parent = home.parent().unwrap();
     let name = home.file_name().unwrap().to_string_lossy();
-    assert!(!parent.join(format!("{name}.before-restore-1")).exists());
+    let (archive, path) = (archive.to_str().unwrap(), home.to_str().unwrap());
+    for args in [
+        &["restore", "--force", archive, path][..],
+        &["restore", "--force", "--layout", "ollim-bot", archive, path][..],
+    ] {
+        let output = env.run(args);
+        assert!(home.join(".npmrc").exists(), "{args:?}: the home was moved aside");
+        assert!(!parent.join(format!("{name}.before-restore-1")).exists(), "{args:?}");
+        assert_eq!(code(&output), 2, "{}", text(&output));
+        assert!(stderr(&output).contains(path), "{}", stderr(&output));
+        assert!(stderr(&output).contains("home directory"), "{}", stderr(&output));
+        untouched(home, &head, "restore");
+    }
 }
 
 #[test]
@@ -174,17 +174,17 @@ fn a_path_inside_a_data_directory_is_its_root() {
         .output()
         .unwrap();
     assert_eq!(code(&output), 0, "{}", text(&output));
+    let paths = crate::backup::archive_paths(&out);
+    for secret in ["state/token.json", "state/credentials.json", "token.json", "credentials.json"] {
+        assert!(!paths.contains(secret), "{secret} archived: {paths:?}");
+    }
+    assert!(paths.contains("state/session_history.jsonl"), "the root was archived: {paths:?}");
     assert!(
         stderr(&output)
             .contains(&format!("inside the ollim-bot data directory {}", root.display())),
         "{}",
         stderr(&output)
     );
-    let paths = crate::backup::archive_paths(&out);
-    assert!(paths.contains("state/session_history.jsonl"), "the root was archived: {paths:?}");
-    for secret in ["state/token.json", "state/credentials.json", "token.json", "credentials.json"] {
-        assert!(!paths.contains(secret), "{secret} archived: {paths:?}");
-    }
 
     // check --fix on a subdirectory repairs the root, and writes nothing into the subdirectory.
     let routines = ollim.join("routines");
