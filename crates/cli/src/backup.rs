@@ -112,13 +112,18 @@ pub(crate) fn run(
             style::size(written.archive_bytes),
             style.good("verified by reading it back (SHA-256 per file)"),
         )?;
-        let unknown: Vec<&str> =
-            selection.files.iter().filter(|f| f.unknown).map(|f| f.relative.as_str()).collect();
-        if !unknown.is_empty() {
+        let undeclared: Vec<&str> = selection
+            .skipped
+            .iter()
+            .filter(|s| s.reason == dotdir_engine::backup::SkipReason::Undeclared)
+            .map(|s| s.relative.as_str())
+            .collect();
+        if !undeclared.is_empty() {
             writeln!(
                 stdout,
-                "went in although the layout does not declare them: {}",
-                unknown.join(", ")
+                "{} the layout does not declare these, so they stayed out (move them out of the data directory, or declare them): {}",
+                style.bad("not backed up:"),
+                undeclared.join(", ")
             )?;
         }
         let secrets = selection
@@ -140,7 +145,7 @@ fn selection_json(selection: &Selection) -> Value {
     json!({
         "layout": selection.layout,
         "root": selection.root.display().to_string(),
-        "files": selection.files.iter().map(|f| json!({"path": f.relative, "size": f.size, "unknown": f.unknown})).collect::<Vec<_>>(),
+        "files": selection.files.iter().map(|f| json!({"path": f.relative, "size": f.size})).collect::<Vec<_>>(),
         "skipped": selection.skipped.iter().map(|s| json!({"path": s.relative, "reason": s.reason.label()})).collect::<Vec<_>>(),
         "total_bytes": selection.total_bytes(),
     })
@@ -163,8 +168,7 @@ fn render_list(out: &mut impl Write, selection: &Selection, style: &Style) -> Re
         style::size(selection.total_bytes())
     )?;
     for file in &selection.files {
-        let unknown = if file.unknown { "  (not declared by the layout)" } else { "" };
-        writeln!(out, "  {:>7}  {}{unknown}", style::size(file.size), file.relative)?;
+        writeln!(out, "  {:>7}  {}", style::size(file.size), file.relative)?;
     }
     writeln!(out, "stays out:")?;
     for skipped in &selection.skipped {

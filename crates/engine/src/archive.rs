@@ -97,7 +97,8 @@ pub struct ManifestFile {
     pub mode: u32,
     /// SHA-256 of the content, lowercase hex.
     pub sha256: String,
-    /// The layout does not declare it.
+    /// The layout does not declare it (archives written before deny-by-default; a backup no
+    /// longer carries undeclared files).
     #[serde(default)]
     pub unknown: bool,
 }
@@ -211,7 +212,7 @@ pub fn write(
                         format!("cannot archive (it changed while read?): {e}"),
                     )
                 })?;
-            files.push(manifest_file(&file.name, meta.len(), mode, reader.finish(), file.unknown));
+            files.push(manifest_file(&file.name, meta.len(), mode, reader.finish()));
         }
         let manifest = Manifest {
             format: FORMAT.to_owned(),
@@ -288,7 +289,7 @@ fn add_parents<W: Write>(
     Ok(())
 }
 
-fn manifest_file(name: &Path, size: u64, mode: u32, sha256: String, unknown: bool) -> ManifestFile {
+fn manifest_file(name: &Path, size: u64, mode: u32, sha256: String) -> ManifestFile {
     let bytes = name.as_os_str().as_bytes();
     let utf8 = std::str::from_utf8(bytes).is_ok();
     ManifestFile {
@@ -297,7 +298,7 @@ fn manifest_file(name: &Path, size: u64, mode: u32, sha256: String, unknown: boo
         size,
         mode,
         sha256,
-        unknown,
+        unknown: false,
     }
 }
 

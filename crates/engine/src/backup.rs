@@ -1,12 +1,14 @@
 //! Which files of a data directory a backup keeps, from the layout's backup rules, and the
 //! archive itself ([`crate::archive`]: write, verify, restore).
 //!
-//! Everything goes in that the layout does not mark re-creatable, ephemeral or never: declared
-//! user data, salvaged `.corrupt` files (the only copy of those bytes), and paths the layout
-//! does not know (listed as [`Selected::unknown`]). Secrets, a file sharing its inode with a
-//! secret (a hard link), re-creatable caches, ephemeral state, temporary and lock files, and
-//! `.git` stay out: the journal's history may hold a secret committed before it was untracked,
-//! and a backup never carries one (move history with git itself).
+//! Deny by default: what goes in is what the layout declares and does not mark re-creatable,
+//! ephemeral or never — declared user data and salvaged `.corrupt` files (the only copy of
+//! those bytes). Paths the layout does not know stay out and are listed
+//! ([`SkipReason::Undeclared`]): an unknown `.env` or `token.json.bak` is reported, never
+//! shipped. Secrets, a file sharing its inode with a secret (a hard link), re-creatable caches,
+//! ephemeral state, temporary and lock files, and `.git` stay out: the journal's history may
+//! hold a secret committed before it was untracked, and a backup never carries one (move
+//! history with git itself).
 //!
 //! ```
 //! # fn main() -> Result<(), dotdir_engine::Error> {
@@ -61,10 +63,13 @@ pub enum SkipReason {
     Git,
     /// A temporary or lock file.
     Transient,
+    /// A path the layout does not declare: reported, never shipped.
+    Undeclared,
 }
 
 impl SkipReason {
-    /// A short label: `secret`, `re-creatable`, `ephemeral`, `unreadable`, `git`, `transient`.
+    /// A short label: `secret`, `re-creatable`, `ephemeral`, `unreadable`, `git`, `transient`,
+    /// `undeclared`.
     pub fn label(self) -> &'static str {
         match self {
             SkipReason::Secret => "secret",
@@ -73,6 +78,7 @@ impl SkipReason {
             SkipReason::Unreadable => "unreadable",
             SkipReason::Git => "git",
             SkipReason::Transient => "transient",
+            SkipReason::Undeclared => "undeclared",
         }
     }
 }
@@ -85,8 +91,6 @@ pub struct Selected {
     pub relative: String,
     /// The exact relative path, byte for byte: its name in the archive.
     pub name: PathBuf,
-    /// The layout does not declare it: kept, and listed.
-    pub unknown: bool,
     /// The full path.
     pub path: PathBuf,
     /// Size in bytes when it was selected.
@@ -151,7 +155,6 @@ pub fn select_tree(tree: &Tree) -> Selection {
         }
         let keep = |path: &Path,
                     relative: String,
-                    unknown: bool,
                     files: &mut Vec<Selected>,
                     skipped: &mut Vec<Skipped>| {
             let Ok(meta) = fs::symlink_metadata(path) else { return };
@@ -162,7 +165,6 @@ pub fn select_tree(tree: &Tree) -> Selection {
             files.push(Selected {
                 relative,
                 name: path.strip_prefix(&tree.root).unwrap_or(path).to_path_buf(),
-                unknown,
                 path: path.to_path_buf(),
                 size: meta.len(),
                 mode: meta.mode() & 0o7777,
@@ -170,15 +172,7 @@ pub fn select_tree(tree: &Tree) -> Selection {
             });
         };
         match decide(node, &tree.layout) {
-            Decision::Keep { unknown } => {
-                keep(&node.path, node.relative.clone(), unknown, &mut files, &mut skipped);
-            }
-            // An unknown directory is summarised by the walk: its files are listed here.
-            Decision::KeepAllBelow => {
-                for (path, relative) in files_below(&node.path, &node.relative, &mut skipped) {
-                    keep(&path, relative, true, &mut files, &mut skipped);
-                }
-            }
+            Decision::Keep => keep(&node.path, node.relative.clone(), &mut files, &mut skipped),
             Decision::Descend => {}
             Decision::Skip(reason) => {
                 skipped.push(Skipped { relative: node.relative.clone(), reason });
@@ -188,34 +182,8 @@ pub fn select_tree(tree: &Tree) -> Selection {
     Selection { root: tree.root.clone(), layout: tree.layout.name, files, skipped }
 }
 
-/// The regular files below `dir`, depth first in name order; symlinks and special files are
-/// skipped (and listed), never followed.
-fn files_below(dir: &Path, relative: &str, skipped: &mut Vec<Skipped>) -> Vec<(PathBuf, String)> {
-    let mut found = Vec::new();
-    let mut names: Vec<_> = match fs::read_dir(dir) {
-        Ok(entries) => entries.flatten().map(|e| e.file_name()).collect(),
-        Err(_) => {
-            skipped.push(Skipped { relative: relative.to_owned(), reason: SkipReason::Unreadable });
-            return found;
-        }
-    };
-    names.sort();
-    for name in names {
-        let path = dir.join(&name);
-        let child = format!("{relative}/{}", name.to_string_lossy());
-        match fs::symlink_metadata(&path) {
-            Ok(meta) if meta.is_dir() => found.extend(files_below(&path, &child, skipped)),
-            Ok(meta) if meta.is_file() => found.push((path, child)),
-            Ok(_) => skipped.push(Skipped { relative: child, reason: SkipReason::Recreatable }),
-            Err(_) => {}
-        }
-    }
-    found
-}
-
 enum Decision {
-    Keep { unknown: bool },
-    KeepAllBelow,
+    Keep,
     Descend,
     Skip(SkipReason),
 }
@@ -237,11 +205,9 @@ fn decide(node: &Node, layout: &Layout) -> Decision {
         (Role::Temp { .. } | Role::LockSidecar, _) => {
             return Decision::Skip(SkipReason::Transient);
         }
-        (Role::Unknown, NodeKind::Dir) => return Decision::KeepAllBelow,
-        (Role::Unknown, NodeKind::File) => return Decision::Keep { unknown: true },
-        (Role::Unknown, _) => return Decision::Skip(SkipReason::Transient),
+        (Role::Unknown, _) => return Decision::Skip(SkipReason::Undeclared),
         // Salvaged bytes: the only copy of what `--fix` set aside.
-        (Role::SetAside, NodeKind::File) => return Decision::Keep { unknown: false },
+        (Role::SetAside, NodeKind::File) => return Decision::Keep,
         (Role::Container, _) => return Decision::Descend,
         _ => {}
     }
@@ -253,7 +219,7 @@ fn decide(node: &Node, layout: &Layout) -> Decision {
     }
     match node.kind {
         NodeKind::Dir => Decision::Descend,
-        NodeKind::File if node.backed_up() => Decision::Keep { unknown: false },
+        NodeKind::File if node.backed_up() => Decision::Keep,
         NodeKind::File => Decision::Skip(SkipReason::Ephemeral),
         _ => Decision::Skip(SkipReason::Transient),
     }

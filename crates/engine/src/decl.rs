@@ -405,6 +405,32 @@ pub struct Layout {
     /// What must be present for a directory to be one of this layout's own
     /// ([`Layout::fingerprint`], [`Layout::fingerprint_any`]); empty: derived from the entries.
     pub fingerprint: Fingerprint,
+    /// The layout this one extends ([`Layout::extend`]): its entries come after
+    /// [`Layout::entries`]'s own.
+    pub extends: Option<&'static Layout>,
+}
+
+/// Every entry of a layout, its own first, then those of the layout it extends
+/// ([`Layout::all_entries`]).
+#[derive(Debug, Clone)]
+pub struct Entries {
+    current: std::slice::Iter<'static, Entry>,
+    next: Option<&'static Layout>,
+}
+
+impl Iterator for Entries {
+    type Item = &'static Entry;
+
+    fn next(&mut self) -> Option<&'static Entry> {
+        loop {
+            if let Some(entry) = self.current.next() {
+                return Some(entry);
+            }
+            let layout = self.next.take()?;
+            self.current = layout.entries.iter();
+            self.next = layout.extends;
+        }
+    }
 }
 
 impl Layout {
@@ -421,7 +447,35 @@ impl Layout {
             location: Location::Anywhere,
             program: None,
             fingerprint: Fingerprint { all: &[], any: &[] },
+            extends: None,
         }
+    }
+
+    /// `base` with `entries` of a downstream crate's own in front of its entries (so they win
+    /// over its general ones): same name, location, program and fingerprint. Every derived rule follows the
+    /// extension — the journal's allow-list and exclusions, `.gitignore`, modes, `check`,
+    /// `backup` — and the typed handles take it (`dotdir::ollim::Options::layout`):
+    ///
+    /// ```
+    /// use dotdir_engine::{Entry, Format, Layout};
+    ///
+    /// const BASE: Layout =
+    ///     Layout::new("app", "an app", &[Entry::file("notes/*.md", Format::Text, "a note")]);
+    /// const EXTENDED: Layout = Layout::extend(
+    ///     &BASE,
+    ///     &[Entry::file("plugins/*.json", Format::Json, "a plugin's token").secret()],
+    /// );
+    /// assert!(EXTENDED.entry_for("plugins/a.json").is_some_and(|e| e.secret));
+    /// assert!(EXTENDED.entry_for("notes/a.md").is_some());
+    /// assert!(!EXTENDED.journal_exclusions().allows("plugins/a.json"));
+    /// ```
+    pub const fn extend(base: &'static Layout, entries: &'static [Entry]) -> Self {
+        Self { entries, extends: Some(base), ..*base }
+    }
+
+    /// Every entry: the layout's own, then those of the layout it extends.
+    pub fn all_entries(&self) -> Entries {
+        Entries { current: self.entries.iter(), next: self.extends }
     }
 
     /// Sets where the data directory lives by default.
@@ -473,8 +527,7 @@ impl Layout {
             return (owned(self.fingerprint.all), owned(self.fingerprint.any));
         }
         let any = self
-            .entries
-            .iter()
+            .all_entries()
             .filter(|e| !e.pattern.contains(['*', '?', '[', '/']))
             .filter(|e| e.pattern != ".git" && e.pattern != ".gitignore")
             .map(|e| match e.kind {
@@ -488,7 +541,7 @@ impl Layout {
     /// The entry describing `relative` (a path inside the data directory, `/`-separated),
     /// or `None` for a path the layout does not know.
     pub fn entry_for(&self, relative: &str) -> Option<&'static Entry> {
-        self.entries.iter().find(|entry| entry.matches(relative))
+        self.all_entries().find(|entry| entry.matches(relative))
     }
 
     /// The write options of `relative` (a path in the data directory): its entry's
@@ -510,14 +563,26 @@ impl Layout {
     }
 
     /// The journal's exclusion list for this layout — the one conversion from a declaration to
-    /// what git must never see: every [`Git::Excluded`] entry anchored at the top of the
+    /// what git may see. It denies by default: only the files of [`Git::Tracked`] entries
+    /// (file and symlink entries, and directory entries that reach into their content with
+    /// `**`) are allowed, so an undeclared file (`.env`, `state/token.json.bak`) is never
+    /// committed. Every [`Git::Excluded`] entry is excluded, anchored at the top of the
     /// directory (`/state/token.json`, `/.claude`), plus `dotdir-git-journal`'s built-in
-    /// patterns (temporary, lock, pid and `.corrupt` files, at any depth). The journal enforces
-    /// it in code and writes it as its block of `.gitignore`. Patterns for `.git` itself are
-    /// left out (git never tracks its own directory).
+    /// patterns (temporary, lock, pid and `.corrupt` files, at any depth); an exclusion wins
+    /// over an allowed pattern. The journal enforces it in code and writes it as its block of
+    /// `.gitignore`. Patterns for `.git` itself are left out (git never tracks its own
+    /// directory).
     pub fn journal_exclusions(&self) -> dotdir_git_journal::Exclusions {
         let mut exclusions = dotdir_git_journal::Exclusions::builtin();
-        for entry in self.entries.iter().filter(|e| e.git == Git::Excluded) {
+        let allowed = self
+            .all_entries()
+            .filter(|e| e.git == Git::Tracked)
+            .filter(|e| e.kind != Kind::Dir || e.pattern.split('/').any(|s| s == "**"))
+            .map(|e| e.pattern);
+        if let Ok(deny_by_default) = exclusions.clone().allow_only(allowed) {
+            exclusions = deny_by_default;
+        }
+        for entry in self.all_entries().filter(|e| e.git == Git::Excluded) {
             let pattern = entry.pattern.trim_start_matches('/');
             if pattern == ".git" || pattern.starts_with(".git/") {
                 continue;
@@ -533,8 +598,7 @@ impl Layout {
     /// directories that hold user data (`0o755`) or secrets (`0o700`). Caches, hidden SDK folders
     /// and what the application creates itself ([`Entry::created_by_app`]) are left to it.
     pub fn initial_dirs(&self) -> Vec<(&'static str, u32)> {
-        self.entries
-            .iter()
+        self.all_entries()
             .filter(|e| e.kind == Kind::Dir)
             .filter(|e| !e.pattern.contains(['*', '?', '/', '[']) && !e.pattern.starts_with('.'))
             .filter(|e| !e.created_by_app)
@@ -550,15 +614,14 @@ impl Layout {
     }
 
     /// The entries that are secrets.
-    pub fn secrets(&self) -> impl Iterator<Item = &'static Entry> {
-        self.entries.iter().filter(|e| e.secret)
+    pub fn secrets(&self) -> impl Iterator<Item = &'static Entry> + use<> {
+        self.all_entries().filter(|e| e.secret)
     }
 
     /// The files git never carries and `root` lacks, to re-create on a new machine (log in
     /// again, start the application): every literal secret or ephemeral entry that is not there.
     pub fn to_recreate(&self, root: &Path) -> Vec<&'static Entry> {
-        self.entries
-            .iter()
+        self.all_entries()
             .filter(|e| e.secret || e.backup == Backup::Ephemeral)
             .filter(|e| !e.pattern.contains(['*', '?', '[']) && !root.join(e.pattern).exists())
             .collect()

@@ -112,7 +112,7 @@ pub fn fit(dir: &Path, layout: &Layout) -> Result<Fit, Error> {
         let known = name == ".git"
             || name == ".gitignore"
             || layout.entry_for(&name).is_some()
-            || layout.entries.iter().any(|e| could_contain(e.pattern, &name));
+            || layout.all_entries().any(|e| could_contain(e.pattern, &name));
         if !known {
             foreign.push(name);
         }

@@ -342,7 +342,7 @@ fn walk(
             // inside it (then anything else there is unknown).
             let inherit = match role {
                 Role::Declared
-                    if !layout.entries.iter().any(|e| could_contain(e.pattern, &relative)) =>
+                    if !layout.all_entries().any(|e| could_contain(e.pattern, &relative)) =>
                 {
                     entry
                 }
@@ -398,7 +398,7 @@ fn classify(
     if kind == NodeKind::File && name.ends_with(".lock") {
         return Role::LockSidecar;
     }
-    if kind == NodeKind::Dir && layout.entries.iter().any(|e| could_contain(e.pattern, relative)) {
+    if kind == NodeKind::Dir && layout.all_entries().any(|e| could_contain(e.pattern, relative)) {
         return Role::Container;
     }
     Role::Unknown
@@ -493,7 +493,7 @@ pub fn detect<'a>(dir: &Path, candidates: &[&'a Layout]) -> Option<&'a Layout> {
             .iter()
             .filter(|name| {
                 layout.entry_for(name).is_some()
-                    || layout.entries.iter().any(|e| could_contain(e.pattern, name))
+                    || layout.all_entries().any(|e| could_contain(e.pattern, name))
             })
             .count()
     };

@@ -88,6 +88,17 @@ pub enum Error {
         /// The pattern that matched.
         pattern: String,
     },
+    /// The caller asked to stage a path the allow-list does not declare
+    /// ([`crate::Exclusions::allow_only`]): only declared files are ever committed. Nothing was
+    /// staged.
+    #[error(
+        "refusing to commit {}: the layout does not declare it (only declared files are tracked)",
+        path.display()
+    )]
+    Undeclared {
+        /// The path, relative to the journal's directory.
+        path: PathBuf,
+    },
     /// A path is not a usable path inside the journal's directory.
     #[error("invalid path {}: {reason}", path.display())]
     InvalidPath {

@@ -31,9 +31,29 @@ pub(crate) const BLOCK_END: &str = "# <<< dotdir-git-journal";
 ///
 /// Negation (`!pattern`) is not supported: an exclusion list only grows. Matching is
 /// case-sensitive and byte-wise (see the crate's limitations).
+///
+/// **Deny by default.** With an allow-list ([`Exclusions::allow_only`]) a file may be staged
+/// only when an allowed pattern matches it *and* no exclusion does; every other path is
+/// undeclared ([`Exclusions::is_declared`]), refused by the journal
+/// ([`crate::Error::Undeclared`]) and ignored by the generated `.gitignore`, which then ignores
+/// everything (`/*`) and un-ignores only the allowed paths, exclusions last:
+///
+/// ```
+/// use dotdir_git_journal::Exclusions;
+/// let exclusions = Exclusions::new(["/state/token.json"])?
+///     .allow_only(["/routines/*.md", "/state/session_history.jsonl"])?;
+/// assert!(exclusions.allows("routines/a.md"));
+/// assert!(exclusions.allows(".gitignore"), "always declared");
+/// assert!(!exclusions.allows("state/token.json"), "excluded");
+/// assert!(!exclusions.allows(".env"), "undeclared");
+/// assert!(!exclusions.allows("state/token.json.bak"), "undeclared");
+/// # Ok::<(), dotdir_git_journal::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exclusions {
     patterns: Vec<Pattern>,
+    /// The paths that may be tracked, when the list denies by default.
+    allowed: Option<Vec<Pattern>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +76,7 @@ impl Default for Exclusions {
 impl Exclusions {
     /// The [`BUILTIN_EXCLUSIONS`] alone.
     pub fn builtin() -> Self {
-        let mut exclusions = Exclusions { patterns: Vec::new() };
+        let mut exclusions = Exclusions { patterns: Vec::new(), allowed: None };
         for pattern in BUILTIN_EXCLUSIONS {
             exclusions
                 .patterns
@@ -88,9 +108,61 @@ impl Exclusions {
         Ok(())
     }
 
+    /// Denies by default: only a file one of `patterns` matches (and no exclusion does) may be
+    /// staged; every other path is undeclared. `.gitignore` is always declared. Patterns are
+    /// paths from the top of the directory (a leading `/` is allowed and changes nothing),
+    /// with the same wildcards as exclusions. An invalid pattern is an
+    /// [`Error::InvalidPattern`].
+    pub fn allow_only<I, S>(mut self, patterns: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut allowed = vec![Pattern::parse("/.gitignore")?];
+        for pattern in patterns {
+            let pattern = pattern.as_ref();
+            let anchored =
+                if pattern.starts_with('/') { pattern.to_owned() } else { format!("/{pattern}") };
+            let parsed = Pattern::parse(&anchored)?;
+            if !allowed.iter().any(|p| p.segments == parsed.segments) {
+                allowed.push(parsed);
+            }
+        }
+        self.allowed = Some(allowed);
+        Ok(self)
+    }
+
     /// The patterns, as written.
     pub fn patterns(&self) -> impl Iterator<Item = &str> {
         self.patterns.iter().map(|p| p.source.as_str())
+    }
+
+    /// The allowed patterns ([`Exclusions::allow_only`]), anchored with `/`; `None` when the
+    /// list does not deny by default.
+    pub fn allowed_patterns(&self) -> Option<impl Iterator<Item = &str>> {
+        self.allowed.as_ref().map(|allowed| allowed.iter().map(|p| p.source.as_str()))
+    }
+
+    /// Whether the file at `rel` is declared: the list does not deny by default, or an allowed
+    /// pattern matches the path itself (a directory is never declared on its own: its files
+    /// are). Exclusions are not consulted: see [`Exclusions::allows`].
+    pub fn is_declared(&self, rel: &str) -> bool {
+        let Some(allowed) = &self.allowed else { return true };
+        let components: Vec<&str> = rel.split('/').filter(|c| !c.is_empty()).collect();
+        allowed.iter().any(|p| {
+            // As in git, a trailing `/**` matches what is inside, never the directory itself.
+            let inside_only = match p.segments.split_last() {
+                Some((last, prefix)) if last == "**" => !path_matches(prefix, &components),
+                _ => true,
+            };
+            inside_only && path_matches(&p.segments, &components)
+        })
+    }
+
+    /// Whether the file at `rel` may be staged: no exclusion matches it (or a parent) and it
+    /// is declared. A path that is not valid UTF-8 may not be.
+    pub fn allows(&self, rel: &str) -> bool {
+        self.matching(rel).is_none() && self.is_declared(rel)
     }
 
     /// The first pattern that excludes `rel` (a `/`-separated path relative to the top of the
@@ -115,7 +187,7 @@ impl Exclusions {
     /// `gitignore` (comments, negations and lines this syntax cannot read are not counted).
     /// Patterns for `.git` itself are never reported: git does not track its own directory.
     pub fn uncovered_by(&self, gitignore: &str) -> Vec<&str> {
-        let mut lines = Exclusions { patterns: Vec::new() };
+        let mut lines = Exclusions { patterns: Vec::new(), allowed: None };
         for line in gitignore.lines().map(str::trim) {
             if !line.is_empty() && !line.starts_with('#') {
                 let _ = lines.add(line);
@@ -129,12 +201,28 @@ impl Exclusions {
             .collect()
     }
 
+    /// Whether the `.gitignore` text `existing` already ends with this list's block, as
+    /// [`crate::Journal::sync_gitignore`] would leave it.
+    pub fn gitignore_is_current(&self, existing: &str) -> bool {
+        merge_gitignore(existing, &self.gitignore_block()) == existing
+    }
+
     /// The `.gitignore` block for these patterns, between the journal's markers: what
-    /// [`crate::Journal::sync_gitignore`] keeps in `.gitignore`.
+    /// [`crate::Journal::sync_gitignore`] keeps at the end of `.gitignore`, so that no line of
+    /// the user's can un-ignore what it ignores. With an allow-list it ignores everything,
+    /// un-ignores each allowed path (and the directories on the way to it), then ignores the
+    /// exclusions again: git then ignores exactly what the journal refuses, and `git add
+    /// <path>` of a declared file works as before.
     pub fn gitignore_block(&self) -> String {
         let mut block = String::new();
         block.push_str(BLOCK_BEGIN);
         block.push('\n');
+        if let Some(allowed) = &self.allowed {
+            for line in allow_lines(allowed) {
+                block.push_str(&line);
+                block.push('\n');
+            }
+        }
         for pattern in &self.patterns {
             block.push_str(&pattern.gitignore_line());
             block.push('\n');
@@ -145,8 +233,45 @@ impl Exclusions {
     }
 }
 
-/// `existing` with its journal block replaced by `block` (or `block` appended when there is
-/// none); lines outside the block are kept as they are.
+/// The lines of a deny-by-default block before the exclusions: `/*`, then for every directory
+/// on the way to an allowed path (shallowest first) the directory un-ignored and its content
+/// ignored again, then every allowed path un-ignored. Git cannot re-include a file whose parent
+/// directory is ignored, hence the directories; after `**` every directory is un-ignored and
+/// every file ignored again.
+fn allow_lines(allowed: &[Pattern]) -> Vec<String> {
+    // (depth, lines) for each directory to open, deduplicated by its path.
+    let mut opened: Vec<(usize, String, [String; 3])> = Vec::new();
+    let mut leaves = Vec::new();
+    for pattern in allowed {
+        let segments = &pattern.segments;
+        for depth in 1..segments.len() {
+            let prefix = segments[..depth].join("/");
+            let lines = if segments[depth] == "**" && depth + 1 < segments.len() {
+                [format!("!/{prefix}/"), format!("/{prefix}/**"), format!("!/{prefix}/**/")]
+            } else {
+                [format!("!/{prefix}/"), format!("/{prefix}/*"), String::new()]
+            };
+            if !opened.iter().any(|(_, p, _)| *p == prefix) {
+                opened.push((depth, prefix, lines));
+            }
+            if segments[depth] == "**" {
+                break;
+            }
+        }
+        leaves.push(format!("!/{}", segments.join("/")));
+    }
+    opened.sort_by_key(|(depth, ..)| *depth);
+    let mut lines = vec!["/*".to_owned()];
+    for (_, _, dir_lines) in opened {
+        lines.extend(dir_lines.into_iter().filter(|l| !l.is_empty()));
+    }
+    lines.extend(leaves);
+    lines
+}
+
+/// `existing` with its journal block replaced by `block`, at the end (the last matching line
+/// of a `.gitignore` wins, so the block must have the last word); lines outside the block are
+/// kept as they are, in their order.
 pub(crate) fn merge_gitignore(existing: &str, block: &str) -> String {
     let mut before = String::new();
     let mut after = String::new();
@@ -165,12 +290,12 @@ pub(crate) fn merge_gitignore(existing: &str, block: &str) -> String {
         // An unterminated block: everything after its start was ours.
         after.clear();
     }
-    if !before.is_empty() && !before.ends_with('\n') {
-        before.push('\n');
-    }
     let mut merged = before;
-    merged.push_str(block);
     merged.push_str(&after);
+    if !merged.is_empty() && !merged.ends_with('\n') {
+        merged.push('\n');
+    }
+    merged.push_str(block);
     merged
 }
 

@@ -447,9 +447,10 @@ impl Journal {
         Ok(paths.into_iter().filter_map(|path| self.validate(Path::new(&path)).ok()).collect())
     }
 
-    /// Excluded paths that git tracks anyway (in HEAD's tree or in the index), for example a
-    /// secret a person force-added with `git add -f`. The journal never stages them, but their
-    /// earlier content is in the history: a caller should report them. Scans the whole tree.
+    /// Excluded and undeclared paths that git tracks anyway (in HEAD's tree or in the index),
+    /// for example a secret a person force-added with `git add -f`, or a file a `git add -A`
+    /// picked up. The journal never stages them, but their earlier content is in the history:
+    /// a caller should report them. Scans the whole tree.
     pub fn audit(&self) -> Result<Vec<PathBuf>> {
         let repo = self.repo.lock();
         let mut found = std::collections::BTreeSet::new();
@@ -458,7 +459,10 @@ impl Journal {
             tree.walk(git2::TreeWalkMode::PreOrder, |root, entry| {
                 if let Ok(name) = entry.name() {
                     let path = format!("{root}{name}");
-                    if self.options.exclusions.matching(&path).is_some() {
+                    let is_tree = entry.kind() == Some(git2::ObjectType::Tree);
+                    if self.options.exclusions.matching(&path).is_some()
+                        || (!is_tree && !self.options.exclusions.is_declared(&path))
+                    {
                         found.insert(PathBuf::from(path));
                         return git2::TreeWalkResult::Skip;
                     }
@@ -471,11 +475,21 @@ impl Journal {
         index.read(false).map_err(Error::git(Step::ReadIndex, &self.git_dir))?;
         for entry in index.iter() {
             let path = String::from_utf8_lossy(&entry.path).into_owned();
-            if self.options.exclusions.matching(&path).is_some() {
+            if !self.options.exclusions.allows(&path) {
                 found.insert(PathBuf::from(path));
             }
         }
         Ok(found.into_iter().collect())
+    }
+
+    /// Whether git itself ignores `rel` (a `/`-separated path inside the directory), judged by
+    /// its whole ignore stack as `git check-ignore` does: `.gitignore` files at every level
+    /// with their negations, `.git/info/exclude` and `core.excludesFile`. What the journal
+    /// refuses is refused in code whatever this says; this tells whether the `git` command
+    /// line (`git add -A`, the real application) would pick the path up.
+    pub fn is_ignored(&self, rel: &str) -> Result<bool> {
+        let repo = self.repo.lock();
+        repo.is_path_ignored(rel).map_err(Error::git(Step::Status, &self.git_dir))
     }
 
     /// Brings the journal's block of `.gitignore` up to date with the exclusion list, and
@@ -548,10 +562,17 @@ impl Journal {
             return Err(invalid("names the directory itself"));
         }
         let rel = components.join("/");
-        if excluded == Excluded::Refused
-            && let Some(pattern) = self.options.exclusions.matching(&rel)
-        {
-            return Err(Error::Excluded { path: PathBuf::from(rel), pattern: pattern.to_owned() });
+        if excluded == Excluded::Refused {
+            if let Some(pattern) = self.options.exclusions.matching(&rel) {
+                let pattern = pattern.to_owned();
+                return Err(Error::Excluded { path: PathBuf::from(rel), pattern });
+            }
+            // A directory is walked file by file (each one judged then); anything else must
+            // be declared.
+            let is_dir = fs::symlink_metadata(self.dir.join(&rel)).is_ok_and(|m| m.is_dir());
+            if !is_dir && !self.options.exclusions.is_declared(&rel) {
+                return Err(Error::Undeclared { path: PathBuf::from(rel) });
+            }
         }
         // A path through a symbolic link would make git read outside the directory.
         let mut prefix = self.dir.clone();
@@ -818,7 +839,9 @@ impl Journal {
             let Ok(meta) = fs::symlink_metadata(&child) else { continue };
             let kind = meta.file_type();
             if kind.is_file() || kind.is_symlink() {
-                changes.push(Change::Upsert(child_rel));
+                if self.options.exclusions.is_declared(&child_rel) {
+                    changes.push(Change::Upsert(child_rel));
+                }
             } else if kind.is_dir() && !child.join(".git").exists() {
                 self.walk(&child, &child_rel, changes)?;
             }

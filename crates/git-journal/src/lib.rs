@@ -118,6 +118,8 @@ pub use crate::{
     fsync::{fsync_gitdir_enabled, set_fsync_gitdir},
     history::CommitInfo,
     journal::{CommitId, Identity, Journal, JournalOptions, RetryPolicy},
-    remote::{Leak, PUSH_STATUS_FILE, PushStatus, audit_history, audit_outgoing, push_status},
+    remote::{
+        Leak, PUSH_STATUS_FILE, PushStatus, UNDECLARED, audit_history, audit_outgoing, push_status,
+    },
 };
 pub use dotdir_atomic_store::{Durability, IoError};

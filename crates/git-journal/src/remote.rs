@@ -29,6 +29,10 @@ use crate::{Error, Exclusions, Journal, Result, Step};
 /// and the background push; `dotdir check` reports a failed one.
 pub const PUSH_STATUS_FILE: &str = "dotdir-push.json";
 
+/// What [`Leak::pattern`] says of a path the allow-list does not declare
+/// ([`Exclusions::allow_only`]).
+pub const UNDECLARED: &str = "(not declared by the layout)";
+
 /// A path the exclusions refuse, in a commit a push would send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leak {
@@ -38,7 +42,7 @@ pub struct Leak {
     pub summary: String,
     /// The path, `/`-separated.
     pub path: String,
-    /// The exclusion pattern it matches.
+    /// The exclusion pattern it matches, or [`UNDECLARED`].
     pub pattern: String,
 }
 
@@ -156,6 +160,10 @@ fn scan_tree(
         let path = if prefix.is_empty() { name.into_owned() } else { format!("{prefix}/{name}") };
         if let Some(pattern) = exclusions.matching(&path) {
             found.push((path, pattern.to_owned()));
+            continue;
+        }
+        if entry.kind() != Some(ObjectType::Tree) && !exclusions.is_declared(&path) {
+            found.push((path, UNDECLARED.to_owned()));
             continue;
         }
         if entry.kind() == Some(ObjectType::Tree) {

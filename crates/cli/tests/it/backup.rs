@@ -264,9 +264,13 @@ fn backup_and_restore_round_trip_byte_for_byte() {
         let output = env.run(&["backup", path, "--out", archive.to_str().unwrap()]);
         assert_eq!(code(&output), 0, "{fixture}: {}{}", stdout(&output), stderr(&output));
         assert!(
-            stdout(&output).contains("scratch/notes.txt"),
-            "unknown files go in and are listed: {}",
+            stdout(&output).contains("not backed up:") && stdout(&output).contains("scratch"),
+            "undeclared files stay out and are listed: {}",
             stdout(&output)
+        );
+        assert!(
+            !String::from_utf8_lossy(&gunzip(&archive)).contains("the agent's own notes"),
+            "{fixture}: an undeclared file was archived"
         );
         assert!(
             !String::from_utf8_lossy(&gunzip(&archive)).contains("hard-link-canary"),
@@ -286,7 +290,7 @@ fn backup_and_restore_round_trip_byte_for_byte() {
         let files = assert_restored_exactly(&dir, &restored, &archive);
         assert!(
             restored.join("downloads/big.bin").exists()
-                && restored.join("scratch/notes.txt").exists()
+                && !restored.join("scratch/notes.txt").exists()
         );
         assert_eq!(
             fs::read_dir(restored.join("downloads")).unwrap().count(),

@@ -256,7 +256,10 @@ fn missing_gitignore_is_written_and_user_lines_are_kept() {
         [
             ("missing-gitignore".to_owned(), ".gitignore".to_owned()),
             // A person's edit git has not seen yet.
-            ("uncommitted-change".to_owned(), ".gitignore".to_owned())
+            ("uncommitted-change".to_owned(), ".gitignore".to_owned()),
+            // git itself would take both secrets (`git add -A`).
+            ("unignored-secret".to_owned(), "state/credentials.json".to_owned()),
+            ("unignored-secret".to_owned(), "state/token.json".to_owned()),
         ]
     );
     let output = env.run(&["check", "--fix", ollim.to_str().unwrap()]);

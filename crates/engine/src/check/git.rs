@@ -3,23 +3,25 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::{Entry, Git};
 
 pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
     let path = tree.root.join(".gitignore");
     let current = fs::read_to_string(&path).unwrap_or_default();
     let exclusions = tree.layout.journal_exclusions();
-    let missing = exclusions.uncovered_by(&current);
-    if !missing.is_empty() {
+    let block_current = exclusions.gitignore_is_current(&current);
+    if !block_current {
         let message = if current.trim().is_empty() {
-            "the data directory is a git repository without a .gitignore: secrets and ephemeral files can be committed".to_owned()
+            "the data directory is a git repository without the layout's .gitignore: `git add` would pick up secrets, ephemeral and undeclared files".to_owned()
         } else {
-            format!(".gitignore does not exclude: {}", missing.join(" "))
+            ".gitignore does not end with the layout's block (it ignores everything the layout does not declare as tracked)".to_owned()
         };
         problems.push(
             Problem::new(ProblemKind::MissingGitignore, ".gitignore", message)
                 .fix_with(Action::WriteGitignore, &path),
         );
     }
+    check_ignored(tree, block_current, problems);
     if let Some(status) = dotdir_git_journal::push_status(&tree.root.join(".git"))
         && !status.ok
     {
@@ -67,21 +69,33 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
         Ok(tracked) => {
             for path in tracked {
                 let rel = path.to_string_lossy().into_owned();
-                let what = if tree.layout.entry_for(&rel).is_some_and(|e| e.secret) {
-                    "a secret"
-                } else {
-                    "a path the layout excludes from git"
-                };
-                problems.push(
+                let entry = tree.layout.entry_for(&rel);
+                let problem = if entry.is_some_and(|e| e.secret) {
                     Problem::new(
                         ProblemKind::TrackedSecret,
                         &rel,
                         format!(
-                            "{what} is tracked by git (in HEAD or the index): `dotdir check --fix` untracks it (`git rm --cached {rel}` and a commit, the file stays); its old content stays in the history, so rotate a secret"
+                            "a secret is tracked by git (in HEAD or the index): `dotdir check --fix` untracks it (`git rm --cached {rel}` and a commit, the file stays); its old content stays in the history, so rotate it"
                         ),
                     )
-                    .fix_with(Action::Untrack, &tree.root.join(&path)),
-                );
+                } else if exclusions.matching(&rel).is_some() {
+                    Problem::new(
+                        ProblemKind::TrackedSecret,
+                        &rel,
+                        format!(
+                            "a path the layout excludes from git is tracked (in HEAD or the index): `dotdir check --fix` untracks it (`git rm --cached {rel}` and a commit, the file stays)"
+                        ),
+                    )
+                } else {
+                    Problem::new(
+                        ProblemKind::TrackedUndeclared,
+                        &rel,
+                        format!(
+                            "a path the layout does not declare is tracked (in HEAD or the index; a `git add -A` or a commit by hand): `dotdir check --fix` untracks it (`git rm --cached {rel}` and a commit, the file stays)"
+                        ),
+                    )
+                };
+                problems.push(problem.fix_with(Action::Untrack, &tree.root.join(&path)));
             }
         }
         Err(message) => problems.push(Problem::new(
@@ -89,6 +103,78 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
             ".git",
             format!("cannot read the git repository to look for tracked secrets: {message}"),
         )),
+    }
+}
+
+/// A path a pattern matches: every wildcard replaced by a plain name (`None` for a character
+/// class, which has no one plain stand-in).
+pub(super) fn sample_path(pattern: &str) -> Option<String> {
+    if pattern.contains(['[', '\\']) {
+        return None;
+    }
+    let names: Vec<String> = pattern
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| if s == "**" { "x".to_owned() } else { s.replace(['*', '?'], "x") })
+        .collect();
+    Some(names.join("/"))
+}
+
+/// Asks git's whole ignore stack (every `.gitignore` with its negations, `.git/info/exclude`,
+/// `core.excludesFile`) whether each secret and each excluded entry is really ignored — a
+/// path of each pattern, and every such file present. A secret file present and not ignored is
+/// an error: `git add -A`, or an application committing with the `git` command, would take it.
+/// Any other path not ignored is one `missing-gitignore` warning, unless the block itself is
+/// already reported (`block_current` false), whose repair covers it.
+fn check_ignored(tree: &Tree, block_current: bool, problems: &mut Vec<Problem>) {
+    let Ok(journal) = open_journal(&tree.root, &tree.layout) else { return };
+    let mut paths: Vec<(String, &Entry)> = Vec::new();
+    for entry in tree.layout.all_entries().filter(|e| e.git == Git::Excluded) {
+        let pattern = entry.pattern.trim_start_matches('/');
+        if pattern == ".git" || pattern.starts_with(".git/") {
+            continue;
+        }
+        if let Some(sample) = sample_path(pattern) {
+            paths.push((sample, entry));
+        }
+    }
+    for node in &tree.nodes {
+        if let Some(entry) = node.entry.filter(|e| e.git == Git::Excluded)
+            && node.kind != NodeKind::Dir
+            && !paths.iter().any(|(p, _)| *p == node.relative)
+        {
+            paths.push((node.relative.clone(), entry));
+        }
+    }
+    let mut loose = Vec::new();
+    for (rel, entry) in paths {
+        // Judged as the layout judges it: the first entry describing the path.
+        if tree.layout.entry_for(&rel).is_none_or(|e| e.git != Git::Excluded) {
+            continue;
+        }
+        match journal.is_ignored(&rel) {
+            Ok(true) => {}
+            Ok(false) if entry.secret && tree.root.join(&rel).exists() => problems.push(
+                Problem::new(
+                    ProblemKind::UnignoredSecret,
+                    &rel,
+                    format!("git does not ignore this secret: `git add -A` or the application's own `git add` would commit it (a line of .gitignore, a nested .gitignore, .git/info/exclude or core.excludesFile un-ignores it: `git check-ignore -v --no-index {rel}` names the line)"),
+                )
+                .fix_with(Action::WriteGitignore, &tree.root.join(".gitignore")),
+            ),
+            Ok(false) => loose.push(rel),
+            Err(_) => {}
+        }
+    }
+    if !loose.is_empty() && block_current {
+        problems.push(
+            Problem::new(
+                ProblemKind::MissingGitignore,
+                ".gitignore",
+                format!("git does not ignore what the layout excludes: {}", loose.join(" ")),
+            )
+            .fix_with(Action::WriteGitignore, &tree.root.join(".gitignore")),
+        );
     }
 }
 

@@ -47,13 +47,20 @@ pub enum ProblemKind {
     /// `push-failed`: the last push of the journal (by `dotdir push` or the background push)
     /// failed; nothing is lost, the commits wait for the next push.
     PushFailed,
+    /// `unignored-secret`: git's own ignore stack (a negation in a `.gitignore`,
+    /// `.git/info/exclude`, `core.excludesFile`) does not ignore a secret, so `git add -A` or
+    /// the application's own `git add` would commit it.
+    UnignoredSecret,
+    /// `tracked-undeclared`: a path the layout does not declare is tracked by git (a `git add
+    /// -A`, a commit by hand); the journal only ever commits declared files.
+    TrackedUndeclared,
     /// A kind declared by a layout's own [`crate::Validator`].
     Other(&'static str),
 }
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 17] = [
+    pub const ALL: [ProblemKind; 19] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
@@ -71,6 +78,8 @@ impl ProblemKind {
         ProblemKind::Unreadable,
         ProblemKind::UncommittedChange,
         ProblemKind::PushFailed,
+        ProblemKind::UnignoredSecret,
+        ProblemKind::TrackedUndeclared,
     ];
 
     /// The stable kebab-case name (`secret-mode`, `torn-jsonl`, …).
@@ -93,6 +102,8 @@ impl ProblemKind {
             ProblemKind::Unreadable => "unreadable",
             ProblemKind::UncommittedChange => "uncommitted-change",
             ProblemKind::PushFailed => "push-failed",
+            ProblemKind::UnignoredSecret => "unignored-secret",
+            ProblemKind::TrackedUndeclared => "tracked-undeclared",
             ProblemKind::Other(name) => name,
         }
     }
@@ -137,6 +148,12 @@ impl ProblemKind {
             ProblemKind::TrackedSecret => {
                 "run `dotdir check --fix` to untrack it (`git rm --cached` and a commit; the file stays); rotate the secret, its old content stays in the history"
             }
+            ProblemKind::UnignoredSecret => {
+                "run `dotdir check --fix` (the layout's block goes to the end of .gitignore); if a nested .gitignore or git's own configuration still un-ignores it, remove that line by hand"
+            }
+            ProblemKind::TrackedUndeclared => {
+                "run `dotdir check --fix` to untrack it (the file stays); declare it in the layout if it should be tracked"
+            }
             ProblemKind::SecretMode
             | ProblemKind::TornJsonl
             | ProblemKind::CorruptJsonl
@@ -161,6 +178,7 @@ impl ProblemKind {
             | ProblemKind::OrphanTemp
             | ProblemKind::MissingGitignore
             | ProblemKind::UncommittedChange
+            | ProblemKind::TrackedUndeclared
             | ProblemKind::PushFailed => Severity::Warning,
             _ => Severity::Error,
         }

@@ -51,7 +51,26 @@ pub(super) fn apply(
             let _ = journal
                 .sync_gitignore()
                 .map_err(|source| Error::Git { path: root.to_path_buf(), source })?;
-            Ok("wrote the layout's exclusions into .gitignore".to_owned())
+            // Verified with git's own ignore stack, never claimed: a nested `.gitignore` or
+            // git's configuration can still un-ignore a secret.
+            let secrets: Vec<String> = layout
+                .secrets()
+                .filter_map(|e| sample_path(e.pattern.trim_start_matches('/')))
+                .collect();
+            for rel in secrets {
+                if layout.entry_for(&rel).is_some_and(|e| e.secret)
+                    && !journal.is_ignored(&rel).unwrap_or(false)
+                {
+                    return Err(Error::Unverified {
+                        path: root.join(&rel),
+                        message: format!(
+                            "git still does not ignore it after .gitignore was rewritten: `git -C {} check-ignore -v --no-index {rel}` names the line that un-ignores it; remove that line",
+                            root.display()
+                        ),
+                    });
+                }
+            }
+            Ok("wrote the layout's block at the end of .gitignore".to_owned())
         }
         Action::CommitChanged => {
             let git_error = |source| Error::Git { path: root.to_path_buf(), source };

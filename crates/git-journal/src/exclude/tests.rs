@@ -99,7 +99,11 @@ fn merge_keeps_user_lines_and_replaces_the_block() {
     assert_eq!(merge_gitignore("", &block), block);
     assert_eq!(merge_gitignore("mine", &block), format!("mine\n{block}"));
     let existing = format!("top\n{BLOCK_BEGIN}\n*.old\n{BLOCK_END}\nbottom\n");
-    assert_eq!(merge_gitignore(&existing, &block), format!("top\n{block}bottom\n"));
+    assert_eq!(
+        merge_gitignore(&existing, &block),
+        format!("top\nbottom\n{block}"),
+        "the block moves to the end, where no user line can undo it"
+    );
     // Idempotent.
     let once = merge_gitignore(&existing, &block);
     assert_eq!(merge_gitignore(&once, &block), once);

@@ -12,6 +12,7 @@ mod basics;
 mod common;
 mod concurrency;
 mod crash;
+mod deny;
 mod history;
 mod push;
 mod scaling;

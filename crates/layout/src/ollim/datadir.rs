@@ -50,6 +50,12 @@ pub struct Options {
     /// leaves it: `origin`) in the background after every commit. Opt-in; a commit never waits
     /// for it, and a failed push is a `push-failed` warning of `dotdir check`.
     pub auto_push: Option<String>,
+    /// The declaration the handle follows: [`LAYOUT`](crate::ollim::LAYOUT), or a downstream
+    /// crate's extension of it ([`crate::Layout::extend`]) — then its own files get their
+    /// declared modes, and the journal's allow-list, exclusions and `.gitignore` follow the
+    /// extension (a secret it adds is never committed). [`DataDir::open`] refuses a layout that
+    /// is not ollim-bot's or an extension of it.
+    pub layout: &'static crate::Layout,
 }
 
 impl fmt::Debug for Options {
@@ -61,6 +67,7 @@ impl fmt::Debug for Options {
             .field("git_identity_from_config", &self.git_identity_from_config)
             .field("durability", &self.durability)
             .field("auto_push", &self.auto_push)
+            .field("layout", &self.layout.name)
             .finish()
     }
 }
@@ -74,6 +81,7 @@ impl Default for Options {
             git_identity_from_config: true,
             durability: dotdir_atomic_store::Durability::Full,
             auto_push: None,
+            layout: &super::LAYOUT,
         }
     }
 }
@@ -120,6 +128,28 @@ impl Options {
         self
     }
 
+    /// Sets [`Options::layout`]: ollim-bot's layout extended with a downstream crate's entries.
+    ///
+    /// ```
+    /// use dotdir::{Entry, Format, Layout, ollim};
+    ///
+    /// const PLUGINS: Layout = Layout::extend(
+    ///     &ollim::LAYOUT,
+    ///     &[Entry::file("plugins/*.json", Format::Json, "a plugin's API token").secret()],
+    /// );
+    /// let dir = tempfile::tempdir()?;
+    /// let data = ollim::DataDir::open(dir.path(), ollim::Options::new().layout(&PLUGINS))?;
+    /// let gitignore = std::fs::read_to_string(dir.path().join(".gitignore"))?;
+    /// assert!(gitignore.contains("/plugins/*.json"));
+    /// # drop(data);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn layout(mut self, layout: &'static crate::Layout) -> Self {
+        self.layout = layout;
+        self
+    }
+
     /// Sets the durability of writes.
     #[must_use]
     pub fn durability(mut self, durability: dotdir_atomic_store::Durability) -> Self {
@@ -163,6 +193,18 @@ impl DataDir {
                 source_name: "DataDir::open",
                 value: root.display().to_string(),
                 reason: "must be an absolute path",
+            });
+        }
+        let mut base = Some(options.layout);
+        while let Some(layout) =
+            base.filter(|l| l.name != super::LAYOUT.name || l.extends.is_some())
+        {
+            base = layout.extends;
+        }
+        if base.is_none() {
+            return Err(Error::Refused {
+                what: format!("the layout {:?}", options.layout.name),
+                reason: "an ollim-bot DataDir takes ollim::LAYOUT or an extension of it (Layout::extend)".into(),
             });
         }
         // The root may be reached through a symbolic link (the caller named it); a layout
@@ -256,7 +298,37 @@ impl DataDir {
     /// mode (new ones by the umask); the configured durability.
     pub(crate) fn write_options(&self, path: &Path) -> WriteOptions {
         let relative = path.strip_prefix(&self.root).unwrap_or(path);
-        super::LAYOUT.write_options(relative, self.options.durability)
+        self.options.layout.write_options(relative, self.options.durability)
+    }
+
+    /// Writes `relative` — a file [`Options::layout`] declares, typically one an extension of
+    /// ollim-bot's layout adds — atomically with its entry's mode (`0o600` for a secret or
+    /// private entry, whatever the umask), and commits it with `message` when the layout
+    /// tracks it (a secret never is). Returns whether the file is tracked. An undeclared path,
+    /// a directory entry, a path with `..` or a symbolic link on the way is refused; nothing
+    /// is written then.
+    pub fn write_declared(&self, relative: &str, bytes: &[u8], message: &str) -> Result<bool> {
+        let rel = Path::new(relative);
+        let plain = rel.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+        let entry = self.options.layout.entry_for(relative);
+        let Some(entry) = entry.filter(|e| plain && e.kind == crate::Kind::File) else {
+            return Err(Error::refused(
+                format!("path {relative:?}"),
+                format!("not a file the {} layout declares", self.options.layout.name),
+            ));
+        };
+        let path = self.root.join(rel);
+        let parent = path.parent().unwrap_or(&self.root);
+        check_real_dir(&self.root, parent)?;
+        let dir_mode = if entry.private { 0o700 } else { 0o755 };
+        dotdir_atomic_store::create_dirs(parent, dir_mode, self.options.durability)?;
+        check_real_dir(&self.root, parent)?;
+        let _ = dotdir_atomic_store::write(&path, bytes, &self.write_options(&path))?;
+        let tracked = self.options.layout.journal_exclusions().allows(relative);
+        if tracked {
+            self.commit(relative, message)?;
+        }
+        Ok(tracked)
     }
 
     /// A Python-style JSON document under `state/`.

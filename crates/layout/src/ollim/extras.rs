@@ -11,8 +11,7 @@ use dotdir_atomic_store::{write, write_new};
 use jiff::{Timestamp, tz::TimeZone};
 
 use crate::ollim::{
-    DataDir, Error, LAYOUT, Result, StateGuard, is_safe_item_id, numbered_name,
-    sanitize_download_name,
+    DataDir, Error, Result, StateGuard, is_safe_item_id, numbered_name, sanitize_download_name,
 };
 
 /// The attachments directory.
@@ -110,7 +109,7 @@ impl DataDir {
         let Ok(resolved) = fs::canonicalize(&absolute) else { return Ok(false) };
         let Ok(rel) = resolved.strip_prefix(guard.root()) else { return Ok(false) };
         let Some(rel) = rel.to_str().map(str::to_owned) else { return Ok(false) };
-        let tracked = LAYOUT.entry_for(&rel).is_some_and(|entry| entry.git == crate::Git::Tracked);
+        let tracked = self.options.layout.journal_exclusions().allows(&rel);
         if !rel.ends_with(".md") || !tracked {
             return Ok(false);
         }

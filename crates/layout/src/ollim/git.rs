@@ -8,7 +8,7 @@ use std::path::Path;
 
 use dotdir_git_journal::{DeferringJournal, JournalOptions};
 
-use crate::ollim::{LAYOUT, Result};
+use crate::ollim::Result;
 
 /// The message of the commit that brings `.gitignore` up to date.
 pub const GITIGNORE_MESSAGE: &str = "update .gitignore";
@@ -16,7 +16,7 @@ pub const GITIGNORE_MESSAGE: &str = "update .gitignore";
 /// Opens (or initialises) the repository of the ollim-bot directory at `root`.
 pub(crate) fn open(root: &Path, options: &super::Options) -> Result<DeferringJournal> {
     let mut journal = JournalOptions::new()
-        .exclusions(LAYOUT.journal_exclusions())
+        .exclusions(options.layout.journal_exclusions())
         .identity_from_git_config(options.git_identity_from_config)
         .durability(options.durability);
     journal.gitignore_message = GITIGNORE_MESSAGE.to_owned();

@@ -16,16 +16,35 @@ use super::{Error, Result, names::validate_name};
 
 /// The omicos global home: credentials, the shared kernel environment, long-term memory and the
 /// cloud caches, shared by every workspace of one user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct GlobalHome {
     root: PathBuf,
     durability: store::Durability,
+    layout: &'static crate::Layout,
 }
+
+impl PartialEq for GlobalHome {
+    fn eq(&self, other: &Self) -> bool {
+        self.root == other.root
+            && self.durability == other.durability
+            && std::ptr::eq(self.layout, other.layout)
+    }
+}
+
+impl Eq for GlobalHome {}
 
 impl GlobalHome {
     /// The home at `root`. Touches nothing on disk.
     pub fn at(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into(), durability: store::Durability::Full }
+        Self { root: root.into(), durability: store::Durability::Full, layout: &super::HOME_LAYOUT }
+    }
+
+    /// Follows `layout`, [`super::HOME_LAYOUT`] extended by a downstream crate
+    /// ([`crate::Layout::extend`]): the files it adds get their declared modes.
+    #[must_use]
+    pub fn with_layout(mut self, layout: &'static crate::Layout) -> Self {
+        self.layout = layout;
+        self
     }
 
     /// Sets the durability of every write, removal and directory creation in the home (and in
@@ -193,7 +212,7 @@ impl GlobalHome {
     /// for a secret), with the home's durability.
     pub(crate) fn write_options(&self, path: &Path) -> WriteOptions {
         let relative = path.strip_prefix(&self.root).unwrap_or(path);
-        super::HOME_LAYOUT.write_options(relative, self.durability)
+        self.layout.write_options(relative, self.durability)
     }
 
     /// The JSON document at `path`, written with [`GlobalHome::write_options`].

@@ -234,6 +234,7 @@ pub struct Workspace {
     data_dir: PathBuf,
     mode: Mode,
     source: DataDirSource,
+    layout: &'static crate::Layout,
 }
 
 impl Workspace {
@@ -244,7 +245,14 @@ impl Workspace {
         let levels = if mode == Mode::Cli { 2 } else { 1 };
         let workspace_root =
             data_dir.ancestors().nth(levels).map_or_else(|| data_dir.clone(), Path::to_owned);
-        Self { home, workspace_root, data_dir, mode, source: DataDirSource::Flag }
+        Self {
+            home,
+            workspace_root,
+            data_dir,
+            mode,
+            source: DataDirSource::Flag,
+            layout: &super::WORKSPACE_LAYOUT,
+        }
     }
 
     /// Resolves the data directory, first match wins:
@@ -272,7 +280,22 @@ impl Workspace {
                 DataDirSource::WorkingDirectory,
             ),
         };
-        Self { home, workspace_root, data_dir, mode: options.mode, source }
+        Self {
+            home,
+            workspace_root,
+            data_dir,
+            mode: options.mode,
+            source,
+            layout: &super::WORKSPACE_LAYOUT,
+        }
+    }
+
+    /// Follows `layout`, [`super::WORKSPACE_LAYOUT`] extended by a downstream crate
+    /// ([`crate::Layout::extend`]): the files it adds get their declared modes.
+    #[must_use]
+    pub fn with_layout(mut self, layout: &'static crate::Layout) -> Self {
+        self.layout = layout;
+        self
     }
 
     /// Sets the durability of every write, removal and directory creation in the workspace
@@ -297,7 +320,7 @@ impl Workspace {
             Mode::Serve => &self.data_dir,
         };
         let relative = path.strip_prefix(root).unwrap_or(path);
-        super::WORKSPACE_LAYOUT.write_options(relative, self.durability())
+        self.layout.write_options(relative, self.durability())
     }
 
     /// The JSON document at `path`, written with [`Workspace::write_options`].

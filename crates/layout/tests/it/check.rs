@@ -53,14 +53,18 @@ fn backup_never_takes_a_secret_even_when_a_general_entry_matches_first() {
     write(dir.path(), "stray", b"?");
     let selection = backup::select(dir.path(), &APP).unwrap();
     let files: Vec<&str> = selection.files.iter().map(|f| f.relative.as_str()).collect();
-    // A path the layout does not know goes in (listed as unknown): it may be the user's.
-    assert_eq!(files, ["data/a.json", "stray"]);
-    assert!(selection.files[1].unknown);
+    // Deny by default: a path the layout does not know stays out, listed as undeclared.
+    assert_eq!(files, ["data/a.json"]);
     let skipped: Vec<(&str, &str)> =
         selection.skipped.iter().map(|s| (s.relative.as_str(), s.reason.label())).collect();
     assert_eq!(
         skipped,
-        [("cache", "re-creatable"), ("data/api-key.json", "secret"), ("vault", "secret")]
+        [
+            ("cache", "re-creatable"),
+            ("data/api-key.json", "secret"),
+            ("stray", "undeclared"),
+            ("vault", "secret")
+        ]
     );
 }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "test helpers: a failing unwrap says where")]
 
 mod day;
+mod deny;
 mod downloads;
 mod failures;
 mod guard;
