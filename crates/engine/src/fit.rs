@@ -136,7 +136,9 @@ pub fn home_dirs() -> Vec<PathBuf> {
     {
         homes.push(home);
     }
-    if let Some(home) = passwd_home()
+    // The password database is read once per process: the real user id does not change.
+    static PASSWD_HOME: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    if let Some(home) = PASSWD_HOME.get_or_init(passwd_home)
         && let Ok(home) = home.canonicalize()
         && !homes.contains(&home)
     {
