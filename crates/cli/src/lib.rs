@@ -24,6 +24,12 @@
 //! (colour only on a terminal), `--json` on every command. Exit codes: 0 no errors, 1 errors
 //! found, 2 usage or I/O error.
 //!
+//! A directory must fit its layout (its declared fingerprint, [`Layout::fingerprint`], not
+//! `$HOME`) before anything writes to it: `check --fix`, `init` over a non-empty directory,
+//! `restore --force`, `clone`, `backup` and `push` refuse one that does not, unless the person
+//! names the layout and forces (`--layout L --force`); `$HOME` and `/` always. A path inside a
+//! data directory works on its root. `check` and `inspect` still read a misfit and report it.
+//!
 //! # Features
 //! - `builtin` (default): the ollim-bot and omicos layouts ([`Cli::builtin`]) and the `demo`
 //!   command, through the `dotdir` facade. Without it the crate needs only the engine.
