@@ -195,7 +195,8 @@ pub(crate) fn clone(
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let staging = parent.join(format!(".{}.dotdir-clone", name.to_string_lossy()));
+    let staging =
+        parent.join(format!(".{}.dotdir-clone", name.to_string_lossy().trim_start_matches('.')));
     if staging.symlink_metadata().is_ok() {
         bail!(
             "{} exists, left by an interrupted clone: remove it, then run the clone again",

@@ -295,6 +295,29 @@ mod tests {
     }
 
     #[test]
+    fn detect_recognises_only_a_layout_whose_fingerprint_is_there() {
+        // A home-like directory: `.claude/` and notes the bot layout declares, no `state/`.
+        const SDK: Layout = Layout::new(
+            "sdk",
+            "declares .claude",
+            &[Entry::dir(".claude", "sdk"), Entry::file("*.md", Format::Text, "a note")],
+        )
+        .fingerprint(&[".claude/", "state/"]);
+        let tmp = tempfile::tempdir().unwrap();
+        mkdir(tmp.path(), ".claude/agents");
+        fs::write(tmp.path().join("README.md"), "").unwrap();
+        fs::write(tmp.path().join(".npmrc"), "").unwrap();
+        assert!(crate::inspect::detect(tmp.path(), &[&LAYOUT, &SDK]).is_none());
+        mkdir(tmp.path(), "state");
+        mkdir(tmp.path(), "routines");
+        // Both fit now; the bot declares more of the top level.
+        assert_eq!(
+            crate::inspect::detect(tmp.path(), &[&LAYOUT, &SDK]).map(|l| l.name),
+            Some("bot")
+        );
+    }
+
+    #[test]
     fn errors_name_the_path() {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("file");
