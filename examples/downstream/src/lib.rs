@@ -197,7 +197,7 @@ pub const LAYOUT: Layout = Layout::new(
 .located(Location::Home { name: ".claude", env: Some("CLAUDE_CONFIG_DIR") })
 .run_by("claude")
 // `projects/` holds every session's transcript (and `init` makes it); beside it one file or
-// folder only Claude Code keeps. Never `CLAUDE.md` or `settings.json` alone: a project's root
+// folder only Claude Code keeps. Not `CLAUDE.md` or `settings.json`: a project's root
 // and its `.claude/` hold those too.
 .fingerprint(&["projects/"])
 .fingerprint_any(&[
