@@ -17,14 +17,26 @@ use crate::{
     style::{self, Style},
 };
 
+/// `backup`'s switches.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    /// `--list`: only show what would go in.
+    pub(crate) list: bool,
+    /// `--force`: replace an existing archive.
+    pub(crate) force: bool,
+    /// `--layout L --force`: back up a directory that does not fit its layout.
+    pub(crate) overridden: bool,
+}
+
 pub(crate) fn run(
+    layouts: &Layouts,
     targets: Targets,
     out: Option<&Path>,
-    list: bool,
-    force: bool,
+    options: Options,
     json: bool,
     style: &Style,
 ) -> Result<Outcome> {
+    let Options { list, force, overridden } = options;
     let mut targets = targets.list;
     if targets.len() > 1 {
         let found: Vec<String> = targets.iter().map(|t| t.dir.display().to_string()).collect();
@@ -34,6 +46,30 @@ pub(crate) fn run(
         );
     }
     let target = targets.remove(0);
+    if list {
+        // Only shown, nothing archived: a misfit is said, not refused.
+        let fit = target.fit()?;
+        if !fit.fits() {
+            writeln!(
+                io::stderr().lock(),
+                "{} {} does not fit the {} layout ({}): `{} backup` refuses it",
+                style.warn("warning:"),
+                target.dir.display(),
+                target.layout.name,
+                fit.explain(),
+                style.command
+            )?;
+        }
+    } else {
+        let retry = format!(
+            "{} backup --layout {} --force {} --out {}",
+            style.command,
+            target.layout.name,
+            target.dir.display(),
+            out.map_or_else(|| "FILE.tar.gz".to_owned(), |o| o.display().to_string())
+        );
+        layouts.ensure_fits(&target.dir, target.layout, "back up", overridden, &retry)?;
+    }
     let selection =
         dotdir_engine::backup::select(&target.dir, target.layout).with_context(|| {
             format!(
@@ -224,12 +260,15 @@ pub(crate) fn verify(archive: &Path, json: bool, style: &Style) -> Result<Outcom
     Ok(Outcome::Clean)
 }
 
-/// `dotdir restore ARCHIVE DIR [--force]`.
+/// `dotdir restore ARCHIVE DIR [--force [--layout L]]`. `--force` replaces (moves aside) an
+/// occupied directory only when it fits the archive's layout; one that does not fit needs the
+/// layout named as well (`--force --layout L`, L the archive's). `$HOME` and `/` never.
 pub(crate) fn restore(
     layouts: &Layouts,
     archive: &Path,
     dir: &Path,
     force: bool,
+    named: Option<&str>,
     json: bool,
     style: &Style,
 ) -> Result<Outcome> {
@@ -242,6 +281,26 @@ pub(crate) fn restore(
             manifest.layout
         );
     };
+    if let Some(named) = named
+        && named != layout.name
+    {
+        bail!(
+            "{} is a backup of the {} layout, not {named}: nothing was restored",
+            archive.display(),
+            layout.name
+        );
+    }
+    let occupied = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+    if force && occupied {
+        let retry = format!(
+            "{} restore --force --layout {} {} {}",
+            style.command,
+            layout.name,
+            archive.display(),
+            dir.display()
+        );
+        layouts.ensure_fits(dir, layout, "restore over", named.is_some(), &retry)?;
+    }
     let target = Target { dir: dir.to_path_buf(), layout };
     let restored =
         dotdir_engine::archive::restore(archive, dir, layout, &target.check_options()?, force)

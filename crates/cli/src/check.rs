@@ -3,7 +3,10 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use dotdir_engine::check::{FixReport, Problem, Report, Severity};
+use dotdir_engine::{
+    check::{FixReport, Problem, Report, Severity},
+    inspect::Fit,
+};
 use serde_json::{Value, json};
 
 use crate::{
@@ -35,6 +38,12 @@ pub(crate) fn run(
             .with_context(|| {
                 format!("cannot check {}: check that you may read it", target.dir.display())
             })?;
+        // A directory that does not fit its layout is read, and said prominently: it fails
+        // the check, and every command that writes refuses it.
+        let fit = target.fit()?;
+        if !fit.fits() {
+            outcome = Outcome::Problems;
+        }
         // Errors fail the check, warnings only under --strict, notices never; so does a repair
         // that failed or was refused.
         let failing = if strict { Severity::Warning } else { Severity::Error };
@@ -44,8 +53,11 @@ pub(crate) fn run(
             outcome = Outcome::Problems;
         }
         if json {
-            documents.push(to_json(&report, fixed.as_ref()));
+            let mut document = to_json(&report, fixed.as_ref());
+            document["fit"] = fit_json(&fit);
+            documents.push(document);
         } else {
+            render_misfit(&mut out, target, &fit, style)?;
             render(&mut out, target, &report, fixed.as_ref(), style)?;
         }
     }
@@ -54,6 +66,43 @@ pub(crate) fn run(
         writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
     }
     Ok(outcome)
+}
+
+/// `{"fits": …, "missing": […], "foreign": […]}`.
+pub(crate) fn fit_json(fit: &Fit) -> Value {
+    json!({"fits": fit.fits(), "home": fit.home, "missing": fit.missing, "foreign": fit.foreign})
+}
+
+/// The warning line of a directory that does not fit its layout (nothing when it fits).
+pub(crate) fn render_misfit(
+    out: &mut impl Write,
+    target: &Target,
+    fit: &Fit,
+    style: &Style,
+) -> Result<()> {
+    if fit.fits() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} {} does not fit the {} layout: {}.",
+        style.bad("misfit:"),
+        target.dir.display(),
+        target.layout.name,
+        fit.explain()
+    )?;
+    let advice = if fit.home {
+        "Nothing will write to it or archive it, even with --force: pass the data directory itself."
+            .to_owned()
+    } else {
+        format!(
+            "`{cmd} check --fix`, `{cmd} backup` and `{cmd} push` refuse it; if it really is one, add `--layout {} --force`.",
+            target.layout.name,
+            cmd = style.command
+        )
+    };
+    writeln!(out, "  {}", style.dim(&advice))?;
+    Ok(())
 }
 
 pub(crate) fn problem_json(problem: &Problem) -> Value {

@@ -7,6 +7,44 @@ use serde_json::json;
 
 use crate::{Outcome, style::Style};
 
+/// Refuses to initialise `dir` where that would write into something that is not a data
+/// directory of `layout`: `$HOME` or `/` (always), an existing non-empty directory that does
+/// not fit the layout, or a directory inside another data directory — unless `overridden`
+/// (`--layout L --force`) for the last two. A new or empty directory is what `init` is for.
+pub(crate) fn ensure_may_init(
+    layouts: &crate::layouts::Layouts,
+    dir: &Path,
+    layout: &'static dotdir_engine::Layout,
+    overridden: bool,
+) -> Result<()> {
+    let retry =
+        format!("{} init --layout {} --force {}", layouts.command, layout.name, dir.display());
+    let occupied = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+    if occupied || dotdir_engine::inspect::is_home_or_root(dir) {
+        layouts.ensure_fits(dir, layout, "initialise", overridden, &retry)?;
+    }
+    // The nearest directory that exists: is it, or is it inside, another data directory?
+    let Some(existing) = dir.ancestors().find(|a| a.is_dir()) else { return Ok(()) };
+    let inside = if existing == dir {
+        dotdir_engine::inspect::enclosing(existing, &layouts.all)
+    } else {
+        dotdir_engine::inspect::detect(existing, &layouts.all)
+            .map(|l| (existing.to_path_buf(), l))
+            .or_else(|| dotdir_engine::inspect::enclosing(existing, &layouts.all))
+    };
+    if let Some((root, other)) = inside
+        && !overridden
+    {
+        anyhow::bail!(
+            "refusing to initialise {}: it is inside the {} data directory {}, and a data directory is never nested in another; nothing was written. If you really mean it, run `{retry}`",
+            dir.display(),
+            other.name,
+            root.display()
+        );
+    }
+    Ok(())
+}
+
 pub(crate) fn run(
     dir: &Path,
     layout: &'static dotdir_engine::Layout,

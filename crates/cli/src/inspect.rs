@@ -23,9 +23,13 @@ pub(crate) fn run(targets: Targets, all: bool, json: bool, style: &Style) -> Res
             dotdir_engine::inspect::inspect(&target.dir, target.layout).with_context(|| {
                 format!("cannot inspect {}: check that you may read it", target.dir.display())
             })?;
+        let fit = target.fit()?;
         if json {
-            documents.push(to_json(&tree));
+            let mut document = to_json(&tree);
+            document["fit"] = crate::check::fit_json(&fit);
+            documents.push(document);
         } else {
+            crate::check::render_misfit(&mut out, target, &fit, style)?;
             render(&mut out, target, &tree, all, style)?;
             writeln!(out)?;
         }

@@ -24,6 +24,12 @@
 //! (colour only on a terminal), `--json` on every command. Exit codes: 0 no errors, 1 errors
 //! found, 2 usage or I/O error.
 //!
+//! A directory must fit its layout (its declared fingerprint, [`Layout::fingerprint`], not
+//! `$HOME`) before anything writes to it: `check --fix`, `init` over a non-empty directory,
+//! `restore --force`, `clone`, `backup` and `push` refuse one that does not, unless the person
+//! names the layout and forces (`--layout L --force`); `$HOME` and `/` always. A path inside a
+//! data directory works on its root. `check` and `inspect` still read a misfit and report it.
+//!
 //! # Features
 //! - `builtin` (default): the ollim-bot and omicos layouts ([`Cli::builtin`]) and the `demo`
 //!   command, through the `dotdir` facade. Without it the crate needs only the engine.
@@ -142,7 +148,7 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
         if let Some(version) = self.version {
             command = command.version(version);
         }
-        for sub in ["inspect", "check", "backup", "init", "push", "clone"] {
+        for sub in ["inspect", "check", "backup", "restore", "init", "push", "clone"] {
             let names = names.clone();
             command = command.mut_subcommand(sub, |c| {
                 c.mut_arg("layout", |a| a.value_parser(PossibleValuesParser::new(names)))
@@ -168,7 +174,7 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
             Err(error) => error.exit(),
         };
         let start_hint = self.demo.then(|| format!("run `{} demo` to see a sample", self.name));
-        let layouts = Layouts { all: self.layouts.clone(), start_hint };
+        let layouts = Layouts { all: self.layouts.clone(), start_hint, command: self.name };
         let style = style::Style::new(cli.color, self.name);
         let result = self.dispatch(&layouts, cli.command, cli.json, &style);
         finish(result, cli.json, &style)
@@ -188,26 +194,63 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
             Command::Inspect { dir, layout, all } => {
                 inspect::run(layouts.resolve(dir, layout)?, all, json, style)
             }
-            Command::Check { dir, layout, fix, strict } => {
-                check::run(layouts.resolve(dir, layout)?, fix, strict, json, style)
+            Command::Check { dir, layout, fix, strict, force } => {
+                // Naming the layout and forcing is what says a person means it.
+                let overridden = layout.is_some() && force;
+                let targets = layouts.resolve(dir, layout)?;
+                if fix {
+                    for target in &targets.list {
+                        let retry = format!(
+                            "{} check --fix --layout {} --force {}",
+                            self.name,
+                            target.layout.name,
+                            target.dir.display()
+                        );
+                        layouts.ensure_fits(
+                            &target.dir,
+                            target.layout,
+                            "repair",
+                            overridden,
+                            &retry,
+                        )?;
+                    }
+                }
+                check::run(targets, fix, strict, json, style)
             }
             Command::Backup { verify: Some(archive), .. } => backup::verify(&archive, json, style),
             Command::Backup { dir, layout, out, list, force, verify: None } => {
-                backup::run(layouts.resolve(dir, layout)?, out.as_deref(), list, force, json, style)
+                let overridden = layout.is_some() && force;
+                let targets = layouts.resolve(dir, layout)?;
+                let options = backup::Options { list, force, overridden };
+                backup::run(layouts, targets, out.as_deref(), options, json, style)
             }
-            Command::Restore { archive, dir, force } => {
-                backup::restore(layouts, &archive, &dir, force, json, style)
+            Command::Restore { archive, dir, force, layout } => {
+                backup::restore(layouts, &archive, &dir, force, layout.as_deref(), json, style)
             }
-            Command::Init { layout, dir } => {
-                let layout = layouts.for_init(layouts.named(layout.as_deref())?)?;
+            Command::Init { layout: name, dir, force } => {
+                let overridden = name.is_some() && force;
+                let layout = layouts.for_init(layouts.named(name.as_deref())?)?;
+                init::ensure_may_init(layouts, &dir, layout, overridden)?;
                 init::run(&dir, layout, json, style)
             }
-            Command::Push { dir, layout, to, remote } => {
-                remote::push(layouts.resolve(dir, layout)?, to.as_deref(), &remote, json, style)
+            Command::Push { dir, layout, to, remote, force } => {
+                let overridden = layout.is_some() && force;
+                let targets = layouts.resolve(dir, layout)?;
+                for target in &targets.list {
+                    let retry = format!(
+                        "{} push --layout {} --force {}",
+                        self.name,
+                        target.layout.name,
+                        target.dir.display()
+                    );
+                    layouts.ensure_fits(&target.dir, target.layout, "push", overridden, &retry)?;
+                }
+                remote::push(targets, to.as_deref(), &remote, json, style)
             }
-            Command::Clone { url, dir, layout } => {
+            Command::Clone { url, dir, layout, force } => {
                 let layout = layouts.named(layout.as_deref())?;
-                remote::clone(layouts, &url, &dir, layout, json, style)
+                let overridden = layout.is_some() && force;
+                remote::clone(layouts, &url, &dir, layout, overridden, json, style)
             }
         }
     }
@@ -264,6 +307,10 @@ enum Command {
         /// Count warnings as errors (exit 1).
         #[arg(long)]
         strict: bool,
+        /// With --fix and --layout: repair a directory that does not fit the layout (its
+        /// fingerprint is missing). Never your home directory or /.
+        #[arg(long, requires = "fix")]
+        force: bool,
     },
     /// Archive everything the layout does not mark re-creatable or ephemeral (never a secret)
     /// into a .tar.gz with a SHA-256 manifest, verified before it takes its name.
@@ -276,7 +323,8 @@ enum Command {
         /// The archive to write (`.tar.gz`).
         #[arg(long, value_name = "FILE", required_unless_present_any = ["list", "verify"])]
         out: Option<PathBuf>,
-        /// Replace an existing archive at --out.
+        /// Replace an existing archive at --out; with --layout also back up a directory that
+        /// does not fit the layout. Never your home directory or /.
         #[arg(long, requires = "out")]
         force: bool,
         /// Only show what would go in, and what stays out.
@@ -293,10 +341,14 @@ enum Command {
         archive: PathBuf,
         /// Where to restore it (must not exist or be empty).
         dir: PathBuf,
-        /// Restore over a non-empty directory, moving it aside first (never while its
-        /// application runs).
+        /// Restore over a non-empty directory that fits the archive's layout, moving it aside
+        /// first (never while its application runs; never your home directory or /).
         #[arg(long)]
         force: bool,
+        /// With --force: the archive's layout, named to replace a directory that does not fit
+        /// it (moved aside all the same).
+        #[arg(long, requires = "force")]
+        layout: Option<String>,
     },
     /// Create a data directory: its directories with their modes, a git repository and the
     /// derived `.gitignore`.
@@ -304,8 +356,12 @@ enum Command {
         /// The layout to create (default: the only one the command serves).
         #[arg(long)]
         layout: Option<String>,
-        /// Where to create it.
+        /// Where to create it (new, empty, or a data directory of the layout).
         dir: PathBuf,
+        /// With --layout: initialise an existing directory that does not fit the layout. Never
+        /// your home directory or /.
+        #[arg(long)]
+        force: bool,
     },
     /// Push the data directory's git journal with your own `git` (file, ssh, https, git
     /// transports, your credentials). Every commit to send is audited first: a path the layout
@@ -322,6 +378,10 @@ enum Command {
         /// The remote's name.
         #[arg(long, value_name = "NAME", default_value = "origin")]
         remote: String,
+        /// With --layout: push a directory that does not fit the layout. Never your home
+        /// directory or /.
+        #[arg(long)]
+        force: bool,
     },
     /// Bring a data directory up from a remote: clone it, create the layout's untracked
     /// directories with their modes, and list what must be re-created (secrets, ephemeral state).
@@ -333,6 +393,9 @@ enum Command {
         /// The layout it follows (default: detected after the clone).
         #[arg(long)]
         layout: Option<String>,
+        /// With --layout: keep a clone that does not fit the layout.
+        #[arg(long)]
+        force: bool,
     },
 }
 

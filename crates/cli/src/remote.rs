@@ -14,6 +14,52 @@ use crate::{
     style::Style,
 };
 
+/// The layout a fresh clone at `staging` (to become `dir`) follows: the forced one or the one
+/// it fits; refused when it fits none, or does not fit the forced one (unless `overridden`).
+fn choose_layout(
+    layouts: &Layouts,
+    url: &str,
+    dir: &Path,
+    staging: &Path,
+    forced: Option<&'static Layout>,
+    overridden: bool,
+    style: &Style,
+) -> Result<&'static Layout> {
+    let single = match layouts.all[..] {
+        [layout] => Some(layout),
+        _ => None,
+    };
+    let Some(layout) =
+        forced.or_else(|| dotdir_engine::inspect::detect(staging, &layouts.all)).or(single)
+    else {
+        bail!(
+            "cannot tell which layout {url} follows: it fits none ({}); nothing was kept. Pass --layout {}",
+            layouts
+                .all
+                .iter()
+                .filter_map(|l| dotdir_engine::inspect::fit(staging, l).ok())
+                .map(|f| format!("{}: {}", f.layout, f.explain()))
+                .collect::<Vec<_>>()
+                .join("; "),
+            layouts.names()
+        );
+    };
+    let fit = dotdir_engine::inspect::fit(staging, layout)?;
+    if !fit.fits() && !overridden {
+        bail!(
+            "refusing to clone {url} into {}: it does not fit the {} layout ({}){}; nothing was kept. If it really is one, run `{} clone --layout {} --force {url} {}`",
+            dir.display(),
+            layout.name,
+            fit.explain(),
+            layouts.fitting_others(staging, layout),
+            style.command,
+            layout.name,
+            dir.display()
+        );
+    }
+    Ok(layout)
+}
+
 /// Refuses a layout without a journal, pointing to what moves it instead.
 fn require_journal(layout: &Layout, style: &Style) -> Result<()> {
     if !layout.has_journal() {
@@ -115,17 +161,26 @@ pub(crate) fn push(
     }
 }
 
-/// `clone URL DIR [--layout L]`.
+/// `clone URL DIR [--layout L [--force]]`. The repository is cloned beside `DIR` first and
+/// takes its name only when what it holds fits its layout (forced or detected); otherwise the
+/// clone is removed and nothing is kept, unless the person named the layout and forced it.
 pub(crate) fn clone(
     layouts: &Layouts,
     url: &str,
     dir: &Path,
     forced: Option<&'static Layout>,
+    overridden: bool,
     json: bool,
     style: &Style,
 ) -> Result<Outcome> {
     if let Some(layout) = forced {
         require_journal(layout, style)?;
+    }
+    if dotdir_engine::inspect::is_home_or_root(dir) {
+        bail!(
+            "refusing to clone into {}: it is your home directory (or /), never a data directory, and --force does not change that",
+            dir.display()
+        );
     }
     if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
         bail!(
@@ -133,31 +188,44 @@ pub(crate) fn clone(
             dir.display()
         );
     }
+    let Some(name) = dir.file_name() else {
+        bail!("{} names no directory: pass the directory to create", dir.display());
+    };
+    let parent = match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let staging =
+        parent.join(format!(".{}.dotdir-clone", name.to_string_lossy().trim_start_matches('.')));
+    if staging.symlink_metadata().is_ok() {
+        bail!(
+            "{} exists, left by an interrupted clone: remove it, then run the clone again",
+            staging.display()
+        );
+    }
     let status = Command::new("git")
         .arg("clone")
         .args(if json { &["--quiet"][..] } else { &[][..] })
         .arg("--")
         .arg(url)
-        .arg(dir)
+        .arg(&staging)
         .status()
         .context("cannot run git: install git to clone")?;
     if !status.success() {
+        let _ = std::fs::remove_dir_all(&staging);
         bail!("git clone {url} failed ({status}): nothing was created");
     }
-    let layout = match forced {
-        Some(layout) => layout,
-        None => match layouts.target(dir, None) {
-            Ok(target) => target.layout,
-            Err(error) => {
-                return Err(error.context(format!(
-                    "cloned into {}, but its layout is unknown: run `{} init --layout L {}`",
-                    dir.display(),
-                    style.command,
-                    dir.display()
-                )));
-            }
-        },
+    let layout = match choose_layout(layouts, url, dir, &staging, forced, overridden, style) {
+        Ok(layout) => layout,
+        Err(error) => {
+            // Only what this command just cloned is removed.
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(error);
+        }
     };
+    std::fs::rename(&staging, dir).with_context(|| {
+        format!("cannot move the clone {} to {}", staging.display(), dir.display())
+    })?;
     require_journal(layout, style)?;
     let (created, journal) = crate::init::prepare(dir, layout)?;
     // What the remote's history holds that the layout excludes (committed elsewhere).

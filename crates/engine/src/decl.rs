@@ -339,6 +339,35 @@ impl Location {
     }
 }
 
+/// What must be present for a directory to be one of a layout's own: a data directory must fit
+/// its layout before anything writes to it (`check --fix`, `init` over an existing directory,
+/// `restore --force`, `clone`, `backup`), so a dotfiles repository at `$HOME` that holds a
+/// `.claude/` is never taken for ollim-bot's directory.
+///
+/// Paths are relative, `/`-separated and literal (no globs). One ending in `/` must be a
+/// directory; any other must exist and not be a directory (a file or a symlink). A directory
+/// fits when **every** path of [`Fingerprint::all`] is there and, when [`Fingerprint::any`] is
+/// not empty, **at least one** of its paths. Pick what the application always creates (its
+/// state directory, its id file), never what a home directory may hold as well.
+///
+/// A layout that declares none gets a derived one: at least one of its literal top-level
+/// entries (other than `.git` and `.gitignore`) — so an empty or foreign directory still fits
+/// nothing. See [`crate::inspect::fit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Fingerprint {
+    /// Every one of these must be present.
+    pub all: &'static [&'static str],
+    /// At least one of these must be present (ignored when empty).
+    pub any: &'static [&'static str],
+}
+
+impl Fingerprint {
+    /// Whether the layout declared no fingerprint (it gets the derived one).
+    pub const fn is_empty(&self) -> bool {
+        self.all.is_empty() && self.any.is_empty()
+    }
+}
+
 /// A declared layout: a name, its entries, where it lives and which program owns it. The first
 /// matching entry describes a path, so list specific entries before general ones. Built with
 /// `const fn`s so a layout can be a `const`:
@@ -352,8 +381,11 @@ impl Location {
 ///     &[Entry::file("notes/*.md", Format::Text, "a note")],
 /// )
 /// .located(Location::Home { name: ".notes", env: Some("NOTES_DIR") })
-/// .run_by("notes-app");
+/// .run_by("notes-app")
+/// // What the app always creates: a directory of its own is recognised by it.
+/// .fingerprint(&["notes/"]);
 /// assert_eq!(NOTES.location.dir_name(), Some(".notes"));
+/// assert_eq!(NOTES.fingerprint.all, ["notes/"]);
 /// ```
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
@@ -370,6 +402,9 @@ pub struct Layout {
     /// declares), as `/proc/<pid>/cmdline` names it: a repair that races the application is
     /// refused while it runs. `None`: only dotdir's own lock counts.
     pub program: Option<&'static str>,
+    /// What must be present for a directory to be one of this layout's own
+    /// ([`Layout::fingerprint`], [`Layout::fingerprint_any`]); empty: derived from the entries.
+    pub fingerprint: Fingerprint,
     /// The layout this one extends ([`Layout::extend`]): its entries come after
     /// [`Layout::entries`]'s own.
     pub extends: Option<&'static Layout>,
@@ -411,12 +446,13 @@ impl Layout {
             entries,
             location: Location::Anywhere,
             program: None,
+            fingerprint: Fingerprint { all: &[], any: &[] },
             extends: None,
         }
     }
 
     /// `base` with `entries` of a downstream crate's own in front of its entries (so they win
-    /// over its general ones): same name, location and program. Every derived rule follows the
+    /// over its general ones): same name, location, program and fingerprint. Every derived rule follows the
     /// extension — the journal's allow-list and exclusions, `.gitignore`, modes, `check`,
     /// `backup` — and the typed handles take it (`dotdir::ollim::Options::layout`):
     ///
@@ -450,6 +486,56 @@ impl Layout {
     /// Sets the program that owns the directory ([`Layout::program`]).
     pub const fn run_by(self, program: &'static str) -> Self {
         Self { program: Some(program), ..self }
+    }
+
+    /// Declares the paths that must **all** be present for a directory to be this layout's
+    /// ([`Fingerprint::all`]; `dir/` for a directory). Combine with
+    /// [`Layout::fingerprint_any`]:
+    ///
+    /// ```
+    /// use dotdir_engine::{Entry, Format, Layout};
+    ///
+    /// const BOT: Layout = Layout::new("bot", "a bot", &[
+    ///     Entry::dir("state", "the bot's state"),
+    ///     Entry::file("state/bot.pid", Format::PidRecord, "its pid"),
+    ///     Entry::file("routines/*.md", Format::Spec, "a routine"),
+    /// ])
+    /// .fingerprint(&["state/"])                          // always created at start-up
+    /// .fingerprint_any(&["state/bot.pid", "routines/"]); // and one sign of use
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// assert!(!dotdir_engine::inspect::fit(dir.path(), &BOT).unwrap().fits());
+    /// std::fs::create_dir_all(dir.path().join("state")).unwrap();
+    /// std::fs::create_dir_all(dir.path().join("routines")).unwrap();
+    /// assert!(dotdir_engine::inspect::fit(dir.path(), &BOT).unwrap().fits());
+    /// ```
+    pub const fn fingerprint(self, all: &'static [&'static str]) -> Self {
+        Self { fingerprint: Fingerprint { all, any: self.fingerprint.any }, ..self }
+    }
+
+    /// Declares paths of which **at least one** must be present ([`Fingerprint::any`]).
+    pub const fn fingerprint_any(self, any: &'static [&'static str]) -> Self {
+        Self { fingerprint: Fingerprint { all: self.fingerprint.all, any }, ..self }
+    }
+
+    /// The fingerprint a directory must fit: the declared one, or, when the layout declares
+    /// none, at least one of its literal top-level entries other than `.git` and `.gitignore`
+    /// (directories as `name/`). Returns `(all, any)`.
+    pub fn fingerprint_paths(&self) -> (Vec<String>, Vec<String>) {
+        if !self.fingerprint.is_empty() {
+            let owned = |paths: &[&str]| paths.iter().map(|p| (*p).to_owned()).collect();
+            return (owned(self.fingerprint.all), owned(self.fingerprint.any));
+        }
+        let any = self
+            .all_entries()
+            .filter(|e| !e.pattern.contains(['*', '?', '[', '/']))
+            .filter(|e| e.pattern != ".git" && e.pattern != ".gitignore")
+            .map(|e| match e.kind {
+                Kind::Dir => format!("{}/", e.pattern),
+                _ => e.pattern.to_owned(),
+            })
+            .collect();
+        (Vec::new(), any)
     }
 
     /// The entry describing `relative` (a path inside the data directory, `/`-separated),

@@ -33,6 +33,8 @@ use std::{
 use crate::{Backup, Entry, Error, Git, Kind, Layout};
 use dotdir_git_journal::glob_match;
 
+pub use crate::fit::{Fit, enclosing, fit, home_dirs, is_home_or_root};
+
 /// What kind of filesystem object a node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -466,10 +468,20 @@ fn summarise_dir(dir: &Path) -> Summary {
     summary
 }
 
-/// Picks the layout among `candidates` that best explains the top level of `dir`: the one that
-/// declares the most of its names, provided it declares at least one more than every other.
-/// `None` when nothing fits or two layouts fit equally well.
+/// Picks the layout among `candidates` that `dir` is a data directory of, by what it holds: only
+/// a layout whose fingerprint `dir` fits ([`fit`]) can be chosen — a directory without any
+/// layout's fingerprint, a home directory and `/` are nothing — and among several, the one
+/// that declares the most of its top-level names, provided it declares at least one more than
+/// every other. `None` when nothing fits or two layouts fit equally well.
 pub fn detect<'a>(dir: &Path, candidates: &[&'a Layout]) -> Option<&'a Layout> {
+    let candidates: Vec<&'a Layout> = candidates
+        .iter()
+        .copied()
+        .filter(|layout| fit(dir, layout).is_ok_and(|f| f.fits()))
+        .collect();
+    if let [only] = candidates[..] {
+        return Some(only);
+    }
     let names: Vec<String> = read_dir_sorted(dir)
         .ok()?
         .into_iter()
@@ -528,7 +540,9 @@ pub fn by_name<'a>(dir: &Path, candidates: &[&'a Layout]) -> Option<&'a Layout> 
         .copied()
 }
 
-/// The layout `dir` follows: by what it holds ([`detect`]), else by its name ([`by_name`]).
+/// The layout `dir` follows: by what it holds ([`detect`]: its fingerprint), else by its name
+/// ([`by_name`]). A layout found by name alone may still not fit: a command that writes checks
+/// [`fit`] first.
 pub fn recognise<'a>(dir: &Path, candidates: &[&'a Layout]) -> Option<&'a Layout> {
     detect(dir, candidates).or_else(|| by_name(dir, candidates))
 }

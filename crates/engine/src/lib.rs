@@ -12,7 +12,10 @@
 //!   [`Validator`] of the layout's own). The journal's exclusion list, and with it
 //!   `.gitignore`, is derived from it ([`Layout::journal_exclusions`]).
 //! - [`inspect`]: the annotated tree of a directory, and which layout a directory follows
-//!   ([`inspect::detect`], [`inspect::recognise`]).
+//!   ([`inspect::detect`], [`inspect::recognise`]). **A directory must fit its layout (its
+//!   declared [`Fingerprint`], not `$HOME`) before anything writes to it**: [`inspect::fit`]
+//!   says what is missing and what is foreign, [`inspect::is_home_or_root`] what is never a
+//!   data directory, and [`inspect::enclosing`] which data directory a path lies inside.
 //! - [`check`]: every problem the declaration can detect, graded by [`Severity`], and
 //!   [`check::fix`], the repairs that lose nothing — refused while the owning application runs
 //!   when they would race it.
@@ -58,10 +61,11 @@ pub mod backup;
 pub mod check;
 mod decl;
 mod error;
+mod fit;
 pub mod inspect;
 
 pub use crate::{
-    decl::{Backup, Entry, Format, Git, Kind, Layout, Location, Severity, Validator},
+    decl::{Backup, Entry, Fingerprint, Format, Git, Kind, Layout, Location, Severity, Validator},
     error::Error,
 };
 pub use dotdir_atomic_store::{IoError, error_chain};

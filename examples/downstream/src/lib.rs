@@ -195,7 +195,21 @@ pub const LAYOUT: Layout = Layout::new(
     ],
 )
 .located(Location::Home { name: ".claude", env: Some("CLAUDE_CONFIG_DIR") })
-.run_by("claude");
+.run_by("claude")
+// `projects/` holds every session's transcript (and `init` makes it); beside it one file or
+// folder only Claude Code keeps. Not `CLAUDE.md` or `settings.json`: a project's root
+// and its `.claude/` hold those too.
+.fingerprint(&["projects/"])
+.fingerprint_any(&[
+    "history.jsonl",
+    ".credentials.json",
+    "file-history/",
+    "plans/",
+    "statsig/",
+    "todos/",
+    "shell-snapshots/",
+    "session-env/",
+]);
 
 /// The name of a working directory's folder under `projects/`: every character but ASCII
 /// letters, digits and `-` becomes `-` (`/home/u/my.proj` → `-home-u-my-proj`). Claude Code cuts

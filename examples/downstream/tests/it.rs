@@ -57,6 +57,63 @@ fn init_then_check_exits_0() {
     assert!(Path::new(dir).join("projects").is_dir());
 }
 
+/// `claude-data args…` with `HOME` set to `home`.
+fn run_in(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_claude-data"))
+        .args(args)
+        .env("HOME", home)
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .output()
+        .unwrap()
+}
+
+/// A single-layout command recognises nothing by default any more: a directory that does not
+/// fit `~/.claude`'s fingerprint, and the home itself, are never written to or archived.
+#[test]
+fn a_directory_that_does_not_fit_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let project = home.join("project");
+    fs::create_dir_all(project.join(".git")).unwrap();
+    fs::write(
+        project.join(".npmrc"),
+        "//registry.npmjs.org/:_authToken=npm_CANARY
+",
+    )
+    .unwrap();
+    fs::write(project.join("CLAUDE.md"), "Be brief.\n").unwrap();
+    let archive = tmp.path().join("out.tar.gz");
+    let (dir, out) = (project.to_str().unwrap(), archive.to_str().unwrap());
+    for args in [
+        &["check", "--fix", dir][..],
+        &["backup", dir, "--out", out][..],
+        &["init", dir][..],
+        &["--json", "check", "--fix", dir][..],
+    ] {
+        let output = run_in(&home, args);
+        assert_eq!(code(&output), 2, "{args:?}: {}", text(&output));
+        assert!(text(&output).contains(dir), "{args:?}: {}", text(&output));
+        assert!(text(&output).contains("--layout claude-code --force"), "{}", text(&output));
+        assert!(!project.join(".gitignore").exists(), "{args:?}: .gitignore written");
+        assert!(!project.join("projects").exists(), "{args:?}: init ran");
+        assert!(!archive.exists(), "{args:?}: archived");
+    }
+    // Read-only, it is checked and the misfit said (and fails the check).
+    let output = run_in(&home, &["check", dir]);
+    assert_eq!(code(&output), 1, "{}", text(&output));
+    assert!(text(&output).contains("misfit:"), "{}", text(&output));
+    // The home itself: never, not even forced.
+    fs::write(home.join(".bashrc"), "x\n").unwrap();
+    let home_dir = home.to_str().unwrap();
+    let output = run_in(&home, &["check", "--fix", "--layout", "claude-code", "--force", home_dir]);
+    assert_eq!(code(&output), 2, "{}", text(&output));
+    assert!(text(&output).contains("home directory"), "{}", text(&output));
+    assert!(!home.join(".gitignore").exists() && !home.join(".git").exists());
+    // A person who means it names the layout and forces.
+    let output = run_in(&home, &["check", "--fix", "--layout", "claude-code", "--force", dir]);
+    assert!(project.join(".gitignore").exists(), "{}", text(&output));
+}
+
 /// A directory as Claude Code leaves it, with a world-readable credentials file and a transcript
 /// a killed session left torn.
 fn populated(dir: &Path) {

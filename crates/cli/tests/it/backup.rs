@@ -39,7 +39,7 @@ fn gunzip(archive: &Path) -> Vec<u8> {
 }
 
 /// The data files in an archive, relative to its one top-level folder (the manifest left out).
-fn archive_paths(archive: &Path) -> BTreeSet<String> {
+pub(crate) fn archive_paths(archive: &Path) -> BTreeSet<String> {
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(fs::File::open(archive).unwrap()));
     let mut tops = BTreeSet::new();
     let paths = tar
@@ -372,8 +372,21 @@ fn restore_needs_an_empty_directory_or_force_and_keeps_what_was_there() {
     assert_eq!(code(&refused), 2);
     assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
     assert_eq!(fs::read(target.join("mine.txt")).unwrap(), b"precious");
-    let forced =
+    // `t` is no ollim-bot directory: --force alone does not replace it.
+    let misfit =
         env.run(&["restore", "--force", archive.to_str().unwrap(), target.to_str().unwrap()]);
+    assert_eq!(code(&misfit), 2);
+    assert!(stderr(&misfit).contains("--force --layout ollim-bot"), "{}", stderr(&misfit));
+    assert_eq!(fs::read(target.join("mine.txt")).unwrap(), b"precious");
+    assert!(!temp.path().join("t.before-restore-1").exists(), "nothing moved aside");
+    let forced = env.run(&[
+        "restore",
+        "--force",
+        "--layout",
+        "ollim-bot",
+        archive.to_str().unwrap(),
+        target.to_str().unwrap(),
+    ]);
     assert_eq!(code(&forced), 0, "{}", stderr(&forced));
     assert_eq!(fs::read(temp.path().join("t.before-restore-1/mine.txt")).unwrap(), b"precious");
     assert!(target.join("state/sessions.json").exists());

@@ -8,6 +8,7 @@ mod backup;
 mod check;
 mod demo;
 mod deny;
+mod fit;
 mod init;
 mod inspect;
 mod live;

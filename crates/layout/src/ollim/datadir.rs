@@ -160,6 +160,10 @@ impl Options {
 
 /// One ollim-bot data directory.
 ///
+/// Opening refuses the user's home directory (and `/`), and an existing directory that holds
+/// what the layout does not declare and none of its fingerprint
+/// ([`Error::NotADataDirectory`]); a new or empty directory is created.
+///
 /// Opening creates the directory and `state/` (both `0o700`: `state/` holds secrets) and, with
 /// git on, initialises the repository in exactly this directory — never an ancestor's — with
 /// the `.gitignore` derived from [`crate::ollim::LAYOUT`]. The typed files are methods:
@@ -206,6 +210,10 @@ impl DataDir {
                 what: format!("the layout {:?}", options.layout.name),
                 reason: "an ollim-bot DataDir takes ollim::LAYOUT or an extension of it (Layout::extend)".into(),
             });
+        }
+        // Never the home directory, nor a directory of something else (deny by default).
+        if let Some(reason) = crate::refuse_root(&root, options.layout, true) {
+            return Err(Error::NotADataDirectory { path: root, reason });
         }
         // The root may be reached through a symbolic link (the caller named it); a layout
         // directory under it may not: a write through it would land outside.

@@ -49,6 +49,16 @@ pub enum Error {
         /// The offending path.
         path: PathBuf,
     },
+    /// The directory is not an ollim-bot data directory and will not become one: the user's
+    /// home directory (or `/`), or an existing directory that holds what the layout does not
+    /// declare and none of its fingerprint ([`crate::Layout::fingerprint`]).
+    #[error("{} is not an ollim-bot data directory: {reason}; nothing was written", path.display())]
+    NotADataDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A file has content the layout does not accept.
     #[error("{} is invalid: {reason}", path.display())]
     Invalid {

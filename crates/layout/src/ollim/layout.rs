@@ -26,7 +26,23 @@ pub const LAYOUT: Layout = Layout::new(
     ENTRIES,
 )
 .located(Location::Home { name: DEFAULT_DIR_NAME, env: Some(DATA_DIR_VAR) })
-.run_by(PROGRAM);
+.run_by(PROGRAM)
+// `state/` is made by the bot's first start (its pid lock) and by `DataDir::open`; beside it, one
+// sign of use only ollim-bot leaves: its spec directories, the doc symlinks
+// `_ensure_sdk_layout` creates at every start, or a state file of its own. Never `.claude/`,
+// which a home directory holds too (Claude Code's).
+.fingerprint(&["state/"])
+.fingerprint_any(&[
+    "routines/",
+    "reminders/",
+    "webhooks/",
+    "routine-reminder-spec.md",
+    "webhook-spec.md",
+    "state/bot.pid",
+    "state/sessions.json",
+    "state/session_history.jsonl",
+    "state/config.json",
+]);
 
 const ENTRIES: &[Entry] = &[
     // git's own directory: holds the history of the tracked files (never a secret, because the

@@ -29,6 +29,13 @@ pub enum Error {
         /// The offending path.
         path: PathBuf,
     },
+    /// The home or workspace data directory is the user's home directory (or `/`): never a
+    /// data directory, so nothing is written there.
+    #[error("{} is the home directory (or /), never an omicos data directory; nothing was written", path.display())]
+    NotADataDirectory {
+        /// The directory.
+        path: PathBuf,
+    },
     /// `workspace_id` (or a `workspace_id.<user>.bak`) exists but is not 32 lowercase hex
     /// digits. It is reported, never replaced.
     #[error("{} is not a valid workspace id: {reason}", path.display())]

@@ -98,7 +98,11 @@ impl GlobalHome {
 
     /// Creates the home as a `0700` directory (it holds secrets at its top level), and takes
     /// group and other permissions away from an existing one.
+    ///
+    /// The user's home directory itself (or `/`) is refused ([`Error::NotADataDirectory`]):
+    /// every write goes through here, so nothing is ever written there.
     pub fn ensure(&self) -> Result<()> {
+        refuse_home(&self.root)?;
         ensure_private_dir(&self.root, self.durability)
     }
 
@@ -219,6 +223,14 @@ impl GlobalHome {
     pub(crate) fn document<T>(&self, path: PathBuf) -> Document<T> {
         let options = self.write_options(&path);
         Document::new(path).options(options)
+    }
+}
+
+/// [`Error::NotADataDirectory`] when `dir` is the user's home directory or `/`.
+pub(crate) fn refuse_home(dir: &Path) -> Result<()> {
+    match crate::refuse_root(dir, &super::HOME_LAYOUT, false) {
+        Some(_) => Err(Error::NotADataDirectory { path: dir.to_path_buf() }),
+        None => Ok(()),
     }
 }
 

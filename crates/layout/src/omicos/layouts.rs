@@ -175,7 +175,16 @@ pub const WORKSPACE_LAYOUT: Layout = Layout::new(
     &WORKSPACE_ENTRIES,
 )
 .located(Location::Project { name: ".omicos", env: Some("OMICOS_WORKSPACE_ROOT") })
-.run_by("omicos");
+.run_by("omicos")
+// The daemon writes `workspace_id` at its first start (the cli data directory its own under
+// `cli/`); `dotdir init` makes `conversations/` and `trajectories/`. None of them is the home's.
+.fingerprint_any(&[
+    "workspace_id",
+    "cli/workspace_id",
+    "conversations/",
+    "conversations.json",
+    "trajectories/",
+]);
 
 const HOME_ENTRIES: [Entry; 26] = {
     let own = own_files!();
@@ -256,7 +265,21 @@ pub const HOME_LAYOUT: Layout = Layout::new(
     &HOME_ENTRIES,
 )
 .located(Location::Home { name: ".omicos", env: Some("OMICOS_LOCAL_HOME") })
-.run_by("omicos");
+.run_by("omicos")
+// What only the global home holds (the documented listing, §11.1): never `cloud_login.json`,
+// `usage/` or `.kernel_choice`, which a workspace holds as well — a workspace taken for the
+// home would have its `account.json` (a secret there, unknown here) backed up.
+.fingerprint_any(&[
+    "plan_token.jwt",
+    "auth.json",
+    "oauth/",
+    "memory/",
+    "env/",
+    "cloud-agents/",
+    "cloud-skills/",
+    "cloud-models/",
+    "cloud-memory/",
+]);
 
 /// Checks a `workspace_id` file: 32 lowercase hex digits, optionally followed by one newline.
 pub(crate) fn check_workspace_id(bytes: &[u8]) -> Result<(), String> {

@@ -356,7 +356,10 @@ impl Workspace {
 
     /// Creates the data directory `0700` (it holds credentials), or takes group and other
     /// permissions away from an existing one.
+    ///
+    /// The user's home directory itself (or `/`) is refused ([`Error::NotADataDirectory`]).
     pub fn ensure(&self) -> Result<()> {
+        super::home::refuse_home(&self.data_dir)?;
         ensure_private_dir(&self.data_dir, self.durability())
     }
 
