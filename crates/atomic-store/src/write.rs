@@ -699,7 +699,9 @@ pub fn set_aside(path: &Path, durability: Durability) -> Result<Option<PathBuf>>
     let options = WriteOptions::new().mode(Mode::Exact(0o600)).durability(durability);
     for n in 0u32..=u32::MAX {
         // Opened afresh for each name: the copy is streamed, whatever the file's size.
-        let mut source = match open_regular(path) {
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+        let opened = OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path);
+        let mut source = match opened {
             Ok(file) if !file.metadata().is_ok_and(|m| m.is_file()) => {
                 return Err(Error::NotAFile { path: path.to_path_buf() });
             }
@@ -797,12 +799,13 @@ pub(crate) fn sync_dir(dir: &Path, target: &Path) -> Result<()> {
     }
 }
 
-/// Opens `path` for reading the way every reader of a data directory must: without following a
-/// symbolic link at the last component (`ELOOP`), and without blocking on a FIFO or a device
-/// (`O_NONBLOCK`, which changes nothing for a regular file). The caller checks with `fstat`
-/// that it got a regular file before reading: a FIFO, socket or device is never read.
+/// Opens `path` for reading the way every reader of a data directory must: without blocking on
+/// a FIFO or a device (`O_NONBLOCK`, which changes nothing for a regular file). The caller
+/// checks with `fstat` that it got a regular file before reading: a FIFO, socket or device is
+/// never read. A symbolic link is followed (a spec a person linked into a spec directory is
+/// read; writes never follow one).
 pub fn open_regular(path: &Path) -> io::Result<File> {
-    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let flags = rustix::fs::OFlags::NONBLOCK;
     std::fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path)
 }
 
@@ -812,10 +815,6 @@ pub fn read(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
     let mut file = match open_regular(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        // A symbolic link: not followed, and not a regular file.
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            return Err(Error::NotAFile { path: path.to_path_buf() });
-        }
         Err(source) => {
             return Err(Error::Io(IoError { step: Step::Read, path: path.to_path_buf(), source }));
         }
