@@ -232,9 +232,20 @@ fn progress(total: u64) -> ProgressBar {
 }
 
 /// `dotdir backup --verify ARCHIVE`.
-pub(crate) fn verify(archive: &Path, json: bool, style: &Style) -> Result<Outcome> {
+pub(crate) fn verify(
+    layouts: &Layouts,
+    archive: &Path,
+    json: bool,
+    style: &Style,
+) -> Result<Outcome> {
     let manifest = dotdir_engine::archive::verify(archive)
         .with_context(|| format!("{} does not verify", archive.display()))?;
+    // Whatever a restore would refuse, verify refuses too.
+    if let Some(layout) = layouts.all.iter().find(|l| l.name == manifest.layout) {
+        dotdir_engine::archive::check_members(archive, &manifest, layout).with_context(|| {
+            format!("{} does not verify: a restore would refuse it", archive.display())
+        })?;
+    }
     let bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
     let mut out = io::stdout().lock();
     if json {

@@ -64,6 +64,38 @@ use crate::{
 
 /// The manifest's name inside the top-level folder.
 pub const MANIFEST: &str = ".dotdir-backup.json";
+
+/// The most members an archive may hold (a bomb of empty files is refused before it fills an
+/// inode table).
+pub const MAX_MEMBERS: u64 = 1_000_000;
+/// The most bytes an archive may expand to.
+pub const MAX_TOTAL_BYTES: u64 = 256 << 30;
+/// The highest expansion ratio (bytes out per compressed byte read) past the first
+/// [`RATIO_GRACE_BYTES`]: gzip's own ceiling is about 1,032, real data is far below.
+pub const MAX_RATIO: u64 = 500;
+/// Bytes an archive may expand to before [`MAX_RATIO`] is enforced.
+pub const RATIO_GRACE_BYTES: u64 = 64 << 20;
+
+/// The mode a restored file or directory gets: the archive's bits without setuid, setgid,
+/// sticky, group-write or world-write, within what its entry declares (`0o600`/`0o700` for a
+/// private or secret entry). An archive's mode never adds a permission.
+pub fn restored_mode(mode: u32, declared: Option<u32>) -> u32 {
+    mode & 0o755 & declared.unwrap_or(0o777)
+}
+
+/// Counts the compressed bytes read, for the expansion ratio.
+struct Counting<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
 const FORMAT: &str = "dotdir-backup/1";
 
 /// What an archive holds, as its manifest says.
@@ -353,13 +385,32 @@ fn read_archive(
     archive: &Path,
     mut visit: impl FnMut(&Item, &mut dyn Read) -> Result<(), Error>,
 ) -> Result<Manifest, Error> {
-    let file = File::open(archive).map_err(io_error("open the archive", archive))?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(BufReader::new(file)));
+    let file = dotdir_atomic_store::open_regular(archive)
+        .map_err(io_error("open the archive", archive))?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(archive_error(archive, "is not a regular file"));
+    }
+    let compressed = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let counting = Counting { inner: BufReader::new(file), read: compressed.clone() };
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(counting));
     let corrupt = |e: io::Error| archive_error(archive, format!("not a readable .tar.gz: {e}"));
     let mut top: Option<PathBuf> = None;
     let mut manifest = None;
+    let (mut members, mut expanded) = (0u64, 0u64);
+    let mut names = BTreeSet::new();
     for entry in tar.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
+        members += 1;
+        expanded = expanded.saturating_add(entry.header().size().unwrap_or(0)).saturating_add(512);
+        if members > MAX_MEMBERS {
+            return Err(archive_error(archive, format!("holds more than {MAX_MEMBERS} members: refused as a bomb")));
+        }
+        if expanded > MAX_TOTAL_BYTES {
+            return Err(archive_error(archive, format!("expands to more than {} GiB: refused as a bomb", MAX_TOTAL_BYTES >> 30)));
+        }
+        if expanded > RATIO_GRACE_BYTES && expanded / compressed.get().max(1) > MAX_RATIO {
+            return Err(archive_error(archive, format!("expands more than {MAX_RATIO} times its compressed size: refused as a bomb")));
+        }
         let raw = PathBuf::from(OsStr::from_bytes(&entry.path_bytes()));
         let mut components = raw.components();
         let first = match components.next() {
@@ -369,6 +420,20 @@ fn read_archive(
         let name: PathBuf = components.as_path().to_path_buf();
         if name.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
             return Err(archive_error(archive, format!("unsafe name {}", raw.display())));
+        }
+        // A backup never holds git's directory: one in an archive could plant hooks or point
+        // the journal at another repository.
+        if name.components().any(|c| c.as_os_str().eq_ignore_ascii_case(".git")) {
+            return Err(archive_error(
+                archive,
+                format!("{} is inside a .git: a backup never holds one, refused", raw.display()),
+            ));
+        }
+        if !name.as_os_str().is_empty() && !names.insert(name.clone()) {
+            return Err(archive_error(
+                archive,
+                format!("{} appears twice: refused", raw.display()),
+            ));
         }
         match &top {
             Some(top) if *top != first => {
@@ -412,7 +477,10 @@ fn read_archive(
 }
 
 /// Reads `archive` and checks every file against its manifest (name, size, mode, SHA-256; none
-/// missing, none extra). Returns the manifest.
+/// missing, none extra, none twice), and the rules every restore applies to members whatever
+/// the layout: only files and directories, no `..`, absolute or duplicate name, no `.git`,
+/// within the bomb bounds ([`MAX_MEMBERS`], [`MAX_TOTAL_BYTES`], [`MAX_RATIO`]). Returns the
+/// manifest. [`check_members`] adds the layout's rules.
 pub fn verify(archive: &Path) -> Result<Manifest, Error> {
     let mut found = BTreeMap::new();
     let manifest = read_archive(archive, |item, content| {
@@ -427,6 +495,37 @@ pub fn verify(archive: &Path) -> Result<Manifest, Error> {
     })?;
     compare(archive, &manifest, &found)?;
     Ok(manifest)
+}
+
+/// The layout's rules for what a restore may create, checked on a verified manifest: every file
+/// must be one the layout declares and backs up (or a `.corrupt` copy of one), never a secret
+/// or what the layout never backs up. Whatever [`restore`] refuses, `backup --verify` with the
+/// layout refuses too.
+pub fn check_members(archive: &Path, manifest: &Manifest, layout: &Layout) -> Result<(), Error> {
+    for file in &manifest.files {
+        let name = file.name();
+        let relative = name.to_string_lossy();
+        let stem = relative.strip_suffix(".corrupt").map(|s| match s.rsplit_once('.') {
+            Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => base,
+            _ => s,
+        });
+        let entry = layout.entry_for(&relative);
+        let source = stem.and_then(|s| layout.entry_for(s));
+        let secret = |e: Option<&crate::Entry>| e.is_some_and(|e| e.secret || e.backup == crate::Backup::Never);
+        if secret(entry) || secret(source) {
+            return Err(archive_error(
+                archive,
+                format!("{relative} is a secret of the {} layout: a backup never holds one, refused", layout.name),
+            ));
+        }
+        if entry.is_none() && source.is_none() {
+            return Err(archive_error(
+                archive,
+                format!("{relative} is not declared by the {} layout: refused", layout.name),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn compare(
@@ -483,6 +582,7 @@ pub fn restore(
             format!("is a backup of the {} layout, not {}", manifest.layout, layout.name),
         ));
     }
+    check_members(archive, &manifest, layout)?;
     let dir = std::path::absolute(dir).map_err(io_error("resolve", dir))?;
     let (parent, name) = match (dir.parent(), dir.file_name()) {
         (Some(parent), Some(name)) => (parent.to_path_buf(), name.to_owned()),
@@ -524,7 +624,7 @@ pub fn restore(
         _ => {}
     }
     store_dirs(&staging, 0o700)?;
-    let result = extract(archive, &manifest, &staging);
+    let result = extract(archive, &manifest, &staging, layout);
     let (files, bytes, mut dir_modes) = match result {
         Ok(done) => done,
         Err(error) => {
@@ -536,8 +636,11 @@ pub fn restore(
     dir_modes.sort_by_key(|(path, _)| std::cmp::Reverse(path.components().count()));
     for (relative, mode) in dir_modes {
         let path = staging.join(&relative);
-        fs::set_permissions(&path, fs::Permissions::from_mode(mode))
-            .map_err(io_error("set the mode of", &path))?;
+        let declared = layout.entry_for_path(&relative).and_then(crate::Entry::write_mode);
+        if let Err(error) = fs::set_permissions(&path, fs::Permissions::from_mode(restored_mode(mode, declared))) {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(io_error("set the mode of", &path)(error));
+        }
     }
     if let Some(mode) = fs::metadata(&dir).ok().map(|m| m.permissions().mode() & 0o7777) {
         let _ = fs::set_permissions(&staging, fs::Permissions::from_mode(mode));
@@ -579,7 +682,12 @@ fn store_dirs(dir: &Path, mode: u32) -> Result<(), Error> {
         .map_err(|source| Error::Store { path: dir.to_path_buf(), source })
 }
 
-fn extract(archive: &Path, manifest: &Manifest, staging: &Path) -> Result<Extracted, Error> {
+fn extract(
+    archive: &Path,
+    manifest: &Manifest,
+    staging: &Path,
+    layout: &Layout,
+) -> Result<Extracted, Error> {
     let mut found = BTreeMap::new();
     let mut dirs = Vec::new();
     let mut bytes = 0;
@@ -608,7 +716,8 @@ fn extract(archive: &Path, manifest: &Manifest, staging: &Path) -> Result<Extrac
                 let size = io::copy(&mut hashing, &mut writer).map_err(io_error("write", &path))?;
                 writer.flush().map_err(io_error("write", &path))?;
                 drop(writer);
-                file.set_permissions(fs::Permissions::from_mode(*mode))
+                let declared = layout.entry_for_path(name).and_then(crate::Entry::write_mode);
+                file.set_permissions(fs::Permissions::from_mode(restored_mode(*mode, declared)))
                     .map_err(io_error("set the mode of", &path))?;
                 let _ = file.set_modified(UNIX_EPOCH + Duration::from_secs(*mtime));
                 file.sync_all().map_err(io_error("sync", &path))?;

@@ -285,7 +285,8 @@ fn inputs(violations: &mut Vec<String>) -> Result<()> {
             .args(["hostile-child", case.consumer.name()])
             .arg(&dir)
             .arg(&file)
-            .env("HOME", &dir)
+            // A home of its own beside the case (the data directory is never the home).
+            .env("HOME", scratch.path())
             .output()?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         let Some(measured) = stdout.lines().find_map(parse_measured) else {
