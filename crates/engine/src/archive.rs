@@ -403,13 +403,24 @@ fn read_archive(
         members += 1;
         expanded = expanded.saturating_add(entry.header().size().unwrap_or(0)).saturating_add(512);
         if members > MAX_MEMBERS {
-            return Err(archive_error(archive, format!("holds more than {MAX_MEMBERS} members: refused as a bomb")));
+            return Err(archive_error(
+                archive,
+                format!("holds more than {MAX_MEMBERS} members: refused as a bomb"),
+            ));
         }
         if expanded > MAX_TOTAL_BYTES {
-            return Err(archive_error(archive, format!("expands to more than {} GiB: refused as a bomb", MAX_TOTAL_BYTES >> 30)));
+            return Err(archive_error(
+                archive,
+                format!("expands to more than {} GiB: refused as a bomb", MAX_TOTAL_BYTES >> 30),
+            ));
         }
         if expanded > RATIO_GRACE_BYTES && expanded / compressed.get().max(1) > MAX_RATIO {
-            return Err(archive_error(archive, format!("expands more than {MAX_RATIO} times its compressed size: refused as a bomb")));
+            return Err(archive_error(
+                archive,
+                format!(
+                    "expands more than {MAX_RATIO} times its compressed size: refused as a bomb"
+                ),
+            ));
         }
         let raw = PathBuf::from(OsStr::from_bytes(&entry.path_bytes()));
         let mut components = raw.components();
@@ -511,11 +522,16 @@ pub fn check_members(archive: &Path, manifest: &Manifest, layout: &Layout) -> Re
         });
         let entry = layout.entry_for(&relative);
         let source = stem.and_then(|s| layout.entry_for(s));
-        let secret = |e: Option<&crate::Entry>| e.is_some_and(|e| e.secret || e.backup == crate::Backup::Never);
+        let secret = |e: Option<&crate::Entry>| {
+            e.is_some_and(|e| e.secret || e.backup == crate::Backup::Never)
+        };
         if secret(entry) || secret(source) {
             return Err(archive_error(
                 archive,
-                format!("{relative} is a secret of the {} layout: a backup never holds one, refused", layout.name),
+                format!(
+                    "{relative} is a secret of the {} layout: a backup never holds one, refused",
+                    layout.name
+                ),
             ));
         }
         if entry.is_none() && source.is_none() {
@@ -637,7 +653,9 @@ pub fn restore(
     for (relative, mode) in dir_modes {
         let path = staging.join(&relative);
         let declared = layout.entry_for_path(&relative).and_then(crate::Entry::write_mode);
-        if let Err(error) = fs::set_permissions(&path, fs::Permissions::from_mode(restored_mode(mode, declared))) {
+        if let Err(error) =
+            fs::set_permissions(&path, fs::Permissions::from_mode(restored_mode(mode, declared)))
+        {
             let _ = fs::remove_dir_all(&staging);
             return Err(io_error("set the mode of", &path)(error));
         }

@@ -9,6 +9,7 @@ mod check;
 mod demo;
 mod deny;
 mod fit;
+mod hostile;
 mod init;
 mod inspect;
 mod live;

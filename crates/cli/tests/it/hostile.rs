@@ -1,0 +1,156 @@
+//! Hostile archives: self-consistent `.tar.gz` files (their manifest lists every member with the
+//! right size, mode and SHA-256) that try to plant `.git`, unsafe modes, secrets, undeclared
+//! files, duplicates and bombs. `restore` refuses or tames each one before anything is written,
+//! and `backup --verify` refuses what `restore` refuses.
+
+use std::{
+    fs,
+    io::Write,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+};
+
+use serde_json::json;
+
+use crate::{Env, code, stderr, stdout};
+
+/// One member: its name below the top folder, mode, content (`None`: a directory).
+type Member<'a> = (&'a str, u32, Option<&'a [u8]>);
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    // The system's sha256sum keeps this test free of a hashing dependency of its own.
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
+/// Writes a `.tar.gz` of the ollim-bot layout holding `members` and a manifest that lists every
+/// file exactly as it is.
+fn archive(dir: &Path, name: &str, members: &[Member<'_>]) -> PathBuf {
+    let path = dir.join(name);
+    let file = fs::File::create(&path).unwrap();
+    let encoder = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    let mut builder = tar::Builder::new(encoder);
+    let mut files = Vec::new();
+    for (member, mode, content) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(*mode);
+        header.set_mtime(1_700_000_000);
+        match content {
+            None => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_size(0);
+                builder
+                    .append_data(&mut header, format!("ollim-bot/{member}/"), std::io::empty())
+                    .unwrap();
+            }
+            Some(bytes) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(bytes.len() as u64);
+                builder.append_data(&mut header, format!("ollim-bot/{member}"), *bytes).unwrap();
+                files.push(json!({
+                    "path": member, "size": bytes.len(), "mode": mode, "sha256": sha256_hex(bytes)
+                }));
+            }
+        }
+    }
+    let manifest = serde_json::to_vec(&json!({
+        "format": "dotdir-backup/1", "layout": "ollim-bot", "top": "ollim-bot",
+        "files": files, "left_out": [],
+    }))
+    .unwrap();
+    let mut header = tar::Header::new_gnu();
+    header.set_mode(0o600);
+    header.set_size(manifest.len() as u64);
+    header.set_entry_type(tar::EntryType::Regular);
+    builder.append_data(&mut header, "ollim-bot/.dotdir-backup.json", manifest.as_slice()).unwrap();
+    builder.into_inner().unwrap().finish().unwrap();
+    path
+}
+
+const ROUTINE: &[u8] = b"---\nid: \"r1\"\ncron: \"0 8 * * *\"\n---\nhello\n";
+
+/// `restore` must refuse `members`, write nothing at the target, and `--verify` must refuse too.
+fn assert_refused(members: &[Member<'_>], what: &str) {
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let tar = archive(temp.path(), "hostile.tar.gz", members);
+    let target = temp.path().join("restored/.ollim-bot");
+    let output = env.run(&["restore", tar.to_str().unwrap(), target.to_str().unwrap()]);
+    assert_ne!(code(&output), 0, "{what}: restored: {}{}", stdout(&output), stderr(&output));
+    assert!(stderr(&output).contains(what), "{what}: {}", stderr(&output));
+    assert!(!target.exists(), "{what}: the target was created");
+    let leftovers: Vec<_> = fs::read_dir(target.parent().unwrap())
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "{what}: staging left behind: {leftovers:?}");
+    let verify = env.run(&["backup", "--verify", tar.to_str().unwrap()]);
+    assert_ne!(code(&verify), 0, "{what}: --verify passed what restore refuses");
+}
+
+#[test]
+fn a_git_directory_or_file_in_an_archive_is_refused() {
+    let hook: &[u8] = b"#!/bin/sh\ntouch /tmp/dotdir-hook-ran\n";
+    assert_refused(
+        &[
+            ("routines", 0o755, None),
+            ("routines/a.md", 0o644, Some(ROUTINE)),
+            (".git/hooks/pre-push", 0o755, Some(hook)),
+        ],
+        ".git",
+    );
+    assert_refused(&[(".git", 0o644, Some(b"gitdir: /tmp/elsewhere\n"))], ".git");
+    assert_refused(&[(".GIT/config", 0o644, Some(b"[core]\n"))], ".GIT");
+}
+
+#[test]
+fn secrets_undeclared_files_and_duplicates_are_refused() {
+    assert_refused(&[("state/token.json", 0o644, Some(b"{\"token\": \"x\"}"))], "secret");
+    assert_refused(&[(".env", 0o644, Some(b"KEY=x\n"))], "not declared");
+    assert_refused(
+        &[("routines/a.md", 0o644, Some(ROUTINE)), ("routines/a.md", 0o644, Some(b"evil"))],
+        "twice",
+    );
+}
+
+#[test]
+fn unsafe_modes_are_never_restored() {
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let tar = archive(
+        temp.path(),
+        "modes.tar.gz",
+        &[
+            ("routines", 0o1777, None),
+            ("routines/setuid.md", 0o4755, Some(ROUTINE)),
+            ("routines/shared.md", 0o666, Some(ROUTINE)),
+            ("state", 0o777, None),
+            ("state/session_history.jsonl", 0o2666, Some(b"")),
+            ("state/config.json", 0o644, Some(b"{}")),
+        ],
+    );
+    let target = temp.path().join("restored/.ollim-bot");
+    let output = env.run(&["restore", tar.to_str().unwrap(), target.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    let mode = |rel: &str| fs::metadata(target.join(rel)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode("routines"), 0o755);
+    assert_eq!(mode("routines/setuid.md"), 0o755);
+    assert_eq!(mode("routines/shared.md"), 0o644);
+    assert_eq!(mode("state"), 0o700, "a private directory");
+    assert_eq!(mode("state/session_history.jsonl"), 0o644);
+    assert_eq!(mode("state/config.json"), 0o600, "a private file");
+}
+
+#[test]
+fn a_compression_bomb_is_refused_before_it_fills_the_disk() {
+    let zeros = vec![0u8; 80 << 20];
+    assert_refused(
+        &[("downloads", 0o755, None), ("downloads/zeros.bin", 0o644, Some(&zeros))],
+        "bomb",
+    );
+}
