@@ -34,6 +34,44 @@ pub const PENDING_COMMITS_FILE: &str = "dotdir-pending-commits.json";
 /// The largest pending record read.
 const MAX_PENDING: u64 = 16 * 1024 * 1024;
 
+/// What is wrong with the pending-commit record of the repository at `git_dir`: not a regular
+/// file (a directory, a FIFO, a symlink), unreadable, or not a list of pending commits. `None`
+/// when it is absent or sound. Never blocks (a FIFO is not opened for a blocking read).
+pub fn pending_record_damage(git_dir: &Path) -> Option<String> {
+    load(&git_dir.join(PENDING_COMMITS_FILE)).err()
+}
+
+/// Moves a damaged pending-commit record aside, to `dotdir-pending-commits.json.corrupt` in
+/// the git directory (whatever it is: a rename, nothing read, nothing deleted), so that the
+/// journal works again; the changes it named are recovered by scanning what differs from HEAD
+/// ([`Journal::commit_all_changed`]). Returns where it went; `None` when it was sound or absent.
+pub fn set_aside_pending_record(git_dir: &Path) -> Result<Option<PathBuf>> {
+    let path = git_dir.join(PENDING_COMMITS_FILE);
+    if load(&path).is_ok() {
+        return Ok(None);
+    }
+    let _guard = lock(&path)?;
+    let aside = (0u32..)
+        .map(|n| match n {
+            0 => git_dir.join(format!("{PENDING_COMMITS_FILE}.corrupt")),
+            n => git_dir.join(format!("{PENDING_COMMITS_FILE}.{n}.corrupt")),
+        })
+        .find(|p| fs::symlink_metadata(p).is_err())
+        .unwrap_or_else(|| git_dir.join(format!("{PENDING_COMMITS_FILE}.corrupt")));
+    fs::rename(&path, &aside).map_err(crate::IoError::on(crate::Step::SetAsideRecord, &path))?;
+    Ok(Some(aside))
+}
+
+/// The pending commits recorded at `path` (none when absent), or what is wrong with the record.
+fn load(path: &Path) -> std::result::Result<Vec<PendingCommit>, String> {
+    let bytes = match read(path, MAX_PENDING) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(Vec::new()),
+        Err(error) => return Err(dotdir_atomic_store::error_chain(&error)),
+    };
+    serde_json::from_slice(&bytes).map_err(|e| format!("not a list of pending commits ({e})"))
+}
+
 /// One commit to make again: its message and its paths (relative, `/`-separated).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct PendingCommit {
@@ -144,14 +182,13 @@ impl DeferringJournal {
             _ => {}
         }
         let _guard = lock(&self.pending)?;
-        let Some(bytes) = read(&self.pending, MAX_PENDING)? else { return Ok(()) };
-        let mut list: Vec<PendingCommit> =
-            serde_json::from_slice(&bytes).map_err(|e| Error::InvalidRecord {
-                path: self.pending.clone(),
-                reason: format!(
-                    "not a list of pending commits ({e}); remove it and run commit_all_changed"
-                ),
-            })?;
+        // A damaged record never locks the application out: what it named is on disk and
+        // uncommitted, so the scan at open (and `commit_all_changed`) finds it; the record stays
+        // for `dotdir check` to report and `--fix` to set aside ([`set_aside_pending_record`]).
+        let Ok(mut list) = load(&self.pending) else { return Ok(()) };
+        if list.is_empty() && fs::symlink_metadata(&self.pending).is_err() {
+            return Ok(());
+        }
         while let Some(next) = list.first() {
             match self.journal.commit_paths(&next.paths, &next.message) {
                 Ok(_) => {}
@@ -169,14 +206,11 @@ impl DeferringJournal {
         Ok(())
     }
 
-    /// The messages of the commits deferred so far, oldest first.
+    /// The messages of the commits deferred so far, oldest first. A damaged record is an
+    /// [`Error::InvalidRecord`] ([`pending_record_damage`] says what is wrong).
     pub fn deferred(&self) -> Result<Vec<String>> {
-        let Some(bytes) = read(&self.pending, MAX_PENDING)? else { return Ok(Vec::new()) };
-        let list: Vec<PendingCommit> =
-            serde_json::from_slice(&bytes).map_err(|e| Error::InvalidRecord {
-                path: self.pending.clone(),
-                reason: format!("not a list of pending commits ({e})"),
-            })?;
+        let list = load(&self.pending)
+            .map_err(|reason| Error::InvalidRecord { path: self.pending.clone(), reason })?;
         Ok(list.into_iter().map(|c| c.message).collect())
     }
 

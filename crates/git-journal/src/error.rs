@@ -47,6 +47,8 @@ pub enum Step {
     InspectIntent,
     /// Removing a lock file whose holder is gone.
     RemoveStaleLock,
+    /// Moving a damaged record of the journal aside.
+    SetAsideRecord,
 }
 
 impl fmt::Display for Step {
@@ -72,6 +74,7 @@ impl fmt::Display for Step {
             Step::RemoveIntent => "remove the intent record",
             Step::InspectIntent => "inspect the intent record",
             Step::RemoveStaleLock => "remove the stale lock",
+            Step::SetAsideRecord => "move aside the damaged record",
         })
     }
 }

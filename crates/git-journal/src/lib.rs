@@ -112,7 +112,10 @@ mod remote;
 mod tree;
 
 pub use crate::{
-    deferred::{DeferringJournal, PENDING_COMMITS_FILE, RECOVERED_MESSAGE},
+    deferred::{
+        DeferringJournal, PENDING_COMMITS_FILE, RECOVERED_MESSAGE, pending_record_damage,
+        set_aside_pending_record,
+    },
     error::{Error, Result, Step},
     exclude::{BUILTIN_EXCLUSIONS, Exclusions, glob_match},
     fsync::{fsync_gitdir_enabled, set_fsync_gitdir},

@@ -33,6 +33,17 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
         );
     }
     check_ignored(tree, block_current, problems);
+    let git_dir = tree.root.join(".git");
+    if let Some(damage) = dotdir_git_journal::pending_record_damage(&git_dir) {
+        problems.push(
+            Problem::new(
+                ProblemKind::DamagedRecord,
+                &format!(".git/{}", dotdir_git_journal::PENDING_COMMITS_FILE),
+                format!("the record of deferred commits is damaged ({damage}): the journal goes on without it; `--fix` moves it aside and commits what it named by scanning"),
+            )
+            .fix_with(Action::SetAsideRecord, &tree.root),
+        );
+    }
     if let Some(status) = dotdir_git_journal::push_status(&tree.root.join(".git"))
         && !status.ok
     {

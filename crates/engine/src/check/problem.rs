@@ -60,13 +60,17 @@ pub enum ProblemKind {
     /// `set-aside-mode`: a `.corrupt` copy more readable than the file it was set aside from
     /// (a private log's torn tail made world-readable).
     SetAsideMode,
+    /// `damaged-record`: the journal's record of deferred commits
+    /// (`.git/dotdir-pending-commits.json`) is not a readable list; the journal goes on without
+    /// it, and the changes it named are found by scanning.
+    DamagedRecord,
     /// A kind declared by a layout's own [`crate::Validator`].
     Other(&'static str),
 }
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 21] = [
+    pub const ALL: [ProblemKind; 22] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
@@ -88,6 +92,7 @@ impl ProblemKind {
         ProblemKind::TrackedUndeclared,
         ProblemKind::SpecialFile,
         ProblemKind::SetAsideMode,
+        ProblemKind::DamagedRecord,
     ];
 
     /// The stable kebab-case name (`secret-mode`, `torn-jsonl`, …).
@@ -114,6 +119,7 @@ impl ProblemKind {
             ProblemKind::TrackedUndeclared => "tracked-undeclared",
             ProblemKind::SpecialFile => "special-file",
             ProblemKind::SetAsideMode => "set-aside-mode",
+            ProblemKind::DamagedRecord => "damaged-record",
             ProblemKind::Other(name) => name,
         }
     }
@@ -168,6 +174,7 @@ impl ProblemKind {
                 "run `dotdir check --fix` to untrack it (the file stays); declare it in the layout if it should be tracked"
             }
             ProblemKind::SecretMode
+            | ProblemKind::DamagedRecord
             | ProblemKind::SetAsideMode
             | ProblemKind::TornJsonl
             | ProblemKind::CorruptJsonl
@@ -193,6 +200,7 @@ impl ProblemKind {
             | ProblemKind::MissingGitignore
             | ProblemKind::UncommittedChange
             | ProblemKind::TrackedUndeclared
+            | ProblemKind::DamagedRecord
             | ProblemKind::PushFailed => Severity::Warning,
             _ => Severity::Error,
         }
@@ -278,6 +286,8 @@ pub(super) enum Action {
     Untrack,
     /// Commit every tracked path that differs from HEAD (what an interrupted write left).
     CommitChanged,
+    /// Move a damaged journal record aside, then commit what differs from HEAD (what it named).
+    SetAsideRecord,
 }
 
 impl Action {

@@ -81,6 +81,21 @@ pub(super) fn apply(
                 .map_err(git_error)?;
             Ok(format!("committed {} uncommitted path(s)", changed.len()))
         }
+        Action::SetAsideRecord => {
+            let git_error = |source| Error::Git { path: root.to_path_buf(), source };
+            let aside = dotdir_git_journal::set_aside_pending_record(&root.join(".git"))
+                .map_err(git_error)?;
+            let journal = open_journal(root, layout).map_err(git_error)?;
+            let changed = journal.uncommitted().map_err(git_error)?;
+            let _ = journal
+                .commit_all_changed("dotdir check --fix: commit what a damaged record named")
+                .map_err(git_error)?;
+            Ok(format!(
+                "moved the damaged record aside ({}) and committed {} changed path(s) found by scanning",
+                aside.map(|p| file_name(&p)).unwrap_or_default(),
+                changed.len()
+            ))
+        }
         Action::Untrack => {
             let git_error = |source| Error::Git { path: path.to_path_buf(), source };
             let journal = open_journal(root, layout).map_err(git_error)?;

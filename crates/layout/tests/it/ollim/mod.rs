@@ -10,6 +10,7 @@ mod downloads;
 mod failures;
 mod guard;
 mod layout;
+mod record;
 mod state;
 mod symlinks;
 mod typical;
