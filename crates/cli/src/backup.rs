@@ -112,11 +112,11 @@ pub(crate) fn run(
             style::size(written.archive_bytes),
             style.good("verified by reading it back (SHA-256 per file)"),
         )?;
-        let undeclared: Vec<&str> = selection
+        let undeclared: Vec<std::borrow::Cow<'_, str>> = selection
             .skipped
             .iter()
             .filter(|s| s.reason == dotdir_engine::backup::SkipReason::Undeclared)
-            .map(|s| s.relative.as_str())
+            .map(|s| style::clean(&s.relative))
             .collect();
         if !undeclared.is_empty() {
             writeln!(
@@ -168,7 +168,7 @@ fn render_list(out: &mut impl Write, selection: &Selection, style: &Style) -> Re
         style::size(selection.total_bytes())
     )?;
     for file in &selection.files {
-        writeln!(out, "  {:>7}  {}", style::size(file.size), file.relative)?;
+        writeln!(out, "  {:>7}  {}", style::size(file.size), style::clean(&file.relative))?;
     }
     writeln!(out, "stays out:")?;
     for skipped in &selection.skipped {
@@ -178,7 +178,7 @@ fn render_list(out: &mut impl Write, selection: &Selection, style: &Style) -> Re
         } else {
             style.dim(&reason)
         };
-        writeln!(out, "  {reason} {}", skipped.relative)?;
+        writeln!(out, "  {reason} {}", style::clean(&skipped.relative))?;
     }
     Ok(())
 }
@@ -344,7 +344,7 @@ pub(crate) fn restore(
         if !restored.secrets.is_empty() {
             writeln!(out, "never backed up, re-create them (log in again, redo the OAuth flow):")?;
             for secret in &restored.secrets {
-                writeln!(out, "  {}", secret)?;
+                writeln!(out, "  {}", style::clean(secret))?;
             }
         }
     }

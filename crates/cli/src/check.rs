@@ -176,8 +176,8 @@ pub(crate) fn render(
                 "  {} {} {}  {}",
                 style.good("fixed"),
                 style::pad(repair.kind.as_str(), 17),
-                repair.path,
-                repair.action
+                style::clean(&repair.path),
+                style::clean(&repair.action)
             )?;
         }
         if let Some(running) = &fixed.running {
@@ -195,8 +195,8 @@ pub(crate) fn render(
                 "  {} {} {}  {}",
                 style.bad("failed"),
                 style::pad(failure.kind.as_str(), 17),
-                failure.path,
-                failure.error
+                style::clean(&failure.path),
+                style::clean(&failure.error.to_string())
             )?;
         }
     }
@@ -223,8 +223,8 @@ pub(crate) fn render(
         writeln!(
             out,
             "  {severity} {kind} {}  {}",
-            location(problem),
-            style.commands(&problem.message)
+            style::clean(&location(problem)),
+            style.commands(&style::clean(&problem.message))
         )?;
         if !problem.fixable {
             writeln!(

@@ -169,9 +169,9 @@ fn row(node: &Node, style: &Style) -> String {
         NodeKind::Symlink => "@",
         _ => "",
     };
-    let mut label = format!("{}{name}{suffix}", "  ".repeat(node.depth - 1));
+    let mut label = format!("{}{}{suffix}", "  ".repeat(node.depth - 1), style::clean(name));
     if let Some(target) = &node.link_target {
-        label.push_str(&format!(" -> {}", target.display()));
+        label.push_str(&format!(" -> {}", style::clean(&target.display().to_string())));
     }
     let size = match (node.kind, node.summary) {
         (_, Some(summary)) => style::size(summary.bytes),

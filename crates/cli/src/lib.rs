@@ -431,7 +431,8 @@ fn finish(result: anyhow::Result<Outcome>, json: bool, style: &style::Style) -> 
         }
         Err(error) => {
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{} {error:#}", style.error("error:"));
+            let message = format!("{error:#}");
+            let _ = writeln!(err, "{} {}", style.error("error:"), style::clean(&message));
             ExitCode::from(2)
         }
     }

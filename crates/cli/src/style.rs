@@ -105,3 +105,36 @@ pub(crate) fn pad(text: &str, width: usize) -> String {
     let len = text.chars().count();
     if len >= width { text.to_owned() } else { format!("{text}{}", " ".repeat(width - len)) }
 }
+
+/// `text` safe for a terminal: every control character (C0, DEL, C1) shown as an escape —
+/// `\e` for ESC, `\t`, `\n`, `\r`, `\xNN` for the rest — so a hostile file name, manifest entry
+/// or error cannot move the cursor, erase a line or recolour what follows. Colour codes are
+/// added around the cleaned text, never inside it.
+pub(crate) fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    let control = |c: char| c.is_control();
+    if !text.chars().any(control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\x1b' => out.push_str("\\e"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if control(c) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod clean_tests {
+    #[test]
+    fn control_characters_are_shown_never_sent() {
+        assert_eq!(super::clean("note\x1b[1A\x1b[2K.md"), "note\\e[1A\\e[2K.md");
+        assert_eq!(super::clean("a\u{9b}2Jb\x07"), "a\\x9b2Jb\\x07");
+        assert_eq!(super::clean("plain / ünïcode"), "plain / ünïcode");
+    }
+}

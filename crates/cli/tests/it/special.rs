@@ -70,3 +70,36 @@ fn no_command_hangs_on_a_fifo_at_any_path_it_reads() {
         run_bounded(&env, &["backup", path, "--out", archive.to_str().unwrap()]);
     }
 }
+
+#[test]
+fn hostile_names_never_reach_the_terminal_raw() {
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let [ollim, _, _] = demo_dirs(&env, temp.path());
+    let hostile = "note\x1b[1A\x1b[2K\x1b[2J.md";
+    std::fs::write(ollim.join(hostile), "x").unwrap();
+    std::fs::write(ollim.join("routines").join("bell\x07\u{9b}2J.md"), "---\nid: [\n---\n")
+        .unwrap();
+    let path = ollim.to_str().unwrap();
+    for args in [
+        &["check", path][..],
+        &["check", "--fix", path],
+        &["inspect", path],
+        &["backup", path, "--list"],
+    ] {
+        let output = env.run(args);
+        for stream in [&output.stdout, &output.stderr] {
+            assert!(
+                !stream.iter().any(|&b| b == 0x1b || b == 0x07),
+                "{args:?} printed a raw control character: {}",
+                String::from_utf8_lossy(stream)
+            );
+            let text = String::from_utf8_lossy(stream);
+            assert!(!text.contains('\u{9b}'), "{args:?} printed a raw C1 control");
+        }
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("\\e[1A"),
+            "{args:?} does not show the name escaped"
+        );
+    }
+}
