@@ -98,6 +98,11 @@ pub(crate) fn run(
         value["archive"] = json!(out.display().to_string());
         value["archive_bytes"] = json!(written.archive_bytes);
         value["verified_files"] = json!(written.files);
+        value["torn"] = written
+            .torn
+            .iter()
+            .map(|(path, bytes)| json!({"path": path, "bytes": bytes}))
+            .collect();
         writeln!(stdout, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
         writeln!(
@@ -112,6 +117,15 @@ pub(crate) fn run(
             style::size(written.archive_bytes),
             style.good("verified by reading it back (SHA-256 per file)"),
         )?;
+        for (relative, bytes) in &written.torn {
+            writeln!(
+                stdout,
+                "{} {} ends in an unfinished line ({bytes} bytes: a write in progress, or a crash's torn tail): archived up to its last complete line; `{} check` reports a torn tail",
+                style.warn("note:"),
+                style::clean(relative),
+                style.command
+            )?;
+        }
         let undeclared: Vec<std::borrow::Cow<'_, str>> = selection
             .skipped
             .iter()

@@ -71,10 +71,11 @@ pub const MAX_MEMBERS: u64 = 1_000_000;
 /// The most bytes an archive may expand to.
 pub const MAX_TOTAL_BYTES: u64 = 256 << 30;
 /// The highest expansion ratio (bytes out per compressed byte read) past the first
-/// [`RATIO_GRACE_BYTES`]: gzip's own ceiling is about 1,032, real data is far below.
-pub const MAX_RATIO: u64 = 500;
+/// [`RATIO_GRACE_BYTES`]: deflate's own ceiling is about 1,032 (a stream of one repeated
+/// byte), which real data reaches only in short runs.
+pub const MAX_RATIO: u64 = 1000;
 /// Bytes an archive may expand to before [`MAX_RATIO`] is enforced.
-pub const RATIO_GRACE_BYTES: u64 = 64 << 20;
+pub const RATIO_GRACE_BYTES: u64 = 256 << 20;
 
 /// The mode a restored file or directory gets: the archive's bits without setuid, setgid,
 /// sticky, group-write or world-write, within what its entry declares (`0o600`/`0o700` for a
@@ -93,6 +94,34 @@ impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// The decompressed stream, refused as a bomb as soon as it expands past [`MAX_TOTAL_BYTES`],
+/// or past [`MAX_RATIO`] times the compressed bytes read once beyond [`RATIO_GRACE_BYTES`] —
+/// in the middle of a member if need be, before its bytes reach the disk.
+struct Bounded<R> {
+    inner: R,
+    out: u64,
+    compressed: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out += n as u64;
+        if self.out > MAX_TOTAL_BYTES {
+            return Err(io::Error::other(format!(
+                "expands to more than {} GiB: refused as a bomb",
+                MAX_TOTAL_BYTES >> 30
+            )));
+        }
+        if self.out > RATIO_GRACE_BYTES && self.out / self.compressed.get().max(1) > MAX_RATIO {
+            return Err(io::Error::other(format!(
+                "expands more than {MAX_RATIO} times its compressed size: refused as a bomb"
+            )));
+        }
         Ok(n)
     }
 }
@@ -167,6 +196,9 @@ pub struct Written {
     pub archive_bytes: u64,
     /// The manifest it carries.
     pub manifest: Manifest,
+    /// Logs whose unfinished last line stayed out (a write in progress, or a crash's torn
+    /// tail: `dotdir check` reports it), with the bytes left out.
+    pub torn: Vec<(String, u64)>,
 }
 
 /// What [`restore`] did.
@@ -191,8 +223,27 @@ fn io_error<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
     move |source| Error::Io(IoError { step, path: path.to_path_buf(), source })
 }
 
+/// The end of the last complete line among the first `len` bytes of `file` (0 when it has
+/// none): what of a log being appended to is whole.
+fn complete_lines_end(file: &File, len: u64) -> io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let piece = &mut chunk[..(end - start) as usize];
+        file.read_exact_at(piece, start)?;
+        if let Some(i) = piece.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
 /// Writes `selection` as a verified `.tar.gz` at `out`; `progress` is told the bytes as they are
-/// archived. An existing `out` is an error unless `replace`.
+/// archived. An existing `out` is an error unless `replace`. A log (JSON Lines) goes in up to
+/// its last complete line ([`Written::torn`] says what stayed out).
 pub fn write(
     selection: &Selection,
     out: &Path,
@@ -213,6 +264,7 @@ pub fn write(
         dotdir_atomic_store::AtomicFile::create(out, &dotdir_atomic_store::WriteOptions::secret())
             .map_err(|source| Error::Store { path: out.to_path_buf(), source })?;
     let mut files = Vec::with_capacity(selection.files.len());
+    let mut torn = Vec::new();
     {
         let encoder = flate2::write::GzEncoder::new(
             BufWriter::new(&mut archive),
@@ -223,19 +275,28 @@ pub fn write(
         let mut dirs = BTreeSet::new();
         for file in &selection.files {
             add_parents(&mut builder, &selection.root, &top, &file.name, &mut dirs, out)?;
+            let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
             let source = OpenOptions::new()
                 .read(true)
-                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+                .custom_flags(flags.bits() as i32)
                 .open(&file.path)
                 .map_err(io_error("read", &file.path))?;
             let meta = source.metadata().map_err(io_error("read", &file.path))?;
             if !meta.is_file() {
                 return Err(archive_error(&file.path, "is no longer a regular file"));
             }
+            let len = if file.complete_lines {
+                complete_lines_end(&source, meta.len()).map_err(io_error("read", &file.path))?
+            } else {
+                meta.len()
+            };
+            if len < meta.len() {
+                torn.push((file.relative.clone(), meta.len() - len));
+            }
             let mode = meta.permissions().mode() & 0o7777;
-            let mut header = header(tar::EntryType::Regular, mode, meta.len());
+            let mut header = header(tar::EntryType::Regular, mode, len);
             set_mtime(&mut header, &meta);
-            let mut reader = Hashing::new(source.take(meta.len()), progress);
+            let mut reader = Hashing::new(source.take(len), progress);
             builder
                 .append_data(&mut header, Path::new(&top).join(&file.name), &mut reader)
                 .map_err(|e| {
@@ -244,7 +305,7 @@ pub fn write(
                         format!("cannot archive (it changed while read?): {e}"),
                     )
                 })?;
-            files.push(manifest_file(&file.name, meta.len(), mode, reader.finish()));
+            files.push(manifest_file(&file.name, len, mode, reader.finish()));
         }
         let manifest = Manifest {
             format: FORMAT.to_owned(),
@@ -280,6 +341,7 @@ pub fn write(
         bytes: manifest.files.iter().map(|f| f.size).sum(),
         archive_bytes,
         manifest,
+        torn,
     })
 }
 
@@ -392,7 +454,9 @@ fn read_archive(
     }
     let compressed = std::rc::Rc::new(std::cell::Cell::new(0u64));
     let counting = Counting { inner: BufReader::new(file), read: compressed.clone() };
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(counting));
+    let decoder = flate2::read::GzDecoder::new(counting);
+    let bounded = Bounded { inner: decoder, out: 0, compressed: compressed.clone() };
+    let mut tar = tar::Archive::new(bounded);
     let corrupt = |e: io::Error| archive_error(archive, format!("not a readable .tar.gz: {e}"));
     let mut top: Option<PathBuf> = None;
     let mut manifest = None;
@@ -408,18 +472,11 @@ fn read_archive(
                 format!("holds more than {MAX_MEMBERS} members: refused as a bomb"),
             ));
         }
+        // A member that declares more than the bound is refused before a byte of it is read.
         if expanded > MAX_TOTAL_BYTES {
             return Err(archive_error(
                 archive,
                 format!("expands to more than {} GiB: refused as a bomb", MAX_TOTAL_BYTES >> 30),
-            ));
-        }
-        if expanded > RATIO_GRACE_BYTES && expanded / compressed.get().max(1) > MAX_RATIO {
-            return Err(archive_error(
-                archive,
-                format!(
-                    "expands more than {MAX_RATIO} times its compressed size: refused as a bomb"
-                ),
             ));
         }
         let raw = PathBuf::from(OsStr::from_bytes(&entry.path_bytes()));

@@ -91,6 +91,9 @@ pub struct Selected {
     pub relative: String,
     /// The exact relative path, byte for byte: its name in the archive.
     pub name: PathBuf,
+    /// An append-only log (JSON Lines): archived up to its last complete line, so a record
+    /// being appended while the backup reads (or a crash's torn tail) never goes in as data.
+    pub complete_lines: bool,
     /// The full path.
     pub path: PathBuf,
     /// Size in bytes when it was selected.
@@ -165,6 +168,7 @@ pub fn select_tree(tree: &Tree) -> Selection {
             files.push(Selected {
                 relative,
                 name: path.strip_prefix(&tree.root).unwrap_or(path).to_path_buf(),
+                complete_lines: node.entry.is_some_and(|e| e.format == crate::Format::Jsonl),
                 path: path.to_path_buf(),
                 size: meta.len(),
                 mode: meta.mode() & 0o7777,

@@ -148,7 +148,7 @@ fn unsafe_modes_are_never_restored() {
 
 #[test]
 fn a_compression_bomb_is_refused_before_it_fills_the_disk() {
-    let zeros = vec![0u8; 80 << 20];
+    let zeros = vec![0u8; 300 << 20];
     assert_refused(
         &[("downloads", 0o755, None), ("downloads/zeros.bin", 0o644, Some(&zeros))],
         "bomb",

@@ -61,3 +61,53 @@ fn a_set_aside_copy_looser_than_its_source_is_flagged_and_tightened() {
     assert_eq!(code(&fixed), 0, "{}{}", stdout(&fixed), stderr(&fixed));
     assert_eq!(mode(&aside), 0o600);
 }
+
+/// The lines of `member` in the `.tar.gz` at `archive`.
+fn member_bytes(archive: &Path, member: &str) -> Vec<u8> {
+    use std::io::Read;
+    let file = fs::File::open(archive).unwrap();
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().ends_with(member) {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            return bytes;
+        }
+    }
+    panic!("{member} is not in {}", archive.display());
+}
+
+#[test]
+fn a_backup_beside_a_python_appender_archives_only_whole_lines() {
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let [ollim, _, _] = demo_dirs(&env, temp.path());
+    let log = ollim.join("state/session_history.jsonl");
+    // The reference's own append: `open("a").write(json.dumps(record) + "\n")`, records up to
+    // 600 KB, no lock.
+    let script = format!(
+        "import json, time\nend = time.time() + 3\ni = 0\nwhile time.time() < end:\n    \
+         with open({:?}, 'a') as f:\n        f.write(json.dumps({{'session_id': 'p%d' % i, 'event': 'created', 'timestamp': 'x', 'pad': 'y' * (i * 7919 % 600000)}}) + '\\n')\n    i += 1\n",
+        log.to_str().unwrap()
+    );
+    let mut appender = std::process::Command::new("python3").args(["-c", &script]).spawn().unwrap();
+    let mut backups = 0;
+    while appender.try_wait().unwrap().is_none() {
+        let archive = temp.path().join(format!("b{backups}.tar.gz"));
+        let output =
+            env.run(&["backup", ollim.to_str().unwrap(), "--out", archive.to_str().unwrap()]);
+        assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+        let bytes = member_bytes(&archive, "state/session_history.jsonl");
+        assert!(
+            bytes.is_empty() || bytes.ends_with(b"\n"),
+            "backup {backups} archived a torn tail"
+        );
+        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            assert!(serde_json::from_slice::<serde_json::Value>(line).is_ok(), "a torn line");
+        }
+        backups += 1;
+    }
+    assert!(appender.wait().unwrap().success());
+    assert!(backups >= 3, "only {backups} backups ran beside the appender");
+}
