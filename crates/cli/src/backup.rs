@@ -90,8 +90,17 @@ pub(crate) fn run(
     check_out(out, &selection)?;
     let bar = progress(selection.total_bytes());
     bar.set_message("archiving and verifying");
-    let written = dotdir_engine::archive::write(&selection, out, force, &mut |n| bar.inc(n))
-        .with_context(|| format!("cannot back up {}", selection.root.display()))?;
+    stop_on_signals();
+    let written = dotdir_engine::archive::write(&selection, out, force, &mut |n| bar.inc(n));
+    bar.finish_and_clear();
+    if dotdir_engine::archive::interrupted() {
+        bail!(
+            "interrupted (SIGINT or SIGTERM): the partial archive was removed, {} was not written",
+            out.display()
+        );
+    }
+    let written =
+        written.with_context(|| format!("cannot back up {}", selection.root.display()))?;
     bar.finish_and_clear();
     if json {
         let mut value = selection_json(&selection);
@@ -231,6 +240,14 @@ fn check_out(out: &Path, selection: &Selection) -> Result<()> {
     Ok(())
 }
 
+/// SIGINT and SIGTERM stop the archive work at its next read instead of killing the process:
+/// the temporary archive or the staging directory is removed, and the command says so.
+fn stop_on_signals() {
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(signal, dotdir_engine::archive::interrupt_flag());
+    }
+}
+
 fn progress(total: u64) -> ProgressBar {
     use std::io::IsTerminal;
     if !io::stderr().is_terminal() {
@@ -327,9 +344,26 @@ pub(crate) fn restore(
         layouts.ensure_fits(dir, layout, "restore over", named.is_some(), &retry)?;
     }
     let target = Target { dir: dir.to_path_buf(), layout };
-    let restored =
-        dotdir_engine::archive::restore(archive, dir, layout, &target.check_options()?, force)
-            .with_context(|| format!("cannot restore into {}", dir.display()))?;
+    let total: u64 = manifest.files.iter().map(|f| f.size).sum();
+    let bar = progress(total * 2);
+    bar.set_message("verifying and restoring");
+    stop_on_signals();
+    let restored = dotdir_engine::archive::restore_with_progress(
+        archive,
+        dir,
+        layout,
+        &target.check_options()?,
+        force,
+        &mut |n| bar.inc(n),
+    );
+    bar.finish_and_clear();
+    if dotdir_engine::archive::interrupted() {
+        bail!(
+            "interrupted (SIGINT or SIGTERM): the partial copy was removed, {} is as it was",
+            dir.display()
+        );
+    }
+    let restored = restored.with_context(|| format!("cannot restore into {}", dir.display()))?;
     let mut out = io::stdout().lock();
     if json {
         let value = json!({

@@ -218,7 +218,7 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
                 check::run(targets, fix, strict, json, style)
             }
             Command::Backup { verify: Some(archive), .. } => {
-                backup::verify(&layouts, &archive, json, style)
+                backup::verify(layouts, &archive, json, style)
             }
             Command::Backup { dir, layout, out, list, force, verify: None } => {
                 let overridden = layout.is_some() && force;

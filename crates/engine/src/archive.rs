@@ -62,6 +62,20 @@ use crate::{
     check,
 };
 
+/// Set when the process is asked to stop (a command registers SIGINT and SIGTERM on it):
+/// [`write()`] and [`restore`] then stop at their next read, remove what they had written (the
+/// temporary archive, the staging directory) and return an error that says so.
+pub fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    static FLAG: std::sync::LazyLock<std::sync::Arc<std::sync::atomic::AtomicBool>> =
+        std::sync::LazyLock::new(Default::default);
+    FLAG.clone()
+}
+
+/// Whether [`interrupt_flag`] is set.
+pub fn interrupted() -> bool {
+    interrupt_flag().load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The manifest's name inside the top-level folder.
 pub const MANIFEST: &str = ".dotdir-backup.json";
 
@@ -415,6 +429,9 @@ impl<'a, R> Hashing<'a, R> {
 
 impl<R: Read> Read for Hashing<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if interrupted() {
+            return Err(io::Error::other("interrupted by a signal"));
+        }
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         (self.progress)(n as u64);
@@ -550,11 +567,18 @@ fn read_archive(
 /// within the bomb bounds ([`MAX_MEMBERS`], [`MAX_TOTAL_BYTES`], [`MAX_RATIO`]). Returns the
 /// manifest. [`check_members`] adds the layout's rules.
 pub fn verify(archive: &Path) -> Result<Manifest, Error> {
+    verify_with_progress(archive, &mut |_| {})
+}
+
+/// [`verify`], telling `progress` the bytes as they are checked.
+pub fn verify_with_progress(
+    archive: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Manifest, Error> {
     let mut found = BTreeMap::new();
     let manifest = read_archive(archive, |item, content| {
         if let Item::File { name, mode, .. } = item {
-            let mut ignore = |_| {};
-            let mut hashing = Hashing::new(content, &mut ignore);
+            let mut hashing = Hashing::new(content, &mut *progress);
             let size =
                 io::copy(&mut hashing, &mut io::sink()).map_err(io_error("read", archive))?;
             found.insert(name.clone(), (size, *mode, hashing.finish()));
@@ -648,7 +672,20 @@ pub fn restore(
     options: &check::Options,
     force: bool,
 ) -> Result<Restored, Error> {
-    let manifest = verify(archive)?;
+    restore_with_progress(archive, dir, layout, options, force, &mut |_| {})
+}
+
+/// [`restore`], telling `progress` the bytes as they are verified and then extracted (each
+/// file's size counts twice).
+pub fn restore_with_progress(
+    archive: &Path,
+    dir: &Path,
+    layout: &Layout,
+    options: &check::Options,
+    force: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Restored, Error> {
+    let manifest = verify_with_progress(archive, &mut *progress)?;
     if manifest.layout != layout.name {
         return Err(archive_error(
             archive,
@@ -697,7 +734,7 @@ pub fn restore(
         _ => {}
     }
     store_dirs(&staging, 0o700)?;
-    let result = extract(archive, &manifest, &staging, layout);
+    let result = extract(archive, &manifest, &staging, layout, progress);
     let (files, bytes, mut dir_modes) = match result {
         Ok(done) => done,
         Err(error) => {
@@ -762,6 +799,7 @@ fn extract(
     manifest: &Manifest,
     staging: &Path,
     layout: &Layout,
+    progress: &mut dyn FnMut(u64),
 ) -> Result<Extracted, Error> {
     let mut found = BTreeMap::new();
     let mut dirs = Vec::new();
@@ -785,8 +823,7 @@ fn extract(
                     .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
                     .open(&path)
                     .map_err(io_error("create", &path))?;
-                let mut ignore = |_| {};
-                let mut hashing = Hashing::new(content, &mut ignore);
+                let mut hashing = Hashing::new(content, &mut *progress);
                 let mut writer = BufWriter::new(&file);
                 let size = io::copy(&mut hashing, &mut writer).map_err(io_error("write", &path))?;
                 writer.flush().map_err(io_error("write", &path))?;

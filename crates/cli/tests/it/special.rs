@@ -103,3 +103,65 @@ fn hostile_names_never_reach_the_terminal_raw() {
         );
     }
 }
+
+/// Sends SIGTERM to `child` once `delay` has passed, then waits for it.
+fn terminate_after(mut child: std::process::Child, delay: Duration) -> std::process::Output {
+    std::thread::sleep(delay);
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(20), "SIGTERM did not stop it");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn hidden_leftovers(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("dotdir-tmp") || n.contains("dotdir-restore"))
+        .collect()
+}
+
+#[test]
+fn sigterm_during_backup_or_restore_leaves_nothing_behind() {
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let [ollim, _, _] = demo_dirs(&env, temp.path());
+    // 96 MB that do not compress: seconds of work to interrupt.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let noise: Vec<u8> = (0..96 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    std::fs::create_dir_all(ollim.join("downloads")).unwrap();
+    std::fs::write(ollim.join("downloads/noise.bin"), &noise).unwrap();
+    let outdir = temp.path().join("out");
+    std::fs::create_dir_all(&outdir).unwrap();
+    let archive = outdir.join("b.tar.gz");
+    let args = ["backup", ollim.to_str().unwrap(), "--out", archive.to_str().unwrap()];
+    let child = env.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let output = terminate_after(child, Duration::from_millis(700));
+    assert_ne!(output.status.code(), Some(0), "the backup finished before the signal");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
+    assert!(!archive.exists());
+    assert_eq!(hidden_leftovers(&outdir), Vec::<String>::new(), "a partial archive was left");
+
+    // A whole archive, then a restore interrupted.
+    let output = env.run(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let target = temp.path().join("restored/.ollim-bot");
+    let args = ["restore", archive.to_str().unwrap(), target.to_str().unwrap()];
+    let child = env.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let output = terminate_after(child, Duration::from_millis(400));
+    assert_ne!(output.status.code(), Some(0), "the restore finished before the signal");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
+    assert!(!target.exists());
+    assert_eq!(hidden_leftovers(target.parent().unwrap()), Vec::<String>::new());
+}
