@@ -11,11 +11,16 @@
 //!   one call that accepts excluded paths, to take a force-added secret out of the index).
 //!   Nothing to commit is `Ok(None)`, never an empty commit. History: [`Journal::log_path`], [`Journal::read_at`], [`Journal::restore`]
 //!   (undo). [`Journal::push`] to another repository (libgit2).
-//! - Off the machine: [`audit_outgoing`] / [`Journal::audit_outgoing`] list every excluded path
-//!   in the commits a push would send; [`Journal::push_with_git`] audits, then pushes with the
-//!   user's `git` (every transport, their credentials; refused with [`Error::Leaks`]);
+//! - Off the machine: [`audit_outgoing`] / [`Journal::audit_outgoing`] list every excluded path,
+//!   and every blob whose bytes are a secret file's ([`JournalOptions::secrets`],
+//!   [`SecretBlobs`]), in the commits a push would send, judged against the refs the
+//!   destination advertises (`git ls-remote` on each push URL), never against local tracking
+//!   refs; [`Journal::push_with_git`] audits, then pushes with the user's `git` (every
+//!   transport, their credentials; refused with [`Error::Leaks`], or
+//!   [`Error::DestinationUnknown`] when the destination cannot be listed);
 //!   [`JournalOptions::auto_push`] pushes in the background after commits, never blocking one;
-//!   [`push_status`] is the outcome of the last push.
+//!   [`push_status`] is the outcome of the last push. [`redact_url`]: credentials in a URL are
+//!   never printed or recorded.
 //! - [`DeferringJournal`]: a journal whose commits are never lost — a commit that fails after
 //!   its change is on disk is recorded and made by the next commit or open, and what a killed
 //!   writer left uncommitted is committed by the first commit after open.
@@ -108,7 +113,9 @@ mod history;
 mod journal;
 mod push;
 mod recover;
+mod redact;
 mod remote;
+mod secrets;
 mod tree;
 
 pub use crate::{
@@ -121,8 +128,10 @@ pub use crate::{
     fsync::{fsync_gitdir_enabled, set_fsync_gitdir},
     history::CommitInfo,
     journal::{CommitId, Identity, Journal, JournalOptions, RetryPolicy},
+    redact::{redact_text, redact_url},
     remote::{
         Leak, PUSH_STATUS_FILE, PushStatus, UNDECLARED, audit_history, audit_outgoing, push_status,
     },
+    secrets::{SECRET_SIZE_LIMIT, SecretBlobs},
 };
 pub use dotdir_atomic_store::{Durability, IoError};
