@@ -6,7 +6,7 @@ use std::{
     collections::{BTreeMap, HashMap},
     fs::{File, OpenOptions},
     io::{self, Read},
-    os::unix::fs::OpenOptionsExt,
+    os::unix::fs::{FileTypeExt, OpenOptionsExt},
     path::{Path, PathBuf},
 };
 
@@ -132,8 +132,9 @@ fn expand(
     }
 }
 
-/// `rel` when it is a regular file, every regular file under it when it is a directory (links
-/// not followed); nothing otherwise.
+/// `rel` when it is not a directory, every such path under it when it is one (links to a
+/// directory not followed). Devices and sockets are left out; a link or a FIFO is kept for
+/// [`read_secret`], which opens it without following or blocking and keeps only a regular file.
 fn collect(dir: &Path, rel: String, found: &mut Vec<(String, PathBuf)>) -> Result<()> {
     let mut stack = vec![rel];
     while let Some(rel) = stack.pop() {
@@ -143,11 +144,16 @@ fn collect(dir: &Path, rel: String, found: &mut Vec<(String, PathBuf)>) -> Resul
             continue;
         }
         match lstat(dir, &rel)? {
-            Some(meta) if meta.is_file() => found.push((rel.clone(), dir.join(&rel))),
             Some(meta) if meta.is_dir() => {
                 stack.extend(entries(dir, &rel)?.into_iter().map(|name| format!("{rel}/{name}")));
             }
-            _ => {}
+            Some(meta) => {
+                let kind = meta.file_type();
+                if !(kind.is_block_device() || kind.is_char_device() || kind.is_socket()) {
+                    found.push((rel.clone(), dir.join(&rel)));
+                }
+            }
+            None => {}
         }
     }
     Ok(())
