@@ -75,8 +75,15 @@
 //! # Limitations
 //! - Linux is the tested platform (Unix only: modes, `flock`, `/proc/stat` for the boot time).
 //! - Exclusion globs are matched case-sensitively and byte-wise: on a case-insensitive file
-//!   system `State/Token.json` is a different path to the list. Negated patterns (`!x`) are not
-//!   supported.
+//!   system `State/Token.json` is a different path to the list (a push still refuses it when
+//!   its bytes are a current secret's: [`JournalOptions::secrets`]). Negated patterns (`!x`)
+//!   are not supported.
+//! - The push audit compares blobs with the secrets' *current* bytes, as git would hash them
+//!   unfiltered: an older version of a secret, a secret larger than [`SECRET_SIZE_LIMIT`], or a
+//!   copy stored through a clean filter or with other line endings is caught by path only.
+//! - The push audit is judged against what the destination advertised to `git ls-remote` just
+//!   before `git push`: refs deleted there in between, or refs a server shows to a fetch but
+//!   hides from a push (`receive.hideRefs`), let `git push` send commits the audit skipped.
 //! - "Provably stale" holds for locks created by journal writers (intent record + `flock`).
 //!   A lock of a foreign `git` command is removed only when older than the boot or than
 //!   [`JournalOptions::foreign_lock_timeout`] (an age rule). The one residual race: a foreign
