@@ -83,7 +83,8 @@
 //!   copy stored through a clean filter or with other line endings is caught by path only.
 //! - The push audit is judged against what the destination advertised to `git ls-remote` just
 //!   before `git push`: refs deleted there in between, or refs a server shows to a fetch but
-//!   hides from a push (`receive.hideRefs`), let `git push` send commits the audit skipped.
+//!   hides from a push (`receive.hideRefs`, a `remote.<name>.receivepack` that serves another
+//!   repository), let `git push` send commits the audit skipped.
 //! - "Provably stale" holds for locks created by journal writers (intent record + `flock`).
 //!   A lock of a foreign `git` command is removed only when older than the boot or than
 //!   [`JournalOptions::foreign_lock_timeout`] (an age rule). The one residual race: a foreign

@@ -370,7 +370,8 @@ impl Journal {
         audit_history(&repo, &self.options.exclusions)
     }
 
-    /// The URL of remote `name`, when it is configured.
+    /// The URL of remote `name`, when it is configured, as configured: it may hold credentials,
+    /// so show it only through [`crate::redact_url`].
     pub fn remote_url(&self, name: &str) -> Result<Option<String>> {
         let repo = self.repo().lock();
         match repo.find_remote(name) {
