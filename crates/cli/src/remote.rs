@@ -167,11 +167,14 @@ pub(crate) fn push(
     }
 }
 
-/// Why a leak is refused: its exclusion pattern, or the secret whose content it is (named by
-/// path, never by its bytes).
+/// Why a leak is refused: its exclusion pattern, the layout not declaring it, or the secret
+/// whose content it is (named by path, never by its bytes).
 fn why(leak: &Leak) -> String {
     match &leak.same_as {
         Some(secret) => format!("the content of the secret {secret}"),
+        None if leak.pattern == dotdir_git_journal::UNDECLARED => {
+            "not declared by the layout".to_owned()
+        }
         None => format!("excluded by {}", leak.pattern),
     }
 }
