@@ -4,9 +4,9 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    fs::File,
+    fs::{File, OpenOptions},
     io::{self, Read},
-    os::unix::fs::FileTypeExt,
+    os::unix::fs::{FileTypeExt, OpenOptionsExt},
     path::{Path, PathBuf},
 };
 
@@ -209,8 +209,12 @@ fn is_absent(error: &io::Error) -> bool {
 /// The bytes of the secret file at `path`: `None` when it is missing, empty, larger than
 /// [`SECRET_SIZE_LIMIT`], a symbolic link or not a regular file.
 fn read_secret(path: &Path) -> Result<Option<Vec<u8>>> {
-    // `O_NOFOLLOW | O_NONBLOCK`: a link is not followed, a FIFO does not block.
-    let file: File = match dotdir_atomic_store::open_regular(path) {
+    // `O_NOFOLLOW | O_NONBLOCK`: a link is not followed, a FIFO does not block. Not
+    // `dotdir_atomic_store::open_regular`, which follows a link (a linked spec is read): a
+    // link at a secret's path may point at any file, which is then no secret of this directory.
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let opened = OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path);
+    let file: File = match opened {
         Ok(file) => file,
         Err(e) if is_absent(&e) => return Ok(None),
         // A symbolic link (`O_NOFOLLOW`), or a socket (no reader end).
