@@ -117,9 +117,7 @@ pub(crate) fn prepare(
         }
         create_dir(&path, mode)?;
     }
-    let options = dotdir_git_journal::JournalOptions::new()
-        .exclusions(layout.journal_exclusions())
-        .identity_from_git_config(false);
+    let options = layout.journal_options().identity_from_git_config(false);
     let journal = dotdir_git_journal::Journal::open(dir, options).with_context(|| {
         format!("cannot create the git repository in {}: check that it is writable", dir.display())
     })?;

@@ -422,16 +422,20 @@ fn finish(result: anyhow::Result<Outcome>, json: bool, style: &style::Style) -> 
         {
             ExitCode::SUCCESS
         }
+        // Every message is redacted once more: no credential in a URL is ever printed, whoever
+        // quoted it.
         Err(error) if json => {
             // Scripts read stdout: the error is a JSON document there too.
-            let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
-            let document = serde_json::json!({"error": format!("{error:#}"), "causes": causes});
+            let causes: Vec<String> =
+                error.chain().map(|e| dotdir_git_journal::redact_text(&e.to_string())).collect();
+            let message = dotdir_git_journal::redact_text(&format!("{error:#}"));
+            let document = serde_json::json!({"error": message, "causes": causes});
             let _ = writeln!(std::io::stdout().lock(), "{document:#}");
             ExitCode::from(2)
         }
         Err(error) => {
             let mut err = std::io::stderr().lock();
-            let message = format!("{error:#}");
+            let message = dotdir_git_journal::redact_text(&format!("{error:#}"));
             let _ = writeln!(err, "{} {}", style.error("error:"), style::clean(&message));
             ExitCode::from(2)
         }

@@ -1,11 +1,17 @@
 //! `dotdir push` and `dotdir clone`: the journal off the machine and back, through the user's
-//! own `git` (every transport, their credentials), with the audit before anything leaves.
+//! own `git` (every transport, their credentials), with the audit before anything leaves
+//! (judged against what the destination holds, by path and by a secret's content). A URL is
+//! shown without its credentials ([`redact_url`]), in text, JSON and errors alike.
 
-use std::{io::Write, path::Path, process::Command};
+use std::{
+    io::{Read, Write},
+    path::Path,
+    process::{Command, Stdio},
+};
 
 use anyhow::{Context, Result, bail};
 use dotdir_engine::Layout;
-use dotdir_git_journal::{Error as JournalError, Journal, JournalOptions};
+use dotdir_git_journal::{Error as JournalError, Journal, Leak, redact_text, redact_url};
 use serde_json::json;
 
 use crate::{
@@ -93,9 +99,7 @@ pub(crate) fn push(
             target.dir.display()
         );
     }
-    let options = JournalOptions::new()
-        .exclusions(target.layout.journal_exclusions())
-        .manage_gitignore(false);
+    let options = target.layout.journal_options().manage_gitignore(false);
     let journal = Journal::open(&target.dir, options)
         .with_context(|| format!("cannot open the git repository of {}", target.dir.display()))?;
     if let Some(url) = to {
@@ -107,6 +111,8 @@ pub(crate) fn push(
             target.dir.display()
         );
     };
+    // Shown without credentials; git reads the real one from the repository's configuration.
+    let url = redact_url(&url);
     let mut out = std::io::stdout().lock();
     match journal.push_with_git(remote, true) {
         Ok(()) => {
@@ -127,14 +133,14 @@ pub(crate) fn push(
             if json {
                 let leaks: Vec<_> = leaks
                     .iter()
-                    .map(|l| json!({"commit": l.commit, "summary": l.summary, "path": l.path, "pattern": l.pattern}))
+                    .map(|l| json!({"commit": l.commit, "summary": l.summary, "path": l.path, "pattern": l.pattern, "same_as": l.same_as}))
                     .collect();
                 let value = json!({"pushed": false, "remote": remote, "url": url, "leaks": leaks});
                 writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
             } else {
                 writeln!(
                     out,
-                    "{} to push to {remote} ({url}): the history to send holds {} path(s) the {} layout excludes; nothing was sent",
+                    "{} to push to {remote} ({url}): the history to send holds {} path(s) the {} layout excludes or a secret's content; nothing was sent",
                     style.bad("refused"),
                     leaks.len(),
                     target.layout.name
@@ -142,11 +148,11 @@ pub(crate) fn push(
                 for leak in &leaks {
                     writeln!(
                         out,
-                        "  {}  in {} {:?} (excluded by {})",
+                        "  {}  in {} {:?} ({})",
                         leak.path,
                         &leak.commit[..leak.commit.len().min(12)],
                         leak.summary,
-                        leak.pattern
+                        why(leak)
                     )?;
                 }
                 writeln!(
@@ -158,6 +164,18 @@ pub(crate) fn push(
             Ok(Outcome::Problems)
         }
         Err(error) => Err(error).with_context(|| format!("cannot push to {remote} ({url})")),
+    }
+}
+
+/// Why a leak is refused: its exclusion pattern, the layout not declaring it, or the secret
+/// whose content it is (named by path, never by its bytes).
+fn why(leak: &Leak) -> String {
+    match &leak.same_as {
+        Some(secret) => format!("the content of the secret {secret}"),
+        None if leak.pattern == dotdir_git_journal::UNDECLARED => {
+            "not declared by the layout".to_owned()
+        }
+        None => format!("excluded by {}", leak.pattern),
     }
 }
 
@@ -203,18 +221,27 @@ pub(crate) fn clone(
             staging.display()
         );
     }
-    let status = Command::new("git")
+    let shown = redact_url(url);
+    let mut child = Command::new("git")
         .arg("clone")
         .args(if json { &["--quiet"][..] } else { &[][..] })
         .arg("--")
         .arg(url)
         .arg(&staging)
-        .status()
+        .stderr(Stdio::piped())
+        .spawn()
         .context("cannot run git: install git to clone")?;
+    // git's messages and progress, passed on with any credentials in a URL redacted.
+    if let Some(stderr) = child.stderr.take() {
+        relay_redacted(stderr, &mut std::io::stderr());
+    }
+    let status = child.wait().context("cannot run git: install git to clone")?;
     if !status.success() {
         let _ = std::fs::remove_dir_all(&staging);
-        bail!("git clone {url} failed ({status}): nothing was created");
+        bail!("git clone {shown} failed ({status}): nothing was created");
     }
+    // From here on the URL is only shown: without credentials.
+    let url = shown.as_str();
     let layout = match choose_layout(layouts, url, dir, &staging, forced, overridden, style) {
         Ok(layout) => layout,
         Err(error) => {
@@ -293,4 +320,27 @@ pub(crate) fn clone(
     }
     let failing = report.worst().is_some_and(|w| w >= dotdir_engine::Severity::Error);
     Ok(if failing || !leaks.is_empty() { Outcome::Problems } else { Outcome::Clean })
+}
+
+/// Copies `from` to `to` line by line (a line ends at `\n` or at the `\r` of a progress
+/// update), each with [`redact_text`] applied. Best effort: a write error stops the copy.
+fn relay_redacted(mut from: impl Read, to: &mut impl Write) {
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    loop {
+        let read = match from.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        pending.extend_from_slice(&buffer[..read]);
+        while let Some(end) = pending.iter().position(|&b| b == b'\n' || b == b'\r') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            if to.write_all(redact_text(&String::from_utf8_lossy(&line)).as_bytes()).is_err() {
+                return;
+            }
+        }
+        let _ = to.flush();
+    }
+    let _ = to.write_all(redact_text(&String::from_utf8_lossy(&pending)).as_bytes());
+    let _ = to.flush();
 }

@@ -594,6 +594,16 @@ impl Layout {
         exclusions
     }
 
+    /// The journal's options for this layout, to start every `JournalOptions` from: the
+    /// exclusions ([`Layout::journal_exclusions`]) and the secrets (the pattern of every
+    /// [`Entry::secret`] entry), whose current contents a push refuses under any path. The
+    /// other settings are the journal's defaults.
+    pub fn journal_options(&self) -> dotdir_git_journal::JournalOptions {
+        dotdir_git_journal::JournalOptions::new()
+            .exclusions(self.journal_exclusions())
+            .secrets(self.secrets().map(|e| e.pattern.trim_start_matches('/')))
+    }
+
     /// The directories `dotdir init` creates, with their modes: the layout's literal top-level
     /// directories that hold user data (`0o755`) or secrets (`0o700`). Caches, hidden SDK folders
     /// and what the application creates itself ([`Entry::created_by_app`]) are left to it.
@@ -675,6 +685,11 @@ mod tests {
             Some(0o600)
         );
         assert_eq!(LAYOUT.secrets().count(), 1);
+        // The journal's options carry both: the exclusions, and the secrets a push refuses by
+        // content.
+        let options = LAYOUT.journal_options();
+        assert_eq!(options.exclusions, exclusions);
+        assert_eq!(options.secrets, ["state/token.json"]);
         let empty = std::env::temp_dir().join("dotdir-decl-test-nonexistent-root");
         let recreate: Vec<&str> = LAYOUT.to_recreate(&empty).iter().map(|e| e.pattern).collect();
         assert_eq!(recreate, ["state/token.json"]);

@@ -49,6 +49,8 @@ pub enum Step {
     RemoveStaleLock,
     /// Moving a damaged record of the journal aside.
     SetAsideRecord,
+    /// Reading a secret file to compare its content with what a push would send.
+    ReadSecret,
 }
 
 impl fmt::Display for Step {
@@ -75,6 +77,7 @@ impl fmt::Display for Step {
             Step::InspectIntent => "inspect the intent record",
             Step::RemoveStaleLock => "remove the stale lock",
             Step::SetAsideRecord => "move aside the damaged record",
+            Step::ReadSecret => "read the secret",
         })
     }
 }
@@ -170,21 +173,33 @@ pub enum Error {
     /// The remote refused the push of a reference (for example not a fast-forward).
     #[error("{remote} rejected {reference}: {message}")]
     PushRejected {
-        /// The remote's name or URL.
+        /// The remote's name or URL (credentials dropped: [`crate::redact_url`]).
         remote: String,
         /// The reference that was refused.
         reference: String,
-        /// The remote's reason.
+        /// The remote's reason (`git`'s stderr, every URL in it redacted).
         message: String,
     },
     /// A push was refused before anything left: commits it would send hold paths the exclusion
-    /// list refuses (a secret, ephemeral state).
+    /// list refuses (a secret, ephemeral state), or a blob whose content is a secret file's.
     #[error("{}", leaks_message(remote, leaks))]
     Leaks {
-        /// The remote.
+        /// The remote (credentials dropped: [`crate::redact_url`]).
         remote: String,
         /// Every excluded path found, oldest commit first (never empty).
         leaks: Vec<crate::Leak>,
+    },
+    /// The destination of a push could not be asked which commits it holds (`git ls-remote`
+    /// failed: unreachable, no such repository or remote, refused credentials), so what the
+    /// push would send cannot be audited: nothing was sent.
+    #[error("cannot list what {url} (remote {remote}) holds, so nothing was sent: {message}")]
+    DestinationUnknown {
+        /// The remote's name (credentials dropped).
+        remote: String,
+        /// The URL that was asked (credentials dropped: [`crate::redact_url`]).
+        url: String,
+        /// What went wrong (`git`'s stderr, every URL in it redacted).
+        message: String,
     },
     /// A file system operation outside `dotdir-atomic-store` failed.
     #[error(transparent)]
@@ -217,15 +232,19 @@ impl Error {
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The message of [`Error::Leaks`]: the first excluded path and the way out.
+/// The message of [`Error::Leaks`]: the first excluded path and the way out. A blob equal to a
+/// secret is named by its path and the secret's path, never by its bytes.
 fn leaks_message(remote: &str, leaks: &[crate::Leak]) -> String {
     let Some(first) = leaks.first() else {
         return format!("refusing to push to {remote}: nothing was sent");
     };
+    let what = match &first.same_as {
+        Some(secret) => format!("{} (the content of the secret {secret})", first.path),
+        None => first.path.clone(),
+    };
     format!(
-        "refusing to push to {remote}: {} excluded path(s) in the history to send, first {} in commit {} ({:?}); nothing was sent. Rewrite that history without them (for example `git filter-repo --invert-paths --path <path>`), rotate any secret among them, then push again",
+        "refusing to push to {remote}: {} excluded path(s) or secret content(s) in the history to send, first {what} in commit {} ({:?}); nothing was sent. Rewrite that history without them (for example `git filter-repo --invert-paths --path <path>`), rotate any secret among them, then push again",
         leaks.len(),
-        first.path,
         first.commit.chars().take(12).collect::<String>(),
         first.summary
     )

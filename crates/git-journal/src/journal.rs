@@ -104,6 +104,12 @@ pub struct JournalOptions {
     /// Opt-in (default `None`): a commit never waits for it or fails because of it; the outcome
     /// of the last push is in [`crate::push_status`].
     pub auto_push: Option<String>,
+    /// The secret files: glob patterns ([`crate::glob_match`], from the top of the directory;
+    /// one matching a directory covers the files under it). A push refuses any blob, under any
+    /// path, whose bytes equal a secret file's current bytes ([`crate::SecretBlobs`]). These
+    /// patterns are not added to the exclusions: exclude a secret too (a layout's `.secret()`
+    /// entry does both). Default: none.
+    pub secrets: Vec<String>,
 }
 
 impl Default for JournalOptions {
@@ -119,6 +125,7 @@ impl Default for JournalOptions {
             foreign_lock_timeout: Some(Duration::from_secs(600)),
             initial_branch: None,
             auto_push: None,
+            secrets: Vec::new(),
         }
     }
 }
@@ -154,6 +161,17 @@ impl JournalOptions {
     #[must_use]
     pub fn auto_push(mut self, remote: impl Into<String>) -> Self {
         self.auto_push = Some(remote.into());
+        self
+    }
+
+    /// Sets [`JournalOptions::secrets`].
+    #[must_use]
+    pub fn secrets<I, S>(mut self, patterns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.secrets = patterns.into_iter().map(Into::into).collect();
         self
     }
 
@@ -642,7 +660,7 @@ impl Journal {
         recover::clear_intent(&self.git_dir)?;
         drop(repo);
         if let (Ok(Some(_)), Some(remote)) = (&result, &self.options.auto_push) {
-            self.auto_push.request(&self.dir, &self.git_dir, &self.options.exclusions, remote);
+            self.auto_push.request(&self.dir, &self.git_dir, &self.options, remote);
         }
         result
     }

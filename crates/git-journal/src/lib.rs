@@ -11,11 +11,16 @@
 //!   one call that accepts excluded paths, to take a force-added secret out of the index).
 //!   Nothing to commit is `Ok(None)`, never an empty commit. History: [`Journal::log_path`], [`Journal::read_at`], [`Journal::restore`]
 //!   (undo). [`Journal::push`] to another repository (libgit2).
-//! - Off the machine: [`audit_outgoing`] / [`Journal::audit_outgoing`] list every excluded path
-//!   in the commits a push would send; [`Journal::push_with_git`] audits, then pushes with the
-//!   user's `git` (every transport, their credentials; refused with [`Error::Leaks`]);
+//! - Off the machine: [`audit_outgoing`] / [`Journal::audit_outgoing`] list every excluded path,
+//!   and every blob whose bytes are a secret file's ([`JournalOptions::secrets`],
+//!   [`SecretBlobs`]), in the commits a push would send, judged against the refs the
+//!   destination advertises (`git ls-remote` on each push URL), never against local tracking
+//!   refs; [`Journal::push_with_git`] audits, then pushes with the user's `git` (every
+//!   transport, their credentials; refused with [`Error::Leaks`], or
+//!   [`Error::DestinationUnknown`] when the destination cannot be listed);
 //!   [`JournalOptions::auto_push`] pushes in the background after commits, never blocking one;
-//!   [`push_status`] is the outcome of the last push.
+//!   [`push_status`] is the outcome of the last push. [`redact_url`]: credentials in a URL are
+//!   never printed or recorded.
 //! - [`DeferringJournal`]: a journal whose commits are never lost — a commit that fails after
 //!   its change is on disk is recorded and made by the next commit or open, and what a killed
 //!   writer left uncommitted is committed by the first commit after open.
@@ -70,8 +75,16 @@
 //! # Limitations
 //! - Linux is the tested platform (Unix only: modes, `flock`, `/proc/stat` for the boot time).
 //! - Exclusion globs are matched case-sensitively and byte-wise: on a case-insensitive file
-//!   system `State/Token.json` is a different path to the list. Negated patterns (`!x`) are not
-//!   supported.
+//!   system `State/Token.json` is a different path to the list (a push still refuses it when
+//!   its bytes are a current secret's: [`JournalOptions::secrets`]). Negated patterns (`!x`)
+//!   are not supported.
+//! - The push audit compares blobs with the secrets' *current* bytes, as git would hash them
+//!   unfiltered: an older version of a secret, a secret larger than [`SECRET_SIZE_LIMIT`], or a
+//!   copy stored through a clean filter or with other line endings is caught by path only.
+//! - The push audit is judged against what the destination advertised to `git ls-remote` just
+//!   before `git push`: refs deleted there in between, or refs a server shows to a fetch but
+//!   hides from a push (`receive.hideRefs`, a `remote.<name>.receivepack` that serves another
+//!   repository), let `git push` send commits the audit skipped.
 //! - "Provably stale" holds for locks created by journal writers (intent record + `flock`).
 //!   A lock of a foreign `git` command is removed only when older than the boot or than
 //!   [`JournalOptions::foreign_lock_timeout`] (an age rule). The one residual race: a foreign
@@ -108,7 +121,9 @@ mod history;
 mod journal;
 mod push;
 mod recover;
+mod redact;
 mod remote;
+mod secrets;
 mod tree;
 
 pub use crate::{
@@ -121,8 +136,10 @@ pub use crate::{
     fsync::{fsync_gitdir_enabled, set_fsync_gitdir},
     history::CommitInfo,
     journal::{CommitId, Identity, Journal, JournalOptions, RetryPolicy},
+    redact::{redact_text, redact_url},
     remote::{
         Leak, PUSH_STATUS_FILE, PushStatus, UNDECLARED, audit_history, audit_outgoing, push_status,
     },
+    secrets::{SECRET_SIZE_LIMIT, SecretBlobs},
 };
 pub use dotdir_atomic_store::{Durability, IoError};

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 
 use git2::{PushOptions, RemoteCallbacks};
 
-use crate::{Error, Journal, Result, Step};
+use crate::{Error, Journal, Result, Step, redact_text, redact_url};
 
 impl Journal {
     /// Pushes the current branch to the branch of the same name in `remote`: the name of a
@@ -12,9 +12,19 @@ impl Journal {
     /// machine works without any feature; `https://` needs the `https` feature and `ssh://` the
     /// `ssh` feature, with credentials from git's credential helper or the SSH agent).
     ///
-    /// A push the remote refuses (not a fast-forward, for example) is an
-    /// [`Error::PushRejected`]; nothing is ever forced.
+    /// Audited first, as [`Journal::push_with_git`] is: the destination is asked which commits
+    /// it holds, and a commit to send that holds an excluded path or a secret's content is
+    /// [`Error::Leaks`]; a destination that cannot be listed is [`Error::DestinationUnknown`].
+    /// Nothing is sent then. A push the remote refuses (not a fast-forward, for example) is an
+    /// [`Error::PushRejected`]; nothing is ever forced. Credentials in a URL never appear in an
+    /// error.
     pub fn push(&self, remote: &str) -> Result<()> {
+        let destinations = self.list_with_libgit2(remote)?;
+        let leaks = self.audit_destinations(&destinations)?;
+        if !leaks.is_empty() {
+            return Err(Error::Leaks { remote: redact_url(remote), leaks });
+        }
+        let redacted = redact_url(remote);
         let repo = self.repo().lock();
         let git_dir = self.git_dir();
         let head = repo.find_reference("HEAD").map_err(Error::git(Step::Push, git_dir))?;
@@ -30,37 +40,53 @@ impl Journal {
         };
         let mut handle = match repo.find_remote(remote) {
             Ok(found) => found,
-            Err(_) => repo.remote_anonymous(remote).map_err(Error::git(Step::Push, remote))?,
+            Err(_) => repo
+                .remote_anonymous(remote)
+                .map_err(|e| Error::git(Step::Push, &redacted)(redacted_error(&e)))?,
         };
         let rejected: RefCell<Option<(String, String)>> = RefCell::new(None);
-        let mut callbacks = RemoteCallbacks::new();
+        let mut callbacks = callbacks(&repo);
         callbacks.push_update_reference(|reference, status| {
             if let Some(message) = status {
-                rejected.borrow_mut().get_or_insert((reference.to_owned(), message.to_owned()));
+                rejected.borrow_mut().get_or_insert((reference.to_owned(), redact_text(message)));
             }
             Ok(())
         });
-        #[cfg(any(feature = "https", feature = "ssh"))]
-        add_credentials(&mut callbacks, &repo);
         let mut options = PushOptions::new();
         options.remote_callbacks(callbacks);
         let refspec = format!("{branch}:{branch}");
         if let Err(error) = handle.push(&[refspec.as_str()], Some(&mut options)) {
             if error.code() == git2::ErrorCode::NotFastForward {
                 return Err(Error::PushRejected {
-                    remote: remote.to_owned(),
+                    remote: redacted,
                     reference: branch,
-                    message: error.message().to_owned(),
+                    message: redact_text(error.message()),
                 });
             }
-            return Err(Error::git(Step::Push, remote)(error));
+            return Err(Error::git(Step::Push, redacted)(redacted_error(&error)));
         }
         drop(options);
         if let Some((reference, message)) = rejected.into_inner() {
-            return Err(Error::PushRejected { remote: remote.to_owned(), reference, message });
+            return Err(Error::PushRejected { remote: redacted, reference, message });
         }
         Ok(())
     }
+}
+
+/// libgit2's `error` with every URL in its message redacted.
+fn redacted_error(error: &git2::Error) -> git2::Error {
+    git2::Error::new(error.code(), error.class(), redact_text(error.message()))
+}
+
+/// The callbacks of a connection to a remote: with the `https` or `ssh` feature, credentials.
+pub(crate) fn callbacks<'a>(repo: &git2::Repository) -> RemoteCallbacks<'a> {
+    #[cfg_attr(not(any(feature = "https", feature = "ssh")), expect(unused_mut))]
+    let mut callbacks = RemoteCallbacks::new();
+    #[cfg(any(feature = "https", feature = "ssh"))]
+    add_credentials(&mut callbacks, repo);
+    #[cfg(not(any(feature = "https", feature = "ssh")))]
+    let _ = repo;
+    callbacks
 }
 
 /// Credentials for network transports: git's credential helper for HTTPS, the SSH agent for SSH.

@@ -9,8 +9,18 @@
 //! configuration. [`Journal::push`] (libgit2) stays for a machine without `git` (file and git
 //! transports without any feature).
 //!
-//! Before anything leaves, [`audit_outgoing`] walks every commit the push would send and
-//! refuses when any of them holds a path the exclusions refuse (a secret, ephemeral state).
+//! Before anything leaves, the destination is asked which commits it holds (`git ls-remote` on
+//! each push URL, as `git remote get-url --push --all` resolves it: `pushurl`, `pushInsteadOf`
+//! and `insteadOf` applied), and [`audit_outgoing`] walks every commit of HEAD's history that
+//! those commits do not reach. It refuses when any of them holds a path the exclusions refuse
+//! (a secret, ephemeral state) or a blob whose bytes are a secret file's current bytes
+//! ([`SecretBlobs`]), under whatever path. Local tracking refs (`refs/remotes/*`) are never
+//! trusted: a re-created remote, a `pushurl` to another repository or a fresh clone pushed to
+//! a new remote all have tracking refs that say nothing about the destination. A destination
+//! that cannot be listed is [`Error::DestinationUnknown`], and nothing is sent.
+//!
+//! Every URL dotdir shows or records goes through [`crate::redact_url`], and `git`'s own
+//! stderr through [`crate::redact_text`]: credentials in a URL are never printed.
 
 use std::{
     collections::HashSet,
@@ -23,7 +33,9 @@ use std::{
 use git2::{ObjectType, Oid, Repository, Tree};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Exclusions, Journal, Result, Step};
+use crate::{
+    Error, Exclusions, Journal, JournalOptions, Result, SecretBlobs, Step, redact_text, redact_url,
+};
 
 /// The record of the last push (`.git/dotdir-push.json`), written by [`Journal::push_with_git`]
 /// and the background push; `dotdir check` reports a failed one.
@@ -33,7 +45,8 @@ pub const PUSH_STATUS_FILE: &str = "dotdir-push.json";
 /// ([`Exclusions::allow_only`]).
 pub const UNDECLARED: &str = "(not declared by the layout)";
 
-/// A path the exclusions refuse, in a commit a push would send.
+/// A path the exclusions refuse or the allow-list does not declare, or a blob whose content is
+/// a secret file's, in a commit a push would send. It never holds the secret's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leak {
     /// The commit (full hex id).
@@ -42,8 +55,13 @@ pub struct Leak {
     pub summary: String,
     /// The path, `/`-separated.
     pub path: String,
-    /// The exclusion pattern it matches, or [`UNDECLARED`].
+    /// The exclusion pattern it matches, or [`UNDECLARED`]; for a blob equal to a secret, the
+    /// pattern that declares that secret.
     pub pattern: String,
+    /// For a blob whose bytes equal a secret file's current bytes (whatever its path): that
+    /// secret's path. `None` for a path the exclusions refuse or the allow-list does not
+    /// declare.
+    pub same_as: Option<String>,
 }
 
 /// The outcome of the last push.
@@ -61,50 +79,62 @@ pub struct PushStatus {
 }
 
 /// The last push recorded in the repository at `git_dir`; `None` when none was, or the record
-/// does not parse.
+/// does not parse. Credentials in a URL are redacted, also in a record an older version wrote.
 pub fn push_status(git_dir: &Path) -> Option<PushStatus> {
     // Never blocks: a FIFO or a symlink at the record is not read.
     let bytes = dotdir_atomic_store::read(&git_dir.join(PUSH_STATUS_FILE), 64 * 1024).ok()??;
-    serde_json::from_slice(&bytes).ok()
+    let mut status: PushStatus = serde_json::from_slice(&bytes).ok()?;
+    status.remote = redact_url(&status.remote);
+    status.error = redact_text(&status.error);
+    Some(status)
 }
 
-/// Records the outcome of a push to `remote` (`.git/dotdir-push.json`). Best effort: the record
-/// only informs `check`; a push never fails because of it.
+/// Records the outcome of a push to `remote` (`.git/dotdir-push.json`), credentials redacted.
+/// Best effort: the record only informs `check`; a push never fails because of it.
 fn record_outcome(git_dir: &Path, remote: &str, result: &Result<()>) {
     let status = PushStatus {
         ok: result.is_ok(),
-        remote: remote.to_owned(),
+        remote: redact_url(remote),
         at: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
         error: result
             .as_ref()
             .err()
-            .map(|e| dotdir_atomic_store::error_chain(e))
+            .map(|e| redact_text(&dotdir_atomic_store::error_chain(e)))
             .unwrap_or_default(),
     };
     let _ = dotdir_atomic_store::Document::<PushStatus>::new(git_dir.join(PUSH_STATUS_FILE))
         .write(&status);
 }
 
-/// Every path `exclusions` refuses in the commits a push of HEAD to `remote` would send: HEAD's
-/// history minus what the remote's tracking refs (`refs/remotes/<remote>/*`) already hold — all
-/// of it for a remote never fetched or pushed to. Oldest commit first; a path is reported once,
-/// in the first commit that holds it.
+/// Every leak in the commits a push of HEAD would send to a destination that advertised the
+/// objects `advertised` (what `git ls-remote` listed there): HEAD's history minus what those
+/// commits reach — all of it for an empty destination. An advertised id this repository does
+/// not have hides nothing (the destination holds commits never fetched here); a tag is peeled
+/// to its commit. A leak is a path `exclusions` refuses, or a blob whose id is one of
+/// `secrets` (a copy of a secret under any path). Oldest commit first; a path is reported
+/// once, in the first commit that holds it.
 pub fn audit_outgoing(
     repo: &Repository,
     exclusions: &Exclusions,
-    remote: &str,
+    secrets: &SecretBlobs,
+    advertised: &[Oid],
 ) -> Result<Vec<Leak>> {
-    audit(repo, exclusions, Some(remote))
+    audit(repo, exclusions, secrets, Some(advertised))
 }
 
 /// Every path `exclusions` refuses anywhere in HEAD's history (what a clone brought), oldest
 /// commit first.
 pub fn audit_history(repo: &Repository, exclusions: &Exclusions) -> Result<Vec<Leak>> {
-    audit(repo, exclusions, None)
+    audit(repo, exclusions, &SecretBlobs::new(), None)
 }
 
-/// HEAD's history, minus what `hidden`'s tracking refs hold, walked for excluded paths.
-fn audit(repo: &Repository, exclusions: &Exclusions, hidden: Option<&str>) -> Result<Vec<Leak>> {
+/// HEAD's history, minus what the commits in `hidden` reach, walked for leaks.
+fn audit(
+    repo: &Repository,
+    exclusions: &Exclusions,
+    secrets: &SecretBlobs,
+    hidden: Option<&[Oid]>,
+) -> Result<Vec<Leak>> {
     let git_dir = repo.path().to_path_buf();
     let history = |e| Error::git(Step::ReadHistory, &git_dir)(e);
     let Ok(head) = repo.head() else { return Ok(Vec::new()) };
@@ -112,12 +142,12 @@ fn audit(repo: &Repository, exclusions: &Exclusions, hidden: Option<&str>) -> Re
     let mut walk = repo.revwalk().map_err(history)?;
     walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE).map_err(history)?;
     walk.push(head).map_err(history)?;
-    if let Some(remote) = hidden {
-        let tracking = format!("refs/remotes/{remote}/*");
-        for reference in repo.references_glob(&tracking).map_err(history)?.flatten() {
-            if let Some(target) = reference.target() {
-                walk.hide(target).map_err(history)?;
-            }
+    for &oid in hidden.unwrap_or_default() {
+        // Only what exists here and is (or peels to) a commit: anything else hides nothing,
+        // which can only make the audit walk more.
+        let commit = repo.find_object(oid, None).and_then(|object| object.peel_to_commit());
+        if let Ok(commit) = commit {
+            walk.hide(commit.id()).map_err(history)?;
         }
     }
     let mut seen_trees: HashSet<(String, Oid)> = HashSet::new();
@@ -128,14 +158,16 @@ fn audit(repo: &Repository, exclusions: &Exclusions, hidden: Option<&str>) -> Re
         let commit = repo.find_commit(oid).map_err(history)?;
         let tree = commit.tree().map_err(history)?;
         let mut found = Vec::new();
-        scan_tree(repo, &tree, "", exclusions, &mut seen_trees, &mut found).map_err(history)?;
-        for (path, pattern) in found {
+        scan_tree(repo, &tree, "", exclusions, secrets, &mut seen_trees, &mut found)
+            .map_err(history)?;
+        for (path, pattern, same_as) in found {
             if reported.insert(path.clone()) {
                 leaks.push(Leak {
                     commit: oid.to_string(),
                     summary: commit.summary().ok().flatten().unwrap_or("").to_owned(),
                     path,
                     pattern,
+                    same_as,
                 });
             }
         }
@@ -143,15 +175,18 @@ fn audit(repo: &Repository, exclusions: &Exclusions, hidden: Option<&str>) -> Re
     Ok(leaks)
 }
 
-/// Collects the excluded paths of `tree` (at `prefix`); a subtree already scanned at the same
-/// place is skipped, so a long history costs little more than its changes.
+/// Collects the excluded paths of `tree` (at `prefix`), and the blobs whose content is a
+/// secret's (with that secret's path); a subtree already scanned at the same place is skipped,
+/// so a long history costs little more than its changes (what is found in a subtree depends
+/// only on its id and place).
 fn scan_tree(
     repo: &Repository,
     tree: &Tree<'_>,
     prefix: &str,
     exclusions: &Exclusions,
+    secrets: &SecretBlobs,
     seen: &mut HashSet<(String, Oid)>,
-    found: &mut Vec<(String, String)>,
+    found: &mut Vec<(String, String, Option<String>)>,
 ) -> std::result::Result<(), git2::Error> {
     if !seen.insert((prefix.to_owned(), tree.id())) {
         return Ok(());
@@ -160,26 +195,173 @@ fn scan_tree(
         let name = String::from_utf8_lossy(entry.name_bytes());
         let path = if prefix.is_empty() { name.into_owned() } else { format!("{prefix}/{name}") };
         if let Some(pattern) = exclusions.matching(&path) {
-            found.push((path, pattern.to_owned()));
+            found.push((path, pattern.to_owned(), None));
+            continue;
+        }
+        if entry.kind() == Some(ObjectType::Blob)
+            && let Some((secret, pattern)) = secrets.get(entry.id())
+        {
+            found.push((path, pattern.to_owned(), Some(secret.to_owned())));
             continue;
         }
         if entry.kind() != Some(ObjectType::Tree) && !exclusions.is_declared(&path) {
-            found.push((path, UNDECLARED.to_owned()));
+            found.push((path, UNDECLARED.to_owned(), None));
             continue;
         }
         if entry.kind() == Some(ObjectType::Tree) {
             let subtree = repo.find_tree(entry.id())?;
-            scan_tree(repo, &subtree, &path, exclusions, seen, found)?;
+            scan_tree(repo, &subtree, &path, exclusions, secrets, seen, found)?;
         }
     }
     Ok(())
 }
 
+/// One destination of a push (a push URL): the object ids it advertised.
+#[derive(Debug)]
+pub(crate) struct Destination {
+    advertised: Vec<Oid>,
+}
+
+/// A `git` command in `dir`, its output captured; without `interactive`, it may not prompt
+/// (`GIT_TERMINAL_PROMPT=0`, ssh in batch mode, no stdin).
+fn git(dir: &Path, interactive: bool) -> Command {
+    let mut command = Command::new("git");
+    command.arg("-C").arg(dir).stdout(Stdio::piped()).stderr(Stdio::piped());
+    if !interactive {
+        command
+            .stdin(Stdio::null())
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    }
+    command
+}
+
+/// Runs `command`: its stdout when it succeeded, else its stderr (or stdout), redacted, as the
+/// message of the error. Not finding `git` at all is an [`Error::Io`] (`NotFound`).
+fn run_git(mut command: Command) -> Result<std::result::Result<String, String>> {
+    let output = command.output().map_err(|source| {
+        Error::Io(crate::IoError { step: Step::Push, path: PathBuf::from("git"), source })
+    })?;
+    if output.status.success() {
+        return Ok(Ok(String::from_utf8_lossy(&output.stdout).into_owned()));
+    }
+    let mut message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+    if message.is_empty() {
+        message = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    }
+    if message.is_empty() {
+        message = format!("git exited with {}", output.status);
+    }
+    Ok(Err(redact_text(&message)))
+}
+
+/// Asks every push URL of `remote` which objects it holds: `git remote get-url --push --all`
+/// (the URLs `git push` would use: `pushurl`, `pushInsteadOf`, `insteadOf`), then `git
+/// ls-remote <url>` for each. Any failure is [`Error::DestinationUnknown`]; so is a URL that
+/// `ls-remote` would rewrite again (an `insteadOf` rule on the resolved URL), since the
+/// listing would then not be the destination's.
+pub(crate) fn list_destinations(
+    dir: &Path,
+    remote: &str,
+    interactive: bool,
+) -> Result<Vec<Destination>> {
+    let unknown = |url: &str, message: String| Error::DestinationUnknown {
+        remote: redact_url(remote),
+        url: redact_url(url),
+        message,
+    };
+    let mut command = git(dir, false);
+    command.args(["remote", "get-url", "--push", "--all", "--", remote]);
+    let urls = run_git(command)?.map_err(|message| unknown(remote, message))?;
+    let urls: Vec<&str> = urls.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if urls.is_empty() {
+        return Err(unknown(remote, "the remote has no push URL".to_owned()));
+    }
+    let mut destinations = Vec::new();
+    for url in urls {
+        let mut command = git(dir, false);
+        command.args(["ls-remote", "--get-url", "--", url]);
+        let listed = run_git(command)?.map_err(|message| unknown(url, message))?;
+        if listed.trim() != url {
+            return Err(unknown(
+                url,
+                format!(
+                    "`git ls-remote` would ask {} instead (an insteadOf rule applies to the push URL)",
+                    redact_url(listed.trim())
+                ),
+            ));
+        }
+        let mut command = git(dir, interactive);
+        command.args(["ls-remote", "--", url]);
+        let listing = run_git(command)?.map_err(|message| unknown(url, message))?;
+        let advertised = listing
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .filter_map(|hex| Oid::from_str(hex).ok())
+            .collect();
+        destinations.push(Destination { advertised });
+    }
+    Ok(destinations)
+}
+
 impl Journal {
-    /// [`audit_outgoing`] with this journal's exclusions.
-    pub fn audit_outgoing(&self, remote: &str) -> Result<Vec<Leak>> {
+    /// The contents of the secret files now in the work tree
+    /// ([`JournalOptions::secrets`](crate::JournalOptions::secrets)), as blob ids.
+    pub fn secret_blobs(&self) -> Result<SecretBlobs> {
+        SecretBlobs::from_work_tree(self.dir(), &self.options.secrets)
+    }
+
+    /// [`audit_outgoing`] with this journal's exclusions and secrets, against what every push
+    /// URL of `remote` (a configured remote's name) holds now, asked with the user's `git` (on
+    /// a machine without `git`, with libgit2). With `interactive` off, git may not prompt. A
+    /// destination that cannot be listed is [`Error::DestinationUnknown`].
+    pub fn audit_outgoing(&self, remote: &str, interactive: bool) -> Result<Vec<Leak>> {
+        let destinations = match list_destinations(self.dir(), remote, interactive) {
+            Err(Error::Io(e)) if e.source.kind() == std::io::ErrorKind::NotFound => {
+                self.list_with_libgit2(remote)?
+            }
+            other => other?,
+        };
+        self.audit_destinations(&destinations)
+    }
+
+    /// The leaks of a push to each of `destinations`, each path once.
+    pub(crate) fn audit_destinations(&self, destinations: &[Destination]) -> Result<Vec<Leak>> {
+        let secrets = self.secret_blobs()?;
         let repo = self.repo().lock();
-        audit_outgoing(&repo, &self.options.exclusions, remote)
+        let mut reported = HashSet::new();
+        let mut leaks = Vec::new();
+        for destination in destinations {
+            let found =
+                audit_outgoing(&repo, &self.options.exclusions, &secrets, &destination.advertised)?;
+            leaks.extend(found.into_iter().filter(|leak| reported.insert(leak.path.clone())));
+        }
+        Ok(leaks)
+    }
+
+    /// What the destination of a push to `remote` (a remote's name, or a URL or path) holds,
+    /// asked with libgit2's transports (its push URL, `insteadOf` rules applied).
+    pub(crate) fn list_with_libgit2(&self, remote: &str) -> Result<Vec<Destination>> {
+        let repo = self.repo().lock();
+        let unknown = |url: &str, e: &git2::Error| Error::DestinationUnknown {
+            remote: redact_url(remote),
+            url: redact_url(url),
+            message: redact_text(e.message()),
+        };
+        let mut handle = match repo.find_remote(remote) {
+            Ok(found) => found,
+            Err(_) => repo.remote_anonymous(remote).map_err(|e| unknown(remote, &e))?,
+        };
+        let url = match (handle.pushurl(), handle.url()) {
+            (Ok(Some(url)), _) | (_, Ok(url)) => url.to_owned(),
+            _ => remote.to_owned(),
+        };
+        let connection = handle
+            .connect_auth(git2::Direction::Push, Some(crate::push::callbacks(&repo)), None)
+            .map_err(|e| unknown(&url, &e))?;
+        let advertised = connection.list().map_err(|e| unknown(&url, &e))?;
+        let advertised = advertised.iter().map(git2::RemoteHead::oid).collect();
+        Ok(vec![Destination { advertised }])
     }
 
     /// [`audit_history`] with this journal's exclusions.
@@ -188,7 +370,8 @@ impl Journal {
         audit_history(&repo, &self.options.exclusions)
     }
 
-    /// The URL of remote `name`, when it is configured.
+    /// The URL of remote `name`, when it is configured, as configured: it may hold credentials,
+    /// so show it only through [`crate::redact_url`].
     pub fn remote_url(&self, name: &str) -> Result<Option<String>> {
         let repo = self.repo().lock();
         match repo.find_remote(name) {
@@ -221,12 +404,20 @@ impl Journal {
             .map(str::to_owned))
     }
 
-    /// Audits, then pushes the current branch to remote `remote` with the user's `git`
-    /// (`git push <remote> <branch>`): every transport, the user's credentials; on a machine
-    /// without `git`, with libgit2 ([`Journal::push`]). Refused with
-    /// [`Error::Leaks`] when a commit to send holds an excluded path; nothing is sent then. The
-    /// outcome is recorded ([`push_status`]). With `interactive` off, git may not prompt
+    /// Audits, then pushes the current branch to remote `remote` (a configured remote's name)
+    /// with the user's `git` (`git push <remote> <branch>`): every transport, the user's
+    /// credentials; on a machine without `git`, with libgit2 ([`Journal::push`]). The audit
+    /// ([`Journal::audit_outgoing`]) is judged against what each push URL holds now, never
+    /// against local tracking refs: refused with [`Error::Leaks`] when a commit to send holds an
+    /// excluded path or a secret's content, with [`Error::DestinationUnknown`] when a
+    /// destination cannot be listed; nothing is sent then. The outcome is recorded
+    /// ([`push_status`], credentials redacted). With `interactive` off, git may not prompt
     /// (`GIT_TERMINAL_PROMPT=0`, ssh in batch mode): a background push must never wait.
+    ///
+    /// What the audit cannot see: a destination whose refs change between the listing and the
+    /// push (a concurrent deletion there), or a server that advertises refs to a fetch that it
+    /// hides from a push (`receive.hideRefs`), makes `git push` send commits the listing
+    /// reached.
     pub fn push_with_git(&self, remote: &str, interactive: bool) -> Result<()> {
         let result = self.audit_then_push(remote, interactive);
         record_outcome(self.git_dir(), remote, &result);
@@ -234,9 +425,16 @@ impl Journal {
     }
 
     fn audit_then_push(&self, remote: &str, interactive: bool) -> Result<()> {
-        let leaks = self.audit_outgoing(remote)?;
+        let destinations = match list_destinations(self.dir(), remote, interactive) {
+            // No `git` on this machine: libgit2 audits and pushes (file and git transports).
+            Err(Error::Io(e)) if e.source.kind() == std::io::ErrorKind::NotFound => {
+                return self.push(remote);
+            }
+            other => other?,
+        };
+        let leaks = self.audit_destinations(&destinations)?;
         if !leaks.is_empty() {
-            return Err(Error::Leaks { remote: remote.to_owned(), leaks });
+            return Err(Error::Leaks { remote: redact_url(remote), leaks });
         }
         let Some(branch) = self.current_branch()? else {
             return Err(Error::git(Step::Push, self.git_dir())(git2::Error::from_str(
@@ -253,32 +451,18 @@ impl Journal {
     }
 }
 
-/// `git push <remote> <branch>` in `dir`, its output kept for the error.
+/// `git push <remote> <branch>` in `dir`, its output kept (redacted) for the error.
 fn git_push(dir: &Path, remote: &str, branch: &str, interactive: bool) -> Result<()> {
-    let mut command = Command::new("git");
-    command
-        .arg("-C")
-        .arg(dir)
-        .args(["push", "--porcelain", remote])
-        .arg(format!("{branch}:{branch}"));
-    command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    if !interactive {
-        command
-            .stdin(Stdio::null())
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    let mut command = git(dir, interactive);
+    command.args(["push", "--porcelain", remote]).arg(format!("{branch}:{branch}"));
+    match run_git(command)? {
+        Ok(_) => Ok(()),
+        Err(message) => Err(Error::PushRejected {
+            remote: redact_url(remote),
+            reference: branch.to_owned(),
+            message,
+        }),
     }
-    let output = command.output().map_err(|source| {
-        Error::Io(crate::IoError { step: Step::Push, path: PathBuf::from("git"), source })
-    })?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let mut message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-    if message.is_empty() {
-        message = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    }
-    Err(Error::PushRejected { remote: remote.to_owned(), reference: branch.to_owned(), message })
 }
 
 /// The background push of a journal with [`crate::JournalOptions::auto_push`]: one thread,
@@ -303,7 +487,7 @@ impl AutoPush {
         &self,
         dir: &Path,
         git_dir: &Path,
-        exclusions: &Exclusions,
+        options: &JournalOptions,
         remote: &str,
     ) {
         let (lock, wake) = &*self.state;
@@ -313,10 +497,17 @@ impl AutoPush {
             state.started = true;
             let shared = Arc::clone(&self.state);
             let (dir, git_dir) = (dir.to_path_buf(), git_dir.to_path_buf());
-            let (exclusions, remote) = (exclusions.clone(), remote.to_owned());
+            // The same exclusions and secrets, touching nothing on open, and never itself
+            // pushing after a commit.
+            let mut options = options
+                .clone()
+                .manage_gitignore(false)
+                .durability(dotdir_atomic_store::Durability::None);
+            options.auto_push = None;
+            let remote = remote.to_owned();
             let spawned = std::thread::Builder::new()
                 .name("dotdir-auto-push".to_owned())
-                .spawn(move || run(&shared, &dir, &git_dir, &exclusions, &remote));
+                .spawn(move || run(&shared, &dir, &git_dir, &options, &remote));
             if spawned.is_err() {
                 state.started = false;
             }
@@ -339,7 +530,7 @@ fn run(
     shared: &(Mutex<AutoState>, Condvar),
     dir: &Path,
     git_dir: &Path,
-    exclusions: &Exclusions,
+    options: &JournalOptions,
     remote: &str,
 ) {
     let (lock, wake) = shared;
@@ -358,11 +549,7 @@ fn run(
             state.wanted = false;
         }
         // A journal of its own (its own repository handle): the committer's is never locked.
-        let options = crate::JournalOptions::new()
-            .exclusions(exclusions.clone())
-            .manage_gitignore(false)
-            .durability(dotdir_atomic_store::Durability::None);
-        match Journal::open(dir, options) {
+        match Journal::open(dir, options.clone()) {
             Ok(journal) => {
                 let _ = journal.push_with_git(remote, false);
             }

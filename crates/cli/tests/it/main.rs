@@ -13,6 +13,7 @@ mod hostile;
 mod init;
 mod inspect;
 mod live;
+mod push_audit;
 mod remote;
 mod setaside;
 mod special;

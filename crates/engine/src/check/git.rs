@@ -213,8 +213,8 @@ pub(super) fn open_journal(
     root: &Path,
     layout: &Layout,
 ) -> Result<dotdir_git_journal::Journal, dotdir_git_journal::Error> {
-    let options = dotdir_git_journal::JournalOptions::new()
-        .exclusions(layout.journal_exclusions())
+    let options = layout
+        .journal_options()
         .manage_gitignore(false)
         .durability(dotdir_atomic_store::Durability::None)
         .identity_from_git_config(false);

@@ -15,6 +15,7 @@ mod crash;
 mod deny;
 mod history;
 mod push;
+mod push_audit;
 mod scaling;
 mod secrets;
 mod symlinks;

@@ -100,7 +100,7 @@ fn no_push_sends_a_history_that_holds_an_excluded_path() {
     git_ok(dir.path(), &["commit", "-qm", "oops"]);
     git_ok(dir.path(), &["rm", "-q", "--cached", "state/token.json"]);
     git_ok(dir.path(), &["commit", "-qm", "untrack"]);
-    let leaks = journal.audit_outgoing("origin").unwrap();
+    let leaks = journal.audit_outgoing("origin", false).unwrap();
     assert_eq!(leaks.len(), 1, "{leaks:?}");
     assert_eq!((leaks[0].path.as_str(), leaks[0].summary.as_str()), ("state/token.json", "oops"));
     let err = journal.push_with_git("origin", false).unwrap_err();

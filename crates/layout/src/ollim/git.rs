@@ -1,12 +1,14 @@
 //! Git tracking of the data directory on `dotdir-git-journal`: the repository is initialised
-//! in the data directory itself on first use, the exclusion list (and `.gitignore`) is derived
-//! from [`crate::ollim::LAYOUT`], and commit messages are the reference's. Commits go through
-//! [`DeferringJournal`]: one that fails after its change is on disk is deferred, never lost,
-//! and what a killed writer left uncommitted is committed by the first write after open.
+//! in the data directory itself on first use, the exclusion list (and `.gitignore`) and the
+//! secrets a push refuses by content are derived from the layout (`Options::layout`,
+//! [`crate::ollim::LAYOUT`] unless extended), and commit messages are the reference's. Commits
+//! go through [`DeferringJournal`]: one that fails after its change is on disk is deferred,
+//! never lost, and what a killed writer left uncommitted is committed by the first write after
+//! open.
 
 use std::path::Path;
 
-use dotdir_git_journal::{DeferringJournal, JournalOptions};
+use dotdir_git_journal::DeferringJournal;
 
 use crate::ollim::Result;
 
@@ -15,8 +17,9 @@ pub const GITIGNORE_MESSAGE: &str = "update .gitignore";
 
 /// Opens (or initialises) the repository of the ollim-bot directory at `root`.
 pub(crate) fn open(root: &Path, options: &super::Options) -> Result<DeferringJournal> {
-    let mut journal = JournalOptions::new()
-        .exclusions(options.layout.journal_exclusions())
+    let mut journal = options
+        .layout
+        .journal_options()
         .identity_from_git_config(options.git_identity_from_config)
         .durability(options.durability);
     journal.gitignore_message = GITIGNORE_MESSAGE.to_owned();
