@@ -19,7 +19,8 @@ fn open(root: &Path) -> ollim::DataDir {
 
 #[test]
 fn every_damaged_shape_of_the_pending_record_is_survived_reported_and_repaired() {
-    let shapes: [(&str, fn(&Path)); 5] = [
+    type Plant = fn(&Path);
+    let shapes: [(&str, Plant); 5] = [
         ("truncated", |p| fs::write(p, "[{\"message\": \"add rout").unwrap()),
         ("empty", |p| fs::write(p, "").unwrap()),
         ("wrong shape", |p| fs::write(p, "{\"message\": 1}").unwrap()),
