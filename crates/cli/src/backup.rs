@@ -314,7 +314,12 @@ pub(crate) fn restore(
     json: bool,
     style: &Style,
 ) -> Result<Outcome> {
-    let manifest = dotdir_engine::archive::verify(archive)
+    stop_on_signals();
+    let manifest = dotdir_engine::archive::verify(archive);
+    if dotdir_engine::archive::interrupted() {
+        bail!("interrupted (SIGINT or SIGTERM) while verifying: nothing was restored");
+    }
+    let manifest = manifest
         .with_context(|| format!("{} does not verify: nothing was restored", archive.display()))?;
     let Some(layout) = layouts.all.iter().copied().find(|l| l.name == manifest.layout) else {
         bail!(
@@ -347,7 +352,6 @@ pub(crate) fn restore(
     let total: u64 = manifest.files.iter().map(|f| f.size).sum();
     let bar = progress(total * 2);
     bar.set_message("verifying and restoring");
-    stop_on_signals();
     let restored = dotdir_engine::archive::restore_with_progress(
         archive,
         dir,

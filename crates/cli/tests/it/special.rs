@@ -104,9 +104,17 @@ fn hostile_names_never_reach_the_terminal_raw() {
     }
 }
 
-/// Sends SIGTERM to `child` once `delay` has passed, then waits for it.
-fn terminate_after(mut child: std::process::Child, delay: Duration) -> std::process::Output {
-    std::thread::sleep(delay);
+/// Sends SIGTERM to `child` once `started` says its work is under way, then waits for it.
+fn terminate_once(
+    mut child: std::process::Child,
+    started: impl Fn() -> bool,
+) -> std::process::Output {
+    let waiting = Instant::now();
+    while !started() {
+        assert!(child.try_wait().unwrap().is_none(), "it finished before its work was seen");
+        assert!(waiting.elapsed() < Duration::from_secs(60), "its work never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() {
@@ -147,7 +155,7 @@ fn sigterm_during_backup_or_restore_leaves_nothing_behind() {
     let archive = outdir.join("b.tar.gz");
     let args = ["backup", ollim.to_str().unwrap(), "--out", archive.to_str().unwrap()];
     let child = env.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let output = terminate_after(child, Duration::from_millis(700));
+    let output = terminate_once(child, || !hidden_leftovers(&outdir).is_empty());
     assert_ne!(output.status.code(), Some(0), "the backup finished before the signal");
     assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
     assert!(!archive.exists());
@@ -159,7 +167,8 @@ fn sigterm_during_backup_or_restore_leaves_nothing_behind() {
     let target = temp.path().join("restored/.ollim-bot");
     let args = ["restore", archive.to_str().unwrap(), target.to_str().unwrap()];
     let child = env.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let output = terminate_after(child, Duration::from_millis(400));
+    let parent = target.parent().unwrap().to_path_buf();
+    let output = terminate_once(child, || !hidden_leftovers(&parent).is_empty());
     assert_ne!(output.status.code(), Some(0), "the restore finished before the signal");
     assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
     assert!(!target.exists());
