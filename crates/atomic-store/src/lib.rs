@@ -73,7 +73,7 @@ pub use crate::{
     temp::{TempFile, filesystem_now, find_temps, process_alive, sweep_temps},
     write::{
         AtomicFile, Batch, Created, Durability, Mode, WriteOptions, Written, create_dirs,
-        create_private_dir, first_non_directory, open_regular, read, remove, set_aside, write,
-        write_new,
+        create_private_dir, first_non_directory, open_regular, open_regular_following, read,
+        read_following, remove, set_aside, write, write_new,
     },
 };

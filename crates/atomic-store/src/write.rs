@@ -799,22 +799,43 @@ pub(crate) fn sync_dir(dir: &Path, target: &Path) -> Result<()> {
     }
 }
 
-/// Opens `path` for reading the way every reader of a data directory must: without blocking on
-/// a FIFO or a device (`O_NONBLOCK`, which changes nothing for a regular file). The caller
-/// checks with `fstat` that it got a regular file before reading: a FIFO, socket or device is
-/// never read. A symbolic link is followed (a spec a person linked into a spec directory is
-/// read; writes never follow one).
+/// Opens `path` for reading the way every reader of a data directory must: without following a
+/// symbolic link at the last component (`ELOOP`), and without blocking on a FIFO or a device
+/// (`O_NONBLOCK`, which changes nothing for a regular file). The caller checks with `fstat`
+/// that it got a regular file before reading: a FIFO, socket or device is never read.
 pub fn open_regular(path: &Path) -> io::Result<File> {
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    std::fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path)
+}
+
+/// [`open_regular`], following a symbolic link: for the one reader whose files a person may
+/// link in on purpose (a spec directory, `dotdir-frontmatter`). Still never blocks on a FIFO.
+pub fn open_regular_following(path: &Path) -> io::Result<File> {
     let flags = rustix::fs::OFlags::NONBLOCK;
     std::fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path)
 }
 
 /// Reads a whole file, refusing one larger than `limit` bytes without allocating it.
-/// `Ok(None)` when the file does not exist.
+/// `Ok(None)` when the file does not exist. Never follows a symbolic link at `path` nor blocks
+/// on a FIFO ([`open_regular`]): either is [`Error::NotAFile`].
 pub fn read(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
-    let mut file = match open_regular(path) {
+    read_opened(path, open_regular(path), limit)
+}
+
+/// [`read`] through a symbolic link at `path` ([`open_regular_following`]): for spec
+/// directories, whose files a person may link in on purpose.
+pub fn read_following(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+    read_opened(path, open_regular_following(path), limit)
+}
+
+fn read_opened(path: &Path, opened: io::Result<File>, limit: u64) -> Result<Option<Vec<u8>>> {
+    let mut file = match opened {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        // A symbolic link: not followed, and not a regular file.
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(Error::NotAFile { path: path.to_path_buf() });
+        }
         Err(source) => {
             return Err(Error::Io(IoError { step: Step::Read, path: path.to_path_buf(), source }));
         }

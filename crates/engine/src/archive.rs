@@ -464,7 +464,8 @@ fn read_archive(
     archive: &Path,
     mut visit: impl FnMut(&Item, &mut dyn Read) -> Result<(), Error>,
 ) -> Result<Manifest, Error> {
-    let file = dotdir_atomic_store::open_regular(archive)
+    // The archive is the user's to name, through a link if they like; never a FIFO.
+    let file = dotdir_atomic_store::open_regular_following(archive)
         .map_err(io_error("open the archive", archive))?;
     if !file.metadata().is_ok_and(|m| m.is_file()) {
         return Err(archive_error(archive, "is not a regular file"));

@@ -310,7 +310,8 @@ impl<T: Spec> SpecDir<T> {
     fn load(&self, path: &Path) -> Result<Parsed<T>> {
         self.files_read.fetch_add(1, Ordering::Relaxed);
         let limit = self.options.limits.max_file_bytes as u64;
-        let bytes = store::read(path, limit)?.ok_or_else(|| {
+        // A spec a person linked in is read through its link (never written through it).
+        let bytes = store::read_following(path, limit)?.ok_or_else(|| {
             Error::Io(IoError {
                 step: "read",
                 path: path.to_path_buf(),

@@ -211,9 +211,12 @@ pub(crate) fn is_blank(line: &[u8]) -> bool {
 
 /// Opens `path` for reading at `offset`; `None` when the file does not exist and `offset` is 0.
 pub(crate) fn open_at(path: &Path, offset: u64) -> Result<Option<(File, u64)>> {
-    // Without blocking on a FIFO; the fstat below refuses it.
+    // Without following a symlink or blocking on a FIFO; the fstat below refuses a FIFO.
     let file = match dotdir_atomic_store::open_regular(path) {
         Ok(file) => file,
+        Err(error) if error.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(Error::NotAFile { path: path.to_path_buf() });
+        }
         Err(error) if error.kind() == io::ErrorKind::NotFound && offset == 0 => return Ok(None),
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             return Err(Error::OffsetPastEnd { path: path.to_path_buf(), offset, len: 0 });

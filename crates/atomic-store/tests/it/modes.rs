@@ -86,3 +86,24 @@ fn a_symlink_at_a_plain_file_is_replaced_not_followed() {
     assert!(fs::symlink_metadata(&link).unwrap().is_file());
     assert_eq!(fs::read(&link).unwrap(), b"new");
 }
+
+#[test]
+fn a_read_never_follows_a_symlink_nor_blocks_on_a_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside.json");
+    std::fs::write(&outside, b"{\"secret\": \"outside-canary\"}").unwrap();
+    let link = dir.path().join("config.json");
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+    match dotdir_atomic_store::read(&link, 1024) {
+        Err(dotdir_atomic_store::Error::NotAFile { path }) => assert_eq!(path, link),
+        other => panic!("a symlink was read: {other:?}"),
+    }
+    // The one reader that follows on purpose (a spec a person linked in).
+    let followed = dotdir_atomic_store::read_following(&link, 1024).unwrap().unwrap();
+    assert!(followed.starts_with(b"{\"secret\""));
+    let fifo = dir.path().join("fifo.json");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    for read in [dotdir_atomic_store::read, dotdir_atomic_store::read_following] {
+        assert!(matches!(read(&fifo, 1024), Err(dotdir_atomic_store::Error::NotAFile { .. })));
+    }
+}
