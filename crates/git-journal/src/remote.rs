@@ -432,16 +432,33 @@ impl Journal {
             }
             other => other?,
         };
-        let leaks = self.audit_destinations(&destinations)?;
-        if !leaks.is_empty() {
-            return Err(Error::Leaks { remote: redact_url(remote), leaks });
-        }
+        // Exactly the commit audited is sent: HEAD read before and after the audit must agree
+        // (a commit made meanwhile, by this process or `git` itself, is audited by the next
+        // round), and the push names that commit, not the branch, whose tip may move on.
+        let mut rounds = 0;
+        let audited = loop {
+            let before = self.head()?;
+            let leaks = self.audit_destinations(&destinations)?;
+            if !leaks.is_empty() {
+                return Err(Error::Leaks { remote: redact_url(remote), leaks });
+            }
+            if self.head()? == before {
+                break before;
+            }
+            rounds += 1;
+            if rounds == 10 {
+                return Err(Error::git(Step::Push, self.git_dir())(git2::Error::from_str(
+                    "HEAD kept moving during the audit: nothing was sent, push again",
+                )));
+            }
+        };
         let Some(branch) = self.current_branch()? else {
             return Err(Error::git(Step::Push, self.git_dir())(git2::Error::from_str(
                 "HEAD is detached: there is no branch to push",
             )));
         };
-        match git_push(self.dir(), remote, &branch, interactive) {
+        let Some(audited) = audited else { return Ok(()) };
+        match git_push(self.dir(), remote, &audited.to_string(), &branch, interactive) {
             // No `git` on this machine: libgit2's own transports (file and git) still work.
             Err(Error::Io(e)) if e.source.kind() == std::io::ErrorKind::NotFound => {
                 self.push(remote)
@@ -451,10 +468,11 @@ impl Journal {
     }
 }
 
-/// `git push <remote> <branch>` in `dir`, its output kept (redacted) for the error.
-fn git_push(dir: &Path, remote: &str, branch: &str, interactive: bool) -> Result<()> {
+/// `git push <remote> <commit>:refs/heads/<branch>` in `dir` (the audited commit, never the
+/// branch's tip of the moment), its output kept (redacted) for the error.
+fn git_push(dir: &Path, remote: &str, commit: &str, branch: &str, interactive: bool) -> Result<()> {
     let mut command = git(dir, interactive);
-    command.args(["push", "--porcelain", remote]).arg(format!("{branch}:{branch}"));
+    command.args(["push", "--porcelain", remote]).arg(format!("{commit}:refs/heads/{branch}"));
     match run_git(command)? {
         Ok(_) => Ok(()),
         Err(message) => Err(Error::PushRejected {
