@@ -979,10 +979,10 @@ mod tests {
                 FAIL_AT.with(|f| f.set(Some(step)));
                 let result = restore(&out, &target, &APP, &check::Options::default(), true);
                 FAIL_AT.with(|f| f.set(None));
-                let reached = match (step, occupied) {
-                    ("move aside", false) | ("replace the empty directory", true) => false,
-                    _ => true,
-                };
+                let reached = !matches!(
+                    (step, occupied),
+                    ("move aside", false) | ("replace the empty directory", true)
+                );
                 if !reached {
                     assert!(result.is_ok(), "{step}: not on this path, the restore succeeds");
                     continue;
