@@ -80,8 +80,20 @@ pub fn interrupted() -> bool {
 pub const MANIFEST: &str = ".dotdir-backup.json";
 
 /// The most members an archive may hold (a bomb of empty files is refused before it fills an
-/// inode table).
+/// inode table). The environment variable [`MAX_MEMBERS_ENV`] may lower it, never raise it.
 pub const MAX_MEMBERS: u64 = 1_000_000;
+/// `DOTDIR_ARCHIVE_MAX_MEMBERS`: a lower bound on members than [`MAX_MEMBERS`] (a person
+/// restoring on a small filesystem; the hostile harness, which cannot generate a million
+/// members quickly). A value above [`MAX_MEMBERS`] or not a number is ignored.
+pub const MAX_MEMBERS_ENV: &str = "DOTDIR_ARCHIVE_MAX_MEMBERS";
+
+/// [`MAX_MEMBERS`], or the lower bound [`MAX_MEMBERS_ENV`] sets.
+pub fn max_members() -> u64 {
+    std::env::var(MAX_MEMBERS_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(MAX_MEMBERS, |n| n.min(MAX_MEMBERS))
+}
 /// The most bytes an archive may expand to.
 pub const MAX_TOTAL_BYTES: u64 = 256 << 30;
 /// The highest expansion ratio (bytes out per compressed byte read) past the first
@@ -484,14 +496,15 @@ fn read_archive(
     let mut manifest = None;
     let (mut members, mut expanded) = (0u64, 0u64);
     let mut names = BTreeSet::new();
+    let max_members = max_members();
     for entry in tar.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
         members += 1;
         expanded = expanded.saturating_add(entry.header().size().unwrap_or(0)).saturating_add(512);
-        if members > MAX_MEMBERS {
+        if members > max_members {
             return Err(archive_error(
                 archive,
-                format!("holds more than {MAX_MEMBERS} members: refused as a bomb"),
+                format!("holds more than {max_members} members: refused as a bomb"),
             ));
         }
         // A member that declares more than the bound is refused before a byte of it is read.
