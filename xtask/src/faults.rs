@@ -23,6 +23,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod hostile;
+mod hostile_fs;
 mod ops;
 
 use std::{
@@ -104,7 +105,7 @@ struct Options {
 /// `--strict`, so that CI catches new ones.
 const KNOWN: &str = include_str!("../corpus/faults-known.txt");
 
-fn known(op: &str, violation: &str) -> bool {
+pub(crate) fn known(op: &str, violation: &str) -> bool {
     KNOWN.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).any(|line| {
         line.split_once(": ")
             .is_some_and(|(name, text)| (name == op || name == "*") && violation.contains(text))

@@ -7,7 +7,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use dotdir_engine::backup::Selection;
+use dotdir_engine::{backup::Selection, leftover::Leftover};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
@@ -88,6 +88,14 @@ pub(crate) fn run(
     }
     let Some(out) = out else { bail!("pass --out FILE.tar.gz, or --list to see what would go in") };
     check_out(out, &selection)?;
+    // What killed backups left beside `--out` (their writers provably gone) goes first, named.
+    let out_dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let swept = dotdir_engine::leftover::sweep(out_dir, None)
+        .with_context(|| format!("cannot look for leftovers in {}", out_dir.display()))?;
+    report_swept(&swept, json, style)?;
     let bar = progress(selection.total_bytes());
     bar.set_message("archiving and verifying");
     stop_on_signals();
@@ -107,6 +115,7 @@ pub(crate) fn run(
         value["archive"] = json!(out.display().to_string());
         value["archive_bytes"] = json!(written.archive_bytes);
         value["verified_files"] = json!(written.files);
+        value["swept"] = swept_json(&swept);
         value["torn"] = written
             .torn
             .iter()
@@ -162,6 +171,40 @@ pub(crate) fn run(
         )?;
     }
     Ok(Outcome::Clean)
+}
+
+/// One line for a leftover of a killed writer: "removed a partial archive a killed backup
+/// left: PATH (SIZE)".
+pub(crate) fn leftover_line(verb: &str, leftover: &Leftover) -> String {
+    format!(
+        "{verb} {}: {} ({})",
+        leftover.kind.describe(),
+        style::clean(&leftover.path.display().to_string()),
+        style::size(leftover.bytes)
+    )
+}
+
+/// Names each removed leftover, one line each: on standard output, or on standard error when
+/// standard output carries JSON (which lists them as `"swept"`).
+fn report_swept(swept: &[Leftover], json: bool, style: &Style) -> Result<()> {
+    for leftover in swept {
+        let line = format!("{} {}", style.warn("note:"), leftover_line("removed", leftover));
+        if json {
+            writeln!(io::stderr().lock(), "{line}")?;
+        } else {
+            writeln!(io::stdout().lock(), "{line}")?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn swept_json(swept: &[Leftover]) -> Value {
+    swept
+        .iter()
+        .map(|l| {
+            json!({"path": l.path.display().to_string(), "what": l.kind.describe(), "bytes": l.bytes})
+        })
+        .collect()
 }
 
 fn selection_json(selection: &Selection) -> Value {
@@ -368,6 +411,7 @@ pub(crate) fn restore(
         );
     }
     let restored = restored.with_context(|| format!("cannot restore into {}", dir.display()))?;
+    report_swept(&restored.swept, json, style)?;
     let mut out = io::stdout().lock();
     if json {
         let value = json!({
@@ -377,6 +421,8 @@ pub(crate) fn restore(
             "files": restored.files,
             "bytes": restored.bytes,
             "moved_aside": restored.moved_aside.as_ref().map(|p| p.display().to_string()),
+            "written": restored.dir.display().to_string(),
+            "swept": swept_json(&restored.swept),
             "recreate": restored.secrets,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
@@ -390,6 +436,14 @@ pub(crate) fn restore(
             manifest.layout,
             dir.display()
         )?;
+        if std::path::absolute(dir).ok().as_deref() != Some(restored.dir.as_path()) {
+            writeln!(
+                out,
+                "{} is a symlink: the directory it points to, {}, was restored and the link kept",
+                dir.display(),
+                restored.dir.display()
+            )?;
+        }
         if let Some(aside) = &restored.moved_aside {
             writeln!(out, "the directory that was there is kept at {}", aside.display())?;
         }

@@ -24,13 +24,27 @@ pub(crate) fn run(targets: Targets, all: bool, json: bool, style: &Style) -> Res
                 format!("cannot inspect {}: check that you may read it", target.dir.display())
             })?;
         let fit = target.fit()?;
+        // Inspecting writes nothing: what a killed restore left beside the directory is named,
+        // and `check --fix` removes it.
+        let leftovers = dotdir_engine::leftover::beside(&target.dir).unwrap_or_default();
         if json {
             let mut document = to_json(&tree);
             document["fit"] = crate::check::fit_json(&fit);
+            document["leftovers"] = crate::backup::swept_json(&leftovers);
             documents.push(document);
         } else {
             crate::check::render_misfit(&mut out, target, &fit, style)?;
             render(&mut out, target, &tree, all, style)?;
+            for leftover in &leftovers {
+                writeln!(
+                    out,
+                    "{} {}; `{} check --fix {}` removes it",
+                    style.warn("leftover:"),
+                    crate::backup::leftover_line("found", leftover),
+                    style.command,
+                    target.dir.display()
+                )?;
+            }
             writeln!(out)?;
         }
     }

@@ -63,6 +63,7 @@ mod decl;
 mod error;
 mod fit;
 pub mod inspect;
+pub mod leftover;
 
 pub use crate::{
     decl::{Backup, Entry, Fingerprint, Format, Git, Kind, Layout, Location, Severity, Validator},

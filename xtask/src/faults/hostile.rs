@@ -260,6 +260,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut violations = Vec::new();
     inputs(&mut violations)?;
     symlinks(full, &mut violations)?;
+    super::hostile_fs::run(&mut violations)?;
     if !violations.is_empty() {
         for v in &violations {
             eprintln!("  VIOLATION {v}");
@@ -373,6 +374,9 @@ fn vm_hwm_kib() -> u64 {
 
 /// `xtask hostile-child <consumer> <data dir> <file>`: parses and prints one `measured {json}`.
 pub(crate) fn child(args: &[String]) -> Result<()> {
+    if let Some(done) = super::hostile_fs::child(args) {
+        return done;
+    }
     let [consumer, dir, file] = args else {
         bail!("usage: xtask hostile-child <consumer> <dir> <file>")
     };

@@ -12,6 +12,7 @@ mod fit;
 mod hostile;
 mod init;
 mod inspect;
+mod leftover;
 mod live;
 mod push_audit;
 mod remote;

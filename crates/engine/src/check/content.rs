@@ -38,6 +38,16 @@ pub(super) fn check_node(node: &Node, options: &Options, problems: &mut Vec<Prob
             },
         )),
         Role::Declared => check_declared(node, options, problems),
+        // A `.git` that is a file (`gitdir: …`) or a symlink points git, and a journal opened
+        // here, at another repository: commits would land there.
+        Role::GitDir if node.kind != NodeKind::Dir => problems.push(Problem::new(
+            ProblemKind::WrongKind,
+            &node.relative,
+            format!(
+                "is a {}, not git's directory: it points git at another repository (`gitdir:`), where commits would land",
+                node.kind.as_str()
+            ),
+        )),
         _ => {}
     }
 }

@@ -34,6 +34,21 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
     }
     check_ignored(tree, block_current, problems);
     let git_dir = tree.root.join(".git");
+    // The journal's own records inside `.git` (summarised, not walked): a FIFO, socket or
+    // device there is never read, and said.
+    for name in ["dotdir-push.json", "dotdir-pending-commits.json"] {
+        if let Ok(meta) = fs::symlink_metadata(git_dir.join(name))
+            && !meta.is_file()
+            && !meta.is_dir()
+            && !meta.file_type().is_symlink()
+        {
+            problems.push(Problem::new(
+                ProblemKind::SpecialFile,
+                &format!(".git/{name}"),
+                "a FIFO, socket or device file where the journal keeps a record: never read",
+            ));
+        }
+    }
     if let Some(damage) = dotdir_git_journal::pending_record_damage(&git_dir) {
         problems.push(
             Problem::new(
@@ -168,13 +183,22 @@ fn check_ignored(tree: &Tree, block_current: bool, problems: &mut Vec<Problem>) 
             paths.push((node.relative.clone(), entry));
         }
     }
+    // libgit2 misses a negation in a nested `.gitignore` (`state/.gitignore: !credentials.json`)
+    // that the `git` command obeys: with one present, `git check-ignore` has the last word.
+    let nested = tree.nodes.iter().any(|n| {
+        n.depth > 1 && n.kind == NodeKind::File && n.path.file_name() == Some(".gitignore".as_ref())
+    });
     let mut loose = Vec::new();
     for (rel, entry) in paths {
         // Judged as the layout judges it: the first entry describing the path.
         if tree.layout.entry_for(&rel).is_none_or(|e| e.git != Git::Excluded) {
             continue;
         }
-        match journal.is_ignored(&rel) {
+        let ignored = match journal.is_ignored(&rel) {
+            Ok(true) if nested => Ok(git_check_ignore(&tree.root, &rel).unwrap_or(true)),
+            other => other,
+        };
+        match ignored {
             Ok(true) => {}
             Ok(false) if entry.secret && tree.root.join(&rel).exists() => problems.push(
                 Problem::new(
@@ -197,6 +221,25 @@ fn check_ignored(tree: &Tree, block_current: bool, problems: &mut Vec<Problem>) 
             )
             .fix_with(Action::WriteGitignore, &tree.root.join(".gitignore")),
         );
+    }
+}
+
+/// `git check-ignore --no-index`: whether the `git` command ignores `rel` (`None` without a
+/// usable `git`).
+fn git_check_ignore(root: &Path, rel: &str) -> Option<bool> {
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["check-ignore", "-q", "--no-index", "--", rel])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    match status.code() {
+        Some(0) => Some(true),
+        Some(1) => Some(false),
+        _ => None,
     }
 }
 

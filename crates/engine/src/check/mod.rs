@@ -195,7 +195,35 @@ pub struct FixReport {
 /// Checks `root` against `layout`.
 pub fn check(root: &Path, layout: &Layout, options: &Options) -> Result<Report, Error> {
     let tree = inspect::inspect(root, layout)?;
-    Ok(check_tree(&tree, options))
+    let mut report = check_tree(&tree, options);
+    report.problems.splice(0..0, leftovers_beside(root)?);
+    Ok(report)
+}
+
+/// The staging directories killed restores left beside `root` (no restore holds the lock on
+/// its parent): `orphan-temp` problems, fixable by removing them.
+fn leftovers_beside(root: &Path) -> Result<Vec<Problem>, Error> {
+    let parent = std::path::absolute(root).ok().and_then(|r| r.parent().map(Path::to_path_buf));
+    Ok(crate::leftover::beside(root)?
+        .into_iter()
+        .map(|leftover| {
+            let name = leftover.path.file_name().unwrap_or_default().to_string_lossy();
+            let relative = match (&parent, leftover.path.parent()) {
+                (Some(parent), Some(at)) if parent == at => format!("../{name}"),
+                _ => leftover.path.display().to_string(),
+            };
+            Problem::new(
+                ProblemKind::OrphanTemp,
+                &relative,
+                format!(
+                    "{} beside the data directory ({} bytes): no restore holds its lock",
+                    leftover.kind.describe(),
+                    leftover.bytes
+                ),
+            )
+            .fix_with(Action::RemoveStaging { bytes: leftover.bytes }, &leftover.path)
+        })
+        .collect())
 }
 
 /// Checks an already classified tree.
@@ -229,7 +257,8 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
     })?;
     let options = &options.for_layout(layout);
     let tree = inspect::inspect(root, layout)?;
-    let report = check_tree(&tree, options);
+    let mut report = check_tree(&tree, options);
+    report.problems.splice(0..0, leftovers_beside(root)?);
     let running = running(&tree, options);
     let mut repairs = Vec::new();
     let mut failures = Vec::new();

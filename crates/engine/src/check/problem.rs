@@ -26,7 +26,8 @@ pub enum ProblemKind {
     CorruptSpec,
     /// `duplicate-id`: two spec files in one directory with the same id.
     DuplicateId,
-    /// `orphan-temp`: a temporary file left by a killed writer.
+    /// `orphan-temp`: a temporary file left by a killed writer, or the staging directory a
+    /// killed restore left beside the data directory (`../.<name>.dotdir-restore`).
     OrphanTemp,
     /// `expired-entries`: records past the entry's retention still stored.
     ExpiredEntries,
@@ -278,6 +279,9 @@ pub(super) enum Action {
     SetAsideLines,
     /// Remove an abandoned temporary file.
     RemoveTemp,
+    /// Remove the staging directory a killed restore left beside the data directory (under
+    /// the restores' lock on its parent).
+    RemoveStaging { bytes: u64 },
     /// Drop the records older than the retention.
     Prune { ttl: Duration },
     /// Write the layout's exclusions into `.gitignore`, keeping what is there.
@@ -295,6 +299,9 @@ impl Action {
     /// it could race a running application (which takes none of dotdir's locks). A mode and the
     /// record of a dead holder cannot.
     pub(super) fn races_the_app(&self) -> bool {
-        !matches!(self, Action::Tighten { .. } | Action::RemoveStaleLock)
+        !matches!(
+            self,
+            Action::Tighten { .. } | Action::RemoveStaleLock | Action::RemoveStaging { .. }
+        )
     }
 }

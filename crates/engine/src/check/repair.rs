@@ -37,9 +37,38 @@ pub(super) fn apply(
             Ok(format!("reclaimed the stale lock ({previous}) and removed the record"))
         }
         Action::RemoveTemp => {
+            let bytes = fs::symlink_metadata(path).map(|m| m.len()).unwrap_or(0);
             let _ = store::remove(path, store::Durability::Full)
                 .map_err(|source| Error::Store { path: path.to_path_buf(), source })?;
-            Ok("removed the abandoned temporary file".to_owned())
+            Ok(format!(
+                "removed the abandoned temporary file a killed writer left: {} ({bytes} bytes)",
+                path.display()
+            ))
+        }
+        Action::RemoveStaging { bytes } => {
+            // Judged again under the lock every restore holds on the parent directory.
+            let (parent, name) = match (path.parent(), path.file_name()) {
+                (Some(parent), Some(name)) => (parent, name),
+                _ => return Err(Error::NotADirectory { path: path.to_path_buf() }),
+            };
+            use std::os::unix::ffi::OsStrExt;
+            let target = std::ffi::OsStr::from_bytes(
+                name.as_bytes()
+                    .strip_prefix(b".")
+                    .and_then(|n| n.strip_suffix(crate::leftover::STAGING_SUFFIX.as_bytes()))
+                    .unwrap_or_default(),
+            );
+            let removed = crate::leftover::sweep(parent, Some(target))?;
+            if !removed.iter().any(|l| l.path == path) {
+                return Err(Error::Unverified {
+                    path: path.to_path_buf(),
+                    message: "not removed: a restore runs in its directory now".to_owned(),
+                });
+            }
+            Ok(format!(
+                "removed a partial copy a killed restore left: {} ({bytes} bytes)",
+                path.display()
+            ))
         }
         Action::SetAsideLines => set_aside_lines(path),
         Action::Prune { ttl } => prune(path, options.now, *ttl),
