@@ -920,6 +920,17 @@ fn changed_paths(repo: &Repository, dir: &Path) -> Result<Vec<String>> {
 }
 
 fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
+    // A `.git` that is a file (`gitdir: <elsewhere>`, a worktree's or a submodule's link) or a
+    // symlink would point the journal at another repository: its branch moved, its index
+    // rewritten. A data directory's repository is always its own `.git` directory.
+    if let Ok(meta) = fs::symlink_metadata(dir.join(".git"))
+        && !meta.is_dir()
+    {
+        return Err(Error::NotAWorkTree {
+            dir: dir.to_path_buf(),
+            reason: ".git is not a directory (a `gitdir:` file or a link pointing at another repository): refused; move it aside".to_owned(),
+        });
+    }
     let open =
         || Repository::open_ext(dir, RepositoryOpenFlags::NO_SEARCH, std::iter::empty::<&OsStr>());
     if let Ok(repo) = open() {

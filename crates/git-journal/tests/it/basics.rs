@@ -284,3 +284,25 @@ fn a_symlink_is_committed_as_a_link() {
     assert_eq!(git_ok(dir.path(), &["cat-file", "-p", "HEAD:link"]), "target/elsewhere");
     assert_status_clean(dir.path());
 }
+
+#[test]
+fn a_git_file_pointing_elsewhere_is_refused_and_the_other_repository_untouched() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    crate::common::git_ok(elsewhere.path(), &["init", "-q", "-b", "main"]);
+    let before = std::fs::read_dir(elsewhere.path().join(".git")).unwrap().count();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".git"),
+        format!("gitdir: {}\n", elsewhere.path().join(".git").display()),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.md"), "x").unwrap();
+    match dotdir_git_journal::Journal::open(dir.path(), crate::common::options()) {
+        Err(dotdir_git_journal::Error::NotAWorkTree { reason, .. }) => {
+            assert!(reason.contains("gitdir"), "{reason}");
+        }
+        other => panic!("a .git file was followed: {other:?}"),
+    }
+    assert!(!elsewhere.path().join(".git/index").exists(), "the other repository was written");
+    assert_eq!(std::fs::read_dir(elsewhere.path().join(".git")).unwrap().count(), before);
+}
