@@ -131,7 +131,7 @@ pub use crate::{
         DeferringJournal, PENDING_COMMITS_FILE, RECOVERED_MESSAGE, pending_record_damage,
         set_aside_pending_record,
     },
-    error::{Error, Result, Step},
+    error::{Error, GitStop, Result, Step},
     exclude::{BUILTIN_EXCLUSIONS, Exclusions, glob_match},
     fsync::{fsync_gitdir_enabled, set_fsync_gitdir},
     history::CommitInfo,
