@@ -212,6 +212,13 @@ pub enum Error {
         /// Why it was killed.
         reason: GitStop,
     },
+    /// A repository whose checkout would hold a symlink out of the directory or a `.git` entry
+    /// ([`crate::audit_checkout`]); nothing of it may be checked out.
+    #[error("{}", hostile_message(entries))]
+    HostileTree {
+        /// Every such entry, in tree order.
+        entries: Vec<crate::Hostile>,
+    },
     /// A file system operation outside `dotdir-atomic-store` failed.
     #[error(transparent)]
     Io(#[from] IoError<Step>),
@@ -278,4 +285,9 @@ impl std::fmt::Display for GitStop {
             GitStop::Interrupted => f.write_str("was interrupted (its journal was closed)"),
         }
     }
+}
+
+fn hostile_message(entries: &[crate::Hostile]) -> String {
+    let listed: Vec<String> = entries.iter().map(ToString::to_string).collect();
+    format!("the repository's tree holds what no checkout may: {}", listed.join("; "))
 }

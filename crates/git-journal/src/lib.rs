@@ -112,6 +112,7 @@
 //! - Commits are signed by nobody; hooks are not run; line-ending and `.gitattributes` filters
 //!   apply as libgit2 applies them.
 
+mod checkout;
 mod deferred;
 mod error;
 mod exclude;
@@ -127,6 +128,7 @@ mod secrets;
 mod tree;
 
 pub use crate::{
+    checkout::{Hostile, HostileKind, audit_checkout, refuse_hostile_checkout},
     deferred::{
         DeferringJournal, PENDING_COMMITS_FILE, RECOVERED_MESSAGE, pending_record_damage,
         set_aside_pending_record,

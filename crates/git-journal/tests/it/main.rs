@@ -10,6 +10,7 @@
 
 mod auto_push;
 mod basics;
+mod checkout;
 mod common;
 mod concurrency;
 mod crash;
