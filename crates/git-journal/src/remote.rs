@@ -326,6 +326,9 @@ fn run_git(mut command: Command, watch: &Watch<'_>) -> Result<std::result::Resul
     Ok(Err(redact_text(&message)))
 }
 
+/// How long the pipes of a killed `git` are still read for what it wrote before it died.
+const KILLED_DRAIN: Duration = Duration::from_secs(5);
+
 /// What a watched child left: its exit status, its stdout and stderr, and why it was killed.
 type Watched = (std::io::Result<std::process::ExitStatus>, Vec<u8>, Vec<u8>, Option<GitStop>);
 
@@ -353,6 +356,7 @@ fn watch_child(mut child: Child, watch: &Watch<'_>) -> Watched {
     ];
     let mut outputs = [Vec::new(), Vec::new()];
     let mut stopped = None;
+    let mut killed_at: Option<Instant> = None;
     let mut buffer = vec![0u8; 64 * 1024];
     // Slices of at most this long, so that a stop is noticed even if the kill cannot be sent.
     let slice = Duration::from_millis(100);
@@ -367,7 +371,12 @@ fn watch_child(mut child: Child, watch: &Watch<'_>) -> Watched {
             }
             if stopped.is_some() {
                 let _ = kill_process_group(pid, Signal::KILL);
+                killed_at = Some(Instant::now());
             }
+        }
+        if killed_at.is_some_and(|at| at.elapsed() > KILLED_DRAIN) {
+            // A process that left the group still holds a pipe: stop reading it.
+            pipes = [None, None];
         }
         let open: Vec<usize> = (0..2).filter(|&i| pipes[i].is_some()).collect();
         if open.is_empty() {
@@ -386,9 +395,12 @@ fn watch_child(mut child: Child, watch: &Watch<'_>) -> Watched {
                 .iter()
                 .filter_map(|&i| pipes[i].as_ref().map(|pipe| PollFd::new(pipe, PollFlags::IN)))
                 .collect();
-            let wait = deadline
-                .map_or(slice, |deadline| deadline.saturating_duration_since(Instant::now()))
-                .min(slice);
+            let wait = match deadline {
+                Some(deadline) if stopped.is_none() => {
+                    deadline.saturating_duration_since(Instant::now()).min(slice)
+                }
+                _ => slice,
+            };
             let timeout = Timespec::try_from(wait).unwrap_or(Timespec { tv_sec: 0, tv_nsec: 0 });
             match poll(&mut fds, Some(&timeout)) {
                 Ok(_) => fds.iter().map(|fd| !fd.revents().is_empty()).collect::<Vec<_>>(),
