@@ -222,8 +222,10 @@ pub(crate) fn clone(
         );
     }
     let shown = redact_url(url);
+    // Not checked out yet: the tree is judged first (a symlink out of the directory, a `.git`
+    // entry), so that nothing of a hostile repository is ever written.
     let mut child = Command::new("git")
-        .arg("clone")
+        .args(["clone", "--no-checkout"])
         .args(if json { &["--quiet"][..] } else { &[][..] })
         .arg("--")
         .arg(url)
@@ -242,10 +244,17 @@ pub(crate) fn clone(
     }
     // From here on the URL is only shown: without credentials.
     let url = shown.as_str();
-    let layout = match choose_layout(layouts, url, dir, &staging, forced, overridden, style) {
+    let refused =
+        |error: anyhow::Error| error.context(format!("refusing to clone {url}: nothing was kept"));
+    let staged = check_out(&staging).map_err(refused).and_then(|()| {
+        let layout = choose_layout(layouts, url, dir, &staging, forced, overridden, style)?;
+        refuse_unignored_secrets(&staging, layout).map_err(refused)?;
+        Ok(layout)
+    });
+    let layout = match staged {
         Ok(layout) => layout,
         Err(error) => {
-            // Only what this command just cloned is removed.
+            // Only what this command just cloned is removed (without following any link).
             let _ = std::fs::remove_dir_all(&staging);
             return Err(error);
         }
@@ -320,6 +329,111 @@ pub(crate) fn clone(
     }
     let failing = report.worst().is_some_and(|w| w >= dotdir_engine::Severity::Error);
     Ok(if failing || !leaks.is_empty() { Outcome::Problems } else { Outcome::Clean })
+}
+
+/// Checks out the clone at `staging` (made with `--no-checkout`) once its tree holds nothing
+/// hostile: no symlink out of the directory, no `.git` entry
+/// ([`dotdir_git_journal::audit_checkout`]).
+fn check_out(staging: &Path) -> Result<()> {
+    dotdir_git_journal::refuse_hostile_checkout(staging)?;
+    let head = Command::new("git")
+        .arg("-C")
+        .arg(staging)
+        .args(["rev-parse", "--verify", "--quiet", "HEAD"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .context("cannot run git: install git to clone")?;
+    if !head.success() {
+        // An empty repository: nothing to check out.
+        return Ok(());
+    }
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(staging)
+        .args(["checkout", "--quiet"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run git: install git to clone")?;
+    if let Some(stderr) = child.stderr.take() {
+        relay_redacted(stderr, &mut std::io::stderr());
+    }
+    let status = child.wait().context("cannot run git: install git to clone")?;
+    if !status.success() {
+        bail!("git checkout failed ({status})");
+    }
+    Ok(())
+}
+
+/// Refuses a clone in which a negation in git's own ignore stack (a cloned `.gitignore`, at the
+/// top or nested, with its `!` lines; `.git/info/exclude`; `core.excludesFile`) un-ignores a
+/// secret the layout declares: `git add -A`, or an application committing with `git`, would
+/// take it. The journal would put its block back at the end of the top `.gitignore`, but a
+/// repository that un-ignores a secret was made to leak one. A secret that no pattern matches
+/// (a repository without the journal's block yet) is not refused: that block is added next.
+fn refuse_unignored_secrets(staging: &Path, layout: &Layout) -> Result<()> {
+    let mut samples = Vec::new();
+    for entry in layout.all_entries().filter(|entry| entry.secret) {
+        let pattern = entry.pattern.trim_start_matches('/');
+        if pattern == ".git" || pattern.starts_with(".git/") || pattern.contains(['[', '\\']) {
+            continue;
+        }
+        let sample: Vec<String> = pattern
+            .split('/')
+            .filter(|part| !part.is_empty())
+            .map(|part| if part == "**" { "x".to_owned() } else { part.replace(['*', '?'], "x") })
+            .collect();
+        let sample = sample.join("/");
+        if layout.entry_for(&sample).is_some_and(|e| e.secret) && !samples.contains(&sample) {
+            samples.push(sample);
+        }
+    }
+    if samples.is_empty() {
+        return Ok(());
+    }
+    // For each path, the last pattern that decides it (`::` for none), as git itself judges.
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(staging)
+        .args(["check-ignore", "--verbose", "--non-matching", "--no-index", "-z", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run git: install git to clone")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A few short paths: well within the pipe's buffer.
+        let input: Vec<u8> = samples.iter().flat_map(|s| s.bytes().chain([0])).collect();
+        stdin.write_all(&input).context("cannot run git check-ignore")?;
+    }
+    let output = child.wait_with_output().context("cannot run git check-ignore")?;
+    if output.status.code().is_none_or(|code| code > 1) {
+        bail!(
+            "git check-ignore failed ({}): {}",
+            output.status,
+            redact_text(String::from_utf8_lossy(&output.stderr).trim())
+        );
+    }
+    let fields: Vec<String> = output
+        .stdout
+        .split(|&b| b == 0)
+        .map(|field| String::from_utf8_lossy(field).into_owned())
+        .collect();
+    let unignored: Vec<String> = fields
+        .chunks_exact(4)
+        .filter(|record| record[2].starts_with('!'))
+        .map(|record| {
+            format!("{} (by `{}` on line {} of {})", record[3], record[2], record[1], record[0])
+        })
+        .collect();
+    if !unignored.is_empty() {
+        bail!(
+            "its ignore rules un-ignore the secret(s) {} (unignored-secret): `git add -A` would commit them",
+            unignored.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Copies `from` to `to` line by line (a line ends at `\n` or at the `\r` of a progress

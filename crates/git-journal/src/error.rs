@@ -201,6 +201,24 @@ pub enum Error {
         /// What went wrong (`git`'s stderr, every URL in it redacted).
         message: String,
     },
+    /// A `git` command run without a terminal (the background push, or a push or listing with
+    /// `interactive` off) was killed, with the processes it started, before it finished: it ran
+    /// past [`crate::JournalOptions::git_timeout`], or the last journal of its directory in this
+    /// process was dropped. Whatever it had not sent was not sent.
+    #[error("`git {command}` {reason}, and was killed")]
+    GitStopped {
+        /// The `git` subcommand (`push`, `ls-remote`, `remote`).
+        command: String,
+        /// Why it was killed.
+        reason: GitStop,
+    },
+    /// A repository whose checkout would hold a symlink out of the directory or a `.git` entry
+    /// ([`crate::audit_checkout`]); nothing of it may be checked out.
+    #[error("{}", hostile_message(entries))]
+    HostileTree {
+        /// Every such entry, in tree order.
+        entries: Vec<crate::Hostile>,
+    },
     /// A file system operation outside `dotdir-atomic-store` failed.
     #[error(transparent)]
     Io(#[from] IoError<Step>),
@@ -248,4 +266,28 @@ fn leaks_message(remote: &str, leaks: &[crate::Leak]) -> String {
         first.commit.chars().take(12).collect::<String>(),
         first.summary
     )
+}
+
+/// Why a `git` command was killed ([`Error::GitStopped`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GitStop {
+    /// It ran longer than [`crate::JournalOptions::git_timeout`].
+    TimedOut(std::time::Duration),
+    /// The journal that started it was closed (dropped) while it ran.
+    Interrupted,
+}
+
+impl std::fmt::Display for GitStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GitStop::TimedOut(after) => write!(f, "timed out after {} s", after.as_secs_f64()),
+            GitStop::Interrupted => f.write_str("was interrupted (its journal was closed)"),
+        }
+    }
+}
+
+fn hostile_message(entries: &[crate::Hostile]) -> String {
+    let listed: Vec<String> = entries.iter().map(ToString::to_string).collect();
+    format!("the repository's tree holds what no checkout may: {}", listed.join("; "))
 }

@@ -110,6 +110,12 @@ pub struct JournalOptions {
     /// patterns are not added to the exclusions: exclude a secret too (a layout's `.secret()`
     /// entry does both). Default: none.
     pub secrets: Vec<String>,
+    /// How long one `git` command run without a terminal may take before it is killed, with
+    /// every process it started ([`crate::Error::GitStopped`]): each command of the background
+    /// push ([`JournalOptions::auto_push`]) and of [`Journal::push_with_git`] or
+    /// [`Journal::audit_outgoing`] with `interactive` off. `None` never kills one. Default: 60
+    /// seconds.
+    pub git_timeout: Option<Duration>,
 }
 
 impl Default for JournalOptions {
@@ -126,6 +132,7 @@ impl Default for JournalOptions {
             initial_branch: None,
             auto_push: None,
             secrets: Vec::new(),
+            git_timeout: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -161,6 +168,13 @@ impl JournalOptions {
     #[must_use]
     pub fn auto_push(mut self, remote: impl Into<String>) -> Self {
         self.auto_push = Some(remote.into());
+        self
+    }
+
+    /// Sets [`JournalOptions::git_timeout`].
+    #[must_use]
+    pub fn git_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.git_timeout = timeout;
         self
     }
 

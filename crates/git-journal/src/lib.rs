@@ -112,6 +112,7 @@
 //! - Commits are signed by nobody; hooks are not run; line-ending and `.gitattributes` filters
 //!   apply as libgit2 applies them.
 
+mod checkout;
 mod deferred;
 mod error;
 mod exclude;
@@ -127,11 +128,12 @@ mod secrets;
 mod tree;
 
 pub use crate::{
+    checkout::{Hostile, HostileKind, audit_checkout, refuse_hostile_checkout},
     deferred::{
         DeferringJournal, PENDING_COMMITS_FILE, RECOVERED_MESSAGE, pending_record_damage,
         set_aside_pending_record,
     },
-    error::{Error, Result, Step},
+    error::{Error, GitStop, Result, Step},
     exclude::{BUILTIN_EXCLUSIONS, Exclusions, glob_match},
     fsync::{fsync_gitdir_enabled, set_fsync_gitdir},
     history::CommitInfo,

@@ -23,18 +23,22 @@
 //! stderr through [`crate::redact_text`]: credentials in a URL are never printed.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
+    io::Read,
+    os::unix::process::CommandExt,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
-    sync::{Arc, Condvar, Mutex},
-    time::{SystemTime, UNIX_EPOCH},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard},
+    thread::JoinHandle,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use git2::{ObjectType, Oid, Repository, Tree};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Error, Exclusions, Journal, JournalOptions, Result, SecretBlobs, Step, redact_text, redact_url,
+    Error, Exclusions, GitStop, Journal, JournalOptions, Result, SecretBlobs, Step, redact_text,
+    redact_url,
 };
 
 /// The record of the last push (`.git/dotdir-push.json`), written by [`Journal::push_with_git`]
@@ -236,23 +240,192 @@ fn git(dir: &Path, interactive: bool) -> Command {
     command
 }
 
+/// Who may kill the `git` children of a background push, and whether it did: the last journal
+/// of the directory in the process, when it is dropped ([`AutoPush`]).
+#[derive(Debug, Default)]
+pub(crate) struct Stopper {
+    state: Mutex<StopState>,
+}
+
+#[derive(Debug, Default)]
+struct StopState {
+    stopped: bool,
+    /// The process group of the `git` child running now (its pid: it leads the group).
+    group: Option<rustix::process::Pid>,
+}
+
+impl Stopper {
+    fn lock(&self) -> MutexGuard<'_, StopState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Kills the running child's process group (and any started later at once).
+    fn stop(&self) {
+        let mut state = self.lock();
+        state.stopped = true;
+        if let Some(group) = state.group {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.lock().stopped
+    }
+}
+
+/// How a `git` child runs: with a time limit, and a [`Stopper`] that may kill it. Without
+/// either (an interactive command), it runs in the caller's process group, for as long as the
+/// person at the terminal lets it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Watch<'a> {
+    timeout: Option<Duration>,
+    stopper: Option<&'a Stopper>,
+}
+
+impl<'a> Watch<'a> {
+    /// A non-interactive command's watch: `options.git_timeout`; none for an interactive one.
+    fn for_options(options: &JournalOptions, interactive: bool) -> Self {
+        Watch { timeout: if interactive { None } else { options.git_timeout }, stopper: None }
+    }
+}
+
 /// Runs `command`: its stdout when it succeeded, else its stderr (or stdout), redacted, as the
-/// message of the error. Not finding `git` at all is an [`Error::Io`] (`NotFound`).
-fn run_git(mut command: Command) -> Result<std::result::Result<String, String>> {
-    let output = command.output().map_err(|source| {
-        Error::Io(crate::IoError { step: Step::Push, path: PathBuf::from("git"), source })
-    })?;
-    if output.status.success() {
-        return Ok(Ok(String::from_utf8_lossy(&output.stdout).into_owned()));
+/// message of the error. Not finding `git` at all is an [`Error::Io`] (`NotFound`). Under a
+/// [`Watch`] with a limit or a stopper, the child leads a process group of its own, and that
+/// group is killed (and the child reaped) when the limit passes or the stopper stops it:
+/// [`Error::GitStopped`].
+fn run_git(mut command: Command, watch: &Watch<'_>) -> Result<std::result::Result<String, String>> {
+    let not_found =
+        |source| Error::Io(crate::IoError { step: Step::Push, path: PathBuf::from("git"), source });
+    let (status, stdout, stderr) = if watch.timeout.is_none() && watch.stopper.is_none() {
+        let output = command.output().map_err(not_found)?;
+        (output.status, output.stdout, output.stderr)
+    } else {
+        let subcommand = command
+            .get_args()
+            .nth(2)
+            .map_or_else(String::new, |arg| arg.to_string_lossy().into_owned());
+        command.process_group(0);
+        let child = command.spawn().map_err(not_found)?;
+        let (status, stdout, stderr, stopped) = watch_child(child, watch);
+        if let Some(reason) = stopped {
+            return Err(Error::GitStopped { command: subcommand, reason });
+        }
+        (status.map_err(not_found)?, stdout, stderr)
+    };
+    if status.success() {
+        return Ok(Ok(String::from_utf8_lossy(&stdout).into_owned()));
     }
-    let mut message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+    let mut message = String::from_utf8_lossy(&stderr).trim().to_owned();
     if message.is_empty() {
-        message = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        message = String::from_utf8_lossy(&stdout).trim().to_owned();
     }
     if message.is_empty() {
-        message = format!("git exited with {}", output.status);
+        message = format!("git exited with {status}");
     }
     Ok(Err(redact_text(&message)))
+}
+
+/// How long the pipes of a killed `git` are still read for what it wrote before it died.
+const KILLED_DRAIN: Duration = Duration::from_secs(5);
+
+/// What a watched child left: its exit status, its stdout and stderr, and why it was killed.
+type Watched = (std::io::Result<std::process::ExitStatus>, Vec<u8>, Vec<u8>, Option<GitStop>);
+
+/// Drains `child`'s stdout and stderr until both end, then reaps it; kills its process group
+/// (the child leads it) once `watch`'s limit passes or its stopper stops it. The group is
+/// unregistered from the stopper before the child is reaped, so a stopper never signals a
+/// group id the kernel may have handed out again.
+fn watch_child(mut child: Child, watch: &Watch<'_>) -> Watched {
+    use rustix::{
+        event::{PollFd, PollFlags, Timespec, poll},
+        process::{Pid, Signal, WaitId, WaitIdOptions, kill_process_group, waitid},
+    };
+    let pid = Pid::from_child(&child);
+    let deadline = watch.timeout.map(|timeout| Instant::now() + timeout);
+    if let Some(stopper) = watch.stopper {
+        let mut state = stopper.lock();
+        state.group = Some(pid);
+        if state.stopped {
+            let _ = kill_process_group(pid, Signal::KILL);
+        }
+    }
+    let mut pipes: [Option<std::fs::File>; 2] = [
+        child.stdout.take().map(|pipe| std::os::fd::OwnedFd::from(pipe).into()),
+        child.stderr.take().map(|pipe| std::os::fd::OwnedFd::from(pipe).into()),
+    ];
+    let mut outputs = [Vec::new(), Vec::new()];
+    let mut stopped = None;
+    let mut killed_at: Option<Instant> = None;
+    let mut buffer = vec![0u8; 64 * 1024];
+    // Slices of at most this long, so that a stop is noticed even if the kill cannot be sent.
+    let slice = Duration::from_millis(100);
+    loop {
+        if stopped.is_none() {
+            if watch.stopper.is_some_and(Stopper::is_stopped) {
+                stopped = Some(GitStop::Interrupted);
+            } else if let (Some(deadline), Some(timeout)) = (deadline, watch.timeout)
+                && Instant::now() >= deadline
+            {
+                stopped = Some(GitStop::TimedOut(timeout));
+            }
+            if stopped.is_some() {
+                let _ = kill_process_group(pid, Signal::KILL);
+                killed_at = Some(Instant::now());
+            }
+        }
+        if killed_at.is_some_and(|at| at.elapsed() > KILLED_DRAIN) {
+            // A process that left the group still holds a pipe: stop reading it.
+            pipes = [None, None];
+        }
+        let open: Vec<usize> = (0..2).filter(|&i| pipes[i].is_some()).collect();
+        if open.is_empty() {
+            // Both ends closed: wait for the exit itself (without reaping it yet).
+            match waitid(
+                WaitId::Pid(pid),
+                WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT,
+            ) {
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            }
+            continue;
+        }
+        let ready = {
+            let mut fds: Vec<PollFd<'_>> = open
+                .iter()
+                .filter_map(|&i| pipes[i].as_ref().map(|pipe| PollFd::new(pipe, PollFlags::IN)))
+                .collect();
+            let wait = match deadline {
+                Some(deadline) if stopped.is_none() => {
+                    deadline.saturating_duration_since(Instant::now()).min(slice)
+                }
+                _ => slice,
+            };
+            let timeout = Timespec::try_from(wait).unwrap_or(Timespec { tv_sec: 0, tv_nsec: 0 });
+            match poll(&mut fds, Some(&timeout)) {
+                Ok(_) => fds.iter().map(|fd| !fd.revents().is_empty()).collect::<Vec<_>>(),
+                Err(_) => vec![false; open.len()],
+            }
+        };
+        for (&i, ready) in open.iter().zip(ready) {
+            if !ready {
+                continue;
+            }
+            let Some(pipe) = pipes[i].as_mut() else { continue };
+            match pipe.read(&mut buffer) {
+                Ok(0) => pipes[i] = None,
+                Ok(n) => outputs[i].extend_from_slice(&buffer[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => pipes[i] = None,
+            }
+        }
+    }
+    if let Some(stopper) = watch.stopper {
+        stopper.lock().group = None;
+    }
+    let status = child.wait();
+    let [stdout, stderr] = outputs;
+    (status, stdout, stderr, stopped)
 }
 
 /// Asks every push URL of `remote` which objects it holds: `git remote get-url --push --all`
@@ -264,6 +437,7 @@ pub(crate) fn list_destinations(
     dir: &Path,
     remote: &str,
     interactive: bool,
+    watch: &Watch<'_>,
 ) -> Result<Vec<Destination>> {
     let unknown = |url: &str, message: String| Error::DestinationUnknown {
         remote: redact_url(remote),
@@ -272,7 +446,7 @@ pub(crate) fn list_destinations(
     };
     let mut command = git(dir, false);
     command.args(["remote", "get-url", "--push", "--all", "--", remote]);
-    let urls = run_git(command)?.map_err(|message| unknown(remote, message))?;
+    let urls = run_git(command, watch)?.map_err(|message| unknown(remote, message))?;
     let urls: Vec<&str> = urls.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     if urls.is_empty() {
         return Err(unknown(remote, "the remote has no push URL".to_owned()));
@@ -281,7 +455,7 @@ pub(crate) fn list_destinations(
     for url in urls {
         let mut command = git(dir, false);
         command.args(["ls-remote", "--get-url", "--", url]);
-        let listed = run_git(command)?.map_err(|message| unknown(url, message))?;
+        let listed = run_git(command, watch)?.map_err(|message| unknown(url, message))?;
         if listed.trim() != url {
             return Err(unknown(
                 url,
@@ -293,7 +467,7 @@ pub(crate) fn list_destinations(
         }
         let mut command = git(dir, interactive);
         command.args(["ls-remote", "--", url]);
-        let listing = run_git(command)?.map_err(|message| unknown(url, message))?;
+        let listing = run_git(command, watch)?.map_err(|message| unknown(url, message))?;
         let advertised = listing
             .lines()
             .filter_map(|line| line.split_whitespace().next())
@@ -316,7 +490,8 @@ impl Journal {
     /// a machine without `git`, with libgit2). With `interactive` off, git may not prompt. A
     /// destination that cannot be listed is [`Error::DestinationUnknown`].
     pub fn audit_outgoing(&self, remote: &str, interactive: bool) -> Result<Vec<Leak>> {
-        let destinations = match list_destinations(self.dir(), remote, interactive) {
+        let watch = Watch::for_options(&self.options, interactive);
+        let destinations = match list_destinations(self.dir(), remote, interactive, &watch) {
             Err(Error::Io(e)) if e.source.kind() == std::io::ErrorKind::NotFound => {
                 self.list_with_libgit2(remote)?
             }
@@ -418,14 +593,22 @@ impl Journal {
     /// push (a concurrent deletion there), or a server that advertises refs to a fetch that it
     /// hides from a push (`receive.hideRefs`), makes `git push` send commits the listing
     /// reached.
+    ///
+    /// With `interactive` off, each `git` command is killed (with what it started) once it
+    /// runs longer than [`JournalOptions::git_timeout`]: [`Error::GitStopped`].
     pub fn push_with_git(&self, remote: &str, interactive: bool) -> Result<()> {
-        let result = self.audit_then_push(remote, interactive);
+        self.push_watched(remote, interactive, &Watch::for_options(&self.options, interactive))
+    }
+
+    /// [`Journal::push_with_git`] under `watch`, its outcome recorded.
+    fn push_watched(&self, remote: &str, interactive: bool, watch: &Watch<'_>) -> Result<()> {
+        let result = self.audit_then_push(remote, interactive, watch);
         record_outcome(self.git_dir(), remote, &result);
         result
     }
 
-    fn audit_then_push(&self, remote: &str, interactive: bool) -> Result<()> {
-        let destinations = match list_destinations(self.dir(), remote, interactive) {
+    fn audit_then_push(&self, remote: &str, interactive: bool, watch: &Watch<'_>) -> Result<()> {
+        let destinations = match list_destinations(self.dir(), remote, interactive, watch) {
             // No `git` on this machine: libgit2 audits and pushes (file and git transports).
             Err(Error::Io(e)) if e.source.kind() == std::io::ErrorKind::NotFound => {
                 return self.push(remote);
@@ -458,7 +641,7 @@ impl Journal {
             )));
         };
         let Some(audited) = audited else { return Ok(()) };
-        match git_push(self.dir(), remote, &audited.to_string(), &branch, interactive) {
+        match git_push(self.dir(), remote, &audited.to_string(), &branch, interactive, watch) {
             // No `git` on this machine: libgit2's own transports (file and git) still work.
             Err(Error::Io(e)) if e.source.kind() == std::io::ErrorKind::NotFound => {
                 self.push(remote)
@@ -470,10 +653,17 @@ impl Journal {
 
 /// `git push <remote> <commit>:refs/heads/<branch>` in `dir` (the audited commit, never the
 /// branch's tip of the moment), its output kept (redacted) for the error.
-fn git_push(dir: &Path, remote: &str, commit: &str, branch: &str, interactive: bool) -> Result<()> {
+fn git_push(
+    dir: &Path,
+    remote: &str,
+    commit: &str,
+    branch: &str,
+    interactive: bool,
+    watch: &Watch<'_>,
+) -> Result<()> {
     let mut command = git(dir, interactive);
     command.args(["push", "--porcelain", remote]).arg(format!("{commit}:refs/heads/{branch}"));
-    match run_git(command)? {
+    match run_git(command, watch)? {
         Ok(_) => Ok(()),
         Err(message) => Err(Error::PushRejected {
             remote: redact_url(remote),
@@ -483,20 +673,56 @@ fn git_push(dir: &Path, remote: &str, commit: &str, branch: &str, interactive: b
     }
 }
 
-/// The background push of a journal with [`crate::JournalOptions::auto_push`]: one thread,
-/// started by the first commit, that pushes whenever commits were made since its last push.
-/// Requests made while a push runs are folded into the next one, so a remote that hangs (a
-/// blackholed port) costs one stuck push, never a queue, and never a committer's time.
+/// The background pushes of this process, one worker per directory (its canonical path),
+/// shared by every journal of that directory that asked for one.
+static WORKERS: LazyLock<Mutex<HashMap<PathBuf, Arc<Worker>>>> = LazyLock::new(Mutex::default);
+
+/// How long the last journal of a directory, when dropped, waits for the worker it stopped to
+/// finish (it only records the outcome once its `git` is killed) before leaving it to finish
+/// on its own.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+/// The background push of a journal with [`crate::JournalOptions::auto_push`]: one worker
+/// thread per directory in the process, shared by its journals, started by the first commit,
+/// that pushes whenever commits were made since its last push. Requests made while a push runs
+/// are folded into the next one, so a remote that hangs (a blackholed port) costs one stuck
+/// push per directory, never a queue, and never a committer's time; each of its `git` commands
+/// is killed after [`crate::JournalOptions::git_timeout`]. When the last journal of the
+/// directory is dropped, the running `git` (and all it started: it leads a process group) is
+/// killed and reaped, the push is recorded as interrupted, and the thread is joined.
 #[derive(Debug, Default)]
 pub(crate) struct AutoPush {
-    state: Arc<(Mutex<AutoState>, Condvar)>,
+    /// The directory's worker, once this journal asked for a push.
+    worker: Mutex<Option<(PathBuf, Arc<Worker>)>>,
+}
+
+#[derive(Debug, Default)]
+struct Worker {
+    state: Mutex<AutoState>,
+    wake: Condvar,
+    stopper: Stopper,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 #[derive(Debug, Default)]
 struct AutoState {
-    started: bool,
-    wanted: bool,
+    /// The journals holding this worker.
+    handles: usize,
+    /// The push asked for since the last one started (the latest request's options).
+    wanted: Option<Request>,
     closed: bool,
+    finished: bool,
+}
+
+#[derive(Debug)]
+struct Request {
+    git_dir: PathBuf,
+    options: JournalOptions,
+    remote: String,
+}
+
+fn relock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl AutoPush {
@@ -508,70 +734,108 @@ impl AutoPush {
         options: &JournalOptions,
         remote: &str,
     ) {
-        let (lock, wake) = &*self.state;
-        let Ok(mut state) = lock.lock() else { return };
-        state.wanted = true;
-        if !state.started {
-            state.started = true;
-            let shared = Arc::clone(&self.state);
-            let (dir, git_dir) = (dir.to_path_buf(), git_dir.to_path_buf());
-            // The same exclusions and secrets, touching nothing on open, and never itself
-            // pushing after a commit.
-            let mut options = options
-                .clone()
-                .manage_gitignore(false)
-                .durability(dotdir_atomic_store::Durability::None);
-            options.auto_push = None;
-            let remote = remote.to_owned();
-            let spawned = std::thread::Builder::new()
+        // The same exclusions and secrets, touching nothing on open, and never itself pushing
+        // after a commit.
+        let mut options = options
+            .clone()
+            .manage_gitignore(false)
+            .durability(dotdir_atomic_store::Durability::None);
+        options.auto_push = None;
+        let request =
+            Request { git_dir: git_dir.to_path_buf(), options, remote: remote.to_owned() };
+        let mut mine = relock(&self.worker);
+        let worker = match &*mine {
+            Some((_, worker)) => Arc::clone(worker),
+            None => {
+                let mut workers = relock(&WORKERS);
+                let worker = Arc::clone(workers.entry(dir.to_path_buf()).or_default());
+                relock(&worker.state).handles += 1;
+                *mine = Some((dir.to_path_buf(), Arc::clone(&worker)));
+                worker
+            }
+        };
+        drop(mine);
+        let mut state = relock(&worker.state);
+        state.wanted = Some(request);
+        let mut thread = relock(&worker.thread);
+        if thread.is_none() && !state.closed {
+            let shared = Arc::clone(&worker);
+            let dir = dir.to_path_buf();
+            match std::thread::Builder::new()
                 .name("dotdir-auto-push".to_owned())
-                .spawn(move || run(&shared, &dir, &git_dir, &options, &remote));
-            if spawned.is_err() {
-                state.started = false;
+                .spawn(move || run(&shared, &dir))
+            {
+                Ok(handle) => *thread = Some(handle),
+                Err(_) => state.wanted = None,
             }
         }
-        wake.notify_one();
+        drop(thread);
+        drop(state);
+        worker.wake.notify_all();
     }
 }
 
 impl Drop for AutoPush {
     fn drop(&mut self) {
-        let (lock, wake) = &*self.state;
-        if let Ok(mut state) = lock.lock() {
+        let Some((dir, worker)) = relock(&self.worker).take() else { return };
+        {
+            let mut workers = relock(&WORKERS);
+            let mut state = relock(&worker.state);
+            state.handles = state.handles.saturating_sub(1);
+            if state.handles > 0 {
+                return;
+            }
             state.closed = true;
-            wake.notify_one();
+            if workers.get(&dir).is_some_and(|w| Arc::ptr_eq(w, &worker)) {
+                workers.remove(&dir);
+            }
         }
+        worker.stopper.stop();
+        worker.wake.notify_all();
+        let Some(thread) = relock(&worker.thread).take() else { return };
+        let deadline = Instant::now() + STOP_WAIT;
+        let mut state = relock(&worker.state);
+        while !state.finished {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                // Left to finish on its own: its `git` is killed, it only records that.
+                return;
+            }
+            state = match worker.wake.wait_timeout(state, left) {
+                Ok((state, _)) => state,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        drop(state);
+        let _ = thread.join();
     }
 }
 
-fn run(
-    shared: &(Mutex<AutoState>, Condvar),
-    dir: &Path,
-    git_dir: &Path,
-    options: &JournalOptions,
-    remote: &str,
-) {
-    let (lock, wake) = shared;
+fn run(worker: &Worker, dir: &Path) {
     loop {
-        {
-            let Ok(mut state) = lock.lock() else { return };
-            while !state.wanted && !state.closed {
-                state = match wake.wait(state) {
+        let request = {
+            let mut state = relock(&worker.state);
+            while state.wanted.is_none() && !state.closed {
+                state = match worker.wake.wait(state) {
                     Ok(state) => state,
-                    Err(_) => return,
+                    Err(poisoned) => poisoned.into_inner(),
                 };
             }
-            if !state.wanted {
-                return;
+            match state.wanted.take() {
+                Some(request) if !state.closed => request,
+                _ => break,
             }
-            state.wanted = false;
-        }
+        };
+        let Request { git_dir, options, remote } = request;
+        let watch = Watch { timeout: options.git_timeout, stopper: Some(&worker.stopper) };
         // A journal of its own (its own repository handle): the committer's is never locked.
         match Journal::open(dir, options.clone()) {
             Ok(journal) => {
-                let _ = journal.push_with_git(remote, false);
+                let _ = journal.push_watched(&remote, false, &watch);
             }
-            Err(error) => record_outcome(git_dir, remote, &Err(error)),
+            Err(error) => record_outcome(&git_dir, &remote, &Err(error)),
         }
     }
+    relock(&worker.state).finished = true;
+    worker.wake.notify_all();
 }

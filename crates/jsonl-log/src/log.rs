@@ -40,9 +40,10 @@ pub enum FragmentPolicy {
     #[default]
     CloseOff,
     /// Copy the fragment to `<log>.corrupt` and truncate it away before appending: the log stays
-    /// clean without a [`Log::repair`]. The forward readers of this crate read a line again when
-    /// it was still being written as they read it, so they never glue the fragment's first bytes
-    /// to the record that replaced it; other readers (and, in a narrow race, [`Log::last`]) may.
+    /// clean without a [`Log::repair`]. The forward readers of this crate believe a line only
+    /// once its bytes were read after its newline was known to be in the file (and read it again
+    /// otherwise), so they never glue the fragment's first bytes to the record that replaced it;
+    /// other readers (and, in a narrow race, [`Log::last`]) may.
     /// An appender that takes no lock (the Python reference) may lose the record it is writing at
     /// that moment.
     MoveAside,
@@ -349,9 +350,10 @@ impl<T: DeserializeOwned> Log<T> {
         mut keep: Option<&mut dyn FnMut(&T) -> bool>,
     ) -> Result<Rewrite> {
         let mut report = Rewrite::default();
-        let Some((file, _)) = read::open_at(&self.path, 0)? else { return Ok(report) };
+        let Some((file, len)) = read::open_at(&self.path, 0)? else { return Ok(report) };
         let source = file.try_clone().map_err(IoError::on(Step::Read, &self.path))?;
-        let mut scanner = LineScanner::new(file, 0, self.options.max_record);
+        let mut scanner = LineScanner::new(file, 0, len, self.options.max_record)
+            .map_err(IoError::on(Step::Read, &self.path))?;
         let mut kept = Vec::new();
         let mut line_number = 0;
         while let Some(raw) = scanner.next_line().map_err(IoError::on(Step::Read, &self.path))? {
@@ -596,7 +598,9 @@ impl<T> Log<T> {
         if last[0] == b'\n' {
             return Ok((size, None));
         }
-        let start = last_newline_before(file, size, &self.path)?.map_or(0, |newline| newline + 1);
+        let start = read::last_newline_in(file, 0, size)
+            .map_err(IoError::on(Step::Read, &self.path))?
+            .map_or(0, |newline| newline + 1);
         let fragment = Fragment { offset: start, len: size - start };
         match self.options.fragments {
             FragmentPolicy::CloseOff => {
@@ -741,22 +745,6 @@ impl<T> Drop for Log<T> {
 
 fn write_all(mut file: &File, bytes: &[u8]) -> io::Result<()> {
     file.write_all(bytes)
-}
-
-/// The position of the last `\n` before `end`, scanning backwards in chunks.
-fn last_newline_before(file: &File, end: u64, path: &Path) -> Result<Option<u64>> {
-    let mut chunk = vec![0u8; READ_CHUNK];
-    let mut position = end;
-    while position > 0 {
-        let start = position.saturating_sub(READ_CHUNK as u64);
-        let len = (position - start) as usize;
-        read::read_exact_at(file, &mut chunk[..len], start, path)?;
-        if let Some(index) = memchr::memrchr(b'\n', &chunk[..len]) {
-            return Ok(Some(start + index as u64));
-        }
-        position = start;
-    }
-    Ok(None)
 }
 
 /// An error of atomic-store's [`LockFile`] in this crate's terms: the step and the path stay, a

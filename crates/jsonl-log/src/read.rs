@@ -78,17 +78,29 @@ pub(crate) enum RawLine {
     Unterminated { offset: u64, len: u64 },
 }
 
-/// How often a line that was still being written when first read is read again before the
-/// scanner stops at it (as an unterminated line, for the next read to pick up).
+/// How often a line is read again from its start before the scanner stops at it (as an
+/// unterminated line, for the next read to pick up). One reread always suffices while writers keep
+/// the rule below; the bound only keeps a file rewritten in place by others from holding it.
 const MAX_REREADS: u32 = 4;
 
 /// Splits a file into lines without ever holding more than `cap` bytes of one line.
 ///
-/// It reads with `pread` into its own chunk so that it knows when a read came back short — the end
-/// of the file at that moment. A line whose bytes straddle such a moment was being written while
-/// it was read; it is read again from its start before it is believed, so a peer that truncated a
-/// torn fragment away and appended in its place ([`crate::FragmentPolicy::MoveAside`]) can never
-/// make the reader glue the fragment's first bytes to the new record's last ones.
+/// Writers change bytes already in the file only after its last newline: a torn fragment is
+/// truncated away and a record appended in its place ([`crate::FragmentPolicy::MoveAside`]), and a
+/// rewrite replaces the file with a new inode. So once a newline has been seen at some position,
+/// every byte before it is fixed, and a read that starts later sees them as they stay. Neither a
+/// `pread` nor a series of them is atomic with a truncation and an append, though: a line whose
+/// bytes were read before its newline was known to be there may hold the first bytes of a
+/// fragment that has since been replaced, glued to the last bytes of the record that replaced it
+/// (which can parse as a valid but wrong record, and hides every record in between). Whatever
+/// chunk the bytes came from — a short read at the end of the file, a full read that ended inside
+/// a fragment, one read that the kernel copied page by page while the fragment was replaced.
+///
+/// The scanner therefore keeps `stable`, the end of the bytes known fixed (found at open by the
+/// last newline before the file's size then, and moved past the last newline of every read), and
+/// believes a line only when it ends below the `stable` of the read its first bytes came from;
+/// any other line is read again from its start, by reads that now all start after its newline
+/// was seen.
 #[derive(Debug)]
 pub(crate) struct LineScanner {
     file: File,
@@ -99,27 +111,36 @@ pub(crate) struct LineScanner {
     tail: usize,
     /// The file offset of `chunk[tail]`: where the next read starts.
     next_read: u64,
-    /// Whether the last read returned less than asked (it met the end of the file).
-    last_read_short: bool,
     /// The file offset of `chunk[head]`.
     offset: u64,
+    /// Every byte before this offset lies before a newline seen in the file, and so is fixed.
+    stable: u64,
+    /// `stable` as it was when the read that filled `chunk` started: the bytes of `chunk` below
+    /// it are as they stay.
+    chunk_stable: u64,
     cap: u64,
     line: Vec<u8>,
 }
 
 impl LineScanner {
-    pub(crate) fn new(file: File, offset: u64, cap: u64) -> Self {
-        Self {
+    /// A scanner of `file` from `offset`; `len` is the file's size, as found when it was opened.
+    pub(crate) fn new(file: File, offset: u64, len: u64, cap: u64) -> io::Result<Self> {
+        let stable = match last_newline_in(&file, offset, len)? {
+            Some(newline) => newline + 1,
+            None => offset,
+        };
+        Ok(Self {
             file,
             chunk: vec![0; READ_CHUNK].into_boxed_slice(),
             head: 0,
             tail: 0,
             next_read: offset,
-            last_read_short: false,
             offset,
+            stable,
+            chunk_stable: stable,
             cap,
             line: Vec::new(),
-        }
+        })
     }
 
     /// The bytes of the last [`RawLine::Complete`] line, without its newline.
@@ -129,12 +150,16 @@ impl LineScanner {
 
     fn refill(&mut self) -> io::Result<usize> {
         loop {
+            self.chunk_stable = self.stable;
             match self.file.read_at(&mut self.chunk, self.next_read) {
                 Ok(read) => {
+                    // A newline read was in the file: every byte before it is fixed from now on.
+                    if let Some(newline) = memchr::memrchr(b'\n', &self.chunk[..read]) {
+                        self.stable = self.stable.max(self.next_read + newline as u64 + 1);
+                    }
                     self.head = 0;
                     self.tail = read;
                     self.next_read += read as u64;
-                    self.last_read_short = read < self.chunk.len();
                     return Ok(read);
                 }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
@@ -148,7 +173,6 @@ impl LineScanner {
         self.tail = 0;
         self.next_read = offset;
         self.offset = offset;
-        self.last_read_short = false;
     }
 
     pub(crate) fn next_line(&mut self) -> io::Result<Option<RawLine>> {
@@ -158,16 +182,14 @@ impl LineScanner {
             self.line.clear();
             let mut len: u64 = 0;
             let mut oversized = false;
-            let mut straddles_end = false;
+            // The `stable` of the read the line's first bytes come from (the current chunk's, or
+            // the next read's when the chunk is used up).
+            let mut believed_below = None;
             loop {
-                if self.head == self.tail {
-                    straddles_end |= len > 0 && self.last_read_short;
-                    if self.refill()? == 0 {
-                        return Ok(
-                            (len > 0).then_some(RawLine::Unterminated { offset: start, len })
-                        );
-                    }
+                if self.head == self.tail && self.refill()? == 0 {
+                    return Ok((len > 0).then_some(RawLine::Unterminated { offset: start, len }));
                 }
+                let believed_below = *believed_below.get_or_insert(self.chunk_stable);
                 let available = &self.chunk[self.head..self.tail];
                 let newline = memchr::memchr(b'\n', available);
                 let piece = newline.unwrap_or(available.len());
@@ -186,11 +208,11 @@ impl LineScanner {
                 if newline.is_none() {
                     continue;
                 }
-                if straddles_end {
+                if start + len >= believed_below {
+                    // Some of its bytes were read before its newline was known: read it again.
                     self.rewind(start);
                     rereads += 1;
                     if rereads > MAX_REREADS {
-                        // Still being rewritten: leave it for the next read.
                         return Ok(Some(RawLine::Unterminated { offset: start, len }));
                     }
                     continue 'attempt;
@@ -203,6 +225,23 @@ impl LineScanner {
             }
         }
     }
+}
+
+/// The position of the last `\n` in `[from, end)` of `file`, scanning backwards in chunks.
+pub(crate) fn last_newline_in(file: &File, from: u64, end: u64) -> io::Result<Option<u64>> {
+    let mut chunk =
+        vec![0u8; READ_CHUNK.min(usize::try_from(end.saturating_sub(from)).unwrap_or(READ_CHUNK))];
+    let mut position = end;
+    while position > from {
+        let start = position.saturating_sub(chunk.len() as u64).max(from);
+        let len = (position - start) as usize;
+        file.read_exact_at(&mut chunk[..len], start)?;
+        if let Some(index) = memchr::memrchr(b'\n', &chunk[..len]) {
+            return Ok(Some(start + index as u64));
+        }
+        position = start;
+    }
+    Ok(None)
 }
 
 pub(crate) fn is_blank(line: &[u8]) -> bool {
@@ -253,7 +292,12 @@ pub struct Records<T> {
 
 impl<T> Records<T> {
     pub(crate) fn open(path: &Path, format: Format, cap: u64, offset: u64) -> Result<Self> {
-        let scanner = open_at(path, offset)?.map(|(file, _)| LineScanner::new(file, offset, cap));
+        let scanner = match open_at(path, offset)? {
+            Some((file, len)) => Some(
+                LineScanner::new(file, offset, len, cap).map_err(IoError::on(Step::Read, path))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             path: path.to_path_buf(),
             format,

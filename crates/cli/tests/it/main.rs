@@ -10,6 +10,7 @@ mod demo;
 mod deny;
 mod fit;
 mod hostile;
+mod hostile_clone;
 mod init;
 mod inspect;
 mod leftover;

@@ -8,7 +8,9 @@
 // clippy.toml allows unwrap in `#[test]` functions only; the child roles and helpers are tests too.
 #![expect(clippy::unwrap_used, reason = "test helpers: a failing unwrap says where")]
 
+mod auto_push;
 mod basics;
+mod checkout;
 mod common;
 mod concurrency;
 mod crash;

@@ -91,3 +91,42 @@ fn only_checksummed_lines_detect_a_fragment_that_parses() {
         assert_eq!(scan.values(), expected, "{format:?}");
     }
 }
+
+/// A reader that read into a torn fragment with a full read (the fragment ran past its chunk)
+/// while a move-aside append truncated the fragment away and wrote records in its place: the
+/// reader must see those records, never the fragment's first bytes glued to a later record's
+/// last ones (which parsed as a wrong record and hid the records in between: the "reader saw
+/// writer N skip" of `kill::sigkill_move_aside_compact`).
+#[test]
+fn a_reader_never_glues_a_moved_aside_fragment_it_read_with_a_full_read() {
+    use crate::Stamp;
+    use dotdir_jsonl_log::Entry;
+
+    let dir = tempfile::tempdir().unwrap();
+    let log: Log<Stamp> = Log::with_options(
+        dir.path().join("log.jsonl"),
+        LogOptions::new().format(Format::Compact).fragments(FragmentPolicy::MoveAside),
+    );
+    let first = Stamp::new(1, 0, 200);
+    log.append(&first).unwrap();
+    // Writer 2 was killed 80,000 bytes into a 100,000-byte record: more than one read chunk.
+    let mut torn = serde_json::to_vec(&Stamp::new(2, 0, 100_000)).unwrap();
+    torn.truncate(80_000);
+    plant(log.path(), &torn);
+
+    let mut reader = log.records().unwrap();
+    let Some(Ok(Entry::Record(record))) = reader.next() else { panic!("the first record") };
+    assert_eq!(record.value, first);
+    // The reader has read a full chunk ending inside the fragment; now a peer appends.
+    let (short, long) = (Stamp::new(3, 0, 200), Stamp::new(3, 1, 100_000));
+    let appended = log.append_batch([&short, &long]).unwrap();
+    assert_eq!(appended.fragment.map(|f| (f.offset, f.len)), Some((200, 80_000)));
+
+    let rest: Vec<Stamp> = reader
+        .map(|entry| match entry.unwrap() {
+            Entry::Record(record) => record.value,
+            Entry::Problem(problem) => panic!("the reader saw a problem: {problem}"),
+        })
+        .collect();
+    assert!(rest == [short, long], "the reader saw {} records, not the two appended", rest.len());
+}
