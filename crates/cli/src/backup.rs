@@ -285,7 +285,7 @@ fn check_out(out: &Path, selection: &Selection) -> Result<()> {
 
 /// SIGINT and SIGTERM stop the archive work at its next read instead of killing the process:
 /// the temporary archive or the staging directory is removed, and the command says so.
-fn stop_on_signals() {
+pub(crate) fn stop_on_signals() {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         let _ = signal_hook::flag::register(signal, dotdir_engine::archive::interrupt_flag());
     }

@@ -222,6 +222,7 @@ pub(crate) fn clone(
         );
     }
     let shown = redact_url(url);
+    crate::backup::stop_on_signals();
     // Not checked out yet: the tree is judged first (a symlink out of the directory, a `.git`
     // entry), so that nothing of a hostile repository is ever written.
     let mut child = Command::new("git")
@@ -233,11 +234,22 @@ pub(crate) fn clone(
         .stderr(Stdio::piped())
         .spawn()
         .context("cannot run git: install git to clone")?;
+    // SIGINT or SIGTERM: `git` is stopped, and what it cloned is removed below.
+    let watcher = stop_child_on_signal(child.id());
     // git's messages and progress, passed on with any credentials in a URL redacted.
     if let Some(stderr) = child.stderr.take() {
         relay_redacted(stderr, &mut std::io::stderr());
     }
-    let status = child.wait().context("cannot run git: install git to clone")?;
+    let status = child.wait().context("cannot run git: install git to clone");
+    watcher.store(true, std::sync::atomic::Ordering::Relaxed);
+    if dotdir_engine::archive::interrupted() {
+        let _ = std::fs::remove_dir_all(&staging);
+        bail!(
+            "interrupted (SIGINT or SIGTERM): the partial clone {} was removed, nothing was created",
+            staging.display()
+        );
+    }
+    let status = status?;
     if !status.success() {
         let _ = std::fs::remove_dir_all(&staging);
         bail!("git clone {shown} failed ({status}): nothing was created");
@@ -259,6 +271,10 @@ pub(crate) fn clone(
             return Err(error);
         }
     };
+    if dotdir_engine::archive::interrupted() {
+        let _ = std::fs::remove_dir_all(&staging);
+        bail!("interrupted (SIGINT or SIGTERM): the clone was removed, nothing was created");
+    }
     std::fs::rename(&staging, dir).with_context(|| {
         format!("cannot move the clone {} to {}", staging.display(), dir.display())
     })?;
@@ -329,6 +345,26 @@ pub(crate) fn clone(
     }
     let failing = report.worst().is_some_and(|w| w >= dotdir_engine::Severity::Error);
     Ok(if failing || !leaks.is_empty() { Outcome::Problems } else { Outcome::Clean })
+}
+
+/// Watches for SIGINT or SIGTERM ([`dotdir_engine::archive::interrupt_flag`]) while the child
+/// `pid` runs, and stops it (SIGTERM) when one comes. Setting the returned flag ends the watch.
+fn stop_child_on_signal(pid: u32) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::Ordering;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watching = done.clone();
+    let _ = std::thread::Builder::new().name("dotdir-clone-watch".to_owned()).spawn(move || {
+        while !watching.load(Ordering::Relaxed) {
+            if dotdir_engine::archive::interrupted() {
+                if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+                }
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    });
+    done
 }
 
 /// Checks out the clone at `staging` (made with `--no-checkout`) once its tree holds nothing

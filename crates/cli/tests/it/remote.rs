@@ -191,3 +191,49 @@ fn a_failed_push_is_reported_by_check() {
     let kinds = crate::problems(&json(&output));
     assert!(kinds.contains(&("push-failed".to_owned(), ".git".to_owned())), "{kinds:?}");
 }
+
+#[test]
+fn sigterm_during_a_clone_stops_git_and_leaves_nothing_behind() {
+    let env = Env::new();
+    let tmp = tempfile::tempdir().unwrap();
+    // A remote that accepts and never answers: the clone hangs until it is stopped.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming().take(4) {
+            open.push(stream);
+            std::thread::sleep(Duration::from_secs(30));
+        }
+    });
+    let target = tmp.path().join("new/.ollim-bot");
+    fs::create_dir_all(target.parent().unwrap()).unwrap();
+    let staging = tmp.path().join("new/.ollim-bot.dotdir-clone");
+    let url = format!("git://127.0.0.1:{port}/data.git");
+    let child = env
+        .command(&["clone", &url, target.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let started = Instant::now();
+    while !staging.exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "git never started cloning");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let output = child.wait_with_output().unwrap();
+    assert_ne!(output.status.code(), Some(0));
+    assert!(stderr(&output).contains("interrupted"), "{}", stderr(&output));
+    assert!(!staging.exists(), "the partial clone was left");
+    assert!(!target.exists());
+    // No `git` of this clone is left running.
+    let leftover = fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+        fs::read(entry.path().join("cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(".ollim-bot.dotdir-clone"))
+    });
+    assert!(!leftover, "a git clone is still running");
+    drop(held);
+}
