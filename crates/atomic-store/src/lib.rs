@@ -74,6 +74,6 @@ pub use crate::{
     write::{
         AtomicFile, Batch, Created, Durability, Mode, WriteOptions, Written, create_dirs,
         create_private_dir, first_non_directory, open_regular, open_regular_following, read,
-        read_following, remove, set_aside, write, write_new,
+        remove, set_aside, write, write_new,
     },
 };

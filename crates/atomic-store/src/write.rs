@@ -808,8 +808,8 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
     std::fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path)
 }
 
-/// [`open_regular`], following a symbolic link: for the one reader whose files a person may
-/// link in on purpose (a spec directory, `dotdir-frontmatter`). Still never blocks on a FIFO.
+/// [`open_regular`], following a symbolic link: for a file a person names themselves (an
+/// archive to restore), never for a file of a data directory. Still never blocks on a FIFO.
 pub fn open_regular_following(path: &Path) -> io::Result<File> {
     let flags = rustix::fs::OFlags::NONBLOCK;
     std::fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path)
@@ -819,17 +819,7 @@ pub fn open_regular_following(path: &Path) -> io::Result<File> {
 /// `Ok(None)` when the file does not exist. Never follows a symbolic link at `path` nor blocks
 /// on a FIFO ([`open_regular`]): either is [`Error::NotAFile`].
 pub fn read(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
-    read_opened(path, open_regular(path), limit)
-}
-
-/// [`read`] through a symbolic link at `path` ([`open_regular_following`]): for spec
-/// directories, whose files a person may link in on purpose.
-pub fn read_following(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
-    read_opened(path, open_regular_following(path), limit)
-}
-
-fn read_opened(path: &Path, opened: io::Result<File>, limit: u64) -> Result<Option<Vec<u8>>> {
-    let mut file = match opened {
+    let mut file = match open_regular(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         // A symbolic link: not followed, and not a regular file.

@@ -249,8 +249,13 @@ impl<T: Spec> SpecDir<T> {
             let path = self.dir.join(&name);
             let meta = match meta {
                 Ok(meta) if meta.is_file() => meta,
-                Ok(_) => {
-                    let source = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+                Ok(meta) => {
+                    let what = if meta.file_type().is_symlink() {
+                        "a symbolic link: never followed, move the file itself here"
+                    } else {
+                        "not a regular file"
+                    };
+                    let source = io::Error::new(io::ErrorKind::InvalidInput, what);
                     let error = Error::Io(IoError { step: "read", path: path.clone(), source });
                     problems.push(Problem::Unreadable { path, error });
                     continue;
@@ -310,8 +315,8 @@ impl<T: Spec> SpecDir<T> {
     fn load(&self, path: &Path) -> Result<Parsed<T>> {
         self.files_read.fetch_add(1, Ordering::Relaxed);
         let limit = self.options.limits.max_file_bytes as u64;
-        // A spec a person linked in is read through its link (never written through it).
-        let bytes = store::read_following(path, limit)?.ok_or_else(|| {
+        // Never through a symbolic link (planted in place of the file), never blocking.
+        let bytes = store::read(path, limit)?.ok_or_else(|| {
             Error::Io(IoError {
                 step: "read",
                 path: path.to_path_buf(),
@@ -567,8 +572,8 @@ fn with_encode_path(error: Error, dir: &Path) -> Error {
 }
 
 /// The `*.md` entries of the directory (hidden `.md` included, as the reference's glob), in
-/// byte order, each with its metadata: `fstatat` through the directory handle, following a
-/// symlink to what it points at.
+/// byte order, each with its own metadata (`lstat`: a symbolic link is never followed, and is
+/// reported as not a regular file).
 fn scan_dir(dir: &Path) -> io::Result<Vec<(OsString, io::Result<fs::Metadata>)>> {
     let mut scanned = Vec::new();
     for entry in fs::read_dir(dir)? {
@@ -577,11 +582,7 @@ fn scan_dir(dir: &Path) -> io::Result<Vec<(OsString, io::Result<fs::Metadata>)>>
         if !name.as_bytes().ends_with(b".md") {
             continue;
         }
-        let meta = match entry.metadata() {
-            Ok(meta) if meta.file_type().is_symlink() => fs::metadata(entry.path()),
-            other => other,
-        };
-        scanned.push((name, meta));
+        scanned.push((name, entry.metadata()));
     }
     scanned.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     Ok(scanned)

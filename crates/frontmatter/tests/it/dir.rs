@@ -129,19 +129,26 @@ fn remove_takes_every_file_with_the_id_and_duplicates_are_reported() {
 }
 
 #[test]
-fn remove_unlinks_a_symlinked_spec_never_its_target_durably() {
+fn a_symlinked_spec_is_reported_never_read_nor_followed() {
     let dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
     let target = outside.path().join("shared.md");
     std::fs::write(&target, "---\nid: \"s1\"\ncron: \"0 9 * * *\"\n---\nShared\n").unwrap();
     std::os::unix::fs::symlink(&target, dir.path().join("shared.md")).unwrap();
-    // The default options: durable removal (unlink, then fsync of the directory).
     let specs = SpecDir::<Routine>::new(dir.path());
-    assert_eq!(specs.get("s1").unwrap().unwrap().spec.message, "Shared");
-    assert_eq!(specs.remove("s1").unwrap(), vec![dir.path().join("shared.md")]);
-    assert!(std::fs::symlink_metadata(dir.path().join("shared.md")).is_err(), "the link is gone");
-    assert!(target.exists(), "the file it pointed to is not the directory's to delete");
+    let listing = specs.list().unwrap();
+    assert!(listing.entries.is_empty(), "a link was followed: {:?}", listing.entries);
+    assert!(
+        listing.problems.iter().any(|p| matches!(p,
+            dotdir_frontmatter::Problem::Unreadable { path, error }
+                if path.ends_with("shared.md") && format!("{error:?}").contains("symbolic link"))),
+        "{:?}",
+        listing.problems
+    );
     assert!(specs.get("s1").unwrap().is_none());
+    assert!(specs.remove("s1").unwrap().is_empty());
+    assert!(target.exists(), "the file it pointed to is not the directory's to touch");
+    assert_eq!(std::fs::read_to_string(&target).unwrap().lines().last(), Some("Shared"));
 }
 
 #[test]
