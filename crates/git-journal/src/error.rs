@@ -37,6 +37,8 @@ pub enum Step {
     CreateDir,
     /// Resolving a directory to its canonical path.
     Resolve,
+    /// Locking the work tree's directory to initialise its repository.
+    LockInit,
     /// Removing a repository whose initialisation was interrupted.
     RemoveAbandonedInit,
     /// Restricting the permissions of the git directory.
@@ -71,6 +73,7 @@ impl fmt::Display for Step {
             Step::Inspect => "inspect",
             Step::CreateDir => "create the directory",
             Step::Resolve => "resolve",
+            Step::LockInit => "lock the directory to initialise its repository",
             Step::RemoveAbandonedInit => "remove the abandoned initialisation",
             Step::RestrictMode => "restrict the permissions of",
             Step::RemoveIntent => "remove the intent record",

@@ -950,10 +950,11 @@ fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
     if let Ok(repo) = open() {
         return check_work_tree(repo, dir);
     }
-    // Initialisation runs under a flock on `<dir>/.git.lock` (ignored by `*.lock`), so a `.git`
-    // that still does not open once we hold it was abandoned by an initialiser that died.
+    // Initialisation runs under a flock on the directory itself (opened read-only: no lock file
+    // is left in the data directory), so a `.git` that still does not open once we hold it was
+    // abandoned by an initialiser that died.
     let git_dir = dir.join(".git");
-    let _init_lock = dotdir_atomic_store::lock(&git_dir)?;
+    let _init_lock = lock_dir(dir)?;
     match open() {
         Ok(repo) => return check_work_tree(repo, dir),
         Err(e) if e.code() != ErrorCode::NotFound => return Err(Error::git(Step::Open, dir)(e)),
@@ -983,6 +984,18 @@ fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
     fs::set_permissions(repo.path(), fs::Permissions::from_mode(0o700))
         .map_err(IoError::on(Step::RestrictMode, repo.path()))?;
     check_work_tree(repo, dir)
+}
+
+/// An exclusive `flock` on the directory `dir` itself, held until the returned file is dropped.
+fn lock_dir(dir: &Path) -> Result<fs::File> {
+    let file = fs::File::open(dir).map_err(IoError::on(Step::LockInit, dir))?;
+    loop {
+        match file.lock() {
+            Ok(()) => return Ok(file),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(IoError::on(Step::LockInit, dir)(e).into()),
+        }
+    }
 }
 
 /// Whether a git directory stores any object (a loose object directory or a pack).

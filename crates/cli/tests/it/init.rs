@@ -33,3 +33,26 @@ fn init_creates_a_clean_directory_for_every_layout() {
     assert_eq!(code(&output), 0, "{}", stdout(&output));
     assert_eq!(fs::read_to_string(dir.join("USER.md")).unwrap(), "me\n");
 }
+
+#[test]
+fn init_leaves_no_lock_file_in_the_data_directory() {
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    for layout in ["ollim-bot", "omicos-home", "omicos-workspace"] {
+        let dir = temp.path().join(layout);
+        let output = env.run(&["init", "--layout", layout, dir.to_str().unwrap()]);
+        assert_eq!(code(&output), 0, "{}", stdout(&output));
+        assert!(dir.join(".git").is_dir(), "{layout}");
+        // Every open of the journal after it (here: a repair and a second init) too.
+        let output = env.run(&["check", "--fix", "--layout", layout, dir.to_str().unwrap()]);
+        assert_eq!(code(&output), 0, "{}", stdout(&output));
+        let output = env.run(&["init", "--layout", layout, dir.to_str().unwrap()]);
+        assert_eq!(code(&output), 0, "{}", stdout(&output));
+        let left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".lock"))
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "{layout}: lock files left in the data directory");
+    }
+}
