@@ -312,16 +312,51 @@ pub(crate) fn verify(
     json: bool,
     style: &Style,
 ) -> Result<Outcome> {
-    let manifest = dotdir_engine::archive::verify(archive)
-        .with_context(|| format!("{} does not verify", archive.display()))?;
-    // Whatever a restore would refuse, verify refuses too.
-    if let Some(layout) = layouts.all.iter().find(|l| l.name == manifest.layout) {
-        dotdir_engine::archive::check_members(archive, &manifest, layout).with_context(|| {
-            format!("{} does not verify: a restore would refuse it", archive.display())
-        })?;
+    // An archive that cannot be opened at all is an I/O error (exit 2); one that opens and then
+    // fails its digests or the layout's rules does not verify (exit 1).
+    match dotdir_atomic_store::open_regular_following(archive).and_then(|file| file.metadata()) {
+        Err(e) => bail!("cannot read {}: {e}", archive.display()),
+        Ok(meta) if meta.is_dir() => {
+            bail!("cannot read {}: a directory, not an archive", archive.display())
+        }
+        Ok(meta) if !meta.is_file() => {
+            bail!("cannot read {}: not a regular file", archive.display())
+        }
+        Ok(_) => {}
     }
-    let bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
+    let verified =
+        dotdir_engine::archive::verify(archive).map_err(anyhow::Error::from).and_then(|manifest| {
+            // Whatever a restore would refuse, verify refuses too.
+            if let Some(layout) = layouts.all.iter().find(|l| l.name == manifest.layout) {
+                dotdir_engine::archive::check_members(archive, &manifest, layout)
+                    .context("a restore would refuse it")?;
+            }
+            Ok(manifest)
+        });
     let mut out = io::stdout().lock();
+    let manifest = match verified {
+        Ok(manifest) => manifest,
+        Err(error) => {
+            let message = format!("{} does not verify: {error:#}", archive.display());
+            if json {
+                let value = json!({
+                    "archive": archive.display().to_string(),
+                    "verified": false,
+                    "error": message,
+                });
+                writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+            } else {
+                writeln!(
+                    io::stderr().lock(),
+                    "{} {}",
+                    style.error("error:"),
+                    style::clean(&message)
+                )?;
+            }
+            return Ok(Outcome::Problems);
+        }
+    };
+    let bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
     if json {
         let value = json!({
             "archive": archive.display().to_string(),

@@ -359,8 +359,12 @@ fn backup_refuses_stdout_other_formats_and_a_tampered_archive_is_caught() {
     std::io::Write::write_all(&mut encoder, &tar).unwrap();
     fs::write(&archive, encoder.finish().unwrap()).unwrap();
     let verify = env.run(&["backup", "--verify", archive.to_str().unwrap()]);
-    assert_eq!(code(&verify), 2);
+    assert_eq!(code(&verify), 1, "a digest mismatch is a failed verification: {}", stderr(&verify));
+    assert!(stderr(&verify).contains("does not verify"), "{}", stderr(&verify));
     assert!(stderr(&verify).contains("SHA-256"), "{}", stderr(&verify));
+    let verify = env.run(&["backup", "--verify", archive.to_str().unwrap(), "--json"]);
+    assert_eq!(code(&verify), 1, "{}", stdout(&verify));
+    assert_eq!(json(&verify)["verified"], false);
     let target = temp.path().join("restored");
     assert_eq!(
         code(&env.run(&["restore", archive.to_str().unwrap(), target.to_str().unwrap()])),
@@ -439,5 +443,38 @@ fn an_error_prints_each_cause_once() {
             stderr(&output)
         };
         assert_eq!(error.matches("No such file or directory").count(), 1, "{error}");
+    }
+}
+
+#[test]
+fn an_archive_that_cannot_be_read_exits_2_and_is_not_said_to_fail_verification() {
+    use std::os::unix::fs::PermissionsExt;
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let missing = temp.path().join("missing.tar.gz");
+    let directory = temp.path().join("dir.tar.gz");
+    fs::create_dir(&directory).unwrap();
+    let mut cases = vec![(missing, "No such file"), (directory, "a directory")];
+    // Root reads a file whatever its mode: the permission case only means something without it.
+    let unreadable = temp.path().join("unreadable.tar.gz");
+    fs::write(&unreadable, b"whatever").unwrap();
+    fs::set_permissions(&unreadable, fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::File::open(&unreadable).is_err() {
+        cases.push((unreadable, "Permission denied"));
+    }
+    for (archive, reason) in cases {
+        let path = archive.to_str().unwrap();
+        let verify = env.run(&["backup", "--verify", path]);
+        assert_eq!(code(&verify), 2, "{path}: {}", stderr(&verify));
+        assert!(
+            stderr(&verify).contains(&format!("cannot read {path}: ")),
+            "{path}: {}",
+            stderr(&verify)
+        );
+        assert!(stderr(&verify).contains(reason), "{path}: {}", stderr(&verify));
+        assert!(!stderr(&verify).contains("does not verify"), "{path}: {}", stderr(&verify));
+        let verify = env.run(&["backup", "--verify", path, "--json"]);
+        assert_eq!(code(&verify), 2, "{path}: {}", stdout(&verify));
+        assert!(json(&verify)["error"].as_str().unwrap().contains("cannot read"), "{path}");
     }
 }

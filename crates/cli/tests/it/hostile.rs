@@ -90,7 +90,13 @@ fn assert_refused(members: &[Member<'_>], what: &str) {
         .unwrap_or_default();
     assert!(leftovers.is_empty(), "{what}: staging left behind: {leftovers:?}");
     let verify = env.run(&["backup", "--verify", tar.to_str().unwrap()]);
-    assert_ne!(code(&verify), 0, "{what}: --verify passed what restore refuses");
+    assert_eq!(
+        code(&verify),
+        1,
+        "{what}: --verify passed what restore refuses: {}",
+        stderr(&verify)
+    );
+    assert!(stderr(&verify).contains("does not verify"), "{what}: {}", stderr(&verify));
 }
 
 #[test]
