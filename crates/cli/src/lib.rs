@@ -374,7 +374,8 @@ enum Command {
         /// The layout to read it with (default: detected).
         #[arg(long)]
         layout: Option<String>,
-        /// Where to push; remembered as the remote, so it is needed once.
+        /// Where to push (a URL, `host:path`, or a path relative to the working directory);
+        /// remembered as the remote once a push to it succeeded, so it is needed once.
         #[arg(long, value_name = "URL")]
         to: Option<String>,
         /// The remote's name.

@@ -102,8 +102,14 @@ pub(crate) fn push(
     let options = target.layout.journal_options().manage_gitignore(false);
     let journal = Journal::open(&target.dir, options)
         .with_context(|| format!("cannot open the git repository of {}", target.dir.display()))?;
-    if let Some(url) = to {
-        journal.set_remote_url(remote, url).context("cannot remember the remote")?;
+    // `--to` is remembered only once a push to it succeeded: a failed or refused push puts the
+    // remote back as it was.
+    let previous = journal.remote_url(remote)?;
+    let given = to.map(destination).transpose()?;
+    if let Some(url) = &given
+        && previous.as_deref() != Some(url.as_str())
+    {
+        journal.set_remote_url(remote, url).context("cannot set the remote")?;
     }
     let Some(url) = journal.remote_url(remote)? else {
         bail!(
@@ -114,7 +120,18 @@ pub(crate) fn push(
     // Shown without credentials; git reads the real one from the repository's configuration.
     let url = redact_url(&url);
     let mut out = std::io::stdout().lock();
-    match journal.push_with_git(remote, true) {
+    let pushed = journal.push_with_git(remote, true);
+    if pushed.is_err()
+        && let Some(given) = &given
+        && previous.as_deref() != Some(given.as_str())
+    {
+        match &previous {
+            Some(previous) => journal.set_remote_url(remote, previous),
+            None => journal.remove_remote(remote),
+        }
+        .with_context(|| format!("cannot put the remote {remote} back as it was"))?;
+    }
+    match pushed {
         Ok(()) => {
             let branch = journal.current_branch()?.unwrap_or_default();
             if json {
@@ -165,6 +182,25 @@ pub(crate) fn push(
         }
         Err(error) => Err(error).with_context(|| format!("cannot push to {remote} ({url})")),
     }
+}
+
+/// `--to` as the repository's configuration must hold it: a URL with a scheme (`https://`,
+/// `ssh://`, `file://`) or scp-style (`host:path`) as given, a local path absolute — a relative
+/// one is the person's, resolved against the working directory (git would resolve it against
+/// the data directory).
+fn destination(to: &str) -> Result<String> {
+    // git's own rule: a `:` with no `/` before it makes a URL or `host:path`.
+    let remote = to.find(':').is_some_and(|colon| !to[..colon].contains('/'));
+    let path = Path::new(to);
+    if remote || path.is_absolute() {
+        return Ok(to.to_owned());
+    }
+    let absolute = std::path::absolute(path)
+        .with_context(|| format!("cannot resolve {to} against the working directory"))?;
+    absolute
+        .into_os_string()
+        .into_string()
+        .map_err(|p| anyhow::anyhow!("{} is not UTF-8: pass another path", p.display()))
 }
 
 /// Why a leak is refused: its exclusion pattern, the layout not declaring it, or the secret

@@ -566,6 +566,18 @@ impl Journal {
         result.map_err(Error::git(Step::Push, self.git_dir()))
     }
 
+    /// Forgets remote `name` (its configuration and its remote-tracking branches); nothing to
+    /// do when there is none.
+    pub fn remove_remote(&self, name: &str) -> Result<()> {
+        let repo = self.repo().lock();
+        match repo.remote_delete(name) {
+            Err(e) if e.code() != git2::ErrorCode::NotFound => {
+                Err(Error::git(Step::Push, self.git_dir())(e))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The branch HEAD is on, when it is on one.
     pub fn current_branch(&self) -> Result<Option<String>> {
         let repo = self.repo().lock();

@@ -74,7 +74,8 @@ fn a_clone_pushed_to_a_new_empty_remote_is_refused() {
     let output = env.run(&["push", clone.to_str().unwrap(), "--to", empty.to_str().unwrap()]);
     assert_refused(&output, "state/token.json");
     assert_untouched(&empty);
-    let output = env.run(&["push", "--json", clone.to_str().unwrap()]);
+    let output =
+        env.run(&["push", "--json", clone.to_str().unwrap(), "--to", empty.to_str().unwrap()]);
     assert_eq!(code(&output), 1);
     let document = json(&output);
     assert_eq!(document["pushed"], false);
@@ -127,7 +128,8 @@ fn a_copy_of_a_secret_is_refused_by_its_content_and_never_shown() {
     );
     assert!(!format!("{text}{}", stderr(&output)).contains("CANARY"), "{text}");
     assert_untouched(&remote);
-    let output = env.run(&["push", "--json", ollim.to_str().unwrap()]);
+    let output =
+        env.run(&["push", "--json", ollim.to_str().unwrap(), "--to", remote.to_str().unwrap()]);
     assert_eq!(code(&output), 1);
     assert!(!format!("{}{}", stdout(&output), stderr(&output)).contains("CANARY"));
     let document = json(&output);
@@ -149,8 +151,8 @@ fn credentials_in_a_url_are_never_printed_or_recorded() {
     let url = "https://x-access-token:CANARY@127.0.0.1:9/x.git";
     let mut outputs = vec![
         env.run(&["push", dir, "--to", url]),
-        env.run(&["push", dir]),
-        env.run(&["push", "--json", dir]),
+        env.run(&["push", dir, "--to", url]),
+        env.run(&["push", "--json", dir, "--to", url]),
     ];
     for output in &outputs {
         assert_ne!(code(output), 0, "{}{}", stdout(output), stderr(output));

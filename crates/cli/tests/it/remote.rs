@@ -146,7 +146,10 @@ fn a_history_that_once_committed_a_secret_is_refused_and_the_server_stays_withou
     let refs = git(&base.join("data.git"), &["for-each-ref"]);
     assert!(refs.is_empty(), "the server got {refs}");
 
-    let output = env.run(&["push", "--json", ollim.to_str().unwrap()]);
+    // A refused push does not remember its destination.
+    assert_eq!(git(&ollim, &["remote"]), "", "the refused destination was remembered");
+    let output =
+        env.run(&["push", "--json", ollim.to_str().unwrap(), "--to", &daemon.url("data.git")]);
     assert_eq!(code(&output), 1);
     let document = json(&output);
     assert_eq!(document["pushed"], false);
@@ -190,6 +193,42 @@ fn a_failed_push_is_reported_by_check() {
     let output = env.run(&["check", "--json", ollim.to_str().unwrap()]);
     let kinds = crate::problems(&json(&output));
     assert!(kinds.contains(&("push-failed".to_owned(), ".git".to_owned())), "{kinds:?}");
+}
+
+#[test]
+fn a_relative_destination_is_the_working_directory_s_and_only_a_successful_push_is_remembered() {
+    let env = Env::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let [ollim, _, _] = demo_dirs(&env, tmp.path());
+    let base = server(tmp.path());
+    // A port nobody listens on: a push there fails, and is not remembered.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable = format!("git://127.0.0.1:{port}/x.git");
+    let output = env.run(&["push", ollim.to_str().unwrap(), "--to", &unreachable]);
+    assert_eq!(code(&output), 2, "{}{}", stdout(&output), stderr(&output));
+    assert_eq!(git(&ollim, &["remote"]), "", "a failed destination was remembered");
+    let output = env.run(&["push", ollim.to_str().unwrap()]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("has no remote"), "{}", stderr(&output));
+
+    // `srv/data.git` is relative to where the command runs, not to the data directory.
+    let output = env
+        .command(&["push", ollim.to_str().unwrap(), "--to", "srv/data.git"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    let absolute = base.join("data.git");
+    assert_eq!(git(&ollim, &["remote", "get-url", "origin"]).trim(), absolute.to_str().unwrap());
+    let on_server = git(&absolute, &["for-each-ref", "--format=%(refname)"]);
+    assert!(!on_server.trim().is_empty(), "nothing reached {}", absolute.display());
+
+    // A failed push to another destination leaves the remembered one as it was.
+    let output = env.run(&["push", ollim.to_str().unwrap(), "--to", &unreachable]);
+    assert_eq!(code(&output), 2, "{}{}", stdout(&output), stderr(&output));
+    assert_eq!(git(&ollim, &["remote", "get-url", "origin"]).trim(), absolute.to_str().unwrap());
+    let output = env.run(&["push", ollim.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
 }
 
 #[test]
