@@ -268,10 +268,12 @@ fn sigterm_during_a_clone_stops_git_and_leaves_nothing_behind() {
     assert!(stderr(&output).contains("interrupted"), "{}", stderr(&output));
     assert!(!staging.exists(), "the partial clone was left");
     assert!(!target.exists());
-    // No `git` of this clone is left running.
+    // No `git` of this clone is left running (this test's staging path: another test's clone,
+    // running meanwhile, is not this one's).
+    let staging_name = staging.to_str().unwrap();
     let leftover = fs::read_dir("/proc").unwrap().flatten().any(|entry| {
         fs::read(entry.path().join("cmdline"))
-            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(".ollim-bot.dotdir-clone"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(staging_name))
     });
     assert!(!leftover, "a git clone is still running");
     drop(held);
