@@ -125,9 +125,9 @@ pub(crate) fn run(
     } else {
         writeln!(
             stdout,
-            "{} {} file(s), {} from the {} layout at {} into {} ({} compressed); {}",
+            "{} {}, {} from the {} layout at {} into {} ({} compressed); {}",
             style.good("backed up"),
-            written.files,
+            style::plural(written.files, "file", "files"),
             style::size(written.bytes),
             selection.layout,
             selection.root.display(),
@@ -138,9 +138,10 @@ pub(crate) fn run(
         for (relative, bytes) in &written.torn {
             writeln!(
                 stdout,
-                "{} {} ends in an unfinished line ({bytes} bytes: a write in progress, or a crash's torn tail): archived up to its last complete line; `{} check` reports a torn tail",
+                "{} {} ends in an unfinished line ({}: a write in progress, or a crash's torn tail): archived up to its last complete line; `{} check` reports a torn tail",
                 style.warn("note:"),
                 style::clean(relative),
+                style::plural(*bytes, "byte", "bytes"),
                 style.command
             )?;
         }
@@ -165,8 +166,8 @@ pub(crate) fn run(
             .count();
         writeln!(
             stdout,
-            "left out: {} path(s), {secrets} of them secret (run `{} backup --list` to see them)",
-            selection.skipped.len(),
+            "left out: {}, {secrets} of them secret (run `{} backup --list` to see them)",
+            style::plural(selection.skipped.len(), "path", "paths"),
             style.command
         )?;
     }
@@ -229,8 +230,8 @@ fn render_list(out: &mut impl Write, selection: &Selection, style: &Style) -> Re
     )?;
     writeln!(
         out,
-        "goes in ({} file(s), {}):",
-        selection.files.len(),
+        "goes in ({}, {}):",
+        style::plural(selection.files.len(), "file", "files"),
         style::size(selection.total_bytes())
     )?;
     for file in &selection.files {
@@ -369,10 +370,10 @@ pub(crate) fn verify(
     } else {
         writeln!(
             out,
-            "{} {}: {} file(s), {} of the {} layout, each matching its SHA-256",
+            "{} {}: {}, {} of the {} layout, each matching its SHA-256",
             style.good("verified"),
             archive.display(),
-            manifest.files.len(),
+            style::plural(manifest.files.len(), "file", "files"),
             style::size(bytes),
             manifest.layout
         )?;
@@ -464,9 +465,9 @@ pub(crate) fn restore(
     } else {
         writeln!(
             out,
-            "{} {} file(s), {} of the {} layout into {} (each checked against its SHA-256)",
+            "{} {}, {} of the {} layout into {} (each checked against its SHA-256)",
             style.good("restored"),
-            restored.files,
+            style::plural(restored.files, "file", "files"),
             style::size(restored.bytes),
             manifest.layout,
             dir.display()

@@ -169,7 +169,7 @@ pub(crate) fn render(
 ) -> Result<()> {
     let header = style.bold(&format!("{} layout at {}", report.layout, target.dir.display()));
     if let Some(fixed) = fixed {
-        writeln!(out, "{header}: {} repair(s)", fixed.repairs.len())?;
+        writeln!(out, "{header}: {}", style::plural(fixed.repairs.len(), "repair", "repairs"))?;
         for repair in &fixed.repairs {
             writeln!(
                 out,
@@ -207,10 +207,10 @@ pub(crate) fn render(
     }
     writeln!(
         out,
-        "{header}: {} error(s), {} warning(s), {} notice(s); {fixable} fixable",
-        report.count(Severity::Error),
-        report.count(Severity::Warning),
-        report.count(Severity::Notice),
+        "{header}: {}, {}, {}; {fixable} fixable",
+        style::plural(report.count(Severity::Error), "error", "errors"),
+        style::plural(report.count(Severity::Warning), "warning", "warnings"),
+        style::plural(report.count(Severity::Notice), "notice", "notices"),
     )?;
     for problem in &report.problems {
         let severity = style::pad(problem.severity.as_str(), 7);
@@ -235,12 +235,16 @@ pub(crate) fn render(
             )?;
         }
     }
-    if fixable > 0 {
+    // After a refusal (the app is running), its own line says what to do: no second hint
+    // that reads as if the repair could just be run.
+    let refused = fixed.is_some_and(|f| f.running.is_some());
+    if fixable > 0 && !refused {
         writeln!(
             out,
-            "Run `{} check --fix {}` to repair the {fixable} fixable problem(s); nothing is lost.",
+            "Run `{} check --fix {}` to repair the {}; nothing is lost.",
             style.command,
-            target.dir.display()
+            target.dir.display(),
+            style::plural(fixable, "fixable problem", "fixable problems")
         )?;
     }
     Ok(())

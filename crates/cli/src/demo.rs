@@ -172,16 +172,16 @@ fn crash_and_recover(
     writeln!(out, "\n$ dotdir backup {} --out {}", dir.display(), archive.display())?;
     writeln!(
         out,
-        "  {} {} file(s), verified by their SHA-256",
+        "  {} {}, verified by their SHA-256",
         style.good("backed up"),
-        written.files
+        crate::style::plural(written.files, "file", "files")
     )?;
     writeln!(out, "$ dotdir restore {} {}", archive.display(), restored_dir.display())?;
     writeln!(
         out,
-        "  {} {} file(s); to re-create: {}",
+        "  {} {}; to re-create: {}",
         style.good("restored"),
-        restored.files,
+        crate::style::plural(restored.files, "file", "files"),
         restored.secrets.join(", ")
     )?;
     let target = Target { dir: restored_dir, layout: target.layout };

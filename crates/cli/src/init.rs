@@ -89,8 +89,8 @@ pub(crate) fn run(
         } else {
             writeln!(
                 out,
-                "  {cmd} check found {} problem(s): run `{cmd} check {}`",
-                report.problems.len(),
+                "  {cmd} check found {}: run `{cmd} check {}`",
+                crate::style::plural(report.problems.len(), "problem", "problems"),
                 dir.display()
             )?;
         }

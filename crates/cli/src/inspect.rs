@@ -154,23 +154,26 @@ pub(crate) fn render(
     let kept: Vec<&Node> = tree.nodes.iter().filter(|n| n.backed_up()).collect();
     writeln!(
         out,
-        "{} entries, {}; {} secret file(s); backup keeps {} file(s), {}; {}",
-        tree.nodes.len(),
+        "{}, {}; {}; backup keeps {}, {}; {}",
+        style::plural(tree.nodes.len(), "entry", "entries"),
         style::size(tree.total_bytes()),
-        secrets,
-        kept.len(),
+        style::plural(secrets, "secret file", "secret files"),
+        style::plural(kept.len(), "file", "files"),
         style::size(kept.iter().map(|n| n.size).sum()),
         if unknown == 0 {
             style.good("nothing unknown")
         } else {
-            style.warn(&format!("{unknown} unknown entr{}", if unknown == 1 { "y" } else { "ies" }))
+            style.warn(&style::plural(unknown, "unknown entry", "unknown entries"))
         }
     )?;
     if hidden > 0 {
         writeln!(
             out,
             "{}",
-            style.dim(&format!("({hidden} lock file(s) not listed: `--all` lists them)"))
+            style.dim(&format!(
+                "({} not listed: `--all` lists them)",
+                style::plural(hidden, "lock file", "lock files")
+            ))
         )?;
     }
     Ok(())
@@ -217,7 +220,9 @@ fn row(node: &Node, style: &Style) -> String {
         what.push(style.info(&format!("[ttl {}]", style::duration(ttl))));
     }
     if let Some(summary) = node.summary {
-        what.push(style.dim(&format!("[{} files, not listed]", summary.files)));
+        what.push(
+            style.dim(&format!("[{}, not listed]", style::plural(summary.files, "file", "files"))),
+        );
     }
     match node.role {
         Role::Unknown => what.push(style.warn("[unknown] not declared by the layout")),

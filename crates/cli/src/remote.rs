@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::{
     Outcome,
     layouts::{Layouts, Targets},
-    style::Style,
+    style::{self, Style},
 };
 
 /// The layout a fresh clone at `staging` (to become `dir`) follows: the forced one or the one
@@ -157,9 +157,9 @@ pub(crate) fn push(
             } else {
                 writeln!(
                     out,
-                    "{} to push to {remote} ({url}): the history to send holds {} path(s) the {} layout excludes or a secret's content; nothing was sent",
+                    "{} to push to {remote} ({url}): the history to send holds {} the {} layout excludes or a secret's content; nothing was sent",
                     style.bad("refused"),
-                    leaks.len(),
+                    style::plural(leaks.len(), "path", "paths"),
                     target.layout.name
                 )?;
                 for leak in &leaks {
@@ -372,8 +372,9 @@ pub(crate) fn clone(
         } else {
             writeln!(
                 out,
-                "  {} check found {errors} error(s): run `{} check {}`",
+                "  {} check found {}: run `{} check {}`",
                 style.command,
+                style::plural(errors, "error", "errors"),
                 style.command,
                 dir.display()
             )?;
@@ -501,8 +502,10 @@ fn refuse_unignored_secrets(staging: &Path, layout: &Layout) -> Result<()> {
         .collect();
     if !unignored.is_empty() {
         bail!(
-            "its ignore rules un-ignore the secret(s) {} (unignored-secret): `git add -A` would commit them",
-            unignored.join(", ")
+            "its ignore rules un-ignore the {} {} (unignored-secret): `git add -A` would commit {}",
+            if unignored.len() == 1 { "secret" } else { "secrets" },
+            unignored.join(", "),
+            if unignored.len() == 1 { "it" } else { "them" }
         );
     }
     Ok(())

@@ -88,6 +88,15 @@ pub(crate) fn size(bytes: u64) -> String {
     format!("{value:.1}{}", UNITS[unit])
 }
 
+/// `n` and the noun that agrees with it: `1 file`, `0 files`, `2 files`.
+pub(crate) fn plural<N>(n: N, one: &str, many: &str) -> String
+where
+    N: std::fmt::Display + PartialEq + From<u8>,
+{
+    let noun = if n == N::from(1) { one } else { many };
+    format!("{n} {noun}")
+}
+
 /// `7d`, `12h`, `30m`, `45s`.
 pub(crate) fn duration(d: std::time::Duration) -> String {
     let s = d.as_secs();
@@ -127,6 +136,16 @@ pub(crate) fn clean(text: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod plural_tests {
+    #[test]
+    fn the_noun_agrees_with_the_count() {
+        assert_eq!(super::plural(0usize, "file", "files"), "0 files");
+        assert_eq!(super::plural(1usize, "file", "files"), "1 file");
+        assert_eq!(super::plural(2u64, "entry", "entries"), "2 entries");
+    }
 }
 
 #[cfg(test)]

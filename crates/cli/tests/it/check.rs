@@ -58,7 +58,7 @@ fn hazards_human_output() {
     assert_eq!(code(&output), 1);
     let text = normalise(&stdout(&output), temp.path());
     expect![[r#"
-        ollim-bot layout at <DIR>/.ollim-bot: 3 error(s), 2 warning(s), 2 notice(s); 3 fixable
+        ollim-bot layout at <DIR>/.ollim-bot: 3 errors, 2 warnings, 2 notices; 3 fixable
           error   corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
                                       -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
           notice  unknown-entry     routines/notes.txt  a file the layout does not declare
@@ -70,7 +70,7 @@ fn hazards_human_output() {
           error   torn-jsonl        state/session_history.jsonl:4  the last line (24 bytes at byte 235) is unterminated: an append was interrupted
           warning bad-session-id    state/sessions.json  legacy JSON form: ignored, the next session id replaces it
                                       -> the application may not read this file as intended: fix or restore it by hand
-        Run `dotdir check --fix <DIR>/.ollim-bot` to repair the 3 fixable problem(s); nothing is lost.
+        Run `dotdir check --fix <DIR>/.ollim-bot` to repair the 3 fixable problems; nothing is lost.
     "#]]
     .assert_eq(&text);
 }
@@ -159,11 +159,11 @@ fn fix_human_output() {
     let output = dotdir(&["check", "--fix", dir.to_str().unwrap()]);
     let text = normalise(&stdout(&output), temp.path());
     expect![[r#"
-        ollim-bot layout at <DIR>/.ollim-bot: 3 repair(s)
+        ollim-bot layout at <DIR>/.ollim-bot: 3 repairs
           fixed stale-lock        state/bot.pid  reclaimed the stale lock (pid 999999 was gone) and removed the record
           fixed expired-entries   state/fork_messages.json  pruned 1 expired record(s)
           fixed torn-jsonl        state/session_history.jsonl  moved 1 line(s) (24 bytes) to session_history.jsonl.corrupt; 2 record(s) kept; dropped 1 blank line(s)
-        ollim-bot layout at <DIR>/.ollim-bot: 2 error(s), 1 warning(s), 1 notice(s); 0 fixable
+        ollim-bot layout at <DIR>/.ollim-bot: 2 errors, 1 warning, 1 notice; 0 fixable
           error   corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
                                       -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
           notice  unknown-entry     routines/notes.txt  a file the layout does not declare

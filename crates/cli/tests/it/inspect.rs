@@ -35,7 +35,7 @@ fn typical_tree() {
           sessions.json                                 11B  0644  no   yes     current Agent SDK session id (raw string)
         webhooks/                                         -  0755  yes          webhook endpoint specs
           github-pr.md                                 226B  0644  yes  yes     a webhook spec (JSON Schema fields + template)
-        21 entries, 2.8K; 0 secret file(s); backup keeps 11 file(s), 2.0K; nothing unknown
+        21 entries, 2.8K; 0 secret files; backup keeps 11 files, 2.0K; nothing unknown
 
     "#]]
     .assert_eq(&text);

@@ -97,3 +97,30 @@ fn fix_beside_a_live_unlocked_writer_refuses_racy_repairs_and_loses_nothing() {
     assert_eq!(mode & 0o777, 0o600);
     println!("{runs} check --fix runs beside a live writer that added {added} entries: 0 lost");
 }
+
+#[test]
+fn a_refused_fix_is_not_followed_by_a_hint_to_run_the_fix() {
+    let (_temp, dir) = fixture("typical");
+    // Something fixable that races the app: a torn history line.
+    let mut history = fs::read(dir.join("state/session_history.jsonl")).unwrap();
+    history.extend_from_slice(b"{\"torn");
+    fs::write(dir.join("state/session_history.jsonl"), &history).unwrap();
+    // A live process whose command line names the program, blocked on its stdin until the test
+    // closes it: the running app of `state/bot.pid`.
+    let mut app = Command::new("python3")
+        .args(["-c", "import sys; sys.stdin.read()", "ollim-bot"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    fs::write(dir.join("state/bot.pid"), app.id().to_string()).unwrap();
+    let output = Env::new().run(&["check", "--fix", dir.to_str().unwrap()]);
+    drop(app.stdin.take());
+    assert!(app.wait().unwrap().success());
+    let text = stdout(&output);
+    assert_eq!(code(&output), 1, "{text}");
+    assert!(text.contains("refused") && text.contains("Stop it first"), "{text}");
+    assert!(text.contains("fixable"), "the torn line is still fixable: {text}");
+    let last = text.lines().last().unwrap();
+    assert!(!last.starts_with("Run `"), "a hint contradicting the refusal: {text}");
+    assert_eq!(text.matches("check --fix").count(), 1, "only the refusal's advice: {text}");
+}
