@@ -61,15 +61,15 @@ fn hazards_human_output() {
         ollim-bot layout at <DIR>/.ollim-bot: 3 errors, 2 warnings, 2 notices; 3 fixable
           error   corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
                                       -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
-          notice  unknown-entry     routines/notes.txt  a file the layout does not declare
-                                      -> the layout does not know this path: move it out of the data directory if it is not yours to keep here
           error   corrupt-spec      routines/say-hi-to-the-team.md:4:20  invalid YAML: did not find expected key
                                       -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
-          warning stale-lock        state/bot.pid  pid 999999 is not running: the lock holder is gone
-          notice  expired-entries   state/fork_messages.json  1 record(s) older than the 7-day retention are still stored
           error   torn-jsonl        state/session_history.jsonl:4  the last line (24 bytes at byte 235) is unterminated: an append was interrupted
+          warning stale-lock        state/bot.pid  pid 999999 is not running: the lock holder is gone
           warning bad-session-id    state/sessions.json  legacy JSON form: ignored, the next session id replaces it
                                       -> the application may not read this file as intended: fix or restore it by hand
+          notice  unknown-entry     routines/notes.txt  a file the layout does not declare
+                                      -> the layout does not know this path: move it out of the data directory if it is not yours to keep here
+          notice  expired-entries   state/fork_messages.json  1 record(s) older than the 7-day retention are still stored
         Run `dotdir check --fix <DIR>/.ollim-bot` to repair the 3 fixable problems; nothing is lost.
     "#]]
     .assert_eq(&text);
@@ -160,18 +160,18 @@ fn fix_human_output() {
     let text = normalise(&stdout(&output), temp.path());
     expect![[r#"
         ollim-bot layout at <DIR>/.ollim-bot: 3 repairs
+          fixed torn-jsonl        state/session_history.jsonl  moved 1 line(s) (24 bytes) to session_history.jsonl.corrupt; 2 record(s) kept; dropped 1 blank line(s)
           fixed stale-lock        state/bot.pid  reclaimed the stale lock (pid 999999 was gone) and removed the record
           fixed expired-entries   state/fork_messages.json  pruned 1 expired record(s)
-          fixed torn-jsonl        state/session_history.jsonl  moved 1 line(s) (24 bytes) to session_history.jsonl.corrupt; 2 record(s) kept; dropped 1 blank line(s)
         ollim-bot layout at <DIR>/.ollim-bot: 2 errors, 1 warning, 1 notice; 0 fixable
           error   corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
                                       -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
-          notice  unknown-entry     routines/notes.txt  a file the layout does not declare
-                                      -> the layout does not know this path: move it out of the data directory if it is not yours to keep here
           error   corrupt-spec      routines/say-hi-to-the-team.md:4:20  invalid YAML: did not find expected key
                                       -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
           warning bad-session-id    state/sessions.json  legacy JSON form: ignored, the next session id replaces it
                                       -> the application may not read this file as intended: fix or restore it by hand
+          notice  unknown-entry     routines/notes.txt  a file the layout does not declare
+                                      -> the layout does not know this path: move it out of the data directory if it is not yours to keep here
     "#]]
     .assert_eq(&text);
 }
@@ -254,12 +254,12 @@ fn missing_gitignore_is_written_and_user_lines_are_kept() {
     assert_eq!(
         problems(&document),
         [
+            // Errors first: git itself would take both secrets (`git add -A`).
+            ("unignored-secret".to_owned(), "state/credentials.json".to_owned()),
+            ("unignored-secret".to_owned(), "state/token.json".to_owned()),
             ("missing-gitignore".to_owned(), ".gitignore".to_owned()),
             // A person's edit git has not seen yet.
             ("uncommitted-change".to_owned(), ".gitignore".to_owned()),
-            // git itself would take both secrets (`git add -A`).
-            ("unignored-secret".to_owned(), "state/credentials.json".to_owned()),
-            ("unignored-secret".to_owned(), "state/token.json".to_owned()),
         ]
     );
     let output = env.run(&["check", "--fix", ollim.to_str().unwrap()]);
@@ -574,4 +574,37 @@ fn a_write_left_uncommitted_is_a_warning_and_fix_commits_it() {
     assert_eq!(problems(&json(&env.run(&["check", "--json", path]))), []);
     let log = git(&ollim, &["log", "-1", "--name-only", "--format=%s"]);
     assert!(log.contains("routines/left-behind.md") && log.contains("interrupted"), "{log}");
+}
+
+#[test]
+fn problems_come_errors_first_then_by_path_in_text_and_json() {
+    let (_temp, dir) = fixture("hazards");
+    let document = json(&dotdir(&["check", "--json", dir.to_str().unwrap()]));
+    let rank = |severity: &str| match severity {
+        "error" => 0,
+        "warning" => 1,
+        "notice" => 2,
+        other => panic!("unknown severity {other}"),
+    };
+    let listed: Vec<(i32, String)> = document["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (rank(p["severity"].as_str().unwrap()), p["path"].as_str().unwrap().to_owned()))
+        .collect();
+    let kinds: BTreeSet<i32> = listed.iter().map(|(rank, _)| *rank).collect();
+    assert!(kinds.len() > 1, "the fixture has problems of several severities: {listed:?}");
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(listed, sorted, "JSON: errors first, then by path");
+    // The text lists them in the same order.
+    let text = stdout(&dotdir(&["check", dir.to_str().unwrap()]));
+    let severities: Vec<i32> = text
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|word| ["error", "warning", "notice"].contains(word))
+        .map(rank)
+        .collect();
+    let ranks: Vec<i32> = listed.iter().map(|(rank, _)| *rank).collect();
+    assert_eq!(severities, ranks, "text: {text}");
 }

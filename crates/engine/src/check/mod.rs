@@ -115,7 +115,7 @@ pub struct Report {
     pub layout: &'static str,
     /// The data directory.
     pub root: PathBuf,
-    /// Every problem, sorted by path, then line, then kind.
+    /// Every problem, sorted by severity (errors first), then path, line and kind.
     pub problems: Vec<Problem>,
 }
 
@@ -237,8 +237,14 @@ pub fn check_tree(tree: &Tree, options: &Options) -> Report {
     if tree.has_git() {
         check_git(tree, &mut problems);
     }
-    problems
-        .sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)).then(a.kind.cmp(&b.kind)));
+    // Errors first: what matters most is read first, in text and JSON alike.
+    problems.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.path.cmp(&b.path))
+            .then(a.line.cmp(&b.line))
+            .then(a.kind.cmp(&b.kind))
+    });
     Report { layout: tree.layout.name, root: tree.root.clone(), problems }
 }
 

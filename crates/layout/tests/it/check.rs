@@ -78,9 +78,10 @@ fn validators_unknown_entries_and_wrong_kinds() {
     assert_eq!(
         kinds(dir.path()),
         [
+            // Errors first (by path), then the notice.
             ("wrong-kind".to_owned(), "notes/b.md".to_owned()),
-            ("unknown-entry".to_owned(), "notes/c.txt".to_owned()),
             ("bad-state".to_owned(), "state.json".to_owned()),
+            ("unknown-entry".to_owned(), "notes/c.txt".to_owned()),
         ]
     );
     assert_eq!(ProblemKind::from_name("bad-state"), ProblemKind::Other("bad-state"));
