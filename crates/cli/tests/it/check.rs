@@ -69,7 +69,7 @@ fn hazards_human_output() {
                                       -> the application may not read this file as intended: fix or restore it by hand
           notice  unknown-entry     routines/notes.txt  a file the layout does not declare
                                       -> the layout does not know this path: move it out of the data directory if it is not yours to keep here
-          notice  expired-entries   state/fork_messages.json  1 record(s) older than the 7-day retention are still stored
+          notice  expired-entries   state/fork_messages.json  1 record older than the 7-day retention is still stored
         Run `dotdir check --fix <DIR>/.ollim-bot` to repair the 3 fixable problems; nothing is lost.
     "#]]
     .assert_eq(&text);
@@ -160,9 +160,9 @@ fn fix_human_output() {
     let text = normalise(&stdout(&output), temp.path());
     expect![[r#"
         ollim-bot layout at <DIR>/.ollim-bot: 3 repairs
-          fixed torn-jsonl        state/session_history.jsonl  moved 1 line(s) (24 bytes) to session_history.jsonl.corrupt; 2 record(s) kept; dropped 1 blank line(s)
+          fixed torn-jsonl        state/session_history.jsonl  moved 1 line (24 bytes) to session_history.jsonl.corrupt; 2 records kept; dropped 1 blank line
           fixed stale-lock        state/bot.pid  reclaimed the stale lock (pid 999999 was gone) and removed the record
-          fixed expired-entries   state/fork_messages.json  pruned 1 expired record(s)
+          fixed expired-entries   state/fork_messages.json  pruned 1 expired record
         ollim-bot layout at <DIR>/.ollim-bot: 2 errors, 1 warning, 1 notice; 0 fixable
           error   corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
                                       -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
@@ -380,7 +380,7 @@ fn ttl_records_of_arrays_and_objects_expire_and_are_pruned() {
             ("expired-entries".to_owned(), "state/inquiries.json".to_owned()),
         ]
     );
-    assert!(document["problems"][0]["message"].as_str().unwrap().starts_with("2 record(s)"));
+    assert!(document["problems"][0]["message"].as_str().unwrap().starts_with("2 records older"));
     let output = run(&["check", "--fix", dir.to_str().unwrap()]);
     assert_eq!(code(&output), 0, "{}", stdout(&output));
     // Python's json.dumps of an empty list and an empty object, byte for byte.
@@ -570,7 +570,7 @@ fn a_write_left_uncommitted_is_a_warning_and_fix_commits_it() {
     assert!(found.contains(&"routines/left-behind.md".to_owned()), "{found:?}");
     let fixed = env.run(&["check", "--fix", path]);
     assert_eq!(code(&fixed), 0, "{}", stdout(&fixed));
-    assert!(stdout(&fixed).contains("committed 2 uncommitted path(s)"), "{}", stdout(&fixed));
+    assert!(stdout(&fixed).contains("committed 2 uncommitted paths"), "{}", stdout(&fixed));
     assert_eq!(problems(&json(&env.run(&["check", "--json", path]))), []);
     let log = git(&ollim, &["log", "-1", "--name-only", "--format=%s"]);
     assert!(log.contains("routines/left-behind.md") && log.contains("interrupted"), "{log}");

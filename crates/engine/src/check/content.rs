@@ -239,8 +239,10 @@ pub(super) fn check_json(
                     ProblemKind::ExpiredEntries,
                     &node.relative,
                     format!(
-                        "{expired} record(s) older than the {} retention are still stored",
-                        human_duration(ttl)
+                        "{} older than the {} retention {} still stored",
+                        super::plural(expired, "record", "records"),
+                        human_duration(ttl),
+                        if expired == 1 { "is" } else { "are" }
                     ),
                 )
                 .fix_with(Action::Prune { ttl }, &node.path),

@@ -77,7 +77,10 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
             Problem::new(
                 ProblemKind::UncommittedChange,
                 ".git",
-                format!("the repository has no commit yet: {} path(s) to commit", paths.len()),
+                format!(
+                    "the repository has no commit yet: {} to commit",
+                    super::plural(paths.len(), "path", "paths")
+                ),
             )
             .fix_with(Action::CommitChanged, &tree.root),
         ),

@@ -108,6 +108,15 @@ impl Options {
     }
 }
 
+/// `n` and the noun that agrees with it (`1 record`, `2 records`): the messages a person reads.
+pub(crate) fn plural<N>(n: N, one: &str, many: &str) -> String
+where
+    N: std::fmt::Display + PartialEq + From<u8>,
+{
+    let noun = if n == N::from(1) { one } else { many };
+    format!("{n} {noun}")
+}
+
 /// What [`check`] found.
 #[derive(Debug, Clone)]
 pub struct Report {

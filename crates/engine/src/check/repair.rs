@@ -108,7 +108,10 @@ pub(super) fn apply(
             let _ = journal
                 .commit_all_changed("dotdir check --fix: commit changes an interrupted write left")
                 .map_err(git_error)?;
-            Ok(format!("committed {} uncommitted path(s)", changed.len()))
+            Ok(format!(
+                "committed {}",
+                super::plural(changed.len(), "uncommitted path", "uncommitted paths")
+            ))
         }
         Action::SetAsideRecord => {
             let git_error = |source| Error::Git { path: root.to_path_buf(), source };
@@ -120,9 +123,9 @@ pub(super) fn apply(
                 .commit_all_changed("dotdir check --fix: commit what a damaged record named")
                 .map_err(git_error)?;
             Ok(format!(
-                "moved the damaged record aside ({}) and committed {} changed path(s) found by scanning",
+                "moved the damaged record aside ({}) and committed {} found by scanning",
                 aside.map(|p| file_name(&p)).unwrap_or_default(),
-                changed.len()
+                super::plural(changed.len(), "changed path", "changed paths")
             ))
         }
         Action::Untrack => {
@@ -152,13 +155,17 @@ pub(super) fn set_aside_lines(path: &Path) -> Result<String, Error> {
     let rewrite = log.repair().map_err(|source| Error::Log { path: path.to_path_buf(), source })?;
     let bytes: u64 = rewrite.quarantined.iter().map(|p| p.len).sum();
     let mut what = format!(
-        "moved {} line(s) ({bytes} bytes) to {}; {} record(s) kept",
-        rewrite.quarantined.len(),
+        "moved {} ({}) to {}; {} kept",
+        super::plural(rewrite.quarantined.len(), "line", "lines"),
+        super::plural(bytes, "byte", "bytes"),
         file_name(&log.corrupt_path()),
-        rewrite.kept
+        super::plural(rewrite.kept, "record", "records")
     );
     if rewrite.blank > 0 {
-        what.push_str(&format!("; dropped {} blank line(s)", rewrite.blank));
+        what.push_str(&format!(
+            "; dropped {}",
+            super::plural(rewrite.blank, "blank line", "blank lines")
+        ));
     }
     Ok(what)
 }
@@ -189,7 +196,7 @@ pub(super) fn prune(path: &Path, now: SystemTime, ttl: Duration) -> Result<Strin
             _ => 0,
         })
         .map_err(|source| Error::Store { path: path.to_path_buf(), source })?;
-    Ok(format!("pruned {removed} expired record(s)"))
+    Ok(format!("pruned {}", super::plural(removed, "expired record", "expired records")))
 }
 
 /// The style an existing JSON file was written in, so a rewrite keeps it.
