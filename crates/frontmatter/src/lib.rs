@@ -94,7 +94,9 @@
 //! - A write or removal by id needs every spec file of the directory readable: one unreadable
 //!   file (any id could be in it) blocks writes and removals of every id, and gets of every id
 //!   no readable file holds, until it is readable again or removed. Corrupt files and files over the size cap do not block (they are left
-//!   alone, as corrupt files always are), nor do dangling symlinks and non-files.
+//!   alone, as corrupt files always are), nor do symlinks and non-files: a symbolic link in a
+//!   spec directory is reported and never followed, so a spec a person linked in from elsewhere
+//!   is not read (move the file itself into the directory).
 //! - Unix only; Linux is the tested platform.
 
 mod dir;
