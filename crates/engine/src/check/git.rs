@@ -118,8 +118,7 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
     };
     for path in &tracked {
         let rel = path.to_string_lossy().into_owned();
-        let entry = tree.layout.entry_for(&rel);
-        let problem = if entry.is_some_and(|e| e.secret) {
+        let problem = if is_secret(&tree.layout, &rel) {
             Problem::new(
                 ProblemKind::TrackedSecret,
                 &rel,
@@ -149,6 +148,14 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
     check_history(tree, &tracked, problems);
 }
 
+/// Whether `rel` is a declared secret, or inside one (a secret directory): any secret entry
+/// matching it or one of its parents counts, even one declared after a more general entry.
+pub(super) fn is_secret(layout: &Layout, rel: &str) -> bool {
+    let rel = rel.trim_matches('/');
+    let prefixes = rel.match_indices('/').map(|(at, _)| &rel[..at]).chain([rel]);
+    prefixes.into_iter().any(|prefix| layout.secrets().any(|e| e.matches(prefix)))
+}
+
 /// Declared secrets git no longer tracks but a commit reachable from HEAD still holds
 /// (`secret-in-history`): untracking cannot take them back, only a rewrite of the history and
 /// a new secret can. A tracked secret is `tracked-secret` already, not reported twice.
@@ -170,7 +177,7 @@ fn check_history(tree: &Tree, tracked: &[PathBuf], problems: &mut Vec<Problem>) 
     for leak in leaks {
         if leak.same_as.is_some()
             || tracked.iter().any(|t| Path::new(&leak.path) == t)
-            || !tree.layout.entry_for(&leak.path).is_some_and(|e| e.secret)
+            || !is_secret(&tree.layout, &leak.path)
         {
             continue;
         }

@@ -152,7 +152,7 @@ pub(super) struct Untracked {
 impl Untracked {
     /// The repair line of one of the untracked paths.
     pub(super) fn describe(&self, layout: &Layout, rel: &Path) -> String {
-        let secret = layout.entry_for(&rel.to_string_lossy()).is_some_and(|e| e.secret);
+        let secret = is_secret(layout, &rel.to_string_lossy());
         let mut what = match self.committed {
             Some(1) => "removed from git's index and committed (the file is kept)".to_owned(),
             Some(n) => format!(
