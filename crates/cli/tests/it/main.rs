@@ -19,6 +19,7 @@ mod push_audit;
 mod remote;
 mod setaside;
 mod special;
+mod tracked;
 mod unreadable;
 
 use std::{

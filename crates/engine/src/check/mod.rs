@@ -278,6 +278,7 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
     let mut repairs = Vec::new();
     let mut failures = Vec::new();
     let mut done: HashSet<(PathBuf, std::mem::Discriminant<Action>)> = HashSet::new();
+    let mut untracked: Option<Result<Untracked, String>> = None;
     // The commit of what changed comes last, so it takes the other repairs' changes too.
     let mut ordered: Vec<&Problem> = report.problems.iter().collect();
     ordered.sort_by_key(|p| matches!(p.action, Some((Action::CommitChanged, _))));
@@ -292,6 +293,42 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
                 path: problem.path.clone(),
                 error: format!("not repaired: {running}; stop it first, then repair again"),
             });
+            continue;
+        }
+        if *action == Action::Untrack {
+            // Every untracked path in one commit: a `git add -A` of a whole directory is
+            // undone by one commit, not one per path.
+            if untracked.is_none() {
+                let paths: Vec<PathBuf> = report
+                    .problems
+                    .iter()
+                    .filter_map(|p| match &p.action {
+                        Some((Action::Untrack, path)) => Some(path.clone()),
+                        _ => None,
+                    })
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                untracked = Some(untrack(root, layout, &paths).map_err(|e| crate::error_chain(&e)));
+            }
+            let rel = path.strip_prefix(root).unwrap_or(path);
+            match untracked.as_ref().expect("set above") {
+                Ok(done) if !done.still_tracked.iter().any(|p| p == rel) => repairs.push(Repair {
+                    kind: problem.kind,
+                    path: problem.path.clone(),
+                    action: done.describe(layout, rel),
+                }),
+                Ok(_) => failures.push(FixFailure {
+                    kind: problem.kind,
+                    path: problem.path.clone(),
+                    error: "still tracked after `git rm --cached`".to_owned(),
+                }),
+                Err(error) => failures.push(FixFailure {
+                    kind: problem.kind,
+                    path: problem.path.clone(),
+                    error: error.clone(),
+                }),
+            }
             continue;
         }
         match apply(root, path, layout, action, options) {

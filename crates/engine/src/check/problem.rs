@@ -31,8 +31,14 @@ pub enum ProblemKind {
     OrphanTemp,
     /// `expired-entries`: records past the entry's retention still stored.
     ExpiredEntries,
-    /// `tracked-secret`: a secret or excluded path in git's index.
+    /// `tracked-secret`: a declared secret in git's index or HEAD.
     TrackedSecret,
+    /// `tracked-excluded`: a path the layout excludes from git (not a secret: a pid record,
+    /// ephemeral state, …) in git's index or HEAD.
+    TrackedExcluded,
+    /// `secret-in-history`: a declared secret git no longer tracks, still held by a commit
+    /// reachable from HEAD: a push or a clone hands it out.
+    SecretInHistory,
     /// `missing-gitignore`: a git repository whose `.gitignore` lacks the layout's exclusions.
     MissingGitignore,
     /// `unknown-entry`: a path the layout does not declare.
@@ -71,7 +77,7 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 22] = [
+    pub const ALL: [ProblemKind; 24] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
@@ -94,6 +100,8 @@ impl ProblemKind {
         ProblemKind::SpecialFile,
         ProblemKind::SetAsideMode,
         ProblemKind::DamagedRecord,
+        ProblemKind::TrackedExcluded,
+        ProblemKind::SecretInHistory,
     ];
 
     /// The stable kebab-case name (`secret-mode`, `torn-jsonl`, …).
@@ -121,6 +129,8 @@ impl ProblemKind {
             ProblemKind::SpecialFile => "special-file",
             ProblemKind::SetAsideMode => "set-aside-mode",
             ProblemKind::DamagedRecord => "damaged-record",
+            ProblemKind::TrackedExcluded => "tracked-excluded",
+            ProblemKind::SecretInHistory => "secret-in-history",
             ProblemKind::Other(name) => name,
         }
     }
@@ -165,6 +175,12 @@ impl ProblemKind {
             ProblemKind::TrackedSecret => {
                 "run `dotdir check --fix` to untrack it (`git rm --cached` and a commit; the file stays); rotate the secret, its old content stays in the history"
             }
+            ProblemKind::TrackedExcluded => {
+                "run `dotdir check --fix` to untrack it; the file stays"
+            }
+            ProblemKind::SecretInHistory => {
+                "rewrite the history without it (`git filter-repo --invert-paths --path <path>`, then force-push every remote) and rotate the secret: anyone with a clone has it; --fix cannot do this"
+            }
             ProblemKind::UnignoredSecret => {
                 "run `dotdir check --fix` (the layout's block goes to the end of .gitignore); if a nested .gitignore or git's own configuration still un-ignores it, remove that line by hand"
             }
@@ -201,6 +217,7 @@ impl ProblemKind {
             | ProblemKind::MissingGitignore
             | ProblemKind::UncommittedChange
             | ProblemKind::TrackedUndeclared
+            | ProblemKind::TrackedExcluded
             | ProblemKind::DamagedRecord
             | ProblemKind::PushFailed => Severity::Warning,
             _ => Severity::Error,

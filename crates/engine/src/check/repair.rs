@@ -129,23 +129,70 @@ pub(super) fn apply(
             ))
         }
         Action::Untrack => {
-            let git_error = |source| Error::Git { path: path.to_path_buf(), source };
-            let journal = open_journal(root, layout).map_err(git_error)?;
-            let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned();
-            let commit = journal.untrack(&[path], &format!("untrack {rel}")).map_err(git_error)?;
-            // Verified by re-reading git's index and HEAD, never claimed.
-            if journal.audit().map_err(git_error)?.iter().any(|p| Path::new(&rel) == p) {
+            let untracked = untrack(root, layout, &[path.to_path_buf()])?;
+            if let Some(still) = untracked.still_tracked.first() {
                 return Err(Error::Unverified {
-                    path: path.to_path_buf(),
+                    path: root.join(still),
                     message: "still tracked after `git rm --cached`".to_owned(),
                 });
             }
-            Ok(match commit {
-                Some(_) => "removed from git's index and committed (the file is kept); its old content stays in the history: rotate the secret".to_owned(),
-                None => "no longer tracked by git".to_owned(),
-            })
+            Ok(untracked.describe(layout, path.strip_prefix(root).unwrap_or(path)))
         }
     }
+}
+
+/// What one batched [`untrack`] did.
+pub(super) struct Untracked {
+    /// How many paths the commit untracked (`None`: nothing needed a commit).
+    pub(super) committed: Option<usize>,
+    /// The paths (relative) git's index or HEAD still holds afterwards.
+    pub(super) still_tracked: Vec<PathBuf>,
+}
+
+impl Untracked {
+    /// The repair line of one of the untracked paths.
+    pub(super) fn describe(&self, layout: &Layout, rel: &Path) -> String {
+        let secret = is_secret(layout, &rel.to_string_lossy());
+        let mut what = match self.committed {
+            Some(1) => "removed from git's index and committed (the file is kept)".to_owned(),
+            Some(n) => format!(
+                "removed from git's index, in one commit with the other {} (the file is kept)",
+                super::plural(n - 1, "path", "paths")
+            ),
+            None => "no longer tracked by git".to_owned(),
+        };
+        if secret {
+            what.push_str("; its old content stays in the history: rotate the secret");
+        }
+        what
+    }
+}
+
+/// Removes `paths` (absolute, inside `root`) from git's index in one commit (`git rm --cached`;
+/// the files stay), then re-reads git's index and HEAD: what is still tracked is named, never
+/// claimed untracked.
+pub(super) fn untrack(root: &Path, layout: &Layout, paths: &[PathBuf]) -> Result<Untracked, Error> {
+    let git_error = |source| Error::Git { path: root.to_path_buf(), source };
+    let journal = open_journal(root, layout).map_err(git_error)?;
+    let rels: Vec<PathBuf> =
+        paths.iter().map(|p| p.strip_prefix(root).unwrap_or(p).to_path_buf()).collect();
+    let message = match rels.as_slice() {
+        [one] => format!("untrack {}", one.display()),
+        _ => {
+            let mut message = format!(
+                "dotdir check --fix: untrack {} git should not track\n",
+                super::plural(rels.len(), "path", "paths")
+            );
+            for rel in &rels {
+                message.push_str(&format!("\n{}", rel.display()));
+            }
+            message
+        }
+    };
+    let commit = journal.untrack(paths, &message).map_err(git_error)?;
+    let audit = journal.audit().map_err(git_error)?;
+    let still_tracked = rels.iter().filter(|rel| audit.contains(rel)).cloned().collect();
+    Ok(Untracked { committed: commit.map(|_| rels.len()), still_tracked })
 }
 
 /// Moves the torn tail and corrupt lines of a JSON Lines file to `<name>.corrupt` through the

@@ -1,0 +1,162 @@
+//! `dotdir check [--fix]` after a `git add -A -f`: secrets are errors, other excluded paths
+//! warnings, `--fix` untracks them all in one commit, and a secret left in the history is said.
+
+use std::{collections::BTreeSet, path::Path, process::Command};
+
+use serde_json::Value;
+
+use crate::{Env, code, demo_dirs, json, problems, stderr, stdout};
+
+const SECRETS: [&str; 2] = ["state/credentials.json", "state/token.json"];
+
+/// `git` in `dir`, reading no user configuration; returns stdout.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn commits(dir: &Path) -> u64 {
+    git(dir, &["rev-list", "--count", "HEAD"]).trim().parse().unwrap()
+}
+
+/// The problems of `kind`, with their severity.
+fn of_kind<'a>(document: &'a Value, kind: &str) -> Vec<&'a Value> {
+    document["problems"].as_array().unwrap().iter().filter(|p| p["kind"] == kind).collect()
+}
+
+#[test]
+fn git_add_all_splits_secrets_from_other_exclusions_and_fix_untracks_in_one_commit() {
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let [ollim, _, _] = demo_dirs(&env, temp.path());
+    let dir = ollim.to_str().unwrap();
+
+    // Everything but the secrets staged: warnings only, and `check` passes.
+    git(&ollim, &["add", "-A", "-f"]);
+    git(&ollim, &["rm", "-q", "--cached", "--", SECRETS[0], SECRETS[1]]);
+    let output = env.run(&["check", "--json", dir]);
+    let document = json(&output);
+    let kinds: BTreeSet<String> = problems(&document).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds, BTreeSet::from(["tracked-excluded".to_owned()]), "{document:#}");
+    assert_eq!(code(&output), 0, "warnings alone do not fail: {document:#}");
+
+    // The secrets too, committed: they are the only errors, and the only reason for exit 1.
+    git(&ollim, &["add", "-f", "--", SECRETS[0], SECRETS[1]]);
+    git(&ollim, &["commit", "-qm", "everything"]);
+    let output = env.run(&["check", "--json", dir]);
+    let document = json(&output);
+    assert_eq!(code(&output), 1, "{document:#}");
+    let secrets: Vec<String> = of_kind(&document, "tracked-secret")
+        .iter()
+        .map(|p| {
+            assert_eq!(p["severity"], "error", "{p}");
+            assert!(p["message"].as_str().unwrap().contains("rotate"), "{p}");
+            p["path"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(secrets, SECRETS);
+    let excluded: Vec<String> = of_kind(&document, "tracked-excluded")
+        .iter()
+        .map(|p| {
+            assert_eq!(p["severity"], "warning", "{p}");
+            assert_eq!(p["fixable"], true, "{p}");
+            assert!(!p["message"].as_str().unwrap().contains("rotate"), "{p}");
+            p["path"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    for path in ["state/ping_budget.json", "state/bot.pid.lock", ".claude/agents/user-proxy.md"] {
+        assert!(excluded.iter().any(|p| p == path), "{path} in {excluded:?}");
+    }
+    assert_eq!(
+        problems(&document).len(),
+        secrets.len() + excluded.len(),
+        "nothing else is reported: {document:#}"
+    );
+    let errors = document["problems"].as_array().unwrap().iter();
+    assert_eq!(errors.filter(|p| p["severity"] == "error").count(), SECRETS.len());
+
+    // `--fix`: one commit for every path, a repair line each.
+    let before = commits(&ollim);
+    let output = env.run(&["check", "--fix", dir]);
+    let text = stdout(&output);
+    assert_eq!(commits(&ollim), before + 1, "one commit untracks them all:\n{text}");
+    for path in secrets.iter().chain(&excluded) {
+        assert!(
+            text.lines().any(|l| l.contains("fixed") && l.contains(path.as_str())),
+            "{path}: {text}"
+        );
+    }
+    let message = git(&ollim, &["log", "-1", "--format=%s"]);
+    let count = secrets.len() + excluded.len();
+    assert!(message.contains(&format!("untrack {count} paths")), "{message}");
+    // Nothing excluded is tracked any more; every file stays.
+    let tracked = git(&ollim, &["ls-files"]);
+    for path in secrets.iter().chain(&excluded) {
+        assert!(
+            !tracked.lines().any(|l| l == path || l.starts_with(&format!("{path}/"))),
+            "{path} tracked:\n{tracked}"
+        );
+        assert!(ollim.join(path).exists(), "{path} stays");
+    }
+    let after = json(&env.run(&["check", "--json", dir]));
+    let left = problems(&after);
+    assert!(!left.iter().any(|(k, _)| k.starts_with("tracked-")), "{left:?}: {}", stderr(&output));
+    // The secrets stay in the history: said, and not fixable; the other paths are not.
+    let in_history: Vec<(String, String)> =
+        left.iter().filter(|(k, _)| k == "secret-in-history").cloned().collect();
+    assert_eq!(
+        in_history,
+        SECRETS.map(|s| ("secret-in-history".to_owned(), s.to_owned())),
+        "{after:#}"
+    );
+    for problem in of_kind(&after, "secret-in-history") {
+        assert_eq!(problem["severity"], "error");
+        assert_eq!(problem["fixable"], false);
+    }
+}
+
+#[test]
+fn a_secret_untracked_by_hand_is_reported_in_history_and_a_non_secret_is_not() {
+    let temp = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let [ollim, _, _] = demo_dirs(&env, temp.path());
+    let dir = ollim.to_str().unwrap();
+    git(&ollim, &["add", "-f", "--", "state/token.json", "state/ping_budget.json"]);
+    git(&ollim, &["commit", "-qm", "oops"]);
+    git(&ollim, &["rm", "-q", "--cached", "--", "state/token.json", "state/ping_budget.json"]);
+    git(&ollim, &["commit", "-qm", "untrack"]);
+    assert_eq!(git(&ollim, &["ls-files", "state/token.json", "state/ping_budget.json"]), "");
+
+    let output = env.run(&["check", "--json", dir]);
+    let document = json(&output);
+    assert_eq!(
+        problems(&document),
+        [("secret-in-history".to_owned(), "state/token.json".to_owned())],
+        "the non-secret in the history is not reported"
+    );
+    let problem = &document["problems"][0];
+    assert_eq!(problem["severity"], "error");
+    assert_eq!(problem["fixable"], false);
+    let message = problem["message"].as_str().unwrap();
+    assert!(
+        message.contains("git filter-repo --invert-paths --path state/token.json"),
+        "{message}"
+    );
+    assert!(problem["advice"].as_str().unwrap().contains("rotate"), "{problem}");
+    assert_eq!(code(&output), 1);
+
+    // `--fix` cannot rewrite the history: no commit, still reported.
+    let before = commits(&ollim);
+    let _ = env.run(&["check", "--fix", dir]);
+    assert_eq!(commits(&ollim), before);
+    let again = json(&env.run(&["check", "--json", dir]));
+    assert_eq!(problems(&again), problems(&document));
+}
