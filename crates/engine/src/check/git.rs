@@ -145,7 +145,6 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
         };
         problems.push(problem.fix_with(Action::Untrack, &tree.root.join(path)));
     }
-    check_history(tree, &tracked, problems);
 }
 
 /// Whether `rel` is a declared secret, or inside one (a secret directory): any secret entry
@@ -154,43 +153,6 @@ pub(super) fn is_secret(layout: &Layout, rel: &str) -> bool {
     let rel = rel.trim_matches('/');
     let prefixes = rel.match_indices('/').map(|(at, _)| &rel[..at]).chain([rel]);
     prefixes.into_iter().any(|prefix| layout.secrets().any(|e| e.matches(prefix)))
-}
-
-/// Declared secrets git no longer tracks but a commit reachable from HEAD still holds
-/// (`secret-in-history`): untracking cannot take them back, only a rewrite of the history and
-/// a new secret can. A tracked secret is `tracked-secret` already, not reported twice.
-fn check_history(tree: &Tree, tracked: &[PathBuf], problems: &mut Vec<Problem>) {
-    let leaks = match open_journal(&tree.root, &tree.layout).and_then(|j| j.audit_history()) {
-        Ok(leaks) => leaks,
-        Err(error) => {
-            problems.push(Problem::new(
-                ProblemKind::SecretInHistory,
-                ".git",
-                format!(
-                    "cannot read the git history to look for secrets in it: {}",
-                    crate::error_chain(&error)
-                ),
-            ));
-            return;
-        }
-    };
-    for leak in leaks {
-        if leak.same_as.is_some()
-            || tracked.iter().any(|t| Path::new(&leak.path) == t)
-            || !is_secret(&tree.layout, &leak.path)
-        {
-            continue;
-        }
-        let rel = &leak.path;
-        let commit = leak.commit.get(..12).unwrap_or(&leak.commit);
-        problems.push(Problem::new(
-            ProblemKind::SecretInHistory,
-            rel,
-            format!(
-                "a secret git no longer tracks is still in the history (first in commit {commit}): a push or a clone hands it out; rewrite the history (`git filter-repo --invert-paths --path {rel}`, then force-push) and rotate the secret"
-            ),
-        ));
-    }
 }
 
 /// A path a pattern matches: every wildcard replaced by a plain name (`None` for a character

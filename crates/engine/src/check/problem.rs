@@ -36,9 +36,6 @@ pub enum ProblemKind {
     /// `tracked-excluded`: a path the layout excludes from git (not a secret: a pid record,
     /// ephemeral state, …) in git's index or HEAD.
     TrackedExcluded,
-    /// `secret-in-history`: a declared secret git no longer tracks, still held by a commit
-    /// reachable from HEAD: a push or a clone hands it out.
-    SecretInHistory,
     /// `missing-gitignore`: a git repository whose `.gitignore` lacks the layout's exclusions.
     MissingGitignore,
     /// `unknown-entry`: a path the layout does not declare.
@@ -77,7 +74,7 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 24] = [
+    pub const ALL: [ProblemKind; 23] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
@@ -101,7 +98,6 @@ impl ProblemKind {
         ProblemKind::SetAsideMode,
         ProblemKind::DamagedRecord,
         ProblemKind::TrackedExcluded,
-        ProblemKind::SecretInHistory,
     ];
 
     /// The stable kebab-case name (`secret-mode`, `torn-jsonl`, …).
@@ -130,7 +126,6 @@ impl ProblemKind {
             ProblemKind::SetAsideMode => "set-aside-mode",
             ProblemKind::DamagedRecord => "damaged-record",
             ProblemKind::TrackedExcluded => "tracked-excluded",
-            ProblemKind::SecretInHistory => "secret-in-history",
             ProblemKind::Other(name) => name,
         }
     }
@@ -177,9 +172,6 @@ impl ProblemKind {
             }
             ProblemKind::TrackedExcluded => {
                 "run `dotdir check --fix` to untrack it; the file stays"
-            }
-            ProblemKind::SecretInHistory => {
-                "rewrite the history without it (`git filter-repo --invert-paths --path <path>`, then force-push every remote) and rotate the secret: anyone with a clone has it; --fix cannot do this"
             }
             ProblemKind::UnignoredSecret => {
                 "run `dotdir check --fix` (the layout's block goes to the end of .gitignore); if a nested .gitignore or git's own configuration still un-ignores it, remove that line by hand"
