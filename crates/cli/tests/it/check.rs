@@ -5,7 +5,9 @@ use std::{collections::BTreeSet, fs, os::unix::fs::PermissionsExt, path::Path, p
 use expect_test::expect;
 use serde_json::Value;
 
-use crate::{Env, code, demo_dirs, dotdir, fixture, json, normalise, problems, stderr, stdout};
+use crate::{
+    Env, code, demo_dirs, dotdir, fixture, git, json, normalise, problems, stderr, stdout,
+};
 
 #[test]
 fn typical_fixture_has_no_problem() {
@@ -488,20 +490,6 @@ fn a_valid_record_over_the_cap_is_a_notice_and_never_moved() {
     assert_eq!(code(&fixed), 0, "{}", stdout(&fixed));
     assert_eq!(fs::read(&log).unwrap(), bytes, "nothing moved, nothing dropped");
     assert!(!dir.join("state/session_history.jsonl.corrupt").exists());
-}
-
-/// `git` in `dir`, reading no user configuration; returns stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
 }
 
 #[test]

@@ -119,6 +119,26 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// `git` in `dir`, reading no user configuration (a fixed identity), its output whatever the
+/// outcome.
+pub(crate) fn git_run(dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap()
+}
+
+/// [`git_run`] that must succeed; returns stdout.
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
+    let output = git_run(dir, args);
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
 /// The `kind`s of the problems in a `check --json` document, with their paths.
 pub(crate) fn problems(document: &Value) -> Vec<(String, String)> {
     document["problems"]

@@ -85,29 +85,28 @@ fn a_backup_beside_a_python_appender_archives_only_whole_lines() {
     let [ollim, _, _] = demo_dirs(&env, temp.path());
     let log = ollim.join("state/session_history.jsonl");
     // The reference's own append: `open("a").write(json.dumps(record) + "\n")`, records up to
-    // 600 KB, no lock.
+    // 600 KB, no lock; it appends until the test creates the stop file, so every backup below
+    // runs beside it however slow the machine is (no clock decides).
+    let stop = temp.path().join("stop");
     let script = format!(
-        "import json, time\nend = time.time() + 3\ni = 0\nwhile time.time() < end:\n    \
+        "import json, os\ni = 0\nwhile not os.path.exists({:?}):\n    \
          with open({:?}, 'a') as f:\n        f.write(json.dumps({{'session_id': 'p%d' % i, 'event': 'created', 'timestamp': 'x', 'pad': 'y' * (i * 7919 % 600000)}}) + '\\n')\n    i += 1\n",
+        stop.to_str().unwrap(),
         log.to_str().unwrap()
     );
     let mut appender = std::process::Command::new("python3").args(["-c", &script]).spawn().unwrap();
-    let mut backups = 0;
-    while appender.try_wait().unwrap().is_none() {
-        let archive = temp.path().join(format!("b{backups}.tar.gz"));
+    for backup in 0..6 {
+        let archive = temp.path().join(format!("b{backup}.tar.gz"));
         let output =
             env.run(&["backup", ollim.to_str().unwrap(), "--out", archive.to_str().unwrap()]);
         assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
         let bytes = member_bytes(&archive, "state/session_history.jsonl");
-        assert!(
-            bytes.is_empty() || bytes.ends_with(b"\n"),
-            "backup {backups} archived a torn tail"
-        );
+        assert!(bytes.is_empty() || bytes.ends_with(b"\n"), "backup {backup} archived a torn tail");
         for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             assert!(serde_json::from_slice::<serde_json::Value>(line).is_ok(), "a torn line");
         }
-        backups += 1;
+        assert!(appender.try_wait().unwrap().is_none(), "the appender stopped early");
     }
+    fs::write(&stop, "").unwrap();
     assert!(appender.wait().unwrap().success());
-    assert!(backups >= 3, "only {backups} backups ran beside the appender");
 }

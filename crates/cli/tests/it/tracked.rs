@@ -1,27 +1,13 @@
 //! `dotdir check [--fix]` after a `git add -A -f`: secrets are errors, other excluded paths
 //! warnings, `--fix` untracks them all in one commit, and a secret left in the history is said.
 
-use std::{collections::BTreeSet, path::Path, process::Command};
+use std::{collections::BTreeSet, path::Path};
 
 use serde_json::Value;
 
-use crate::{Env, code, demo_dirs, json, problems, stderr, stdout};
+use crate::{Env, code, demo_dirs, git, json, problems, stderr, stdout};
 
 const SECRETS: [&str; 2] = ["state/credentials.json", "state/token.json"];
-
-/// `git` in `dir`, reading no user configuration; returns stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
 
 fn commits(dir: &Path) -> u64 {
     git(dir, &["rev-list", "--count", "HEAD"]).trim().parse().unwrap()
