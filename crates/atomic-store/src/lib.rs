@@ -70,7 +70,10 @@ pub use crate::{
     error::{Error, IoError, Result, Step, error_chain},
     json::{DEFAULT_MAX_DOCUMENT, Document, JsonStyle, redacted, to_json_bytes},
     lock::{LockFile, LockGuard, lock, lock_path, try_lock},
-    temp::{TempFile, filesystem_now, find_temps, process_alive, sweep_temps},
+    temp::{
+        TempFile, filesystem_now, find_temps, namespace_pids, own_pid_namespace, pid_namespace,
+        process_alive, sweep_temps,
+    },
     write::{
         AtomicFile, Batch, Created, Durability, Mode, WriteOptions, Written, create_dirs,
         create_private_dir, first_non_directory, open_regular, open_regular_following, read,

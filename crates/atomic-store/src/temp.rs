@@ -20,11 +20,18 @@ const SUFFIX: &[u8] = b".dotdir-tmp";
 /// Room for the pid, the random part and the suffix inside `NAME_MAX` (255).
 const MAX_PREFIX: usize = 200;
 
-/// `.<name>.<pid>.<random>.dotdir-tmp`: hidden, recognisable, and naming its writer.
+/// `.<name>.<pid>@<pid namespace>.<random>.dotdir-tmp`: hidden, recognisable, and naming its
+/// writer, with the pid namespace the pid is counted in (a writer in a container and a sweeper
+/// on the host see different pids for one process). Without a readable namespace:
+/// `.<name>.<pid>.<random>.dotdir-tmp`.
 pub(crate) fn temp_name(target: &OsStr) -> OsString {
     let mut name = b".".to_vec();
     name.extend_from_slice(truncated(target));
-    name.extend_from_slice(format!(".{}.{:08x}", std::process::id(), fastrand::u32(..)).as_bytes());
+    let writer = match own_pid_namespace() {
+        Some(ns) => format!("{}@{ns}", std::process::id()),
+        None => std::process::id().to_string(),
+    };
+    name.extend_from_slice(format!(".{writer}.{:08x}", fastrand::u32(..)).as_bytes());
     name.extend_from_slice(SUFFIX);
     OsString::from_vec(name)
 }
@@ -39,12 +46,15 @@ fn truncated(target: &OsStr) -> &[u8] {
 pub struct TempFile {
     /// Full path of the temporary file.
     pub path: PathBuf,
-    /// The process that created it.
+    /// The process that created it, as its own pid namespace counts it.
     pub writer_pid: u32,
+    /// That pid namespace (the inode of `/proc/<pid>/ns/pid`), when the name records it.
+    pub writer_ns: Option<u64>,
 }
 
 /// Recognises one of our temporary files; with `target`, only those written for that file name.
-pub(crate) fn parse_temp(name: &OsStr, target: Option<&OsStr>) -> Option<u32> {
+/// Returns the writer's pid and pid namespace.
+pub(crate) fn parse_temp(name: &OsStr, target: Option<&OsStr>) -> Option<(u32, Option<u64>)> {
     let bytes = name.as_bytes();
     let rest = bytes.strip_prefix(b".")?.strip_suffix(SUFFIX)?;
     let (rest, random) = split_last_dot(rest)?;
@@ -52,13 +62,18 @@ pub(crate) fn parse_temp(name: &OsStr, target: Option<&OsStr>) -> Option<u32> {
     if random.len() != 8 || !random.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
-    let pid: u32 = std::str::from_utf8(pid).ok()?.parse().ok()?;
+    let writer = std::str::from_utf8(pid).ok()?;
+    let (pid, ns) = match writer.split_once('@') {
+        Some((pid, ns)) => (pid, Some(ns.parse().ok()?)),
+        None => (writer, None),
+    };
+    let pid: u32 = pid.parse().ok()?;
     if let Some(target) = target
         && prefix != truncated(target)
     {
         return None;
     }
-    Some(pid)
+    Some((pid, ns))
 }
 
 fn split_last_dot(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -87,8 +102,8 @@ fn find_temps_bounded(dir: &Path, target: Option<&OsStr>, limit: usize) -> Resul
     let mut found = Vec::new();
     for entry in entries.take(limit) {
         let entry = entry.map_err(IoError::on(Step::ListDir, dir))?;
-        if let Some(writer_pid) = parse_temp(&entry.file_name(), target) {
-            found.push(TempFile { path: entry.path(), writer_pid });
+        if let Some((writer_pid, writer_ns)) = parse_temp(&entry.file_name(), target) {
+            found.push(TempFile { path: entry.path(), writer_pid, writer_ns });
         }
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
@@ -152,10 +167,75 @@ impl TempFile {
     /// does not hold it is an unrelated process that reused the pid. When the writer's open files
     /// cannot be read (another user's process, no `/proc`), a live pid counts as in flight.
     ///
+    /// The writer's pid is judged in the pid namespace its name records. A writer in another
+    /// namespace (a container, or the host seen from one) is looked up among the processes of
+    /// that namespace this one can see; when none of them can be seen, or their open files
+    /// cannot be read, whether it still writes cannot be told, and the file counts as in flight.
+    ///
     /// No clock is read: a file's age says nothing about its writer after the wall clock steps.
     pub fn in_flight(&self) -> bool {
-        process_alive(self.writer_pid) && holds_open(self.writer_pid, &self.path) != Some(false)
+        match (self.writer_ns, own_pid_namespace()) {
+            (Some(writer), Some(own)) if writer != own => {
+                foreign_writer_holds(writer, self.writer_pid, &self.path) != Some(false)
+            }
+            (Some(_), None) => true,
+            _ => {
+                process_alive(self.writer_pid)
+                    && holds_open(self.writer_pid, &self.path) != Some(false)
+            }
+        }
     }
+}
+
+/// The inode of this process's pid namespace (`/proc/self/ns/pid`), read once: a process never
+/// changes its own pid namespace.
+pub fn own_pid_namespace() -> Option<u64> {
+    static OWN: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *OWN.get_or_init(|| pid_namespace("self"))
+}
+
+/// The inode of the pid namespace of `/proc/<pid>` (`pid` may be `self`), when readable.
+pub fn pid_namespace(pid: &str) -> Option<u64> {
+    let link = fs::read_link(format!("/proc/{pid}/ns/pid")).ok()?;
+    let link = link.to_str()?;
+    link.strip_prefix("pid:[")?.strip_suffix(']')?.parse().ok()
+}
+
+/// The pids of a process in each pid namespace it is in, outermost (the reader's) first, from
+/// the `NSpid:` line of `/proc/<pid>/status`.
+pub fn namespace_pids(status: &str) -> Vec<u32> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("NSpid:"))
+        .map(|pids| pids.split_ascii_whitespace().filter_map(|p| p.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Whether the process that namespace `ns` calls `pid` holds `path` open: `None` when it cannot
+/// be told (that namespace's processes are out of sight, or theirs cannot be read).
+fn foreign_writer_holds(ns: u64, pid: u32, path: &Path) -> Option<bool> {
+    let mut seen = false;
+    for entry in fs::read_dir("/proc").ok()? {
+        let Ok(entry) = entry else { return None };
+        let Some(host_pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        match pid_namespace(&host_pid.to_string()) {
+            Some(found) if found == ns => seen = true,
+            Some(_) => continue,
+            // Gone meanwhile, or not ours to read: it may be the writer.
+            None if fs::symlink_metadata(entry.path()).is_err() => continue,
+            None => return None,
+        }
+        let Ok(status) = fs::read_to_string(entry.path().join("status")) else { continue };
+        if namespace_pids(&status).last() == Some(&pid) {
+            return holds_open(host_pid, path);
+        }
+    }
+    // Processes of that namespace are in sight and none is the writer: it has exited. With none
+    // in sight, the namespace may be an ancestor of ours (the host seen from a container).
+    if seen { Some(false) } else { None }
 }
 
 /// Whether process `pid` has `path` open: `None` when its descriptors cannot be listed.

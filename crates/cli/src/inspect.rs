@@ -93,10 +93,10 @@ fn description(node: &Node) -> String {
         (Role::Container, _) => "holds declared entries".to_owned(),
         (Role::GitDir, _) => "git repository (history of the tracked files)".to_owned(),
         (Role::Gitignore, _) => "ignore list derived from the layout".to_owned(),
-        (Role::Temp { writer_pid: Some(pid) }, _) => {
+        (Role::Temp { writer_pid: Some(pid), .. }, _) => {
             format!("temporary file of an interrupted write (writer pid {pid})")
         }
-        (Role::Temp { writer_pid: None }, _) => "temporary file of an interrupted write".to_owned(),
+        (Role::Temp { writer_pid: None, .. }, _) => "temporary file of an interrupted write".to_owned(),
         (Role::LockSidecar, _) => "lock file of a cross-process read-modify-write".to_owned(),
         (Role::SetAside, _) => "bytes set aside by `dotdir check --fix`".to_owned(),
         (Role::Unknown, _) => "not declared by the layout".to_owned(),

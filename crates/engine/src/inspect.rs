@@ -78,6 +78,8 @@ pub enum Role {
     Temp {
         /// The writer, when the name records it.
         writer_pid: Option<u32>,
+        /// The pid namespace that pid is counted in, when the name records it.
+        writer_ns: Option<u64>,
     },
     /// A sidecar lock file (`<name>.lock`) of a read-modify-write.
     LockSidecar,
@@ -262,10 +264,10 @@ fn walk(
     layout: &Layout,
     nodes: &mut Vec<Node>,
 ) -> Result<(), Error> {
-    let temps: HashMap<PathBuf, u32> = dotdir_atomic_store::find_temps(dir, None)
+    let temps: HashMap<PathBuf, (u32, Option<u64>)> = dotdir_atomic_store::find_temps(dir, None)
         .map_err(|source| Error::Store { path: dir.to_path_buf(), source })?
         .into_iter()
-        .map(|t| (t.path, t.writer_pid))
+        .map(|t| (t.path, (t.writer_pid, t.writer_ns)))
         .collect();
     let mut children = read_dir_sorted(dir)?;
     children.sort();
@@ -372,16 +374,16 @@ fn classify(
     depth: usize,
     kind: NodeKind,
     entry: Option<&'static Entry>,
-    temps: &HashMap<PathBuf, u32>,
+    temps: &HashMap<PathBuf, (u32, Option<u64>)>,
     path: &Path,
     layout: &Layout,
 ) -> Role {
-    if let Some(pid) = temps.get(path) {
-        return Role::Temp { writer_pid: Some(*pid) };
+    if let Some(&(pid, ns)) = temps.get(path) {
+        return Role::Temp { writer_pid: Some(pid), writer_ns: ns };
     }
     let name = name.to_string_lossy();
     if kind == NodeKind::File && is_python_temp(&name) {
-        return Role::Temp { writer_pid: None };
+        return Role::Temp { writer_pid: None, writer_ns: None };
     }
     if depth == 1 && name == ".git" {
         return Role::GitDir;

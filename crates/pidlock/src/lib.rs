@@ -111,7 +111,9 @@
 mod error;
 mod lock;
 mod process;
+mod program;
 mod record;
+pub mod scan;
 mod stamp;
 
 /// atomic-store's durability policy, the one every dotdir crate takes ([`PidLock::durability`]).
@@ -120,6 +122,7 @@ pub use dotdir_atomic_store::Durability;
 pub use crate::{
     error::{Error, Result, Step},
     lock::{Holder, PidGuard, PidLock, Previous, probe},
+    program::Program,
     record::RecordFormat,
 };
 pub use dotdir_atomic_store::IoError;

@@ -14,7 +14,7 @@ use std::{
 use dotdir_atomic_store::{Durability, LockFile, WriteOptions};
 
 use crate::{
-    Error, RecordFormat, Result, Step,
+    Error, Program, RecordFormat, Result, Step,
     process::{self, LockTable, ProcessInfo},
     record::{self, Identity, OnDisk},
     stamp::Stamp,
@@ -35,6 +35,7 @@ const MAX_POLL: Duration = Duration::from_millis(20);
 pub struct PidLock {
     path: PathBuf,
     program: Option<String>,
+    launched: Option<Program>,
     format: RecordFormat,
     payload: Vec<String>,
     durability: Durability,
@@ -47,6 +48,7 @@ impl PidLock {
         Self {
             path: path.into(),
             program: None,
+            launched: None,
             format: RecordFormat::default(),
             payload: Vec::new(),
             durability: Durability::None,
@@ -62,6 +64,24 @@ impl PidLock {
     pub fn program(mut self, name: impl Into<String>) -> Self {
         self.program = Some(name.into());
         self
+    }
+
+    /// The program a lock-less holder must be running, in any of its launch forms
+    /// ([`Program::matches`]): `python -m ollim_bot.main` is the bot although its command line
+    /// lacks `ollim-bot`. With [`PidLock::program`] too, either rule makes a holder.
+    #[must_use]
+    pub fn launched_as(mut self, program: Program) -> Self {
+        self.launched = Some(program);
+        self
+    }
+
+    /// Whether a command line is the holder's program: `None` when no program is configured.
+    fn identifies(&self, cmdline: &[u8]) -> Option<bool> {
+        if self.program.is_none() && self.launched.is_none() {
+            return None;
+        }
+        let by_name = self.program.as_deref().is_some_and(|p| process::cmdline_matches(cmdline, p));
+        Some(by_name || self.launched.is_some_and(|p| p.matches_cmdline(cmdline)))
     }
 
     /// The record layout.
@@ -167,7 +187,7 @@ impl PidLock {
             stamp.as_ref(),
             std::process::id(),
             process::boot_id().as_deref(),
-            self.program.as_deref(),
+            |cmdline| self.identifies(cmdline),
             |_| info.clone(),
         );
         Ok(Some(Holder {
@@ -201,7 +221,7 @@ impl PidLock {
             stamp.as_ref(),
             me,
             boot_id.as_deref(),
-            self.program.as_deref(),
+            |cmdline| self.identifies(cmdline),
             process::inspect,
         );
         let previous = match verdict {
@@ -375,7 +395,7 @@ pub(crate) fn classify(
     stamp: Option<&Stamp>,
     me: u32,
     boot_id: Option<&str>,
-    program: Option<&str>,
+    is_program: impl Fn(&[u8]) -> Option<bool>,
     inspect: impl FnOnce(u32) -> ProcessInfo,
 ) -> Verdict {
     let Some(record) = record else { return Verdict::Free(Previous::Missing) };
@@ -400,8 +420,8 @@ pub(crate) fn classify(
     if !info.alive {
         return Verdict::Free(Previous::Dead(pid));
     }
-    if let (Some(program), Some(cmdline)) = (program, &info.cmdline)
-        && !process::cmdline_matches(cmdline, program)
+    if let Some(cmdline) = &info.cmdline
+        && is_program(cmdline) == Some(false)
     {
         return Verdict::Free(Previous::Reused(pid));
     }

@@ -28,7 +28,9 @@ pub(super) fn check_node(node: &Node, options: &Options, problems: &mut Vec<Prob
         problems.push(problem);
     }
     match node.role {
-        Role::Temp { writer_pid } => problems.push(orphan_temp(node, writer_pid, options)),
+        Role::Temp { writer_pid, writer_ns } => {
+            problems.push(orphan_temp(node, writer_pid, writer_ns, options));
+        }
         Role::Unknown if options.report_unknown => problems.push(Problem::new(
             ProblemKind::UnknownEntry,
             &node.relative,
@@ -93,13 +95,21 @@ fn loose_set_aside(node: &Node) -> Option<Problem> {
 /// once it is this old.
 pub(super) const UNNAMED_TEMP_MAX_AGE: Duration = Duration::from_secs(15 * 60);
 
-pub(super) fn orphan_temp(node: &Node, writer_pid: Option<u32>, options: &Options) -> Problem {
+pub(super) fn orphan_temp(
+    node: &Node,
+    writer_pid: Option<u32>,
+    writer_ns: Option<u64>,
+    options: &Options,
+) -> Problem {
     let (abandoned, why) = match writer_pid {
         // Ours name their writer: whether it still holds the file decides, no clock.
         Some(pid) => {
-            let temp = store::TempFile { path: node.path.clone(), writer_pid: pid };
+            let temp = store::TempFile { path: node.path.clone(), writer_pid: pid, writer_ns };
+            let foreign = writer_ns.is_some_and(|ns| Some(ns) != store::own_pid_namespace());
             if temp.in_flight() {
                 (false, format!("its writer (pid {pid}) may still be writing"))
+            } else if foreign {
+                (true, format!("its writer (pid {pid} of another pid namespace) is gone"))
             } else if store::process_alive(pid) {
                 (true, format!("pid {pid} is alive but no longer holds the file"))
             } else {

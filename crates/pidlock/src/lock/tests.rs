@@ -34,7 +34,8 @@ fn check(
     info: ProcessInfo,
     expected: Verdict,
 ) {
-    let got = classify(record.as_ref(), stamp.as_ref(), ME, Some(BOOT), program, |_| info);
+    let is_program = |cmdline: &[u8]| program.map(|p| crate::process::cmdline_matches(cmdline, p));
+    let got = classify(record.as_ref(), stamp.as_ref(), ME, Some(BOOT), is_program, |_| info);
     assert_eq!(got, expected);
 }
 
