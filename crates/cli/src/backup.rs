@@ -388,12 +388,14 @@ pub(crate) fn restore(
     layouts: &Layouts,
     archive: &Path,
     dir: &Path,
-    force: bool,
+    force: Option<bool>,
     named: Option<&str>,
     json: bool,
     style: &Style,
 ) -> Result<Outcome> {
     stop_on_signals();
+    let assume_stopped = force == Some(true);
+    let force = force.is_some();
     let manifest = dotdir_engine::archive::verify(archive);
     if dotdir_engine::archive::interrupted() {
         bail!("interrupted (SIGINT or SIGTERM) while verifying: nothing was restored");
@@ -435,7 +437,7 @@ pub(crate) fn restore(
         archive,
         dir,
         layout,
-        &target.check_options()?,
+        &target.check_options()?.assume_stopped(assume_stopped),
         force,
         &mut |n| bar.inc(n),
     );

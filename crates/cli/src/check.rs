@@ -17,7 +17,7 @@ use crate::{
 
 pub(crate) fn run(
     targets: Targets,
-    fix: bool,
+    fix: Option<bool>,
     strict: bool,
     json: bool,
     style: &Style,
@@ -27,7 +27,8 @@ pub(crate) fn run(
     let mut outcome = Outcome::Clean;
     for target in &targets.list {
         let options = target.check_options()?;
-        let fixed = if fix {
+        let fixed = if let Some(assume_stopped) = fix {
+            let options = options.clone().assume_stopped(assume_stopped);
             Some(dotdir_engine::check::fix(&target.dir, target.layout, &options).with_context(
                 || format!("cannot repair {}: check that you own it", target.dir.display()),
             )?)
@@ -136,7 +137,11 @@ pub(crate) fn to_json(report: &Report, fixed: Option<&FixReport>) -> Value {
     }
     if let Some(fixed) = fixed {
         if let Some(running) = &fixed.running {
-            value["running"] = json!({"pid": running.pid, "record": running.record});
+            value["running"] = json!({
+                "seen": running.is_seen(),
+                "pid": running.pid(),
+                "why": running.to_string(),
+            });
         }
         value["fixed"] = fixed
             .repairs
@@ -181,12 +186,23 @@ pub(crate) fn render(
             )?;
         }
         if let Some(running) = &fixed.running {
+            let retry = match running.is_seen() {
+                true => format!(
+                    "Stop it first, then run `{} check --fix {}` again.",
+                    style.command,
+                    target.dir.display()
+                ),
+                false => format!(
+                    "If it is stopped, run `{} check --fix --assume-stopped {}`.",
+                    style.command,
+                    target.dir.display()
+                ),
+            };
             writeln!(
                 out,
-                "  {} {running}: repairs that could race it were refused. Stop it first, then run `{} check --fix {}` again.",
+                "  {} {}: repairs that could race it were refused. {retry}",
                 style.bad("refused"),
-                style.command,
-                target.dir.display()
+                style::clean(&running.to_string()),
             )?;
         }
         for failure in &fixed.failures {

@@ -194,7 +194,7 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
             Command::Inspect { dir, layout, all } => {
                 inspect::run(layouts.resolve(dir, layout)?, all, json, style)
             }
-            Command::Check { dir, layout, fix, strict, force } => {
+            Command::Check { dir, layout, fix, strict, force, assume_stopped } => {
                 // Naming the layout and forcing is what says a person means it.
                 let overridden = layout.is_some() && force;
                 let targets = layouts.resolve(dir, layout)?;
@@ -215,7 +215,7 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
                         )?;
                     }
                 }
-                check::run(targets, fix, strict, json, style)
+                check::run(targets, fix.then_some(assume_stopped), strict, json, style)
             }
             Command::Backup { verify: Some(archive), .. } => {
                 backup::verify(layouts, &archive, json, style)
@@ -226,7 +226,8 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
                 let options = backup::Options { list, force, overridden };
                 backup::run(layouts, targets, out.as_deref(), options, json, style)
             }
-            Command::Restore { archive, dir, force, layout } => {
+            Command::Restore { archive, dir, force, layout, assume_stopped } => {
+                let force = force.then_some(assume_stopped);
                 backup::restore(layouts, &archive, &dir, force, layout.as_deref(), json, style)
             }
             Command::Init { layout: name, dir, force } => {
@@ -313,6 +314,11 @@ enum Command {
         /// fingerprint is missing). Never your home directory or /.
         #[arg(long, requires = "fix")]
         force: bool,
+        /// With --fix: you know the application is stopped. Used only when dotdir cannot tell
+        /// (no /proc, another user's process, a pid record it cannot verify); never against a
+        /// process it sees running.
+        #[arg(long, requires = "fix")]
+        assume_stopped: bool,
     },
     /// Archive everything the layout does not mark re-creatable or ephemeral (never a secret)
     /// into a .tar.gz with a SHA-256 manifest, verified before it takes its name.
@@ -351,6 +357,10 @@ enum Command {
         /// it (moved aside all the same).
         #[arg(long, requires = "force")]
         layout: Option<String>,
+        /// With --force: you know the application is stopped. Used only when dotdir cannot
+        /// tell; never against a process it sees running.
+        #[arg(long, requires = "force")]
+        assume_stopped: bool,
     },
     /// Create a data directory: its directories with their modes, a git repository and the
     /// derived `.gitignore`.

@@ -724,7 +724,11 @@ pub fn restore_with_progress(
     };
     if occupied {
         if let Some(running) = check::running_in(&dir, layout, options)? {
-            return Err(archive_error(&dir, format!("{running}: stop it first, then restore")));
+            let what = match running.is_seen() {
+                true => "stop it first, then restore",
+                false => "if it is stopped, say so (--assume-stopped) and restore again",
+            };
+            return Err(archive_error(&dir, format!("{running}: {what}; nothing was moved")));
         }
         if !force {
             return Err(archive_error(

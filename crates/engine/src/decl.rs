@@ -8,6 +8,7 @@ use std::{
 };
 
 use dotdir_atomic_store::{Durability, Mode, WriteOptions};
+use dotdir_pidlock::Program;
 
 /// What kind of filesystem object an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -305,9 +306,14 @@ impl Location {
     /// The default directory, from the environment; `None` for [`Location::Anywhere`] or when
     /// `$HOME` is unset.
     pub fn default_dir(&self) -> Option<PathBuf> {
-        let var = |name: Option<&str>| {
-            std::env::var_os(name?).filter(|v| !v.is_empty()).map(PathBuf::from)
-        };
+        self.dir_in(|name| std::env::var_os(name))
+    }
+
+    /// The default directory in an environment `var` looks names up in (another process's,
+    /// read from `/proc/<pid>/environ`); relative to that process's working directory when
+    /// relative.
+    pub fn dir_in(&self, var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+        let var = |name: Option<&str>| var(name?).filter(|v| !v.is_empty()).map(PathBuf::from);
         match *self {
             Location::Home { name, env } => {
                 var(env).or_else(|| var(Some("HOME")).map(|home| home.join(name)))
@@ -398,10 +404,13 @@ pub struct Layout {
     pub entries: &'static [Entry],
     /// Where its data directory lives by default.
     pub location: Location,
-    /// The program whose running process holds the layout's instance lock (the pid record it
-    /// declares), as `/proc/<pid>/cmdline` names it: a repair that races the application is
-    /// refused while it runs. `None`: only dotdir's own lock counts.
-    pub program: Option<&'static str>,
+    /// The program that owns the directory, in every form it is launched
+    /// ([`Layout::run_by`], [`Layout::launched_as`]). A repair that races the application, and
+    /// `restore --force`, are refused while a process of it runs on this directory, holds its
+    /// pid record, or — whatever the program — keeps a file open inside the directory (see
+    /// [`live`](crate::live) for exactly what is detected). `None`: only the pid records it
+    /// declares and the processes using the directory count.
+    pub program: Option<Program>,
     /// What must be present for a directory to be one of this layout's own
     /// ([`Layout::fingerprint`], [`Layout::fingerprint_any`]); empty: derived from the entries.
     pub fingerprint: Fingerprint,
@@ -483,8 +492,23 @@ impl Layout {
         Self { location, ..self }
     }
 
-    /// Sets the program that owns the directory ([`Layout::program`]).
+    /// Sets the program that owns the directory by its executable or console-script name
+    /// ([`Layout::program`]); [`Layout::launched_as`] declares its other launch forms.
     pub const fn run_by(self, program: &'static str) -> Self {
+        Self { program: Some(Program::named(program)), ..self }
+    }
+
+    /// Declares every form the owning program is launched in: its names, aliases (a renamed
+    /// binary) and Python modules or node packages ([`Program`]):
+    ///
+    /// ```
+    /// use dotdir_engine::{Layout, Program};
+    ///
+    /// const BOT: Layout = Layout::new("bot", "a bot", &[])
+    ///     .launched_as(Program::named("ollim-bot").modules(&["ollim_bot"]));
+    /// assert!(BOT.program.unwrap().matches(&["python3", "-m", "ollim_bot.main"]));
+    /// ```
+    pub const fn launched_as(self, program: Program) -> Self {
         Self { program: Some(program), ..self }
     }
 

@@ -64,9 +64,11 @@ mod error;
 mod fit;
 pub mod inspect;
 pub mod leftover;
+pub mod live;
 
 pub use crate::{
     decl::{Backup, Entry, Fingerprint, Format, Git, Kind, Layout, Location, Severity, Validator},
     error::Error,
 };
 pub use dotdir_atomic_store::{IoError, error_chain};
+pub use dotdir_pidlock::Program;

@@ -376,8 +376,8 @@ pub(super) fn check_pid_record(node: &Node, options: &Options, problems: &mut Ve
 
 pub(super) fn pid_lock(path: &Path, options: &Options) -> dotdir_pidlock::PidLock {
     let lock = dotdir_pidlock::PidLock::new(path).durability(store::Durability::Full);
-    match &options.program {
-        Some(program) => lock.program(program.clone()),
+    match options.program {
+        Some(program) => lock.program(program.name).launched_as(program),
         None => lock,
     }
 }

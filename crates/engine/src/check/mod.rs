@@ -47,8 +47,9 @@ use serde_json::Value;
 
 pub use crate::{Error, decl::Severity};
 use crate::{
-    Format, Layout,
+    Format, Layout, Program,
     inspect::{self, Node, NodeKind, Role, Tree},
+    live::{self, Liveness},
 };
 
 mod content;
@@ -70,12 +71,16 @@ pub struct Options {
     /// The program a pid record's holder must be running to count as alive (`ollim-bot`,
     /// `omicos`). Default: the layout's [`Layout::program`]; without either, any live pid
     /// counts (a reused pid then looks like a holder).
-    pub program: Option<String>,
+    pub program: Option<Program>,
+    /// A person has said the application is stopped: [`fix`] and `restore --force` go ahead
+    /// when whether it runs cannot be told ([`Liveness::Unknown`]). Never when it is seen
+    /// running. Default: no.
+    pub assume_stopped: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { now: SystemTime::now(), report_unknown: true, program: None }
+        Self { now: SystemTime::now(), report_unknown: true, program: None, assume_stopped: false }
     }
 }
 
@@ -87,17 +92,29 @@ impl Options {
         self
     }
 
-    /// Sets [`Options::program`].
+    /// Sets [`Options::program`] by its name (see [`Program::named`]).
     #[must_use]
-    pub fn program(mut self, program: impl Into<String>) -> Self {
-        self.program = Some(program.into());
+    pub fn program(self, program: &'static str) -> Self {
+        self.launched_as(Program::named(program))
+    }
+
+    /// Sets [`Options::program`], with all its launch forms.
+    #[must_use]
+    pub fn launched_as(mut self, program: Program) -> Self {
+        self.program = Some(program);
+        self
+    }
+
+    /// Sets [`Options::assume_stopped`].
+    #[must_use]
+    pub fn assume_stopped(mut self, stopped: bool) -> Self {
+        self.assume_stopped = stopped;
         self
     }
 
     /// These options with the layout's defaults filled in.
     fn for_layout(&self, layout: &Layout) -> Options {
-        let program = self.program.clone().or_else(|| layout.program.map(str::to_owned));
-        Options { program, ..self.clone() }
+        Options { program: self.program.or(layout.program), ..self.clone() }
     }
 
     /// Sets [`Options::report_unknown`].
@@ -145,21 +162,39 @@ impl Report {
     }
 }
 
-/// The application that owns a data directory, found running by its instance lock.
+/// Why racy work on a data directory is refused: its application is running, or whether it
+/// runs cannot be told ([`live::liveness`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Running {
-    /// The holder's pid, when known.
-    pub pid: Option<u32>,
-    /// The pid record that names it, relative to the data directory.
-    pub record: String,
+pub enum Running {
+    /// It was seen running.
+    Seen(live::Sighting),
+    /// It cannot be told (why); a person who knows it is stopped may say so
+    /// ([`Options::assume_stopped`]).
+    Unknown(String),
+}
+
+impl Running {
+    /// The pid of the process seen running.
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            Running::Seen(seen) => Some(seen.pid),
+            Running::Unknown(_) => None,
+        }
+    }
+
+    /// Whether it was seen running (not merely impossible to tell).
+    pub fn is_seen(&self) -> bool {
+        matches!(self, Running::Seen(_))
+    }
 }
 
 impl fmt::Display for Running {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.pid {
-            Some(pid) => write!(f, "the application is running (pid {pid}, {})", self.record),
-            None => write!(f, "the application is running ({})", self.record),
+        match self {
+            Running::Seen(seen) => write!(f, "the application is running: {seen}"),
+            Running::Unknown(why) => {
+                write!(f, "whether the application is running cannot be told: {why}")
+            }
         }
     }
 }
@@ -196,8 +231,8 @@ pub struct FixReport {
     /// The repairs that failed (the problem is left as it was), among them those refused
     /// because the application is running.
     pub failures: Vec<FixFailure>,
-    /// The running application, when one holds the layout's instance lock: every repair that
-    /// could race it was refused.
+    /// The running application (or why it cannot be told that it is stopped): every repair
+    /// that could race it was refused.
     pub running: Option<Running>,
 }
 
@@ -260,10 +295,11 @@ pub fn check_tree(tree: &Tree, options: &Options) -> Report {
 /// Applies every repair that loses nothing, then reports what it did. Run [`check`] again to
 /// see what is left.
 ///
-/// The applications take none of dotdir's locks. While one runs (its pid record is held: by
-/// dotdir's lock, or by a live process running the layout's program), only the repairs that
-/// cannot race it run (a secret's mode; a stale record cannot be held); every other repair is
-/// refused, named in [`FixReport::failures`], and [`FixReport::running`] says who runs.
+/// The applications take none of dotdir's locks. While one runs — or whether it runs cannot be
+/// told and [`Options::assume_stopped`] is not set ([`live::liveness`]) — only the repairs that
+/// cannot race it run (a secret's mode, a killed restore's staging); every other repair,
+/// removing a stale pid record among them, is refused, named in [`FixReport::failures`], and
+/// [`FixReport::running`] says who runs or why it cannot be told.
 pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport, Error> {
     // Every repair names its path from the root: a relative root would be resolved against
     // whatever directory each tool (git) works in.
@@ -275,6 +311,12 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
     let mut report = check_tree(&tree, options);
     report.problems.splice(0..0, leftovers_beside(root)?);
     let running = running(&tree, options);
+    let refusal = running.as_ref().map(|running| match running {
+        Running::Seen(_) => format!("not repaired: {running}; stop it first, then repair again"),
+        Running::Unknown(_) => format!(
+            "not repaired: {running}; if it is stopped, say so (--assume-stopped) and repair again"
+        ),
+    });
     let mut repairs = Vec::new();
     let mut failures = Vec::new();
     let mut done: HashSet<(PathBuf, std::mem::Discriminant<Action>)> = HashSet::new();
@@ -287,11 +329,11 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
         if !done.insert((path.clone(), std::mem::discriminant(action))) {
             continue;
         }
-        if let Some(running) = running.as_ref().filter(|_| action.races_the_app()) {
+        if let Some(refusal) = refusal.as_ref().filter(|_| action.races_the_app()) {
             failures.push(FixFailure {
                 kind: problem.kind,
                 path: problem.path.clone(),
-                error: format!("not repaired: {running}; stop it first, then repair again"),
+                error: refusal.clone(),
             });
             continue;
         }
@@ -361,8 +403,9 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
     Ok(FixReport { layout: layout.name, repairs, failures, running })
 }
 
-/// The application running in `root`, when its instance lock (a pid record the layout
-/// declares) is held: by dotdir's lock, or by a live process of [`Options::program`].
+/// The application running on `root`, or why it cannot be told that it is stopped
+/// ([`live::liveness`]); `None` when it is proven stopped, or cannot be told and
+/// [`Options::assume_stopped`] is set.
 pub fn running_in(
     root: &Path,
     layout: &Layout,
@@ -371,19 +414,19 @@ pub fn running_in(
     Ok(running(&inspect::inspect(root, layout)?, &options.for_layout(layout)))
 }
 
-/// The holder of the layout's instance lock, when one runs: the first declared pid record whose
-/// holder is running (or whose state cannot be told: then nothing racy may run either).
 fn running(tree: &Tree, options: &Options) -> Option<Running> {
-    tree.nodes
+    let records: Vec<String> = tree
+        .nodes
         .iter()
         .filter(|node| node.entry.is_some_and(|e| e.format == Format::PidRecord))
-        .find_map(|node| match pid_lock(&node.path, options).probe() {
-            Ok(Some(holder)) if holder.running => {
-                Some(Running { pid: holder.pid, record: node.relative.clone() })
-            }
-            Ok(_) => None,
-            Err(_) => Some(Running { pid: None, record: node.relative.clone() }),
-        })
+        .map(|node| node.relative.clone())
+        .collect();
+    match live::liveness(&tree.root, &tree.layout, &records, options.program) {
+        Liveness::Stopped => None,
+        Liveness::Live(seen) => Some(Running::Seen(seen)),
+        Liveness::Unknown(_) if options.assume_stopped => None,
+        Liveness::Unknown(why) => Some(Running::Unknown(why)),
+    }
 }
 
 #[cfg(test)]

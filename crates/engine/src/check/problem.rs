@@ -305,12 +305,10 @@ pub(super) enum Action {
 
 impl Action {
     /// Whether the repair rewrites or removes something the application itself writes, so that
-    /// it could race a running application (which takes none of dotdir's locks). A mode and the
-    /// record of a dead holder cannot.
+    /// it could race a running application (which takes none of dotdir's locks). A mode and a
+    /// killed restore's staging cannot; a pid record is removed only once its holder is proven
+    /// dead, which a running (or untellable) application is not.
     pub(super) fn races_the_app(&self) -> bool {
-        !matches!(
-            self,
-            Action::Tighten { .. } | Action::RemoveStaleLock | Action::RemoveStaging { .. }
-        )
+        !matches!(self, Action::Tighten { .. } | Action::RemoveStaging { .. })
     }
 }

@@ -293,7 +293,7 @@ impl DataDir {
     pub fn check_options(&self) -> crate::check::Options {
         crate::check::Options::default()
             .now(std::time::SystemTime::from(self.clock.now()))
-            .program(super::PROGRAM)
+            .launched_as(super::LAUNCHED_AS)
     }
 
     /// Now, as Python's `datetime.now(TZ).isoformat()`.

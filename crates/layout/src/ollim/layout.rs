@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::{
     Backup, Entry, Format, Layout, Location,
-    ollim::{DATA_DIR_VAR, DEFAULT_DIR_NAME, PROGRAM},
+    ollim::{DATA_DIR_VAR, DEFAULT_DIR_NAME, LAUNCHED_AS},
 };
 
 /// The problem kind of a JSON state file with the wrong shape — the stable kind `dotdir check`
@@ -26,7 +26,7 @@ pub const LAYOUT: Layout = Layout::new(
     ENTRIES,
 )
 .located(Location::Home { name: DEFAULT_DIR_NAME, env: Some(DATA_DIR_VAR) })
-.run_by(PROGRAM)
+.launched_as(LAUNCHED_AS)
 // `state/` is made by the bot's first start (its pid lock) and by `DataDir::open`; beside it, one
 // sign of use only ollim-bot leaves: its spec directories, the doc symlinks
 // `_ensure_sdk_layout` creates at every start, or a state file of its own. Never `.claude/`,

@@ -122,7 +122,7 @@ pub use self::{
     layout::{LAYOUT, TTL},
     names::{FALLBACK_DOWNLOAD_NAME, MAX_DOWNLOAD_NAME, numbered_name, sanitize_download_name},
     paths::{DATA_DIR_VAR, DEFAULT_DIR_NAME, STATE_DIR_NAME, data_dir_from, resolve_data_dir},
-    pid::PROGRAM,
+    pid::{LAUNCHED_AS, PROGRAM},
     policy::{BgForks, DEFAULT_BG_TOOLS, MainSession, TOOL_POLICY_FILE, ToolPolicy},
     profile::{
         AgentTemplate, BUNDLED_AGENTS, IDENTITY_FILE, IDENTITY_TEMPLATE, Names, SKILLS_LINK_TARGET,

@@ -7,6 +7,12 @@ use crate::ollim::{DataDir, Result, files};
 /// The program name a lock-less holder (the Python bot) must have in its command line.
 pub const PROGRAM: &str = "ollim-bot";
 
+/// The bot in every form it is launched: the `ollim-bot` console script, `python -m
+/// ollim_bot.main`, `python …/ollim_bot/main.py` (what its `os.execv` restart runs after a `-m`
+/// launch), `uv run ollim-bot`.
+pub const LAUNCHED_AS: dotdir_pidlock::Program =
+    dotdir_pidlock::Program::named(PROGRAM).modules(&["ollim_bot"]);
+
 impl DataDir {
     /// The single-instance lock: the bare decimal pid (the reference's format), an OS lock held
     /// for the guard's life, and the `ollim-bot` command-line rule for a record written by the
@@ -15,6 +21,7 @@ impl DataDir {
         PidLock::new(self.state_dir().join(files::BOT_PID))
             .format(RecordFormat::BarePid)
             .program(PROGRAM)
+            .launched_as(LAUNCHED_AS)
     }
 
     /// Takes the single-instance lock, or fails naming the running bot's pid

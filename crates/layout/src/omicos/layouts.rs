@@ -175,7 +175,7 @@ pub const WORKSPACE_LAYOUT: Layout = Layout::new(
     &WORKSPACE_ENTRIES,
 )
 .located(Location::Project { name: ".omicos", env: Some("OMICOS_WORKSPACE_ROOT") })
-.run_by("omicos")
+.launched_as(super::LAUNCHED_AS)
 // The daemon writes `workspace_id` at its first start (the cli data directory its own under
 // `cli/`); `dotdir init` makes `conversations/` and `trajectories/`. None of them is the home's.
 .fingerprint_any(&[
@@ -265,7 +265,7 @@ pub const HOME_LAYOUT: Layout = Layout::new(
     &HOME_ENTRIES,
 )
 .located(Location::Home { name: ".omicos", env: Some("OMICOS_LOCAL_HOME") })
-.run_by("omicos")
+.launched_as(super::LAUNCHED_AS)
 // What only the global home holds (the documented listing, §11.1): never `cloud_login.json`,
 // `usage/` or `.kernel_choice`, which a workspace holds as well — a workspace taken for the
 // home would have its `account.json` (a secret there, unknown here) backed up.

@@ -129,6 +129,11 @@ mod logs;
 mod names;
 mod workspace;
 
+/// omicos in every form it is launched: the `omicos` binary (and `omicos-core`, the Rust
+/// server's own name), or its npm package run by node.
+pub const LAUNCHED_AS: dotdir_pidlock::Program =
+    dotdir_pidlock::Program::named("omicos").aliases(&["omicos-core"]).modules(&["omicos"]);
+
 pub use self::{
     conversations::{
         Conversation, ConversationIndex, ConversationMeta, ConversationSummary,

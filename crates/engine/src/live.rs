@@ -1,0 +1,295 @@
+//! Whether a data directory's application is running — told by the OS, not by a pid record.
+//!
+//! The applications take none of dotdir's locks and may run while `dotdir` does. Before a repair
+//! that rewrites a file the application also writes, and before `restore --force` moves the
+//! directory aside, [`liveness`] reads `/proc` once ([`ProcessTable`]) and finds the application
+//! in any of these ways:
+//!
+//! 1. **dotdir's own lock** on a declared pid record is held (`flock`, from the kernel's lock
+//!    table).
+//! 2. **A declared pid record names a process** — in this pid namespace or any nested one (a
+//!    record written in a container names the container's pid: it is matched against every
+//!    process's `NSpid`) — that runs the layout's [`Program`] or uses the directory.
+//! 3. **A process runs the layout's program** in any launch form ([`Program::matches`]: console
+//!    script, `python -m module`, `python …/module/main.py`, `uv run`, a node package, a declared
+//!    renamed binary) **and its default directory is this one**: the layout's [`Location`]
+//!    resolved in *its* environment and working directory, compared by device and inode through
+//!    `/proc/<pid>/root` (so a container's bind mount counts).
+//! 4. **A process uses the directory**: its working directory or an open file lies inside it (what
+//!    `fuser` and `lsof +D` see), whatever it is called.
+//!
+//! This command and its ancestors (the shell it was started from, `sudo`) are left out.
+//!
+//! **When it cannot be told, it counts.** [`Liveness::Unknown`] — never [`Liveness::Stopped`] —
+//! when `/proc` cannot be read; when a pid record names a process that cannot be seen (`hidepid`)
+//! or whose command line and open files cannot be read (another user's); when the program runs as
+//! another user who could reach the directory and its environment cannot be read. A caller
+//! refuses racy work on `Unknown` unless a person says the application is stopped
+//! ([`check::Options::assume_stopped`](crate::check::Options::assume_stopped)).
+//!
+//! A stale pid record is one whose holder is *proven* dead: no process anywhere in sight calls
+//! itself that pid, or every one that does is readable, runs another program and keeps nothing
+//! open in the directory.
+//!
+//! # Limitations
+//! - Linux: other systems have no `/proc`, and everything there is `Unknown`.
+//! - A process in a pid namespace that is an *ancestor* of this one (the host, seen from a
+//!   container) cannot be seen at all; run `dotdir` where the application runs, or on the host.
+//! - A program that keeps no file open in the directory, is not declared by the layout, and
+//!   writes no pid record cannot be told from any other process.
+
+use std::{
+    ffi::OsString,
+    fmt,
+    os::unix::{ffi::OsStringExt, fs::MetadataExt},
+    path::{Path, PathBuf},
+};
+
+use dotdir_pidlock::{
+    Program,
+    scan::{Process, ProcessTable},
+};
+
+use crate::{Layout, Location};
+
+/// How much of a command line a message shows.
+const COMMAND_CHARS: usize = 80;
+
+/// Whether the application is running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Liveness {
+    /// Nothing in sight runs it or uses the directory.
+    Stopped,
+    /// It runs: who, and how it was found.
+    Live(Sighting),
+    /// It cannot be told; why. Count it as running.
+    Unknown(String),
+}
+
+/// A process found running the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sighting {
+    /// Its pid (in this pid namespace).
+    pub pid: u32,
+    /// Its command line, cut for people.
+    pub command: String,
+    /// How it was found (`holds dotdir's lock on state/bot.pid`, `has … open`).
+    pub why: String,
+}
+
+impl fmt::Display for Sighting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pid {} (`{}`) {}", self.pid, self.command, self.why)
+    }
+}
+
+/// Whether `layout`'s application runs on the data directory `root`, from one read of `/proc`.
+/// `records` are the declared pid records present in it, relative to `root`, and `program`
+/// the program to look for (the layout's, unless the caller names another).
+pub fn liveness(
+    root: &Path,
+    layout: &Layout,
+    records: &[String],
+    program: Option<Program>,
+) -> Liveness {
+    let table = ProcessTable::read();
+    judge(&table, root, layout, records, program)
+}
+
+fn judge(
+    table: &ProcessTable,
+    root: &Path,
+    layout: &Layout,
+    records: &[String],
+    program: Option<Program>,
+) -> Liveness {
+    let mut unknown: Option<String> = None;
+    for record in records {
+        match by_record(table, root, record, program) {
+            Liveness::Live(seen) => return Liveness::Live(seen),
+            Liveness::Unknown(why) => {
+                unknown.get_or_insert(why);
+            }
+            Liveness::Stopped => {}
+        }
+    }
+    if let Some(error) = table.error() {
+        return Liveness::Unknown(format!("the processes cannot be listed: {error}"));
+    }
+    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let identity = std::fs::metadata(root).ok().map(|m| (m.dev(), m.ino(), m.uid(), m.mode()));
+    for process in table.processes().iter().filter(|p| !table.is_own(p.pid)) {
+        if let Some(path) = process.uses(&canonical) {
+            let why = match process.cwd.as_deref() == Some(path) {
+                true => format!("works in {}", path.display()),
+                false => format!("has {} open", path.display()),
+            };
+            return Liveness::Live(sighting(process, why));
+        }
+        let Some(program) = program else { continue };
+        if !process.argv.as_ref().is_some_and(|argv| program.matches(argv)) {
+            continue;
+        }
+        let named = names_dir(process, identity);
+        match default_dir_is(process, &layout.location, identity).map(|is| is || named) {
+            _ if named => {
+                let why = format!("runs {} on this directory (named in its arguments)", program.name);
+                return Liveness::Live(sighting(process, why));
+            }
+            Some(true) => {
+                let why = format!("runs {} on this directory", program.name);
+                return Liveness::Live(sighting(process, why));
+            }
+            Some(false) => {}
+            None => {
+                unknown.get_or_insert_with(|| {
+                    format!(
+                        "pid {} runs {} as another user, and which directory it uses cannot be read",
+                        process.pid, program.name
+                    )
+                });
+            }
+        }
+    }
+    unknown.map_or(Liveness::Stopped, Liveness::Unknown)
+}
+
+/// What the pid record `record` says, checked against the processes.
+fn by_record(
+    table: &ProcessTable,
+    root: &Path,
+    record: &str,
+    program: Option<Program>,
+) -> Liveness {
+    let path = root.join(record);
+    let lock = match program {
+        Some(program) => dotdir_pidlock::PidLock::new(&path).launched_as(program),
+        None => dotdir_pidlock::PidLock::new(&path),
+    };
+    let holder = match lock.probe() {
+        Ok(Some(holder)) => holder,
+        Ok(None) => return Liveness::Stopped,
+        Err(e) => {
+            return Liveness::Unknown(format!(
+                "{record} cannot be read: {}",
+                crate::error_chain(&e)
+            ));
+        }
+    };
+    let Some(pid) = holder.pid else {
+        return match holder.locked {
+            true => Liveness::Unknown(format!("dotdir's lock on {record} is held")),
+            false => Liveness::Stopped,
+        };
+    };
+    if holder.locked {
+        let command = table
+            .processes()
+            .iter()
+            .find(|p| p.pid == pid)
+            .map_or_else(|| format!("pid {pid}"), |p| p.command(COMMAND_CHARS));
+        return Liveness::Live(Sighting { pid, command, why: format!("holds the lock on {record}") });
+    }
+    if table.error().is_some() {
+        // Without the table, only the pid lock's own judgement (this namespace) is left.
+        return match holder.running {
+            true => Liveness::Live(Sighting {
+                pid,
+                command: format!("pid {pid}"),
+                why: format!("is named by {record}"),
+            }),
+            false => Liveness::Unknown(format!(
+                "{record} names pid {pid}, which cannot be checked without /proc"
+            )),
+        };
+    }
+    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let mut unreadable = false;
+    let mut seen = false;
+    for process in table.named_by(pid).filter(|p| !table.is_own(p.pid)) {
+        seen = true;
+        let is_program = match (program, &process.argv) {
+            (Some(program), Some(argv)) => program.matches(argv),
+            // No program declared: any live process the record names may be the holder.
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        if is_program || process.uses(&canonical).is_some() {
+            let why = format!("is named by {record}");
+            return Liveness::Live(sighting(process, why));
+        }
+        unreadable |= process.argv.is_none() || process.open.is_none();
+    }
+    if unreadable {
+        return Liveness::Unknown(format!(
+            "{record} names pid {pid}, whose command line or open files cannot be read \
+             (another user's process)"
+        ));
+    }
+    if !seen && dotdir_atomic_store::process_alive(pid) {
+        return Liveness::Unknown(format!(
+            "{record} names pid {pid}, which exists but is hidden from this user"
+        ));
+    }
+    Liveness::Stopped
+}
+
+/// Whether `process`'s default data directory (the layout's location in its environment) is
+/// the directory with `identity`: `None` when its environment cannot be read and it could reach
+/// the directory.
+fn default_dir_is(
+    process: &Process,
+    location: &Location,
+    identity: Option<(u64, u64, u32, u32)>,
+) -> Option<bool> {
+    let Some((dev, ino, owner, mode)) = identity else { return Some(false) };
+    let environ = match std::fs::read(format!("/proc/{}/environ", process.pid)) {
+        Ok(environ) => environ,
+        // Another user who cannot enter the directory (`0700`, not theirs) is not its app.
+        Err(_) if process.uid.is_some_and(|uid| uid != 0 && uid != owner) && mode & 0o011 == 0 => {
+            return Some(false);
+        }
+        Err(_) => return None,
+    };
+    let var = |name: &str| {
+        environ.split(|&b| b == 0).find_map(|pair| {
+            let value = pair.strip_prefix(name.as_bytes())?.strip_prefix(b"=")?;
+            Some(OsString::from_vec(value.to_vec()))
+        })
+    };
+    let Some(dir) = location.dir_in(var) else {
+        // No default location: which directory it works on cannot be told.
+        return None;
+    };
+    is_dir_of(process, &dir, (dev, ino))
+}
+
+/// Whether `path`, as `process` sees it (from its root or its working directory), is the
+/// directory `(dev, ino)`: `None` when that cannot be read.
+fn is_dir_of(process: &Process, path: &Path, (dev, ino): (u64, u64)) -> Option<bool> {
+    let seen_from = match path.strip_prefix("/") {
+        Ok(absolute) => PathBuf::from(format!("/proc/{}/root", process.pid)).join(absolute),
+        Err(_) => PathBuf::from(format!("/proc/{}/cwd", process.pid)).join(path),
+    };
+    match std::fs::metadata(&seen_from) {
+        Ok(meta) => Some(meta.dev() == dev && meta.ino() == ino),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(false),
+        Err(_) => None,
+    }
+}
+
+/// Whether one of `process`'s arguments names the directory (`--data-dir <ws>/.omicos`,
+/// `--data-dir=…`): the launchers of a daemon pass it explicitly.
+fn names_dir(process: &Process, identity: Option<(u64, u64, u32, u32)>) -> bool {
+    let (Some((dev, ino, ..)), Some(argv)) = (identity, &process.argv) else { return false };
+    argv.iter().skip(1).take(64).any(|arg| {
+        let value = arg.split_once('=').map_or(arg.as_str(), |(_, value)| value);
+        (value.contains('/') || value.starts_with('.'))
+            && is_dir_of(process, Path::new(value), (dev, ino)) == Some(true)
+    })
+}
+
+fn sighting(process: &Process, why: String) -> Sighting {
+    Sighting { pid: process.pid, command: process.command(COMMAND_CHARS), why }
+}
