@@ -164,7 +164,8 @@ fn by_record(
 ) -> Liveness {
     let path = root.join(record);
     let lock = match program {
-        Some(program) => dotdir_pidlock::PidLock::new(&path).launched_as(program),
+        // The reference's own rule (the name anywhere in the command line) or a launch form.
+        Some(program) => dotdir_pidlock::PidLock::new(&path).program(program.name).launched_as(program),
         None => dotdir_pidlock::PidLock::new(&path),
     };
     let holder = match lock.probe() {
@@ -183,28 +184,29 @@ fn by_record(
             false => Liveness::Stopped,
         };
     };
-    if holder.locked {
-        let command = table
+    let command = || {
+        table
             .processes()
             .iter()
             .find(|p| p.pid == pid)
-            .map_or_else(|| format!("pid {pid}"), |p| p.command(COMMAND_CHARS));
-        return Liveness::Live(Sighting { pid, command, why: format!("holds the lock on {record}") });
+            .map_or_else(|| format!("pid {pid}"), |p| p.command(COMMAND_CHARS))
+    };
+    if holder.locked {
+        let why = format!("holds the lock on {record}");
+        return Liveness::Live(Sighting { pid, command: command(), why });
+    }
+    // The pid lock's own judgement in this namespace: the program's name in its command line
+    // (the reference's rule), a launch form, or dotdir's stamp.
+    if holder.running {
+        return Liveness::Live(Sighting { pid, command: command(), why: format!("is named by {record}") });
     }
     if table.error().is_some() {
-        // Without the table, only the pid lock's own judgement (this namespace) is left.
-        return match holder.running {
-            true => Liveness::Live(Sighting {
-                pid,
-                command: format!("pid {pid}"),
-                why: format!("is named by {record}"),
-            }),
-            false => Liveness::Unknown(format!(
-                "{record} names pid {pid}, which cannot be checked without /proc"
-            )),
-        };
+        return Liveness::Unknown(format!(
+            "{record} names pid {pid}, which cannot be checked without /proc"
+        ));
     }
     let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let identity = std::fs::metadata(root).ok().map(|m| (m.dev(), m.ino(), m.uid(), m.mode()));
     let mut unreadable = false;
     let mut seen = false;
     for process in table.named_by(pid).filter(|p| !table.is_own(p.pid)) {
@@ -215,7 +217,7 @@ fn by_record(
             (None, _) => true,
             (Some(_), None) => false,
         };
-        if is_program || process.uses(&canonical).is_some() {
+        if is_program || process.uses(&canonical).is_some() || names_dir(process, identity) {
             let why = format!("is named by {record}");
             return Liveness::Live(sighting(process, why));
         }
