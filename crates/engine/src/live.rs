@@ -106,7 +106,7 @@ fn judge(
 ) -> Liveness {
     let mut unknown: Option<String> = None;
     for record in records {
-        match by_record(table, root, record, program) {
+        match by_record(table, root, layout, record, program) {
             Liveness::Live(seen) => return Liveness::Live(seen),
             Liveness::Unknown(why) => {
                 unknown.get_or_insert(why);
@@ -159,6 +159,7 @@ fn judge(
 fn by_record(
     table: &ProcessTable,
     root: &Path,
+    layout: &Layout,
     record: &str,
     program: Option<Program>,
 ) -> Liveness {
@@ -217,7 +218,13 @@ fn by_record(
             (None, _) => true,
             (Some(_), None) => false,
         };
-        if is_program || process.uses(&canonical).is_some() || names_dir(process, identity) {
+        // Named by the record, and this directory is the one it uses: its working directory or
+        // an open file, its arguments, or the layout's location in its environment.
+        if is_program
+            || process.uses(&canonical).is_some()
+            || names_dir(process, identity)
+            || default_dir_is(process, &layout.location, identity) == Some(true)
+        {
             let why = format!("is named by {record}");
             return Liveness::Live(sighting(process, why));
         }

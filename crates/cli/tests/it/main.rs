@@ -13,6 +13,7 @@ mod hostile;
 mod hostile_clone;
 mod init;
 mod inspect;
+mod launch;
 mod leftover;
 mod live;
 mod push_audit;
