@@ -176,7 +176,7 @@ impl TempFile {
     pub fn in_flight(&self) -> bool {
         match (self.writer_ns, own_pid_namespace()) {
             (Some(writer), Some(own)) if writer != own => {
-                foreign_writer_holds(writer, self.writer_pid, &self.path) != Some(false)
+                foreign_writer_holds(writer, &self.path) != Some(false)
             }
             (Some(_), None) => true,
             _ => {
@@ -211,31 +211,52 @@ pub fn namespace_pids(status: &str) -> Vec<u32> {
         .unwrap_or_default()
 }
 
-/// Whether the process that namespace `ns` calls `pid` holds `path` open: `None` when it cannot
-/// be told (that namespace's processes are out of sight, or theirs cannot be read).
-fn foreign_writer_holds(ns: u64, pid: u32, path: &Path) -> Option<bool> {
-    let mut seen = false;
+/// Whether the writer that namespace `ns` calls `pid` still holds `path` open: `None` when it
+/// cannot be told. A writer holds its file open from creation to rename, so the file is in
+/// flight while any process holds it; when none in sight does, the writer is gone only if it
+/// would be in sight: this is the initial pid namespace (which sees every process), or `ns` has
+/// a process in sight (it is nested in ours). Otherwise `ns` may be an ancestor of ours (the
+/// host seen from a container), whose processes are out of sight.
+fn foreign_writer_holds(ns: u64, path: &Path) -> Option<bool> {
+    if held_by_any(path)? {
+        return Some(true);
+    }
+    if own_pid_namespace() == Some(INITIAL_PID_NAMESPACE) {
+        return Some(false);
+    }
+    let in_sight = fs::read_dir("/proc").ok()?.flatten().any(|entry| {
+        entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()).is_some()
+            && pid_namespace(&entry.file_name().to_string_lossy()) == Some(ns)
+    });
+    in_sight.then_some(false)
+}
+
+/// The inode of the initial pid namespace (the kernel's `PROC_PID_INIT_INO`).
+const INITIAL_PID_NAMESPACE: u64 = 0xEFFF_FFFC;
+
+/// Whether any process holds `path` open: `None` when some process's descriptors cannot be read.
+fn held_by_any(path: &Path) -> Option<bool> {
+    let Ok(meta) = fs::symlink_metadata(path) else { return Some(false) };
     for entry in fs::read_dir("/proc").ok()? {
         let Ok(entry) = entry else { return None };
-        let Some(host_pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok())
-        else {
+        if entry.file_name().to_str().is_none_or(|n| n.parse::<u32>().is_err()) {
             continue;
-        };
-        match pid_namespace(&host_pid.to_string()) {
-            Some(found) if found == ns => seen = true,
-            Some(_) => continue,
-            // Gone meanwhile, or not ours to read: it may be the writer.
-            None if fs::symlink_metadata(entry.path()).is_err() => continue,
-            None => return None,
         }
-        let Ok(status) = fs::read_to_string(entry.path().join("status")) else { continue };
-        if namespace_pids(&status).last() == Some(&pid) {
-            return holds_open(host_pid, path);
+        let fds = match fs::read_dir(entry.path().join("fd")) {
+            Ok(fds) => fds,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(_) => return None,
+        };
+        for fd in fds.flatten() {
+            if let Ok(open) = fs::metadata(fd.path())
+                && open.dev() == meta.dev()
+                && open.ino() == meta.ino()
+            {
+                return Some(true);
+            }
         }
     }
-    // Processes of that namespace are in sight and none is the writer: it has exited. With none
-    // in sight, the namespace may be an ancestor of ours (the host seen from a container).
-    if seen { Some(false) } else { None }
+    Some(false)
 }
 
 /// Whether process `pid` has `path` open: `None` when its descriptors cannot be listed.

@@ -96,7 +96,9 @@ fn description(node: &Node) -> String {
         (Role::Temp { writer_pid: Some(pid), .. }, _) => {
             format!("temporary file of an interrupted write (writer pid {pid})")
         }
-        (Role::Temp { writer_pid: None, .. }, _) => "temporary file of an interrupted write".to_owned(),
+        (Role::Temp { writer_pid: None, .. }, _) => {
+            "temporary file of an interrupted write".to_owned()
+        }
         (Role::LockSidecar, _) => "lock file of a cross-process read-modify-write".to_owned(),
         (Role::SetAside, _) => "bytes set aside by `dotdir check --fix`".to_owned(),
         (Role::Unknown, _) => "not declared by the layout".to_owned(),

@@ -134,7 +134,8 @@ fn judge(
         let named = names_dir(process, identity);
         match default_dir_is(process, &layout.location, identity).map(|is| is || named) {
             _ if named => {
-                let why = format!("runs {} on this directory (named in its arguments)", program.name);
+                let why =
+                    format!("runs {} on this directory (named in its arguments)", program.name);
                 return Liveness::Live(sighting(process, why));
             }
             Some(true) => {
@@ -166,7 +167,9 @@ fn by_record(
     let path = root.join(record);
     let lock = match program {
         // The reference's own rule (the name anywhere in the command line) or a launch form.
-        Some(program) => dotdir_pidlock::PidLock::new(&path).program(program.name).launched_as(program),
+        Some(program) => {
+            dotdir_pidlock::PidLock::new(&path).program(program.name).launched_as(program)
+        }
         None => dotdir_pidlock::PidLock::new(&path),
     };
     let holder = match lock.probe() {
@@ -199,7 +202,11 @@ fn by_record(
     // The pid lock's own judgement in this namespace: the program's name in its command line
     // (the reference's rule), a launch form, or dotdir's stamp.
     if holder.running {
-        return Liveness::Live(Sighting { pid, command: command(), why: format!("is named by {record}") });
+        return Liveness::Live(Sighting {
+            pid,
+            command: command(),
+            why: format!("is named by {record}"),
+        });
     }
     if table.error().is_some() {
         return Liveness::Unknown(format!(

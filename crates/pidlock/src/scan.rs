@@ -51,9 +51,11 @@ impl Process {
     /// first open file inside it.
     pub fn uses(&self, dir: &Path) -> Option<&Path> {
         let inside = |path: &&PathBuf| path.starts_with(dir);
-        self.cwd.as_ref().filter(inside).or_else(|| self.open.iter().flatten().find(inside)).map(
-            PathBuf::as_path,
-        )
+        self.cwd
+            .as_ref()
+            .filter(inside)
+            .or_else(|| self.open.iter().flatten().find(inside))
+            .map(PathBuf::as_path)
     }
 }
 

@@ -10,6 +10,7 @@ mod basics;
 mod kill;
 mod modes;
 mod multiprocess;
+mod namespaces;
 mod publish;
 mod python_compat;
 mod syscalls;

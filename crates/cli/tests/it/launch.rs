@@ -91,12 +91,8 @@ impl Bot {
     fn new() -> Self {
         let (temp, dir) = fixture("typical");
         let archive = temp.path().join("backup.tar.gz");
-        let backup = Env::new().run(&[
-            "backup",
-            dir.to_str().unwrap(),
-            "--out",
-            archive.to_str().unwrap(),
-        ]);
+        let backup =
+            Env::new().run(&["backup", dir.to_str().unwrap(), "--out", archive.to_str().unwrap()]);
         assert_eq!(code(&backup), 0, "{}", stderr(&backup));
         let mut history = fs::read(dir.join("state/session_history.jsonl")).unwrap();
         history.extend_from_slice(b"{\"torn");
@@ -284,7 +280,6 @@ fn a_record_naming_another_users_process_that_cannot_be_read_is_unknown() {
     let mut line = String::new();
     BufReader::new(app.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
     fs::write(bot.dir.join("state/bot.pid"), app.id().to_string()).unwrap();
-    let env = Env::new();
     let run = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_dotdir")])
         .args(["check", "--fix", bot.dir.to_str().unwrap()])
