@@ -144,6 +144,24 @@ pub struct Entry {
     /// The application creates it itself, with content of its own (a nested data directory):
     /// `dotdir init` leaves it alone. See [`Layout::initial_dirs`].
     pub created_by_app: bool,
+    /// The application locks the file itself before it rewrites it ([`Entry::locked_by_app`]):
+    /// a repair takes the same lock, without waiting, and is refused while it is held.
+    pub app_lock: Option<AppLock>,
+}
+
+/// How an application locks a file of its own ([`Entry::locked_by_app`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppLock {
+    /// `flock(2)` on the file itself: Rust's `File::lock`/`try_lock` (Codex's
+    /// `history.jsonl`), Python's `fcntl.flock`.
+    Flock,
+    /// A POSIX record lock on the whole file (`fcntl(F_SETLK)`, Python's `fcntl.lockf`). Such a
+    /// lock belongs to the process and is dropped when it closes *any* descriptor of the file,
+    /// so dotdir holds it only until the repair first closes the file.
+    Fcntl,
+    /// `flock(2)` on a lock file of the application's own beside it, `<file><suffix>` (Python's
+    /// `filelock.FileLock("<file>.lock")`). A missing lock file is created, `0600`, to be held.
+    LockFile(&'static str),
 }
 
 impl Entry {
@@ -161,6 +179,7 @@ impl Entry {
             validator: None,
             private: false,
             created_by_app: false,
+            app_lock: None,
         }
     }
 
@@ -189,6 +208,22 @@ impl Entry {
     /// require the mode of a file another program wrote.
     pub const fn private(self) -> Self {
         Self { private: true, ..self }
+    }
+
+    /// Declares that the application locks the file itself, and how: before a repair rewrites
+    /// it, dotdir takes the same lock without waiting, refuses while the application holds it,
+    /// and releases it after.
+    ///
+    /// ```
+    /// use dotdir_engine::{AppLock, Entry, Format};
+    ///
+    /// // Codex locks its prompt history with `File::try_lock`.
+    /// const HISTORY: Entry = Entry::file("history.jsonl", Format::Jsonl, "prompt history")
+    ///     .locked_by_app(AppLock::Flock);
+    /// assert_eq!(HISTORY.app_lock, Some(AppLock::Flock));
+    /// ```
+    pub const fn locked_by_app(self, lock: AppLock) -> Self {
+        Self { app_lock: Some(lock), ..self }
     }
 
     /// Leaves the entry to the application: `dotdir init` does not create it.

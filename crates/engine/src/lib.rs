@@ -67,7 +67,10 @@ pub mod leftover;
 pub mod live;
 
 pub use crate::{
-    decl::{Backup, Entry, Fingerprint, Format, Git, Kind, Layout, Location, Severity, Validator},
+    decl::{
+        AppLock, Backup, Entry, Fingerprint, Format, Git, Kind, Layout, Location, Severity,
+        Validator,
+    },
     error::Error,
 };
 pub use dotdir_atomic_store::{IoError, error_chain};

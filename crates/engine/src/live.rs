@@ -50,7 +50,7 @@ use dotdir_pidlock::{
     scan::{Process, ProcessTable},
 };
 
-use crate::{Layout, Location};
+use crate::{AppLock, Layout, Location};
 
 /// How much of a command line a message shows.
 const COMMAND_CHARS: usize = 80;
@@ -308,4 +308,81 @@ fn names_dir(process: &Process, identity: Option<(u64, u64, u32, u32)>) -> bool 
 
 fn sighting(process: &Process, why: String) -> Sighting {
     Sighting { pid: process.pid, command: process.command(COMMAND_CHARS), why }
+}
+
+/// An application's own lock on one of its files, held by dotdir for the length of a repair
+/// ([`take_app_lock`]); dropping it releases the lock.
+#[derive(Debug)]
+pub struct AppLockGuard {
+    _file: std::fs::File,
+}
+
+/// Takes the application's own `lock` on `path` without waiting, as the application takes it
+/// ([`Entry::locked_by_app`](crate::Entry::locked_by_app)). `Ok(None)`: the file does not exist,
+/// there is nothing to lock. `Err`: why the repair must not run — the application holds the
+/// lock, or it cannot be taken.
+pub fn take_app_lock(path: &Path, lock: AppLock) -> Result<Option<AppLockGuard>, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let mut options = std::fs::OpenOptions::new();
+    options.custom_flags(flags.bits() as i32);
+    let (target, how) = match lock {
+        AppLock::Flock => (path.to_path_buf(), "flock"),
+        AppLock::Fcntl => (path.to_path_buf(), "fcntl"),
+        AppLock::LockFile(suffix) => {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            (PathBuf::from(name), "flock")
+        }
+    };
+    match lock {
+        AppLock::Flock => options.read(true),
+        AppLock::Fcntl => options.read(true).write(true),
+        AppLock::LockFile(_) => options.read(true).write(true).create(true).mode(0o600),
+    };
+    let file = match options.open(&target) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(format!("cannot take the application's lock on {}: {e}", target.display()));
+        }
+    };
+    let held = |pid: Option<u32>| {
+        let by = pid.map_or_else(String::new, |pid| format!(" (pid {pid})"));
+        format!("the application holds its lock ({how}) on {}{by}", target.display())
+    };
+    match lock {
+        AppLock::Fcntl => match rustix::fs::fcntl_lock(
+            &file,
+            rustix::fs::FlockOperation::NonBlockingLockExclusive,
+        ) {
+            Ok(()) => {}
+            Err(e) if e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::ACCESS => {
+                return Err(held(None));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot take the application's lock on {}: {e}",
+                    target.display()
+                ));
+            }
+        },
+        _ => match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(held(None)),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(format!(
+                    "cannot take the application's lock on {}: {e}",
+                    target.display()
+                ));
+            }
+        },
+    }
+    if lock == AppLock::LockFile(".lock") {
+        // The application's lock file is dotdir's own sidecar: the repair takes that very lock
+        // itself, so it is only tested here.
+        let _ = file.unlock();
+        return Ok(None);
+    }
+    Ok(Some(AppLockGuard { _file: file }))
 }

@@ -373,6 +373,24 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
             }
             continue;
         }
+        // The application's own lock on the file, when the layout declares one: held for the
+        // repair, and the repair refused while the application holds it.
+        let entry =
+            path.strip_prefix(root).ok().and_then(|rel| layout.entry_for(&rel.to_string_lossy()));
+        let _app_lock = match entry.and_then(|e| e.app_lock) {
+            Some(lock) if action.races_the_app() => match live::take_app_lock(path, lock) {
+                Ok(guard) => guard,
+                Err(error) => {
+                    failures.push(FixFailure {
+                        kind: problem.kind,
+                        path: problem.path.clone(),
+                        error: format!("not repaired: {error}; stop it first, then repair again"),
+                    });
+                    continue;
+                }
+            },
+            _ => None,
+        };
         match apply(root, path, layout, action, options) {
             Ok(what) => repairs.push(Repair {
                 kind: problem.kind,

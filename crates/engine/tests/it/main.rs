@@ -1,0 +1,5 @@
+//! Integration tests of the engine on its own public API.
+
+#![allow(clippy::unwrap_used, reason = "test helpers: a failing unwrap says where")]
+
+mod app_lock;
