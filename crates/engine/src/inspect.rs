@@ -293,13 +293,9 @@ fn walk(
         let role = classify(&name, &relative, depth, kind, entry, &temps, &path, layout);
         let entry = match role {
             Role::Declared => entry,
-            Role::SetAside | Role::LockSidecar => {
-                let base = relative
-                    .strip_suffix(".corrupt")
-                    .or_else(|| relative.strip_suffix(".lock"))
-                    .unwrap_or(&relative);
-                layout.entry_for(base).or(inherited)
-            }
+            Role::SetAside | Role::LockSidecar => sidecar(&relative, &path, layout)
+                .and_then(|(_, base)| layout.entry_for(base))
+                .or(inherited),
             _ => None,
         };
         let mut node = Node {
@@ -388,22 +384,54 @@ fn classify(
     if depth == 1 && name == ".git" {
         return Role::GitDir;
     }
+    if kind == NodeKind::File
+        && let Some((role, _)) = sidecar(relative, path, layout)
+    {
+        return role;
+    }
     if entry.is_some() {
         return Role::Declared;
     }
     if depth == 1 && name == ".gitignore" {
         return Role::Gitignore;
     }
-    if kind == NodeKind::File && name.ends_with(".corrupt") {
-        return Role::SetAside;
-    }
-    if kind == NodeKind::File && name.ends_with(".lock") {
-        return Role::LockSidecar;
-    }
     if kind == NodeKind::Dir && layout.all_entries().any(|e| could_contain(e.pattern, relative)) {
         return Role::Container;
     }
     Role::Unknown
+}
+
+/// Whether `relative` is one of dotdir's own files beside a declared file, and which file: by
+/// the exact names dotdir gives them, never by a bare `*.lock` pattern (Claude Code's
+/// `ide/<port>.lock` is the application's own, and holds a token).
+/// - `<file>.lock`, the lock of a read-modify-write or a pid record, where `<file>` is declared
+///   and exists, or is declared by a pattern without wildcards (a pid record's lock outlives
+///   the record);
+/// - `<file>.corrupt`, `<file>.<n>.corrupt`, bytes `check --fix` set aside, where `<file>` is
+///   declared (it is usually gone: its bytes were moved).
+pub(crate) fn sidecar<'a>(
+    relative: &'a str,
+    path: &Path,
+    layout: &Layout,
+) -> Option<(Role, &'a str)> {
+    let declared_file = |base: &str| layout.entry_for(base).filter(|e| e.kind == Kind::File);
+    if let Some(base) = relative.strip_suffix(".lock")
+        && let Some(entry) = declared_file(base)
+    {
+        let literal = !entry.pattern.contains(['*', '?', '[']);
+        let exists = path.with_file_name(Path::new(base).file_name()?).exists();
+        return (literal || exists).then_some((Role::LockSidecar, base));
+    }
+    let stem = relative.strip_suffix(".corrupt")?;
+    let numbered = match stem.rsplit_once('.') {
+        Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => Some(base),
+        _ => None,
+    };
+    [Some(stem), numbered]
+        .into_iter()
+        .flatten()
+        .find(|base| declared_file(base).is_some())
+        .map(|base| (Role::SetAside, base))
 }
 
 /// Python's `tempfile.mkstemp(suffix=".tmp")`: `tmp` + 8 characters + `.tmp`.

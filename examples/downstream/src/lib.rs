@@ -101,9 +101,6 @@ pub const LAYOUT: Layout = Layout::new(
     &[
         Entry::dir(".git/**", "git history of the configuration (dotdir init)").untracked(),
         Entry::file(".gitignore", Format::Text, "derived from this layout"),
-        Entry::file("**/*.lock", Format::Opaque, "lock sidecar")
-            .untracked()
-            .backup(Backup::Recreatable),
         Entry::file(".credentials.json", Format::Json, "OAuth tokens (Linux)").secret(),
         Entry::file("settings.json", Format::Json, "user settings: permissions, hooks, env, model"),
         Entry::file("settings.local.json", Format::Json, "user settings not shared"),
@@ -184,8 +181,11 @@ pub const LAYOUT: Layout = Layout::new(
             .untracked()
             .backup(Backup::Ephemeral),
         ephemeral("shell-snapshots/**", "a shell snapshot"),
-        Entry::dir("ide", "IDE connection lock files").untracked().backup(Backup::Ephemeral),
-        ephemeral("ide/**", "an IDE connection (holds a local auth token)"),
+        // `ide/<port>.lock`: the app's own lock files, each holding a local auth token — a
+        // secret (never committed, never backed up, `0600`), not a dotdir sidecar.
+        Entry::dir("ide", "IDE connection lock files").secret(),
+        Entry::file("ide/**", Format::Opaque, "an IDE connection (holds a local auth token)")
+            .secret(),
         Entry::dir("logs", "logs of older versions").untracked().backup(Backup::Ephemeral),
         ephemeral("logs/**", "a log"),
         Entry::dir("session-env", "per-session environment").untracked().backup(Backup::Ephemeral),

@@ -67,7 +67,9 @@ fn a_writer_in_a_container_keeps_its_temp_from_a_host_sweeper() {
         Vec::<std::path::PathBuf>::new()
     );
     // A host write into the directory (its first: it sweeps) leaves it alone too.
-    dotdir_atomic_store::write(&dir.path().join("other.json"), b"{}", &Default::default()).unwrap();
+    let _written =
+        dotdir_atomic_store::write(&dir.path().join("other.json"), b"{}", &Default::default())
+            .unwrap();
     assert!(dir.path().join(&name).exists(), "swept under a live writer");
     stop(child);
     // Its namespace has ended and nothing holds the file: the host sweeps it.

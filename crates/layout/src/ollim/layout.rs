@@ -49,14 +49,8 @@ const ENTRIES: &[Entry] = &[
     // journal refuses to stage one).
     Entry::dir(".git/**", "git repository of the data directory (auto-commit history)").untracked(),
     Entry::file(".gitignore", Format::Text, "ignore list derived from this layout"),
-    // dotdir's own sidecar lock files (the journal's built-in exclusions ignore them as well).
-    Entry::file("**/*.lock", Format::Opaque, "lock file of a cross-process read-modify-write")
-        .private()
-        .untracked()
-        .backup(Backup::Recreatable),
-    // The only copy of what `--fix` set aside: backed up (a secret's copy never is), not in git.
-    Entry::file("**/*.corrupt", Format::Opaque, "a corrupt file moved aside for a person to read")
-        .untracked(),
+    // dotdir's own sidecars (`<file>.lock`, `<file>.corrupt`) are known by their exact names
+    // beside a declared file, never by a pattern (see `dotdir_engine::inspect::sidecar`).
     // Profile and agent-facing files at the root.
     Entry::file("IDENTITY.md", Format::Text, "bot persona (bootstrapped once, never overwritten)"),
     Entry::file("USER.md", Format::Text, "context about the user (user-created, optional)"),

@@ -21,26 +21,18 @@ const fn entry(
 /// What to do about a `bad-workspace-id` problem.
 const BAD_WORKSPACE_ID_ADVICE: &str = "the workspace id is not 32 lowercase hex characters: restore it from workspace_id.*.bak, or remove it to get a new identity";
 
-/// The sidecar and temporary files dotdir itself leaves next to the files it writes.
+/// The temporary files dotdir itself leaves next to the files it writes. (Its sidecars,
+/// `<file>.lock` and `<file>.corrupt`, are known by their exact names beside a declared file:
+/// `dotdir_engine::inspect::sidecar`.)
 macro_rules! own_files {
     () => {
-        [
-            Entry::file(
-                "**/*.lock",
-                Format::Opaque,
-                "a cross-process lock sidecar (kept; may hold the holder's stamp)",
-            )
-            .private()
-            .untracked()
-            .backup(Backup::Ephemeral),
-            Entry::file(
-                "**/.*.dotdir-tmp",
-                Format::Opaque,
-                "a temporary file of an interrupted atomic write (may hold a secret's bytes)",
-            )
-            .untracked()
-            .backup(Backup::Never),
-        ]
+        [Entry::file(
+            "**/.*.dotdir-tmp",
+            Format::Opaque,
+            "a temporary file of an interrupted atomic write (may hold a secret's bytes)",
+        )
+        .untracked()
+        .backup(Backup::Never)]
     };
 }
 
@@ -162,10 +154,10 @@ const fn join<const A: usize, const B: usize, const C: usize, const N: usize>(
     out
 }
 
-const OWN_FILES: [Entry; 2] = own_files!();
+const OWN_FILES: [Entry; 1] = own_files!();
 const SERVE_ENTRIES: [Entry; 43] = workspace_layout_entries!("");
 const CLI_ENTRIES: [Entry; 43] = workspace_layout_entries!("cli/");
-const WORKSPACE_ENTRIES: [Entry; 89] = join(OWN_FILES, SERVE_ENTRIES, CLI_ENTRIES);
+const WORKSPACE_ENTRIES: [Entry; 88] = join(OWN_FILES, SERVE_ENTRIES, CLI_ENTRIES);
 
 /// The omicos workspace data directory `<workspace>/.omicos` (serve), with the cli data
 /// directory `cli/` (`<workspace>/.omicos/cli`) declared inside it entry for entry.
@@ -186,11 +178,10 @@ pub const WORKSPACE_LAYOUT: Layout = Layout::new(
     "trajectories/",
 ]);
 
-const HOME_ENTRIES: [Entry; 26] = {
+const HOME_ENTRIES: [Entry; 25] = {
     let own = own_files!();
     [
         own[0],
-        own[1],
         Entry::file(
             "cloud_login.json",
             Format::Json,
