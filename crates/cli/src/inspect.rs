@@ -108,13 +108,10 @@ fn description(node: &Node) -> String {
 
 const NAME_WIDTH: usize = 44;
 
-/// A lock sidecar: an empty-ish `<file>.lock` next to the file whose read-modify-writes it
-/// orders. Listed only with `--all`.
+/// dotdir's lock sidecar: an empty-ish `<file>.lock` next to the file whose read-modify-writes
+/// it orders (by its exact name, never a bare `*.lock`). Listed only with `--all`.
 fn is_lock_sidecar(node: &Node) -> bool {
-    node.kind == NodeKind::File
-        && node.relative.ends_with(".lock")
-        && (node.role == Role::LockSidecar
-            || node.entry.is_some_and(|e| e.pattern.ends_with("*.lock")))
+    node.kind == NodeKind::File && node.role == Role::LockSidecar
 }
 
 pub(crate) fn render(

@@ -149,6 +149,37 @@ pub struct Entry {
     pub app_lock: Option<AppLock>,
 }
 
+/// One of dotdir's own files beside a declared one ([`Layout::sidecar_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sidecar {
+    /// `<file>.lock` (or a spec directory's `.spec.lock`): the lock of a read-modify-write.
+    Lock,
+    /// `<file>.corrupt`: bytes `check --fix` set aside for a person to read.
+    SetAside,
+}
+
+impl Sidecar {
+    /// The entry that describes it: a lock is private, never committed and re-creatable; bytes
+    /// set aside are never committed and are backed up (their only copy).
+    pub const fn entry(self) -> &'static Entry {
+        const LOCK: Entry =
+            Entry::file("<file>.lock", Format::Opaque, "dotdir's lock of a read-modify-write")
+                .private()
+                .untracked()
+                .backup(Backup::Recreatable);
+        const SET_ASIDE: Entry = Entry::file(
+            "<file>.corrupt",
+            Format::Opaque,
+            "a corrupt file moved aside for a person to read",
+        )
+        .untracked();
+        match self {
+            Sidecar::Lock => &LOCK,
+            Sidecar::SetAside => &SET_ASIDE,
+        }
+    }
+}
+
 /// How an application locks a file of its own ([`Entry::locked_by_app`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppLock {
@@ -600,7 +631,45 @@ impl Layout {
     /// The entry describing `relative` (a path inside the data directory, `/`-separated),
     /// or `None` for a path the layout does not know.
     pub fn entry_for(&self, relative: &str) -> Option<&'static Entry> {
-        self.all_entries().find(|entry| entry.matches(relative))
+        // A declared file wins; a sidecar is a file, so it wins over a directory pattern.
+        let direct = self.all_entries().find(|entry| entry.matches(relative));
+        match direct {
+            Some(entry) if entry.kind != Kind::Dir => Some(entry),
+            _ => self.sidecar_of(relative).map(|(sidecar, _)| sidecar.entry()).or(direct),
+        }
+    }
+
+    /// Whether `relative` is one of dotdir's own sidecars, by the exact names dotdir gives them
+    /// beside what the layout declares — never by a bare `*.lock` pattern (Claude Code's
+    /// `ide/<port>.lock` is the application's own, and holds a token) — and the declared path
+    /// it belongs to:
+    /// - `<file>.lock`: the lock of a read-modify-write or a pid record's lock;
+    /// - `<dir>/.spec.lock`: a spec directory's lock;
+    /// - `<file>.corrupt`, `<file>.<n>.corrupt`: bytes `check --fix` set aside.
+    pub fn sidecar_of<'a>(&self, relative: &'a str) -> Option<(Sidecar, &'a str)> {
+        let declared =
+            |path: &str, kind: Kind| self.all_entries().any(|e| e.kind == kind && e.matches(path));
+        if let Some(base) = relative.strip_suffix(".lock") {
+            if declared(base, Kind::File) {
+                return Some((Sidecar::Lock, base));
+            }
+            let dir = base.strip_suffix(".spec")?;
+            let dir = match dir {
+                "" => return None,
+                dir => dir.strip_suffix('/')?,
+            };
+            return declared(dir, Kind::Dir).then_some((Sidecar::Lock, dir));
+        }
+        let stem = relative.strip_suffix(".corrupt")?;
+        let numbered = match stem.rsplit_once('.') {
+            Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => Some(base),
+            _ => None,
+        };
+        [Some(stem), numbered]
+            .into_iter()
+            .flatten()
+            .find(|base| declared(base, Kind::File))
+            .map(|base| (Sidecar::SetAside, base))
     }
 
     /// The write options of `relative` (a path in the data directory): its entry's

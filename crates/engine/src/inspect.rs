@@ -293,7 +293,10 @@ fn walk(
         let role = classify(&name, &relative, depth, kind, entry, &temps, &path, layout);
         let entry = match role {
             Role::Declared => entry,
-            Role::SetAside | Role::LockSidecar => sidecar(&relative, &path, layout)
+            // A lock is described by dotdir's own entry; bytes set aside keep their file's
+            // (a secret's copy stays a secret).
+            Role::LockSidecar => Some(crate::Sidecar::Lock.entry()),
+            Role::SetAside => sidecar(&relative, &path, layout)
                 .and_then(|(_, base)| layout.entry_for(base))
                 .or(inherited),
             _ => None,
@@ -401,37 +404,28 @@ fn classify(
     Role::Unknown
 }
 
-/// Whether `relative` is one of dotdir's own files beside a declared file, and which file: by
-/// the exact names dotdir gives them, never by a bare `*.lock` pattern (Claude Code's
-/// `ide/<port>.lock` is the application's own, and holds a token).
-/// - `<file>.lock`, the lock of a read-modify-write or a pid record, where `<file>` is declared
-///   and exists, or is declared by a pattern without wildcards (a pid record's lock outlives
-///   the record);
-/// - `<file>.corrupt`, `<file>.<n>.corrupt`, bytes `check --fix` set aside, where `<file>` is
-///   declared (it is usually gone: its bytes were moved).
+/// Whether the file `relative` is one of dotdir's own sidecars ([`Layout::sidecar_of`]), and
+/// the declared path it belongs to. A lock beside a file declared by a wildcard pattern counts
+/// only while that file exists (Claude Code's `ide/<port>.lock` is not the lock of an
+/// `ide/<port>`); a pid record's lock, declared by its exact name, outlives the record.
 pub(crate) fn sidecar<'a>(
     relative: &'a str,
     path: &Path,
     layout: &Layout,
 ) -> Option<(Role, &'a str)> {
-    let declared_file = |base: &str| layout.entry_for(base).filter(|e| e.kind == Kind::File);
-    if let Some(base) = relative.strip_suffix(".lock")
-        && let Some(entry) = declared_file(base)
-    {
-        let literal = !entry.pattern.contains(['*', '?', '[']);
-        let exists = path.with_file_name(Path::new(base).file_name()?).exists();
-        return (literal || exists).then_some((Role::LockSidecar, base));
+    let (sidecar, base) = layout.sidecar_of(relative)?;
+    match sidecar {
+        crate::Sidecar::SetAside => Some((Role::SetAside, base)),
+        crate::Sidecar::Lock => {
+            let entry =
+                layout.all_entries().find(|e| e.matches(base) && e.kind != Kind::Symlink)?;
+            let literal = !entry.pattern.contains(['*', '?', '[']);
+            let exists = path.parent().is_some_and(|dir| {
+                Path::new(base).file_name().is_some_and(|name| dir.join(name).exists())
+            });
+            (literal || exists || entry.kind == Kind::Dir).then_some((Role::LockSidecar, base))
+        }
     }
-    let stem = relative.strip_suffix(".corrupt")?;
-    let numbered = match stem.rsplit_once('.') {
-        Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => Some(base),
-        _ => None,
-    };
-    [Some(stem), numbered]
-        .into_iter()
-        .flatten()
-        .find(|base| declared_file(base).is_some())
-        .map(|base| (Role::SetAside, base))
 }
 
 /// Python's `tempfile.mkstemp(suffix=".tmp")`: `tmp` + 8 characters + `.tmp`.

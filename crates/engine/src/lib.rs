@@ -69,7 +69,7 @@ pub mod live;
 pub use crate::{
     decl::{
         AppLock, Backup, Entry, Fingerprint, Format, Git, Kind, Layout, Location, Severity,
-        Validator,
+        Sidecar, Validator,
     },
     error::Error,
 };

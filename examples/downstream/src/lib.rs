@@ -29,8 +29,8 @@
 //! again: anthropics/claude-code#3117, #28922 "reported 8 times since June 2025", #29198, with
 //! hundreds of `backups/.claude.json.corrupted.<ms>` files a day).
 //! [`shared_config`] reads and updates it atomically under a lock, so writers that go through
-//! it never lose each other's change (Claude Code itself takes no lock, so a running session
-//! can still overwrite a change made at the same moment).
+//! it never lose each other's change; since Claude Code itself takes no lock, it refuses to
+//! write while Claude Code runs ([`SharedConfig::update`]).
 //!
 //! # Example
 //! ```
@@ -51,7 +51,7 @@
 use std::path::{Path, PathBuf};
 
 use dotdir_atomic_store::{Document, JsonStyle, WriteOptions};
-use dotdir_engine::{Backup, Entry, Format, Layout, Location};
+use dotdir_engine::{Backup, Entry, Format, Layout, Location, Program};
 use dotdir_jsonl_log::{Log, Scan};
 use serde_json::{Map, Value};
 
@@ -66,14 +66,18 @@ pub enum Error {
     Store(dotdir_atomic_store::Error),
     /// A transcript could not be read.
     Log(dotdir_jsonl_log::Error),
+    /// Refused: Claude Code is running on the directory, or whether it is cannot be told
+    /// (what was seen, or why).
+    AppRunning(String),
 }
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Error::Store(_) => "a Claude Code document could not be read or written",
-            Error::Log(_) => "a Claude Code transcript could not be read",
-        })
+        match self {
+            Error::Store(_) => f.write_str("a Claude Code document could not be read or written"),
+            Error::Log(_) => f.write_str("a Claude Code transcript could not be read"),
+            Error::AppRunning(why) => write!(f, "{why}: nothing was changed (stop it first)"),
+        }
     }
 }
 
@@ -82,6 +86,7 @@ impl std::error::Error for Error {
         match self {
             Error::Store(e) => Some(e),
             Error::Log(e) => Some(e),
+            Error::AppRunning(_) => None,
         }
     }
 }
@@ -195,7 +200,8 @@ pub const LAYOUT: Layout = Layout::new(
     ],
 )
 .located(Location::Home { name: ".claude", env: Some("CLAUDE_CONFIG_DIR") })
-.run_by("claude")
+// The native install's `claude`, or the npm package run by node.
+.launched_as(Program::named("claude").modules(&["claude-code"]))
 // `projects/` holds every session's transcript (and `init` makes it); beside it one file or
 // folder only Claude Code keeps. Not `CLAUDE.md` or `settings.json`: a project's root
 // and its `.claude/` hold those too.
@@ -226,10 +232,73 @@ pub fn project_dir_name(cwd: &Path) -> String {
 /// `CLAUDE_CONFIG_DIR` moves it — read and updated atomically, under a lock every writer
 /// through this function shares. Its MCP server settings may hold API keys: a write keeps the
 /// file's mode, a new file is `0600`.
-pub fn shared_config(dir: &Path) -> Document<Map<String, Value>> {
+///
+/// **Claude Code itself takes no lock**, so no writer can be safe beside a running session:
+/// each side's read-modify-write overwrites what the other wrote since its read. Measured with
+/// an unlocked peer doing Claude Code's rewrite (`shared_config_beside_an_unlocked_peer`, in
+/// this crate's tests: 300 updates each side, printed on every run; one run on 2 cores lost 15 of
+/// ours and 32 of the peer's), *both* sides lose keys —
+/// the peer's losses are not ours to prevent. So [`SharedConfig::update`] refuses while Claude
+/// Code runs on the directory, or while that cannot be told ([`dotdir_engine::live`]: a
+/// `claude` process whose default directory is this one, or any process working in it), with
+/// [`Error::AppRunning`]; [`SharedConfig::beside_running_app`] is the explicit opt-in.
+pub fn shared_config(dir: &Path) -> SharedConfig {
     let path = dir.join(".claude.json");
     let options = if path.exists() { WriteOptions::new() } else { WriteOptions::secret() };
-    Document::new(path).style(JsonStyle::Pretty).options(options)
+    // `~/.claude.json` belongs to `~/.claude`; with `CLAUDE_CONFIG_DIR`, both are `dir`.
+    let data_dir = match dir.join(".claude") {
+        nested if nested.is_dir() => nested,
+        _ => dir.to_path_buf(),
+    };
+    SharedConfig {
+        document: Document::new(path).style(JsonStyle::Pretty).options(options),
+        data_dir,
+        beside_running_app: false,
+    }
+}
+
+/// `.claude.json`, updated only while Claude Code is stopped ([`shared_config`]).
+#[derive(Debug, Clone)]
+pub struct SharedConfig {
+    document: Document<Map<String, Value>>,
+    data_dir: PathBuf,
+    beside_running_app: bool,
+}
+
+impl SharedConfig {
+    /// The file's content (`None` when there is none).
+    pub fn read(&self) -> Result<Option<Map<String, Value>>> {
+        self.document.read().map_err(Error::Store)
+    }
+
+    /// Changes the file in place under the lock every writer through [`shared_config`] shares;
+    /// refused with [`Error::AppRunning`] while Claude Code runs (or that cannot be told),
+    /// unless [`SharedConfig::beside_running_app`].
+    pub fn update<R>(&self, change: impl FnOnce(&mut Map<String, Value>) -> R) -> Result<R> {
+        if !self.beside_running_app {
+            let program = LAYOUT.program;
+            match dotdir_engine::live::liveness(&self.data_dir, &LAYOUT, &[], program) {
+                dotdir_engine::live::Liveness::Stopped => {}
+                dotdir_engine::live::Liveness::Live(seen) => {
+                    return Err(Error::AppRunning(format!("Claude Code is running: {seen}")));
+                }
+                dotdir_engine::live::Liveness::Unknown(why) => {
+                    return Err(Error::AppRunning(format!(
+                        "whether Claude Code is running cannot be told: {why}"
+                    )));
+                }
+            }
+        }
+        self.document.update(change).map_err(Error::Store)
+    }
+
+    /// Updates even while Claude Code runs, accepting that its next rewrite may drop this
+    /// change and that this one may drop a change of its own made since our read.
+    #[must_use]
+    pub fn beside_running_app(mut self) -> Self {
+        self.beside_running_app = true;
+        self
+    }
 }
 
 /// A Claude Code data directory.

@@ -266,6 +266,26 @@ fn the_layout_keeps_secrets_out_and_names_its_home() {
     assert!(LAYOUT.journal_exclusions().is_excluded(".credentials.json".as_ref()));
     assert!(LAYOUT.journal_exclusions().is_excluded("projects/-home-u/s.jsonl".as_ref()));
     assert_eq!(LAYOUT.location.dir_name(), Some(".claude"));
+    // Claude Code's own `ide/<port>.lock` holds a token: a secret, never taken for dotdir's
+    // sidecar; dotdir's sidecars are known by their exact names beside a declared file.
+    assert!(LAYOUT.entry_for("ide/41234.lock").is_some_and(|e| e.secret));
+    assert_eq!(
+        LAYOUT.sidecar_of("settings.json.lock"),
+        Some((dotdir_engine::Sidecar::Lock, "settings.json"))
+    );
+    assert_eq!(LAYOUT.sidecar_of("unknown.lock"), None);
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["ide/41234.lock", "settings.json", "settings.json.lock", "unknown.lock"] {
+        fs::create_dir_all(dir.path().join(file).parent().unwrap()).unwrap();
+        fs::write(dir.path().join(file), b"{}").unwrap();
+    }
+    let tree = dotdir_engine::inspect::inspect(dir.path(), &LAYOUT).unwrap();
+    let role = |path: &str| tree.nodes.iter().find(|n| n.relative == path).unwrap().role;
+    use dotdir_engine::inspect::Role;
+    assert_eq!(role("ide/41234.lock"), Role::Declared);
+    assert!(tree.nodes.iter().any(|n| n.relative == "ide/41234.lock" && n.is_secret()));
+    assert_eq!(role("settings.json.lock"), Role::LockSidecar);
+    assert_eq!(role("unknown.lock"), Role::Unknown);
     assert_eq!(project_dir_name(Path::new("/home/u/my.proj")), "-home-u-my-proj");
 }
 
@@ -292,4 +312,126 @@ fn shared_config_updates_are_never_lost_and_start_private() {
     assert_eq!(config.len(), 6 * 20);
     let mode = fs::metadata(home.path().join(".claude.json")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+/// A `claude` stand-in: `python3` under the name `claude` (a symlink), with `HOME` set, so its
+/// default data directory is `<home>/.claude`; runs until its stdin closes.
+fn claude_session(home: &Path, bin: &Path, cwd: &Path) -> std::process::Child {
+    use std::io::BufRead;
+    let claude = bin.join("claude");
+    if !claude.exists() {
+        // The interpreter itself, not a launcher shim that dispatches on its own name.
+        let real = Command::new("python3")
+            .args(["-c", "import os, sys; print(os.path.realpath(sys.executable))"])
+            .output()
+            .unwrap();
+        std::os::unix::fs::symlink(String::from_utf8(real.stdout).unwrap().trim(), &claude)
+            .unwrap();
+    }
+    let mut child = Command::new(&claude)
+        .args(["-c", "import sys; print('ready', flush=True); sys.stdin.read()"])
+        .env("HOME", home)
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    child
+}
+
+fn end(mut child: std::process::Child) {
+    drop(child.stdin.take());
+    child.wait().unwrap();
+}
+
+/// While Claude Code runs on `~/.claude` (found by its name and its environment, or by its
+/// working directory), `shared_config` refuses to rewrite `~/.claude.json`, `check --fix` makes
+/// no racy repair and `restore --force` moves nothing; once it stops, all three work.
+#[test]
+fn a_running_claude_code_is_left_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let dir = home.path().join(".claude");
+    populated(&dir);
+    fs::write(home.path().join(".claude.json"), b"{\"numStartups\": 1}").unwrap();
+    let archive = home.path().join("claude.tar.gz");
+    let backup =
+        run_in(home.path(), &["backup", dir.to_str().unwrap(), "--out", archive.to_str().unwrap()]);
+    assert_eq!(code(&backup), 0, "{}", text(&backup));
+    // The populated transcript ends in a torn line: a repair that rewrites a live transcript.
+    let project = fs::read_dir(dir.join("projects")).unwrap().next().unwrap().unwrap().path();
+    let transcript = project.join("s1.jsonl");
+    let torn = fs::read(&transcript).unwrap();
+
+    // Found by name and environment (working elsewhere), then by working directory (any name).
+    for cwd in [bin.path().to_path_buf(), dir.join("projects")] {
+        let session = claude_session(home.path(), bin.path(), &cwd);
+        let pid = session.id();
+        let error = claude_data::shared_config(home.path())
+            .update(|c| c.insert("k".into(), true.into()))
+            .unwrap_err();
+        assert!(matches!(error, claude_data::Error::AppRunning(_)), "{error}");
+        assert!(error.to_string().contains(&format!("pid {pid}")), "{error}");
+        let fixed = run_in(home.path(), &["check", "--fix", dir.to_str().unwrap()]);
+        assert!(text(&fixed).contains("refused"), "{}", text(&fixed));
+        assert_eq!(fs::read(&transcript).unwrap(), torn, "a live transcript was rewritten");
+        let restored = run_in(
+            home.path(),
+            &["restore", "--force", archive.to_str().unwrap(), dir.to_str().unwrap()],
+        );
+        assert_eq!(code(&restored), 2, "{}", text(&restored));
+        assert!(!home.path().join(".claude.before-restore-1").exists());
+        end(session);
+    }
+    claude_data::shared_config(home.path()).update(|c| c.insert("k".into(), true.into())).unwrap();
+    let fixed = run_in(home.path(), &["check", "--fix", dir.to_str().unwrap()]);
+    assert!(!text(&fixed).contains("refused"), "{}", text(&fixed));
+    assert_ne!(fs::read(&transcript).unwrap(), torn);
+}
+
+/// What an unlocked peer costs, measured: a peer doing Claude Code's unlocked rewrite of
+/// `.claude.json` (read, change, write a temporary file, rename) beside our locked updates with
+/// `beside_running_app`. Printed on every run; the file stays valid JSON throughout.
+#[test]
+fn shared_config_beside_an_unlocked_peer() {
+    let home = tempfile::tempdir().unwrap();
+    fs::write(home.path().join(".claude.json"), b"{}").unwrap();
+    let peer = r#"
+import json, os, sys
+path = sys.argv[1]
+for i in range(300):
+    with open(path) as f:
+        data = json.load(f)
+    data[f"peer{i}"] = True
+    tmp = path + f".tmp.{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", peer])
+        .arg(home.path().join(".claude.json"))
+        .spawn()
+        .unwrap();
+    let config = claude_data::shared_config(home.path()).beside_running_app();
+    for i in 0..300 {
+        config.update(|c| c.insert(format!("ours{i}"), true.into())).unwrap();
+    }
+    assert!(child.wait().unwrap().success());
+    let last = config.read().unwrap().unwrap();
+    let ours = (0..300).filter(|i| last.contains_key(&format!("ours{i}"))).count();
+    let theirs = (0..300).filter(|i| last.contains_key(&format!("peer{i}"))).count();
+    assert!(
+        last.contains_key("ours299") || last.contains_key("peer299"),
+        "the last write is there"
+    );
+    println!(
+        "beside an unlocked peer: {} of our 300 updates and {} of the peer's 300 lost",
+        300 - ours,
+        300 - theirs
+    );
 }

@@ -51,7 +51,7 @@ fn workspace_secrets_and_backup_policies() {
         check(&WORKSPACE_LAYOUT, &p("trajectories/.sync_state.json"), false, Backup::Keep);
         check(&WORKSPACE_LAYOUT, &p("tool_outputs/1__t.txt"), false, Backup::Recreatable);
         check(&WORKSPACE_LAYOUT, &p("updater/state"), false, Backup::Recreatable);
-        check(&WORKSPACE_LAYOUT, &p("conversations.json.lock"), false, Backup::Ephemeral);
+        check(&WORKSPACE_LAYOUT, &p("conversations.json.lock"), false, Backup::Recreatable);
     }
     let cli = WORKSPACE_LAYOUT.entry_for("cli").unwrap();
     assert!(cli.description.contains("cli data dir"), "{}", cli.description);
