@@ -11,6 +11,12 @@
 //!   stale record was reclaimed ([`Previous`]).
 //! - [`probe`] / [`PidLock::probe`]: who holds it ([`Holder`]: pid, payload, alive, locked,
 //!   running), so a second `serve` can attach to the first instead of failing.
+//! - [`Program`]: an application in every form it is launched (console script, `python -m
+//!   module`, a module's script, `uv run`, a node package, declared renamed binaries);
+//!   [`PidLock::launched_as`] counts any of them as the holder.
+//! - [`scan::ProcessTable`]: one read of `/proc` — every process's pids in each pid namespace,
+//!   user, command line, working directory and open files — for telling whether an application
+//!   uses a directory (`dotdir_engine::live`).
 //!
 //! # The protocol
 //! 1. **The OS lock is on a sidecar, `<record>.lock`**, held with `flock(2)` (std's
@@ -101,10 +107,12 @@
 //!   live matching process.
 //! - `flock` on NFS is emulated with byte-range locks and can be lost silently after a server or
 //!   lease problem; keep data directories on local filesystems.
-//! - A record written in another pid namespace (a container) names a pid this namespace cannot
-//!   see: it is judged dead.
-//! - The program match is ollim-bot's substring match over the whole cmdline: an editor open on a
-//!   file under `~/.ollim-bot/` counts as "running" for a record this crate did not stamp.
+//! - [`PidLock`] judges a record in its own pid namespace: a record written in a container names
+//!   a pid this namespace calls something else, and `acquire` judges that. Before rewriting a
+//!   directory, `dotdir_engine::live` matches the record against every process's `NSpid`.
+//! - [`PidLock::program`] is ollim-bot's substring match over the whole cmdline: an editor open on
+//!   a file under `~/.ollim-bot/` counts as "running" for a record this crate did not stamp
+//!   (it fails closed).
 //! - Only the last path component is checked for symlinks (a data directory reached through a
 //!   symlinked parent is fine).
 
