@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--quick] [--json FILE]`: runs the comparison benchmarks and prints, for each
+//! `cargo xtask bench [--quick] [--only BENCH] [--json FILE]`: runs the comparison benchmarks and prints, for each
 //! operation, ours, the peer and the floor from the same run, with the ratios and the target.
 //!
 //! Each criterion group in `benches/` is one operation with the functions `ours`, `peer:<name>`
@@ -91,7 +91,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         env.push((crate::host_runner_var()?, "setarch -R".into()));
     }
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    cargo(&["bench", "-p", "dotdir-benches", "--locked"], &env)?;
+    let mut bench = vec!["bench", "-p", "dotdir-benches", "--locked"];
+    // `--only pidlock`: one bench file (benches/benches/pidlock.rs) instead of all of them.
+    if let Some(only) = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)) {
+        bench.extend(["--bench", only.as_str()]);
+    }
+    cargo(&bench, &env)?;
     let rows = collect(&criterion_dir)?;
     print_table(&rows);
     print_scaling(&rows);

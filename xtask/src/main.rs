@@ -3,7 +3,7 @@
 //! - `ci`: fmt check, clippy `-D warnings`, tests (nextest when installed) and doctests, the tests
 //!   again with the wall clock three years ahead (an `LD_PRELOAD` shim), docs with warnings denied, all
 //!   `--locked`, then the power-cut test and the bounded harnesses.
-//! - `bench [--quick] [--json FILE]`: the comparison benchmarks as one table of ratios.
+//! - `bench [--quick] [--only BENCH] [--json FILE]`: the comparison benchmarks as one table of ratios.
 //! - `torture [--kills N] [--seconds S] [--layout ollim|omicos|both]`: SIGKILL a worker at random
 //!   and verify every invariant (omicos: account switching with a random next actor).
 //! - `accounts [--full]`: the omicos account protocol as a model: every crash point × every
@@ -45,7 +45,7 @@ fn main() -> Result<()> {
         Some("torture") => torture::run(&args[1..]),
         Some("torture-child") => torture::child(&args[1..]),
         _ => bail!(
-            "usage: cargo xtask ci | bench [--quick] [--json FILE] | torture [--kills N] [--seconds S] [--layout L] | fuzz [--seconds S] | faults | accounts [--full] | hostile | powercut | coarse"
+            "usage: cargo xtask ci | bench [--quick] [--only BENCH] [--json FILE] | torture [--kills N] [--seconds S] [--layout L] | fuzz [--seconds S] | faults | accounts [--full] | hostile | powercut | coarse"
         ),
     }
 }

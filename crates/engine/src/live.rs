@@ -156,6 +156,19 @@ fn judge(
     unknown.map_or(Liveness::Stopped, Liveness::Unknown)
 }
 
+/// Whether the pid record `record` (relative to `root`) names a live holder, judged on `table`
+/// as [`liveness`] judges it: dotdir's lock, the program's name or a launch form, or a process in
+/// any pid namespace calling itself that pid and using this directory.
+pub fn record_holder(
+    table: &ProcessTable,
+    root: &Path,
+    layout: &Layout,
+    record: &str,
+    program: Option<Program>,
+) -> Liveness {
+    by_record(table, root, layout, record, program)
+}
+
 /// What the pid record `record` says, checked against the processes.
 fn by_record(
     table: &ProcessTable,

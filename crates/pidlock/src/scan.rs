@@ -23,7 +23,7 @@ pub struct Process {
     /// Its pid in each pid namespace it is in, this one's first (`NSpid:`): the last is the pid
     /// the process sees for itself, and writes into a pid record (in a container, often `1`).
     pub ns_pids: Vec<u32>,
-    /// Its real user id, when readable.
+    /// Its user: the owner of `/proc/<pid>` (its effective user id).
     pub uid: Option<u32>,
     /// Its command line (empty for a kernel thread; `None` when unreadable).
     pub argv: Option<Vec<String>>,
@@ -131,13 +131,19 @@ impl ProcessTable {
 }
 
 fn read_process(dir: &Path, pid: u32) -> Option<Process> {
+    use std::os::unix::fs::MetadataExt;
     // A process that exits while it is read is left out: it holds nothing any more.
-    let status = fs::read_to_string(dir.join("status")).ok()?;
-    let uid = status
-        .lines()
-        .find_map(|line| line.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_ascii_whitespace().next()?.parse().ok());
-    let mut ns_pids = dotdir_atomic_store::namespace_pids(&status);
+    let uid = Some(fs::metadata(dir).ok()?.uid());
+    // Its pids in nested namespaces (`NSpid:` of its status, the costliest file to read) only
+    // for a process outside this pid namespace: inside it, its pid is its only one.
+    let own = dotdir_atomic_store::own_pid_namespace();
+    let name = pid.to_string();
+    let mut ns_pids = match dotdir_atomic_store::pid_namespace(&name) {
+        Some(ns) if Some(ns) == own => Vec::new(),
+        _ => fs::read_to_string(dir.join("status"))
+            .map(|status| dotdir_atomic_store::namespace_pids(&status))
+            .unwrap_or_default(),
+    };
     if ns_pids.is_empty() {
         ns_pids.push(pid);
     }

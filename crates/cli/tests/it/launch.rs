@@ -174,6 +174,10 @@ fn a_bot_in_its_own_pid_namespace_is_seen_through_its_record() {
         &[("STANDIN_ROOT", &bot.dir)],
     );
     assert_eq!(fs::read_to_string(bot.dir.join("state/bot.pid")).unwrap(), "1");
+    // `check` does not call the live bot's record stale either.
+    let checked = Env::new().run(&["check", "--json", bot.dir.to_str().unwrap()]);
+    let kinds = crate::problems(&json(&checked));
+    assert!(!kinds.iter().any(|(kind, _)| kind == "stale-lock"), "{kinds:?}");
     bot.assert_untouched_by_fix_and_restore("is named by state/bot.pid");
     stop(app);
     bot.assert_repaired_once_stopped();

@@ -281,6 +281,33 @@ pub fn check_tree(tree: &Tree, options: &Options) -> Report {
     if tree.has_git() {
         check_git(tree, &mut problems);
     }
+    // A record the pid lock calls stale (its pid is dead or another program here) may still
+    // name the app: in a container's pid namespace, or under another launch. Only a holder
+    // proven dead makes it stale.
+    let stale = problems.iter().filter(|p| p.kind == ProblemKind::StaleLock).count();
+    if stale > 0 {
+        let table = dotdir_pidlock::scan::ProcessTable::read();
+        problems.retain_mut(|problem| {
+            if problem.kind != ProblemKind::StaleLock {
+                return true;
+            }
+            let verdict = live::record_holder(
+                &table,
+                &tree.root,
+                &tree.layout,
+                &problem.path,
+                options.program,
+            );
+            match verdict {
+                Liveness::Live(_) => false,
+                Liveness::Unknown(why) => {
+                    problem.message = format!("cannot tell whether the lock is held: {why}");
+                    true
+                }
+                Liveness::Stopped => true,
+            }
+        });
+    }
     // Errors first: what matters most is read first, in text and JSON alike.
     problems.sort_by(|a, b| {
         b.severity
