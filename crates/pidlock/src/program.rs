@@ -4,8 +4,8 @@
 /// The program a data directory's application runs as, in every way it is really launched.
 ///
 /// A command line (`argv`) is the program's when:
-/// - its executable is one of [`Program::names`] (`ollim-bot`, `/venv/bin/ollim-bot`, a renamed
-///   binary the layout declares);
+/// - its executable is its [`Program::name`] or one of its [`Program::aliases`] (`ollim-bot`,
+///   `/venv/bin/ollim-bot`, a renamed binary the layout declares);
 /// - it is an interpreter (`python3`, `/venv/bin/python`, `node`, `bun`, `deno`, `ruby`, …) whose
 ///   script is one of the names (a console script: the kernel runs `python /venv/bin/ollim-bot`),
 ///   whose `-m` module is one of [`Program::modules`] or inside it (`python -m ollim_bot.main`),
