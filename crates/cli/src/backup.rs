@@ -80,7 +80,7 @@ pub(crate) fn run(
     let mut stdout = io::stdout().lock();
     if list {
         if json {
-            writeln!(stdout, "{}", serde_json::to_string_pretty(&selection_json(&selection))?)?;
+            crate::print_json(&mut stdout, "backup", Some(&selection.root), selection_json(&selection))?;
         } else {
             render_list(&mut stdout, &selection, style)?;
         }
@@ -114,14 +114,14 @@ pub(crate) fn run(
         let mut value = selection_json(&selection);
         value["archive"] = json!(out.display().to_string());
         value["archive_bytes"] = json!(written.archive_bytes);
-        value["verified_files"] = json!(written.files);
+        value["verified"] = json!(written.files == selection.files.len());
         value["swept"] = swept_json(&swept);
         value["torn"] = written
             .torn
             .iter()
             .map(|(path, bytes)| json!({"path": path, "bytes": bytes}))
             .collect();
-        writeln!(stdout, "{}", serde_json::to_string_pretty(&value)?)?;
+        crate::print_json(&mut stdout, "backup", Some(&selection.root), value)?;
     } else {
         writeln!(
             stdout,
@@ -211,10 +211,10 @@ pub(crate) fn swept_json(swept: &[Leftover]) -> Value {
 fn selection_json(selection: &Selection) -> Value {
     json!({
         "layout": selection.layout,
-        "root": selection.root.display().to_string(),
-        "files": selection.files.iter().map(|f| json!({"path": f.relative, "size": f.size})).collect::<Vec<_>>(),
+        "files": selection.files.len(),
+        "bytes": selection.total_bytes(),
+        "included": selection.files.iter().map(|f| json!({"path": f.relative, "bytes": f.size})).collect::<Vec<_>>(),
         "skipped": selection.skipped.iter().map(|s| json!({"path": s.relative, "reason": s.reason.label()})).collect::<Vec<_>>(),
-        "total_bytes": selection.total_bytes(),
     })
 }
 
@@ -345,7 +345,7 @@ pub(crate) fn verify(
                     "verified": false,
                     "error": message,
                 });
-                writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+                crate::print_json(&mut out, "verify", None, value)?;
             } else {
                 writeln!(
                     io::stderr().lock(),
@@ -366,7 +366,7 @@ pub(crate) fn verify(
             "bytes": bytes,
             "verified": true,
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        crate::print_json(&mut out, "verify", None, value)?;
     } else {
         writeln!(
             out,
@@ -454,7 +454,6 @@ pub(crate) fn restore(
     if json {
         let value = json!({
             "archive": archive.display().to_string(),
-            "dir": dir.display().to_string(),
             "layout": manifest.layout,
             "files": restored.files,
             "bytes": restored.bytes,
@@ -463,7 +462,7 @@ pub(crate) fn restore(
             "swept": swept_json(&restored.swept),
             "recreate": restored.secrets,
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        crate::print_json(&mut out, "restore", Some(dir), value)?;
     } else {
         writeln!(
             out,
@@ -483,10 +482,25 @@ pub(crate) fn restore(
             )?;
         }
         if let Some(aside) = &restored.moved_aside {
-            writeln!(out, "the directory that was there is kept at {}", aside.display())?;
+            writeln!(
+                out,
+                "the directory that was there is kept at {} (dotdir never deletes it; `check` lists it until you do)",
+                style::clean(&aside.display().to_string())
+            )?;
         }
         if !restored.secrets.is_empty() {
-            writeln!(out, "never backed up, re-create them (log in again, redo the OAuth flow):")?;
+            match &restored.moved_aside {
+                // The secrets that were there are still valid: copy them back, no new login.
+                Some(aside) => writeln!(
+                    out,
+                    "never backed up; copy them back from {} (keep their 0600 mode), or re-create them (log in again, redo the OAuth flow):",
+                    style::clean(&aside.display().to_string())
+                )?,
+                None => writeln!(
+                    out,
+                    "never backed up, re-create them (log in again, redo the OAuth flow):"
+                )?,
+            }
             for secret in &restored.secrets {
                 writeln!(out, "  {}", style::clean(secret))?;
             }

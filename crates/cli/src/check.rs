@@ -63,8 +63,12 @@ pub(crate) fn run(
         }
     }
     if json {
-        let document = if targets.named { documents.remove(0) } else { Value::Array(documents) };
-        writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+        match targets.list.as_slice() {
+            [target] if targets.named => {
+                crate::print_json(&mut out, "check", Some(&target.dir), documents.remove(0))?;
+            }
+            _ => crate::print_json(&mut out, "check", None, json!({"directories": documents}))?,
+        }
     }
     Ok(outcome)
 }

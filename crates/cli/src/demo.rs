@@ -99,7 +99,7 @@ pub(crate) fn run(dir: Option<&Path>, json: bool, style: &Style) -> Result<Outco
             "directories": documents,
             "crash": recovery,
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        crate::print_json(&mut out, "demo", Some(&root), value)?;
     } else {
         match &temp {
             Some(_) => writeln!(

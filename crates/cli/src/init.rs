@@ -66,7 +66,7 @@ pub(crate) fn run(
             "git": if had_git { "existing" } else { "initialised" },
             "problems": report.problems.iter().map(crate::check::problem_json).collect::<Vec<_>>(),
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        crate::print_json(&mut out, "init", Some(dir), value)?;
     } else {
         writeln!(
             out,

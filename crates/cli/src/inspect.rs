@@ -49,8 +49,12 @@ pub(crate) fn run(targets: Targets, all: bool, json: bool, style: &Style) -> Res
         }
     }
     if json {
-        let document = if targets.named { documents.remove(0) } else { Value::Array(documents) };
-        writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+        match targets.list.as_slice() {
+            [target] if targets.named => {
+                crate::print_json(&mut out, "inspect", Some(&target.dir), documents.remove(0))?;
+            }
+            _ => crate::print_json(&mut out, "inspect", None, json!({"directories": documents}))?,
+        }
     }
     // Inspecting only shows; `dotdir check` judges.
     Ok(Outcome::Clean)

@@ -168,7 +168,28 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let matches = self.command().get_matches_from(args);
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        let matches = match self.command().try_get_matches_from(&args) {
+            Ok(matches) => matches,
+            // A usage error is a JSON document too when `--json` was asked for (help and
+            // version are not errors).
+            Err(error)
+                if args.iter().any(|a| a == "--json")
+                    && !matches!(
+                        error.kind(),
+                        clap::error::ErrorKind::DisplayHelp
+                            | clap::error::ErrorKind::DisplayVersion
+                            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                    ) =>
+            {
+                let message = error.render().to_string();
+                let message = message.trim().trim_start_matches("error: ").to_owned();
+                let document = serde_json::json!({"error": message, "causes": [], "usage": true});
+                let _ = print_json(&mut std::io::stdout().lock(), "usage", None, document);
+                return ExitCode::from(2);
+            }
+            Err(error) => error.exit(),
+        };
         let cli = match Args::from_arg_matches(&matches) {
             Ok(cli) => cli,
             Err(error) => error.exit(),
@@ -176,8 +197,9 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
         let start_hint = self.demo.then(|| format!("run `{} demo` to see a sample", self.name));
         let layouts = Layouts { all: self.layouts.clone(), start_hint, command: self.name };
         let style = style::Style::new(cli.color, self.name);
+        let name = cli.command.name();
         let result = self.dispatch(&layouts, cli.command, cli.json, &style);
-        finish(result, cli.json, &style)
+        finish(result, cli.json.then_some(name), &style)
     }
 
     fn dispatch(
@@ -412,6 +434,23 @@ enum Command {
     },
 }
 
+impl Command {
+    /// The command's name, as `--json` documents carry it (`"command"`).
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Demo { .. } => "demo",
+            Command::Inspect { .. } => "inspect",
+            Command::Check { .. } => "check",
+            Command::Backup { verify: Some(_), .. } => "verify",
+            Command::Backup { .. } => "backup",
+            Command::Restore { .. } => "restore",
+            Command::Init { .. } => "init",
+            Command::Push { .. } => "push",
+            Command::Clone { .. } => "clone",
+        }
+    }
+}
+
 /// What a command found: decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -419,8 +458,42 @@ enum Outcome {
     Problems,
 }
 
+/// The version of the shape of every `--json` document, described by `docs/json-schema.json`.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// Prints one `--json` document: an object that opens with `"schema"` (its version),
+/// `"command"` and `"root"` (the data directory, `null` when the command has none or works on
+/// several, which are then in `"directories"`), then the command's own fields.
+pub(crate) fn print_json(
+    out: &mut impl Write,
+    command: &str,
+    root: Option<&std::path::Path>,
+    fields: serde_json::Value,
+) -> anyhow::Result<()> {
+    let mut document = serde_json::Map::new();
+    document.insert("schema".into(), JSON_SCHEMA_VERSION.into());
+    document.insert("command".into(), command.into());
+    document.insert(
+        "root".into(),
+        root.map_or(serde_json::Value::Null, |r| r.display().to_string().into()),
+    );
+    if let serde_json::Value::Object(fields) = fields {
+        for (key, value) in fields {
+            if key != "root" {
+                document.insert(key, value);
+            }
+        }
+    }
+    writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::Value::Object(document))?)?;
+    Ok(())
+}
+
 /// The exit code of a command's result, with the error printed (as JSON under `--json`).
-fn finish(result: anyhow::Result<Outcome>, json: bool, style: &style::Style) -> ExitCode {
+fn finish(
+    result: anyhow::Result<Outcome>,
+    json: Option<&str>,
+    style: &style::Style,
+) -> ExitCode {
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
@@ -435,13 +508,13 @@ fn finish(result: anyhow::Result<Outcome>, json: bool, style: &style::Style) -> 
         }
         // Every message is redacted once more: no credential in a URL is ever printed, whoever
         // quoted it.
-        Err(error) if json => {
+        Err(error) if let Some(command) = json => {
             // Scripts read stdout: the error is a JSON document there too.
             let causes: Vec<String> =
                 error.chain().map(|e| dotdir_git_journal::redact_text(&e.to_string())).collect();
             let message = dotdir_git_journal::redact_text(&format!("{error:#}"));
             let document = serde_json::json!({"error": message, "causes": causes});
-            let _ = writeln!(std::io::stdout().lock(), "{document:#}");
+            let _ = print_json(&mut std::io::stdout().lock(), command, None, document);
             ExitCode::from(2)
         }
         Err(error) => {

@@ -79,6 +79,22 @@ fn require_journal(layout: &Layout, style: &Style) -> Result<()> {
 }
 
 /// `push [DIR] [--to URL] [--remote NAME]`.
+/// The files present in the directory that git does not carry but a backup does
+/// ([`dotdir_engine::Layout::not_in_git`]), with what each is.
+fn left_behind(target: &crate::layouts::Target) -> Result<Vec<(String, &'static str)>> {
+    let tree = dotdir_engine::inspect::inspect(&target.dir, target.layout)?;
+    let kept: Vec<&'static dotdir_engine::Entry> = target.layout.not_in_git().collect();
+    Ok(tree
+        .nodes
+        .iter()
+        .filter(|n| n.kind == dotdir_engine::inspect::NodeKind::File && n.direct)
+        .filter_map(|n| {
+            let entry = n.entry?;
+            kept.iter().any(|k| std::ptr::eq(*k, entry)).then(|| (n.relative.clone(), entry.description))
+        })
+        .collect())
+}
+
 pub(crate) fn push(
     targets: Targets,
     to: Option<&str>,
@@ -134,15 +150,34 @@ pub(crate) fn push(
     match pushed {
         Ok(()) => {
             let branch = journal.current_branch()?.unwrap_or_default();
+            let left = left_behind(target)?;
             if json {
-                let value = json!({"pushed": true, "remote": remote, "url": url, "branch": branch});
-                writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+                let value = json!({
+                    "pushed": true,
+                    "remote": remote,
+                    "url": url,
+                    "branch": branch,
+                    "not_in_git": left.iter().map(|(path, what)| json!({"path": path, "description": what})).collect::<Vec<_>>(),
+                });
+                crate::print_json(&mut out, "push", Some(&target.dir), value)?;
             } else {
                 writeln!(
                     out,
                     "{} {branch} to {remote} ({url}): every commit sent was audited, no excluded path",
                     style.good("pushed")
                 )?;
+                if !left.is_empty() {
+                    writeln!(
+                        out,
+                        "  not in git, so not pushed ({}); to move them, `{} backup` here and `{} restore` there:",
+                        style::plural(left.len(), "file", "files"),
+                        style.command,
+                        style.command
+                    )?;
+                    for (path, what) in &left {
+                        writeln!(out, "    {}  ({what})", style::clean(path))?;
+                    }
+                }
             }
             Ok(Outcome::Clean)
         }
@@ -153,7 +188,7 @@ pub(crate) fn push(
                     .map(|l| json!({"commit": l.commit, "summary": l.summary, "path": l.path, "pattern": l.pattern, "same_as": l.same_as}))
                     .collect();
                 let value = json!({"pushed": false, "remote": remote, "url": url, "leaks": leaks});
-                writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+                crate::print_json(&mut out, "push", Some(&target.dir), value)?;
             } else {
                 writeln!(
                     out,
@@ -323,20 +358,21 @@ pub(crate) fn clone(
         .into_iter()
         .map(|e| (e.pattern, if e.secret { "secret" } else { "ephemeral state" }))
         .collect();
+    let not_in_git: Vec<&dotdir_engine::Entry> = layout.not_in_git().collect();
     let report =
         dotdir_engine::check::check(dir, layout, &dotdir_engine::check::Options::default())?;
     let mut out = std::io::stdout().lock();
     if json {
         let value = json!({
             "url": url,
-            "dir": dir.display().to_string(),
             "layout": layout.name,
             "created": created,
             "recreate": recreate.iter().map(|(p, why)| json!({"path": p, "kind": why})).collect::<Vec<_>>(),
+            "not_in_git": not_in_git.iter().map(|e| json!({"path": e.pattern, "description": e.description})).collect::<Vec<_>>(),
             "excluded_in_history": leaks.iter().map(|l| json!({"commit": l.commit, "path": l.path})).collect::<Vec<_>>(),
             "problems": report.problems.iter().map(crate::check::problem_json).collect::<Vec<_>>(),
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        crate::print_json(&mut out, "clone", Some(dir), value)?;
     } else {
         writeln!(
             out,
@@ -355,6 +391,16 @@ pub(crate) fn clone(
             )?;
             for (path, why) in &recreate {
                 writeln!(out, "    {path}  ({why})")?;
+            }
+        }
+        if !not_in_git.is_empty() {
+            writeln!(
+                out,
+                "  not in git, so not cloned: copy them over from the old machine, or move the whole directory with `{} backup` there and `{} restore` here instead:",
+                style.command, style.command
+            )?;
+            for entry in &not_in_git {
+                writeln!(out, "    {}  ({})", entry.pattern, entry.description)?;
             }
         }
         for leak in &leaks {

@@ -758,6 +758,16 @@ impl Layout {
 
     /// The files git never carries and `root` lacks, to re-create on a new machine (log in
     /// again, start the application): every literal secret or ephemeral entry that is not there.
+    /// The entries git does not carry but a backup does: untracked, not secret, kept
+    /// ([`Backup::Keep`]) — the user's settings and state a `push` + `clone` leaves behind and
+    /// `backup` + `restore` moves (ollim-bot's `state/config.json`, `state/sessions.json`, its
+    /// edited agent specs).
+    pub fn not_in_git(&self) -> impl Iterator<Item = &'static Entry> {
+        self.all_entries().filter(|e| {
+            e.git == Git::Excluded && !e.secret && e.backup == Backup::Keep && e.kind == Kind::File
+        })
+    }
+
     pub fn to_recreate(&self, root: &Path) -> Vec<&'static Entry> {
         self.all_entries()
             .filter(|e| e.secret || e.backup == Backup::Ephemeral)

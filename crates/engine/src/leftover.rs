@@ -241,6 +241,34 @@ pub fn beside(root: &Path) -> Result<Vec<Leftover>, Error> {
     Ok(found)
 }
 
+/// The directories `restore --force` moved aside beside `root` (`<name>.before-restore-<n>`),
+/// with the sizes of the files in them: each may hold secrets and state the backup did not.
+/// Never removed by dotdir.
+pub fn previous_dirs(root: &Path) -> Vec<(PathBuf, u64)> {
+    let mut found = Vec::new();
+    for (parent, name) in places(root) {
+        let mut prefix = name.as_bytes().to_vec();
+        prefix.extend_from_slice(b".before-restore-");
+        let Ok(entries) = fs::read_dir(&parent) else { continue };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let Some(n) = file_name.as_bytes().strip_prefix(prefix.as_slice()) else { continue };
+            let path = entry.path();
+            if n.is_empty()
+                || !n.iter().all(u8::is_ascii_digit)
+                || !path.symlink_metadata().is_ok_and(|m| m.is_dir())
+                || found.iter().any(|(p, _)| p == &path)
+            {
+                continue;
+            }
+            let bytes = size_of_tree(&path);
+            found.push((path, bytes));
+        }
+    }
+    found.sort();
+    found
+}
+
 /// `(parent, name)` of `root` as given (made absolute) and as resolved.
 fn places(root: &Path) -> Vec<(PathBuf, OsString)> {
     let mut places: Vec<(PathBuf, OsString)> = Vec::new();

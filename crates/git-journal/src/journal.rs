@@ -352,6 +352,29 @@ impl Journal {
         Ok(journal)
     }
 
+    /// Opens the repository of `dir` only to read it, as `dotdir check` does: nothing is
+    /// created, initialised, locked, swept or written, so it works on a directory the caller may
+    /// only read. A directory without a repository of its own is an error, never a new one.
+    /// Reading methods work; a commit through it is refused by git's own checks or writes.
+    pub fn open_read_only(dir: impl AsRef<Path>, options: JournalOptions) -> Result<Journal> {
+        let given = dir.as_ref();
+        let dir = given.canonicalize().map_err(IoError::on(Step::Resolve, given))?;
+        refuse_git_link(&dir)?;
+        let repo =
+            Repository::open_ext(&dir, RepositoryOpenFlags::NO_SEARCH, std::iter::empty::<&OsStr>())
+                .map_err(Error::git(Step::Open, &dir))?;
+        let repo = check_work_tree(repo, &dir)?;
+        let git_dir = repo.path().to_path_buf();
+        Ok(Journal {
+            given_dir: std::path::absolute(given).unwrap_or_else(|_| dir.clone()),
+            dir,
+            git_dir,
+            options: JournalOptions { manage_gitignore: false, ..options },
+            repo: Mutex::new(repo),
+            auto_push: crate::remote::AutoPush::default(),
+        })
+    }
+
     /// The directory (the top of the work tree), with symbolic links resolved.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -933,10 +956,10 @@ fn changed_paths(repo: &Repository, dir: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
-    // A `.git` that is a file (`gitdir: <elsewhere>`, a worktree's or a submodule's link) or a
-    // symlink would point the journal at another repository: its branch moved, its index
-    // rewritten. A data directory's repository is always its own `.git` directory.
+/// A `.git` that is a file (`gitdir: <elsewhere>`, a worktree's or a submodule's link) or a
+/// symlink would point the journal at another repository: its branch moved, its index
+/// rewritten. A data directory's repository is always its own `.git` directory.
+fn refuse_git_link(dir: &Path) -> Result<()> {
     if let Ok(meta) = fs::symlink_metadata(dir.join(".git"))
         && !meta.is_dir()
     {
@@ -945,6 +968,11 @@ fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
             reason: ".git is not a directory (a `gitdir:` file or a link pointing at another repository): refused; move it aside".to_owned(),
         });
     }
+    Ok(())
+}
+
+fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
+    refuse_git_link(dir)?;
     let open =
         || Repository::open_ext(dir, RepositoryOpenFlags::NO_SEARCH, std::iter::empty::<&OsStr>());
     if let Ok(repo) = open() {

@@ -376,6 +376,8 @@ fn backup_refuses_stdout_other_formats_and_a_tampered_archive_is_caught() {
 #[test]
 fn restore_needs_an_empty_directory_or_force_and_keeps_what_was_there() {
     let (temp, dir) = crate::fixture("typical");
+    // A secret, which the backup leaves out.
+    fs::write(dir.join("state/token.json"), b"{\"t\": 1}").unwrap();
     let env = Env::new();
     let archive = temp.path().join("b.tar.gz");
     assert_eq!(
@@ -407,6 +409,17 @@ fn restore_needs_an_empty_directory_or_force_and_keeps_what_was_there() {
     assert_eq!(code(&forced), 0, "{}", stderr(&forced));
     assert_eq!(fs::read(temp.path().join("t.before-restore-1/mine.txt")).unwrap(), b"precious");
     assert!(target.join("state/sessions.json").exists());
+    // It says where the old directory went, and where the secrets it did not restore still are.
+    let said = stdout(&forced);
+    assert!(said.contains("kept at") && said.contains("t.before-restore-1"), "{said}");
+    assert!(said.contains("copy them back from"), "{said}");
+    // `check` keeps saying so until the person deletes it.
+    let checked = env.run(&["check", "--json", target.to_str().unwrap()]);
+    let found = crate::problems(&json(&checked));
+    assert!(
+        found.contains(&("previous-directory".to_owned(), "../t.before-restore-1".to_owned())),
+        "{found:?}"
+    );
     // Never over a directory whose application runs (its pid record names a live ollim-bot).
     let mut bot = std::process::Command::new("python3")
         .args(["-c", "import time; time.sleep(60)", "ollim-bot"])

@@ -87,6 +87,10 @@ fn push_then_clone_gives_every_tracked_file_back_and_no_secret() {
 
     let output = env.run(&["push", ollim.to_str().unwrap(), "--to", &url]);
     assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    // What git does not carry is said before anyone relies on the remote: the user's settings.
+    assert!(ollim.join("state/config.json").exists());
+    let said = stdout(&output);
+    assert!(said.contains("not in git, so not pushed") && said.contains("state/config.json"), "{said}");
     // The URL is remembered: a second push needs none.
     let output = env.run(&["push", ollim.to_str().unwrap()]);
     assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
@@ -95,6 +99,10 @@ fn push_then_clone_gives_every_tracked_file_back_and_no_secret() {
     let output = env.run(&["clone", &url, clone.to_str().unwrap()]);
     assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
     let listed = stdout(&output);
+    assert!(
+        listed.contains("not in git, so not cloned") && listed.contains("state/config.json"),
+        "{listed}"
+    );
     for secret in ["state/token.json", "state/credentials.json"] {
         assert!(listed.contains(secret), "{secret} is not listed to re-create:\n{listed}");
         assert!(!clone.join(secret).exists(), "{secret} came back");

@@ -85,3 +85,59 @@ fn effective_uid() -> u32 {
     let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
     line.split_whitespace().nth(2).unwrap().parse().unwrap()
 }
+
+/// Every path under `dir` with its size and modification time.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)> {
+    walk(dir)
+        .into_iter()
+        .map(|p| {
+            let meta = fs::symlink_metadata(&p).unwrap();
+            (p, meta.len(), meta.modified().unwrap())
+        })
+        .collect()
+}
+
+/// `check` needs no write access: run by another user it takes no lock, writes no index and
+/// creates nothing, and a repository it may not read is "cannot read", never a tracked secret.
+#[test]
+fn check_as_another_user_writes_nothing_and_says_what_it_cannot_read() {
+    assert_eq!(effective_uid(), 0, "this test runs the binary as nobody: it needs root");
+    let env = Env::new();
+    let temp = tempfile::tempdir().unwrap();
+    let [dir, ..] = crate::demo_dirs(&env, temp.path());
+    for entry in walk(temp.path()) {
+        chmod(&entry, if entry.is_dir() { 0o755 } else { 0o644 });
+    }
+    chmod(&dir.join(".git"), 0o700);
+    let exe = temp.path().join("dotdir");
+    fs::copy(env!("CARGO_BIN_EXE_dotdir"), &exe).unwrap();
+    chmod(&exe, 0o755);
+    chmod(env.home.path(), 0o755);
+    let run = |args: &[&str]| {
+        std::process::Command::new(&exe)
+            .args(args)
+            .current_dir(env.home.path())
+            .env("HOME", env.home.path())
+            .env("DOTDIR_NOW", crate::NOW)
+            .env("NO_COLOR", "1")
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .output()
+            .unwrap()
+    };
+    let before = snapshot(temp.path());
+    let output = run(&["check", dir.to_str().unwrap()]);
+    let text = stdout(&output);
+    assert!(text.contains("cannot read the git repository"), "{text}");
+    assert!(!text.contains("tracked-secret") && !text.contains("rotate"), "{text}");
+    assert_eq!(snapshot(temp.path()), before, "check wrote something");
+    // With the repository readable too, it still writes nothing.
+    for entry in walk(&dir.join(".git")) {
+        chmod(&entry, if entry.is_dir() { 0o755 } else { 0o644 });
+    }
+    let before = snapshot(temp.path());
+    let output = run(&["check", "--json", dir.to_str().unwrap()]);
+    let found = problems(&json(&output));
+    assert!(!found.iter().any(|(kind, _)| kind == "tracked-secret"), "{found:?}");
+    assert_eq!(snapshot(temp.path()), before, "check wrote something");
+}

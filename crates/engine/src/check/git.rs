@@ -68,7 +68,7 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
             format!("the last push to {} failed: {}", status.remote, status.error),
         ));
     }
-    let uncommitted = open_journal(&tree.root, &tree.layout)
+    let uncommitted = read_journal(&tree.root, &tree.layout)
         .and_then(|journal| Ok((journal.head()?.is_none(), journal.uncommitted()?)));
     match uncommitted {
         // A repository without a commit yet (as the reference leaves it at start-up): one
@@ -96,22 +96,27 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
                 );
             }
         }
-        Err(error) => problems.push(Problem::new(
-            ProblemKind::UncommittedChange,
-            ".git",
-            format!(
-                "cannot read the git repository to look for uncommitted changes: {}",
-                crate::error_chain(&error)
-            ),
-        )),
+        // What cannot be read is said as such (another user's repository, a permission), never
+        // as a finding it did not make.
+        Err(error) => {
+            problems.push(Problem::new(
+                ProblemKind::Unreadable,
+                ".git",
+                format!(
+                    "cannot read the git repository (uncommitted changes and tracked secrets are not checked): {}",
+                    crate::error_chain(&error)
+                ),
+            ));
+            return;
+        }
     }
     let tracked = match tracked_exclusions(tree) {
         Ok(tracked) => tracked,
         Err(message) => {
             problems.push(Problem::new(
-                ProblemKind::TrackedSecret,
+                ProblemKind::Unreadable,
                 ".git",
-                format!("cannot read the git repository to look for tracked secrets: {message}"),
+                format!("cannot read the git repository (tracked secrets are not checked): {message}"),
             ));
             return;
         }
@@ -176,7 +181,7 @@ pub(super) fn sample_path(pattern: &str) -> Option<String> {
 /// Any other path not ignored is one `missing-gitignore` warning, unless the block itself is
 /// already reported (`block_current` false), whose repair covers it.
 fn check_ignored(tree: &Tree, block_current: bool, problems: &mut Vec<Problem>) {
-    let Ok(journal) = open_journal(&tree.root, &tree.layout) else { return };
+    let Ok(journal) = read_journal(&tree.root, &tree.layout) else { return };
     let mut paths: Vec<(String, &Entry)> = Vec::new();
     for entry in tree.layout.all_entries().filter(|e| e.git == Git::Excluded) {
         let pattern = entry.pattern.trim_start_matches('/');
@@ -257,8 +262,17 @@ fn git_check_ignore(root: &Path, rel: &str) -> Option<bool> {
 
 /// Excluded paths git tracks anyway, from the journal's audit (HEAD's tree and the index).
 pub(super) fn tracked_exclusions(tree: &Tree) -> Result<Vec<PathBuf>, String> {
-    let journal = open_journal(&tree.root, &tree.layout).map_err(|e| crate::error_chain(&e))?;
+    let journal = read_journal(&tree.root, &tree.layout).map_err(|e| crate::error_chain(&e))?;
     journal.audit().map_err(|e| crate::error_chain(&e))
+}
+
+/// The data directory's journal, opened only to read it: `check` without `--fix` needs no
+/// write access (no lock, no sweep, no index write), so another user can check a directory.
+fn read_journal(
+    root: &Path,
+    layout: &Layout,
+) -> Result<dotdir_git_journal::Journal, dotdir_git_journal::Error> {
+    dotdir_git_journal::Journal::open_read_only(root, layout.journal_options())
 }
 
 /// The data directory's journal with the layout's exclusions, touching nothing on open (no

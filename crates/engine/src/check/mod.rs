@@ -248,26 +248,38 @@ pub fn check(root: &Path, layout: &Layout, options: &Options) -> Result<Report, 
 /// its parent): `orphan-temp` problems, fixable by removing them.
 fn leftovers_beside(root: &Path) -> Result<Vec<Problem>, Error> {
     let parent = std::path::absolute(root).ok().and_then(|r| r.parent().map(Path::to_path_buf));
-    Ok(crate::leftover::beside(root)?
+    let beside = |path: &Path| {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        match (&parent, path.parent()) {
+            (Some(parent), Some(at)) if parent == at => format!("../{name}"),
+            _ => path.display().to_string(),
+        }
+    };
+    let mut problems: Vec<Problem> = crate::leftover::previous_dirs(root)
         .into_iter()
-        .map(|leftover| {
-            let name = leftover.path.file_name().unwrap_or_default().to_string_lossy();
-            let relative = match (&parent, leftover.path.parent()) {
-                (Some(parent), Some(at)) if parent == at => format!("../{name}"),
-                _ => leftover.path.display().to_string(),
-            };
+        .map(|(path, bytes)| {
             Problem::new(
-                ProblemKind::OrphanTemp,
-                &relative,
+                ProblemKind::PreviousDirectory,
+                &beside(&path),
                 format!(
-                    "{} beside the data directory ({} bytes): no restore holds its lock",
-                    leftover.kind.describe(),
-                    leftover.bytes
+                    "the directory `restore --force` moved aside ({bytes} bytes): it may hold secrets and untracked state the backup did not"
                 ),
             )
-            .fix_with(Action::RemoveStaging { bytes: leftover.bytes }, &leftover.path)
         })
-        .collect())
+        .collect();
+    problems.extend(crate::leftover::beside(root)?.into_iter().map(|leftover| {
+        Problem::new(
+            ProblemKind::OrphanTemp,
+            &beside(&leftover.path),
+            format!(
+                "{} beside the data directory ({} bytes): no restore holds its lock",
+                leftover.kind.describe(),
+                leftover.bytes
+            ),
+        )
+        .fix_with(Action::RemoveStaging { bytes: leftover.bytes }, &leftover.path)
+    }));
+    Ok(problems)
 }
 
 /// Checks an already classified tree.

@@ -68,13 +68,17 @@ pub enum ProblemKind {
     /// (`.git/dotdir-pending-commits.json`) is not a readable list; the journal goes on without
     /// it, and the changes it named are found by scanning.
     DamagedRecord,
+    /// `previous-directory`: the directory `restore --force` moved aside beside the data
+    /// directory (`<dir>.before-restore-<n>`): it may hold secrets and untracked state the backup
+    /// did not. dotdir never removes it.
+    PreviousDirectory,
     /// A kind declared by a layout's own [`crate::Validator`].
     Other(&'static str),
 }
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 23] = [
+    pub const ALL: [ProblemKind; 24] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
@@ -98,6 +102,7 @@ impl ProblemKind {
         ProblemKind::SetAsideMode,
         ProblemKind::DamagedRecord,
         ProblemKind::TrackedExcluded,
+        ProblemKind::PreviousDirectory,
     ];
 
     /// The stable kebab-case name (`secret-mode`, `torn-jsonl`, …).
@@ -126,6 +131,7 @@ impl ProblemKind {
             ProblemKind::SetAsideMode => "set-aside-mode",
             ProblemKind::DamagedRecord => "damaged-record",
             ProblemKind::TrackedExcluded => "tracked-excluded",
+            ProblemKind::PreviousDirectory => "previous-directory",
             ProblemKind::Other(name) => name,
         }
     }
@@ -182,6 +188,9 @@ impl ProblemKind {
             ProblemKind::TrackedUndeclared => {
                 "run `dotdir check --fix` to untrack it (the file stays); declare it in the layout if it should be tracked"
             }
+            ProblemKind::PreviousDirectory => {
+                "copy back what you still need (secrets such as OAuth tokens, state the backup did not hold), then delete it yourself"
+            }
             ProblemKind::SecretMode
             | ProblemKind::DamagedRecord
             | ProblemKind::SetAsideMode
@@ -203,6 +212,7 @@ impl ProblemKind {
         match self {
             ProblemKind::ExpiredEntries
             | ProblemKind::UnknownEntry
+            | ProblemKind::PreviousDirectory
             | ProblemKind::OversizedRecord => Severity::Notice,
             ProblemKind::StaleLock
             | ProblemKind::OrphanTemp
