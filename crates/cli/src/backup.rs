@@ -80,7 +80,12 @@ pub(crate) fn run(
     let mut stdout = io::stdout().lock();
     if list {
         if json {
-            crate::print_json(&mut stdout, "backup", Some(&selection.root), selection_json(&selection))?;
+            crate::print_json(
+                &mut stdout,
+                "backup",
+                Some(&selection.root),
+                selection_json(&selection),
+            )?;
         } else {
             render_list(&mut stdout, &selection, style)?;
         }
@@ -344,6 +349,7 @@ pub(crate) fn verify(
                     "archive": archive.display().to_string(),
                     "verified": false,
                     "error": message,
+                    "causes": error.chain().map(|e| e.to_string()).collect::<Vec<_>>(),
                 });
                 crate::print_json(&mut out, "verify", None, value)?;
             } else {

@@ -489,11 +489,7 @@ pub(crate) fn print_json(
 }
 
 /// The exit code of a command's result, with the error printed (as JSON under `--json`).
-fn finish(
-    result: anyhow::Result<Outcome>,
-    json: Option<&str>,
-    style: &style::Style,
-) -> ExitCode {
+fn finish(result: anyhow::Result<Outcome>, json: Option<&str>, style: &style::Style) -> ExitCode {
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),

@@ -90,7 +90,9 @@ fn left_behind(target: &crate::layouts::Target) -> Result<Vec<(String, &'static 
         .filter(|n| n.kind == dotdir_engine::inspect::NodeKind::File && n.direct)
         .filter_map(|n| {
             let entry = n.entry?;
-            kept.iter().any(|k| std::ptr::eq(*k, entry)).then(|| (n.relative.clone(), entry.description))
+            kept.iter()
+                .any(|k| std::ptr::eq(*k, entry))
+                .then(|| (n.relative.clone(), entry.description))
         })
         .collect())
 }

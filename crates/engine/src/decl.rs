@@ -756,8 +756,6 @@ impl Layout {
         self.all_entries().filter(|e| e.secret)
     }
 
-    /// The files git never carries and `root` lacks, to re-create on a new machine (log in
-    /// again, start the application): every literal secret or ephemeral entry that is not there.
     /// The entries git does not carry but a backup does: untracked, not secret, kept
     /// ([`Backup::Keep`]) — the user's settings and state a `push` + `clone` leaves behind and
     /// `backup` + `restore` moves (ollim-bot's `state/config.json`, `state/sessions.json`, its
@@ -768,6 +766,8 @@ impl Layout {
         })
     }
 
+    /// The files git never carries and `root` lacks, to re-create on a new machine (log in
+    /// again, start the application): every literal secret or ephemeral entry that is not there.
     pub fn to_recreate(&self, root: &Path) -> Vec<&'static Entry> {
         self.all_entries()
             .filter(|e| e.secret || e.backup == Backup::Ephemeral)

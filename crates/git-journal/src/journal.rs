@@ -360,9 +360,12 @@ impl Journal {
         let given = dir.as_ref();
         let dir = given.canonicalize().map_err(IoError::on(Step::Resolve, given))?;
         refuse_git_link(&dir)?;
-        let repo =
-            Repository::open_ext(&dir, RepositoryOpenFlags::NO_SEARCH, std::iter::empty::<&OsStr>())
-                .map_err(Error::git(Step::Open, &dir))?;
+        let repo = Repository::open_ext(
+            &dir,
+            RepositoryOpenFlags::NO_SEARCH,
+            std::iter::empty::<&OsStr>(),
+        )
+        .map_err(Error::git(Step::Open, &dir))?;
         let repo = check_work_tree(repo, &dir)?;
         let git_dir = repo.path().to_path_buf();
         Ok(Journal {

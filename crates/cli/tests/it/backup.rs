@@ -91,7 +91,7 @@ fn backup_of_the_demo_holds_no_secret_and_restores_clean() {
 
         // It holds exactly what `--list` says.
         let listed = json(&env.run(&["backup", "--list", "--json", dir.to_str().unwrap()]));
-        let listed: BTreeSet<String> = listed["files"]
+        let listed: BTreeSet<String> = listed["included"]
             .as_array()
             .unwrap()
             .iter()
@@ -151,8 +151,12 @@ fn list_shows_what_stays_out_and_why() {
             "{path} {reason}: {skipped:?}"
         );
     }
-    let files: Vec<&str> =
-        document["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let files: Vec<&str> = document["included"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
     assert_eq!(files, ["memory/preferences.md", "usage/sess-global.jsonl"]);
 }
 

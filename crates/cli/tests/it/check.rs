@@ -332,9 +332,12 @@ fn default_location_comes_from_the_environment() {
     let env = Env::new();
     let output = env.command(&["check", "--json"]).env("OLLIM_DATA_DIR", &dir).output().unwrap();
     assert_eq!(code(&output), 0, "{}", stderr(&output));
+    // Without DIR: every directory found, each in `directories`.
     let document = json(&output);
-    assert_eq!(document[0]["layout"], "ollim-bot");
-    assert_eq!(document[0]["root"], dir.to_str().unwrap());
+    assert_eq!(document["command"], "check");
+    assert_eq!(document["root"], serde_json::Value::Null);
+    assert_eq!(document["directories"][0]["layout"], "ollim-bot");
+    assert_eq!(document["directories"][0]["root"], dir.to_str().unwrap());
 }
 
 #[test]

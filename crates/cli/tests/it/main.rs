@@ -18,6 +18,7 @@ mod leftover;
 mod live;
 mod push_audit;
 mod remote;
+mod schema;
 mod setaside;
 mod special;
 mod tracked;

@@ -90,7 +90,10 @@ fn push_then_clone_gives_every_tracked_file_back_and_no_secret() {
     // What git does not carry is said before anyone relies on the remote: the user's settings.
     assert!(ollim.join("state/config.json").exists());
     let said = stdout(&output);
-    assert!(said.contains("not in git, so not pushed") && said.contains("state/config.json"), "{said}");
+    assert!(
+        said.contains("not in git, so not pushed") && said.contains("state/config.json"),
+        "{said}"
+    );
     // The URL is remembered: a second push needs none.
     let output = env.run(&["push", ollim.to_str().unwrap()]);
     assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));

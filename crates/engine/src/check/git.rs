@@ -116,7 +116,9 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
             problems.push(Problem::new(
                 ProblemKind::Unreadable,
                 ".git",
-                format!("cannot read the git repository (tracked secrets are not checked): {message}"),
+                format!(
+                    "cannot read the git repository (tracked secrets are not checked): {message}"
+                ),
             ));
             return;
         }
