@@ -26,6 +26,7 @@ pub(crate) fn run(
     let mut documents = Vec::new();
     let mut outcome = Outcome::Clean;
     for target in &targets.list {
+        let bar = style::working(format!("reading {}", target.dir.display()));
         let options = target.check_options()?;
         let fixed = if let Some(assume_stopped) = fix {
             let options = options.clone().assume_stopped(assume_stopped);
@@ -42,6 +43,7 @@ pub(crate) fn run(
         // A directory that does not fit its layout is read, and said prominently: it fails
         // the check, and every command that writes refuses it.
         let fit = target.fit()?;
+        bar.finish_and_clear();
         if !fit.fits() {
             outcome = Outcome::Problems;
         }

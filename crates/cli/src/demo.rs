@@ -63,12 +63,14 @@ pub(crate) fn run(dir: Option<&Path>, json: bool, style: &Style) -> Result<Outco
     let mut outcome = Outcome::Clean;
     let mut out = std::io::stdout().lock();
     let mut documents = Vec::new();
+    // The story comes first; the trees it happened in, and how they were built, after it.
+    let mut trees: Vec<u8> = Vec::new();
     if !json {
         writeln!(out, "{}", style.bold(&format!("dotdir demo in {}", root.display())))?;
-        for step in &steps {
-            writeln!(out, "  {} {}", style.info(&format!("[{}]", step.krate)), step.did)?;
-        }
-        writeln!(out, "built in {} ms through the library\n", built.as_millis())?;
+        writeln!(
+            out,
+            "A bot's data directory after a crash: what `dotdir check` finds, what `--fix` repairs without losing anything, and a backup restored elsewhere.\n"
+        )?;
     }
     for target in &targets {
         let tree = dotdir::inspect::inspect(&target.dir, target.layout)?;
@@ -82,14 +84,29 @@ pub(crate) fn run(dir: Option<&Path>, json: bool, style: &Style) -> Result<Outco
                 "check": crate::check::to_json(&report, None),
             }));
         } else {
-            crate::inspect::render(&mut out, target, &tree, false, style)?;
-            crate::check::render(&mut out, target, &report, None, style)?;
-            writeln!(out)?;
+            crate::inspect::render(&mut trees, target, &tree, false, style)?;
+            crate::check::render(&mut trees, target, &report, None, style)?;
+            writeln!(trees)?;
         }
     }
     drop(bot);
     drop(serve);
     let recovery = crash_and_recover(&root, &targets[0], json, &mut out, style)?;
+    if !json {
+        writeln!(
+            out,
+            "{}",
+            style
+                .bold("The three data directories the demo built (as they were before the crash):")
+        )?;
+        writeln!(out)?;
+        out.write_all(&trees)?;
+        writeln!(out, "{}", style.bold("How the demo built them, one dotdir crate at a time:"))?;
+        for step in &steps {
+            writeln!(out, "  {} {}", style.info(&format!("[{}]", step.krate)), step.did)?;
+        }
+        writeln!(out, "built in {} ms through the library\n", built.as_millis())?;
+    }
     if json {
         let value = json!({
             "root": root.display().to_string(),
@@ -162,7 +179,7 @@ fn crash_and_recover(
         out,
         "{}",
         style.bold(
-            "A crash: a torn history line, the pid record of a dead bot, a token readable by others"
+            "1. The crash: a torn history line, the pid record of a dead bot, a token readable by others"
         )
     )?;
     writeln!(out, "$ dotdir check {}", dir.display())?;

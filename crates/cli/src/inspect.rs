@@ -19,11 +19,13 @@ pub(crate) fn run(targets: Targets, all: bool, json: bool, style: &Style) -> Res
     let mut out = std::io::stdout().lock();
     let mut documents = Vec::new();
     for target in &targets.list {
+        let bar = style::working(format!("reading {}", target.dir.display()));
         let tree =
             dotdir_engine::inspect::inspect(&target.dir, target.layout).with_context(|| {
                 format!("cannot inspect {}: check that you may read it", target.dir.display())
             })?;
         let fit = target.fit()?;
+        bar.finish_and_clear();
         // Inspecting writes nothing: what a killed restore left beside the directory is named,
         // and `check --fix` removes it.
         let leftovers = dotdir_engine::leftover::beside(&target.dir).unwrap_or_default();
@@ -234,7 +236,7 @@ fn row(node: &Node, style: &Style) -> String {
     }
     let line = format!(
         "{}{:>7}  {:04o}  {:3}  {:6}  {}",
-        style::pad(&label, NAME_WIDTH),
+        style::pad(&style::shorten(&label, NAME_WIDTH - 1), NAME_WIDTH),
         size,
         node.mode,
         git,

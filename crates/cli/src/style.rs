@@ -110,6 +110,43 @@ pub(crate) fn duration(d: std::time::Duration) -> String {
 
 /// Pads `text` to `width` characters (counting chars, not bytes), ignoring colour codes the
 /// caller adds afterwards.
+/// `text` cut to `width` characters in the middle (`morning-check-in…calendar-for.md`), so a
+/// long name keeps its start and its extension and the columns after it stay aligned.
+pub(crate) fn shorten(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    if len <= width || width < 5 {
+        return text.to_owned();
+    }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(len - tail).collect();
+    format!("{start}…{end}")
+}
+
+/// A spinner on standard error for work that may take a while (the walk of a large directory):
+/// it appears only after a second, and only on a terminal. Finish it with `finish_and_clear`.
+pub(crate) fn working(message: String) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    let bar = indicatif::ProgressBar::hidden();
+    if !std::io::stderr().is_terminal() {
+        return bar;
+    }
+    if let Ok(template) = indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(template);
+    }
+    bar.set_message(message);
+    let later = bar.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        if !later.is_finished() {
+            later.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            later.enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+    });
+    bar
+}
+
 pub(crate) fn pad(text: &str, width: usize) -> String {
     let len = text.chars().count();
     if len >= width { text.to_owned() } else { format!("{text}{}", " ".repeat(width - len)) }
@@ -155,5 +192,20 @@ mod clean_tests {
         assert_eq!(super::clean("note\x1b[1A\x1b[2K.md"), "note\\e[1A\\e[2K.md");
         assert_eq!(super::clean("a\u{9b}2Jb\x07"), "a\\x9b2Jb\\x07");
         assert_eq!(super::clean("plain / ünïcode"), "plain / ünïcode");
+    }
+}
+
+#[cfg(test)]
+mod shorten_tests {
+    #[test]
+    fn a_long_name_is_cut_in_the_middle_to_the_width() {
+        let name = "morning-check-in-review-my-tasks-and-calendar-for.md";
+        let short = super::shorten(name, 30);
+        assert_eq!(short.chars().count(), 30);
+        assert!(
+            short.starts_with("morning-check-in") && short.ends_with("calendar-for.md"),
+            "{short}"
+        );
+        assert_eq!(super::shorten("short.md", 30), "short.md");
     }
 }

@@ -190,9 +190,10 @@ impl Node {
         let keep = |e: &Entry| e.backup == Backup::Keep && !e.secret;
         match self.role {
             Role::Declared => self.kind == NodeKind::File && self.entry.is_some_and(keep),
-            // Salvaged bytes and paths the layout does not know: kept, never a secret's.
+            // Salvaged bytes: kept, never a secret's. A path the layout does not know stays out
+            // (deny by default: `backup` lists it as undeclared).
             Role::SetAside => self.kind == NodeKind::File && !self.entry.is_some_and(|e| e.secret),
-            Role::Gitignore | Role::Unknown => self.kind == NodeKind::File,
+            Role::Gitignore => self.kind == NodeKind::File,
             _ => false,
         }
     }

@@ -435,3 +435,56 @@ for i in range(300):
         300 - theirs
     );
 }
+
+/// The names `~/.claude` really holds are long — a todo list is
+/// `<session uuid>-agent-<session uuid>.json` (87 characters), a project folder is the whole
+/// working directory's path — and the columns stay aligned: a name longer than its column is
+/// cut in the middle, keeping its start and its end.
+#[test]
+fn long_names_keep_the_columns() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join(".claude");
+    let session = "0f9c2a7e-4b1d-4c3e-9a8f-5d6e7f8a9b0c";
+    let project = "-home-someone-work-clients-acme-corp-projects-data-pipeline-ingestion-service";
+    for (path, text) in [
+        (format!("projects/{project}/{session}.jsonl"), "{\"type\":\"user\"}\n"),
+        (format!("todos/{session}-agent-{session}.json"), "[]"),
+        ("history.jsonl".to_owned(), "{\"display\":\"hi\"}\n"),
+        ("settings.json".to_owned(), "{}"),
+    ] {
+        fs::create_dir_all(dir.join(&path).parent().unwrap()).unwrap();
+        fs::write(dir.join(&path), text).unwrap();
+        fs::set_permissions(dir.join(&path), fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    for sub in ["", "projects", &format!("projects/{project}"), "todos"] {
+        fs::set_permissions(dir.join(sub), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let output = run_in(home.path(), &["inspect", dir.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}", text(&output));
+    let shown =
+        String::from_utf8(output.stdout).unwrap().replace(home.path().to_str().unwrap(), "<HOME>");
+    expect_test::expect![[r#"
+        claude-code layout at <HOME>/.claude
+        the data directory of Claude Code (~/.claude, or $CLAUDE_CONFIG_DIR)
+        path                                           size  mode  git  backup  what
+        history.jsonl                                   17B  0644  no   yes     prompt history
+        projects/                                         -  0755  no           session transcripts, one directory per working directory
+          -home-someone-work-…ne-ingestion-service/       -  0755  no           one working directory's sessions
+            0f9c2a7e-4b1d-4c3…8f-5d6e7f8a9b0c.jsonl     16B  0644  no   yes     a session transcript
+        settings.json                                    2B  0644  yes  yes     user settings: permissions, hooks, env, model
+        todos/                                            -  0755  no   no      per-session todo lists
+          0f9c2a7e-4b1d-4c3e-…a8f-5d6e7f8a9b0c.json      2B  0644  no   no      a session's todo list
+        7 entries, 37B; 0 secret files; backup keeps 3 files, 35B; nothing unknown
+
+    "#]].assert_eq(&shown);
+    // Every row's size column starts at the same place.
+    let columns: std::collections::BTreeSet<usize> = shown
+        .lines()
+        .filter(|l| l.contains(" 0644 ") || l.contains(" 0755 "))
+        .map(|l| {
+            let at = l.find(" 0644 ").or(l.find(" 0755 ")).unwrap();
+            l[..at].chars().count()
+        })
+        .collect();
+    assert_eq!(columns.len(), 1, "{shown}");
+}

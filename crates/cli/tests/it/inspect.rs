@@ -19,7 +19,7 @@ fn typical_tree() {
           take-a-break.md                              110B  0644  yes  yes     a reminder (deleted after it fires)
         routines/                                         -  0755  yes          recurring routine specs
           email-triage.md                              254B  0644  yes  yes     a routine (YAML front matter + prompt)
-          morning-check-in-review-my-tasks-and-calendar-for.md   158B  0644  yes  yes     a routine (YAML front matter + prompt)
+          morning-check-in-re…s-and-calendar-for.md    158B  0644  yes  yes     a routine (YAML front matter + prompt)
           weekly-review-2.md                            92B  0644  yes  yes     a routine (YAML front matter + prompt)
           weekly-review.md                              56B  0644  yes  yes     a routine (YAML front matter + prompt)
         skills/                                           -  0755  yes          reusable instruction sets
@@ -73,4 +73,33 @@ fn forced_layout_flags_what_it_does_not_know() {
     let unknown =
         document["entries"].as_array().unwrap().iter().filter(|e| e["unknown"] == true).count();
     assert_eq!(unknown, 5, "routines, reminders, skills, state, webhooks");
+}
+
+#[test]
+fn hazards_tree() {
+    let (temp, dir) = fixture("hazards");
+    let output = dotdir(&["inspect", dir.to_str().unwrap()]);
+    assert_eq!(code(&output), 0);
+    let text = normalise(&stdout(&output), temp.path());
+    expect![[r#"
+        ollim-bot layout at <DIR>/.ollim-bot
+        the data directory of ollim-bot (~/.ollim-bot, or $OLLIM_DATA_DIR)
+        path                                           size  mode  git  backup  what
+        routines/                                         -  0755  yes          recurring routine specs
+          .md                                           49B  0644  yes  yes     a routine (YAML front matter + prompt)
+          empty-tools.md                                69B  0644  yes  yes     a routine (YAML front matter + prompt)
+          hand-written.md                              110B  0644  yes  yes     a routine (YAML front matter + prompt)
+          no-frontmatter.md                             10B  0644  yes  yes     a routine (YAML front matter + prompt)
+          notes.txt                                     11B  0644  no   no      [unknown] not declared by the layout
+          paths.md                                      77B  0644  yes  yes     a routine (YAML front matter + prompt)
+          say-hi-to-the-team.md                         86B  0644  yes  yes     a routine (YAML front matter + prompt)
+        state/                                            -  0755  yes          infrastructure state, write-protected from agent tools
+          bot.pid                                        6B  0644  no   no      pid of the running bot (single instance)
+          fork_messages.json                           192B  0644  no   no      [ttl 7d] Discord message -> fork session mapping (7-day TTL)
+          ping_budget.json                             212B  0644  no   no      ping budget token bucket (ephemeral)
+          session_history.jsonl                        259B  0644  yes  yes     append-only session lifecycle events (committed on every event)
+          sessions.json                                 18B  0644  no   yes     current Agent SDK session id (raw string)
+        14 entries, 1.1K; 0 secret files; backup keeps 8 files, 678B; 1 unknown entry
+
+    "#]].assert_eq(&text);
 }

@@ -6,7 +6,7 @@ use std::{fs, path::Path, process::Output};
 
 use serde_json::Value;
 
-use crate::{Env, code, demo_dirs, fixture, stdout};
+use crate::{Env, code, demo_dirs, stdout};
 
 fn validator() -> jsonschema::Validator {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/json-schema.json");

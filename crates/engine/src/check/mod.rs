@@ -412,6 +412,14 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
             }
             continue;
         }
+        // A change the repairs above already committed is not a repair of its own.
+        if *action == Action::CommitChanged
+            && open_journal(root, layout)
+                .and_then(|journal| journal.uncommitted())
+                .is_ok_and(|paths| paths.is_empty())
+        {
+            continue;
+        }
         // The application's own lock on the file, when the layout declares one: held for the
         // repair, and the repair refused while the application holds it.
         let entry =
