@@ -203,7 +203,7 @@ mod shorten_tests {
         let short = super::shorten(name, 30);
         assert_eq!(short.chars().count(), 30);
         assert!(
-            short.starts_with("morning-check-in") && short.ends_with("calendar-for.md"),
+            short.starts_with("morning-check-i") && short.ends_with("alendar-for.md"),
             "{short}"
         );
         assert_eq!(super::shorten("short.md", 30), "short.md");

@@ -18,7 +18,8 @@ fn demo_runs_in_a_clean_home_and_prints_the_tree() {
         "omicos-workspace layout at",
         "  token.json ",
         "[secret] Google OAuth token",
-        "  morning-check-in-review-my-tasks-and-calendar-for.md",
+        // A name longer than its column is cut in the middle.
+        "  morning-check-in-re…s-and-calendar-for.md",
         "    history.jsonl",
         // The main job: a crash found, repaired, backed up and restored clean.
         "error   torn-jsonl        state/session_history.jsonl:3",
@@ -30,6 +31,11 @@ fn demo_runs_in_a_clean_home_and_prints_the_tree() {
     }
     // The three built directories, the repaired one and the restored one.
     assert_eq!(text.matches(": no problems").count(), 5, "{text}");
+    // The story comes first: the crash before the trees, the trees before how they were built.
+    let crash = text.find("1. The crash").unwrap();
+    let trees = text.find("ollim-bot layout at").unwrap();
+    let built = text.find("[git-journal]").unwrap();
+    assert!(crash < trees && crash < built, "{text}");
     // The temporary folder is gone, and HOME was not touched.
     assert_eq!(std::fs::read_dir(env.home.path()).unwrap().count(), 0);
 }
