@@ -140,7 +140,8 @@ pub use crate::{
     journal::{CommitId, Identity, Journal, JournalOptions, RetryPolicy},
     redact::{redact_text, redact_url},
     remote::{
-        Leak, PUSH_STATUS_FILE, PushStatus, UNDECLARED, audit_history, audit_outgoing, push_status,
+        Leak, PUSH_STATUS_FILE, PushStatus, UNDECLARED, audit_history, audit_outgoing,
+        audit_recent_history, push_status,
     },
     secrets::{SECRET_SIZE_LIMIT, SecretBlobs},
 };

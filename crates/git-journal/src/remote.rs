@@ -132,6 +132,50 @@ pub fn audit_history(repo: &Repository, exclusions: &Exclusions) -> Result<Vec<L
     audit(repo, exclusions, &SecretBlobs::new(), None)
 }
 
+/// The excluded paths in the newest `limit` commits of HEAD's history (newest first: each path
+/// with the newest commit that holds it), and whether older commits were left unread. What
+/// `check` can afford on every run; a push audits the whole history.
+pub fn audit_recent_history(
+    repo: &Repository,
+    exclusions: &Exclusions,
+    limit: usize,
+) -> Result<(Vec<Leak>, bool)> {
+    let git_dir = repo.path().to_path_buf();
+    let history = |e| Error::git(Step::ReadHistory, &git_dir)(e);
+    let Ok(head) = repo.head() else { return Ok((Vec::new(), false)) };
+    let Some(head) = head.target() else { return Ok((Vec::new(), false)) };
+    let mut walk = repo.revwalk().map_err(history)?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL).map_err(history)?;
+    walk.push(head).map_err(history)?;
+    let mut seen_trees: HashSet<(String, Oid)> = HashSet::new();
+    let mut reported: HashSet<String> = HashSet::new();
+    let mut leaks = Vec::new();
+    let secrets = SecretBlobs::new();
+    for (n, oid) in walk.enumerate() {
+        if n == limit {
+            return Ok((leaks, true));
+        }
+        let oid = oid.map_err(history)?;
+        let commit = repo.find_commit(oid).map_err(history)?;
+        let tree = commit.tree().map_err(history)?;
+        let mut found = Vec::new();
+        scan_tree(repo, &tree, "", exclusions, &secrets, &mut seen_trees, &mut found)
+            .map_err(history)?;
+        for (path, pattern, same_as) in found {
+            if reported.insert(path.clone()) {
+                leaks.push(Leak {
+                    commit: oid.to_string(),
+                    summary: commit.summary().ok().flatten().unwrap_or("").to_owned(),
+                    path,
+                    pattern,
+                    same_as,
+                });
+            }
+        }
+    }
+    Ok((leaks, false))
+}
+
 /// HEAD's history, minus what the commits in `hidden` reach, walked for leaks.
 fn audit(
     repo: &Repository,
@@ -537,6 +581,12 @@ impl Journal {
         let advertised = connection.list().map_err(|e| unknown(&url, &e))?;
         let advertised = advertised.iter().map(git2::RemoteHead::oid).collect();
         Ok(vec![Destination { advertised }])
+    }
+
+    /// [`audit_recent_history`] with this journal's exclusions.
+    pub fn audit_recent_history(&self, limit: usize) -> Result<(Vec<Leak>, bool)> {
+        let repo = self.repo().lock();
+        audit_recent_history(&repo, &self.options.exclusions, limit)
     }
 
     /// [`audit_history`] with this journal's exclusions.

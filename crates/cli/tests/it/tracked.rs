@@ -92,7 +92,19 @@ fn git_add_all_splits_secrets_from_other_exclusions_and_fix_untracks_in_one_comm
         );
         assert!(ollim.join(path).exists(), "{path} stays");
     }
-    let after = json(&env.run(&["check", "--json", dir]));
+    let output_after = env.run(&["check", "--json", dir]);
+    let after = json(&output_after);
     let left = problems(&after);
     assert!(!left.iter().any(|(k, _)| k.starts_with("tracked-")), "{left:?}: {}", stderr(&output));
+    // Untracked now, but in the history: `check` says so (not only `push`), as an error.
+    let in_history: Vec<&str> = of_kind(&after, "secret-in-history")
+        .iter()
+        .map(|p| {
+            assert_eq!(p["severity"], "error", "{p}");
+            assert!(p["message"].as_str().unwrap().contains("rotate"), "{p}");
+            p["path"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(in_history, SECRETS, "{after:#}");
+    assert_eq!(code(&output_after), 1);
 }

@@ -152,6 +152,50 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
         };
         problems.push(problem.fix_with(Action::Untrack, &tree.root.join(path)));
     }
+    secrets_in_history(tree, &tracked, problems);
+}
+
+/// How many of the newest commits `check` reads for a secret left in the history: bounded, so
+/// a check costs the same on a long-lived directory (`push` audits the whole history before it
+/// sends anything).
+pub const HISTORY_COMMITS: usize = 1000;
+
+/// A declared secret that is not tracked any more but is in a recent commit: its content is in
+/// every copy of the history (a clone, a push), so it must be rotated.
+fn secrets_in_history(tree: &Tree, tracked: &[PathBuf], problems: &mut Vec<Problem>) {
+    let Ok(journal) = read_journal(&tree.root, &tree.layout) else { return };
+    // Older commits are left to `push`, which audits the whole history before it sends.
+    let (leaks, _older_unread) = match journal.audit_recent_history(HISTORY_COMMITS) {
+        Ok(found) => found,
+        Err(error) => {
+            problems.push(Problem::new(
+                ProblemKind::Unreadable,
+                ".git",
+                format!(
+                    "cannot read the history for secrets left in it: {}",
+                    crate::error_chain(&error)
+                ),
+            ));
+            return;
+        }
+    };
+    for leak in leaks {
+        // A secret still tracked is reported as tracked; one never a secret is not this finding.
+        if !is_secret(&tree.layout, &leak.path)
+            || tracked.iter().any(|t| *t == Path::new(&leak.path))
+        {
+            continue;
+        }
+        problems.push(Problem::new(
+            ProblemKind::SecretInHistory,
+            &leak.path,
+            format!(
+                "a secret is in the git history (commit {}, \"{}\"), though no longer tracked: every clone or push of this history carries it; rotate it",
+                &leak.commit[..leak.commit.len().min(12)],
+                leak.summary
+            ),
+        ));
+    }
 }
 
 /// Whether `rel` is a declared secret, or inside one (a secret directory): any secret entry

@@ -72,13 +72,16 @@ pub enum ProblemKind {
     /// directory (`<dir>.before-restore-<n>`): it may hold secrets and untracked state the backup
     /// did not. dotdir never removes it.
     PreviousDirectory,
+    /// `secret-in-history`: a declared secret that git no longer tracks but a recent commit
+    /// holds: every clone or push of the history carries it.
+    SecretInHistory,
     /// A kind declared by a layout's own [`crate::Validator`].
     Other(&'static str),
 }
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 24] = [
+    pub const ALL: [ProblemKind; 25] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
@@ -103,6 +106,7 @@ impl ProblemKind {
         ProblemKind::DamagedRecord,
         ProblemKind::TrackedExcluded,
         ProblemKind::PreviousDirectory,
+        ProblemKind::SecretInHistory,
     ];
 
     /// The stable kebab-case name (`secret-mode`, `torn-jsonl`, …).
@@ -132,6 +136,7 @@ impl ProblemKind {
             ProblemKind::DamagedRecord => "damaged-record",
             ProblemKind::TrackedExcluded => "tracked-excluded",
             ProblemKind::PreviousDirectory => "previous-directory",
+            ProblemKind::SecretInHistory => "secret-in-history",
             ProblemKind::Other(name) => name,
         }
     }
@@ -187,6 +192,9 @@ impl ProblemKind {
             }
             ProblemKind::TrackedUndeclared => {
                 "run `dotdir check --fix` to untrack it (the file stays); declare it in the layout if it should be tracked"
+            }
+            ProblemKind::SecretInHistory => {
+                "rotate the secret (log in again, revoke the old token): its old content stays in this history and every copy of it; `git filter-repo` and a force-push rewrite the history, but clones already made keep it"
             }
             ProblemKind::PreviousDirectory => {
                 "copy back what you still need (secrets such as OAuth tokens, state the backup did not hold), then delete it yourself"
