@@ -108,10 +108,15 @@ fn a_gitignore_negation_that_unignores_a_secret_is_an_error_and_fix_ignores_and_
     assert_eq!(code(&output), 1);
     let fixed = env.run(&["check", "--fix", path]);
     assert!(stdout(&fixed).contains("2 repairs"), "{}{}", stdout(&fixed), stderr(&fixed));
-    assert_eq!(code(&fixed), 0, "{}{}", stdout(&fixed), stderr(&fixed));
+    // The commit by hand put the secret in the history: that stays an error after the repair.
+    assert_eq!(code(&fixed), 1, "{}{}", stdout(&fixed), stderr(&fixed));
     assert!(git_run(&ollim, &["check-ignore", "-q", "state/credentials.json"]).status.success());
     let tracked = String::from_utf8(git_run(&ollim, &["ls-files"]).stdout).unwrap();
     assert!(!tracked.lines().any(|l| l == "state/credentials.json"), "{tracked}");
     let again = json(&env.run(&["check", "--json", path]));
-    assert_eq!(problems(&again), [], "clean after the repair");
+    assert_eq!(
+        problems(&again),
+        [("secret-in-history".to_owned(), "state/credentials.json".to_owned())],
+        "only what no repair can undo is left"
+    );
 }
