@@ -71,8 +71,8 @@ pub use crate::{
     json::{DEFAULT_MAX_DOCUMENT, Document, JsonStyle, redacted, to_json_bytes},
     lock::{LockFile, LockGuard, lock, lock_path, try_lock},
     temp::{
-        TempFile, filesystem_now, find_temps, namespace_pids, own_pid_namespace, pid_namespace,
-        process_alive, sweep_temps,
+        TempFile, filesystem_now, find_temps, in_initial_pid_namespace, namespace_pids,
+        own_pid_namespace, pid_namespace, process_alive, sweep_temps,
     },
     write::{
         AtomicFile, Batch, Created, Durability, Mode, WriteOptions, Written, create_dirs,

@@ -231,6 +231,12 @@ fn foreign_writer_holds(ns: u64, path: &Path) -> Option<bool> {
     in_sight.then_some(false)
 }
 
+/// Whether this process runs in the initial pid namespace, which sees every process: outside
+/// it (in a container), a pid this process cannot see may belong to a process of the host.
+pub fn in_initial_pid_namespace() -> bool {
+    own_pid_namespace() == Some(INITIAL_PID_NAMESPACE)
+}
+
 /// The inode of the initial pid namespace (the kernel's `PROC_PID_INIT_INO`).
 const INITIAL_PID_NAMESPACE: u64 = 0xEFFF_FFFC;
 

@@ -261,6 +261,13 @@ fn by_record(
             "{record} names pid {pid}, which exists but is hidden from this user"
         ));
     }
+    // From inside a container, the host's processes are out of sight: a pid not seen here may
+    // be the app's there (unless no pid namespace can have it).
+    if !seen && !dotdir_atomic_store::in_initial_pid_namespace() && pid <= pid_max() {
+        return Liveness::Unknown(format!(
+            "{record} names pid {pid}, which this pid namespace cannot see: dotdir runs in a container, and the app may run on the host"
+        ));
+    }
     Liveness::Stopped
 }
 
@@ -317,6 +324,15 @@ fn names_dir(process: &Process, identity: Option<(u64, u64, u32, u32)>) -> bool 
         (value.contains('/') || value.starts_with('.'))
             && is_dir_of(process, Path::new(value), (dev, ino)) == Some(true)
     })
+}
+
+/// The largest pid the kernel hands out (`/proc/sys/kernel/pid_max`; its ceiling, 2^22, when
+/// unreadable).
+fn pid_max() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(1 << 22)
 }
 
 fn sighting(process: &Process, why: String) -> Sighting {

@@ -341,3 +341,27 @@ sys.stdin.read()
     assert!(json(&fixed).get("running").is_none(), "{}", stdout(&fixed));
     assert!(!dir.join("serve.pid").exists(), "the stale record is removed");
 }
+
+#[test]
+fn a_bot_on_the_host_seen_from_a_container_is_unknown() {
+    let pkg = install();
+    let bot = Bot::new();
+    let app =
+        start(pkg.path(), "python3", &["-m", "ollim_bot.main"], &[("OLLIM_DATA_DIR", &bot.dir)]);
+    // `dotdir` in a pid namespace of its own: the host's bot is out of its sight.
+    let output = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", env!("CARGO_BIN_EXE_dotdir"), "check", "--fix"])
+        .arg(&bot.dir)
+        .env("HOME", bot.temp.path())
+        .env("DOTDIR_NOW", crate::NOW)
+        .env("NO_COLOR", "1")
+        .env_remove("OLLIM_DATA_DIR")
+        .output()
+        .expect("unshare runs");
+    let text = stdout(&output);
+    assert_eq!(code(&output), 1, "{text}{}", stderr(&output));
+    assert!(text.contains("cannot be told") && text.contains("container"), "{text}");
+    assert_eq!(fs::read(bot.dir.join("state/session_history.jsonl")).unwrap(), bot.history);
+    assert!(bot.dir.join("state/bot.pid").exists(), "the record survives");
+    stop(app);
+}

@@ -158,7 +158,7 @@ pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
 /// How many of the newest commits `check` reads for a secret left in the history: bounded, so
 /// a check costs the same on a long-lived directory (`push` audits the whole history before it
 /// sends anything).
-pub const HISTORY_COMMITS: usize = 1000;
+pub(super) const HISTORY_COMMITS: usize = 1000;
 
 /// A declared secret that is not tracked any more but is in a recent commit: its content is in
 /// every copy of the history (a clone, a push), so it must be rotated.
