@@ -140,40 +140,7 @@ pub fn audit_recent_history(
     exclusions: &Exclusions,
     limit: usize,
 ) -> Result<(Vec<Leak>, bool)> {
-    let git_dir = repo.path().to_path_buf();
-    let history = |e| Error::git(Step::ReadHistory, &git_dir)(e);
-    let Ok(head) = repo.head() else { return Ok((Vec::new(), false)) };
-    let Some(head) = head.target() else { return Ok((Vec::new(), false)) };
-    let mut walk = repo.revwalk().map_err(history)?;
-    walk.set_sorting(git2::Sort::TOPOLOGICAL).map_err(history)?;
-    walk.push(head).map_err(history)?;
-    let mut seen_trees: HashSet<(String, Oid)> = HashSet::new();
-    let mut reported: HashSet<String> = HashSet::new();
-    let mut leaks = Vec::new();
-    let secrets = SecretBlobs::new();
-    for (n, oid) in walk.enumerate() {
-        if n == limit {
-            return Ok((leaks, true));
-        }
-        let oid = oid.map_err(history)?;
-        let commit = repo.find_commit(oid).map_err(history)?;
-        let tree = commit.tree().map_err(history)?;
-        let mut found = Vec::new();
-        scan_tree(repo, &tree, "", exclusions, &secrets, &mut seen_trees, &mut found)
-            .map_err(history)?;
-        for (path, pattern, same_as) in found {
-            if reported.insert(path.clone()) {
-                leaks.push(Leak {
-                    commit: oid.to_string(),
-                    summary: commit.summary().ok().flatten().unwrap_or("").to_owned(),
-                    path,
-                    pattern,
-                    same_as,
-                });
-            }
-        }
-    }
-    Ok((leaks, false))
+    walk_for_leaks(repo, exclusions, &SecretBlobs::new(), None, Some(limit))
 }
 
 /// HEAD's history, minus what the commits in `hidden` reach, walked for leaks.
@@ -183,12 +150,28 @@ fn audit(
     secrets: &SecretBlobs,
     hidden: Option<&[Oid]>,
 ) -> Result<Vec<Leak>> {
+    Ok(walk_for_leaks(repo, exclusions, secrets, hidden, None)?.0)
+}
+
+/// Walks HEAD's history (minus what `hidden` reaches) for leaks: oldest commit first, or, with
+/// a `limit`, only the newest `limit` commits, newest first (and says whether it stopped).
+fn walk_for_leaks(
+    repo: &Repository,
+    exclusions: &Exclusions,
+    secrets: &SecretBlobs,
+    hidden: Option<&[Oid]>,
+    limit: Option<usize>,
+) -> Result<(Vec<Leak>, bool)> {
     let git_dir = repo.path().to_path_buf();
     let history = |e| Error::git(Step::ReadHistory, &git_dir)(e);
-    let Ok(head) = repo.head() else { return Ok(Vec::new()) };
-    let Some(head) = head.target() else { return Ok(Vec::new()) };
+    let Ok(head) = repo.head() else { return Ok((Vec::new(), false)) };
+    let Some(head) = head.target() else { return Ok((Vec::new(), false)) };
     let mut walk = repo.revwalk().map_err(history)?;
-    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE).map_err(history)?;
+    let order = match limit {
+        Some(_) => git2::Sort::TOPOLOGICAL,
+        None => git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE,
+    };
+    walk.set_sorting(order).map_err(history)?;
     walk.push(head).map_err(history)?;
     for &oid in hidden.unwrap_or_default() {
         // Only what exists here and is (or peels to) a commit: anything else hides nothing,
@@ -201,7 +184,10 @@ fn audit(
     let mut seen_trees: HashSet<(String, Oid)> = HashSet::new();
     let mut reported: HashSet<String> = HashSet::new();
     let mut leaks = Vec::new();
-    for oid in walk {
+    for (n, oid) in walk.enumerate() {
+        if Some(n) == limit {
+            return Ok((leaks, true));
+        }
         let oid = oid.map_err(history)?;
         let commit = repo.find_commit(oid).map_err(history)?;
         let tree = commit.tree().map_err(history)?;
@@ -220,7 +206,7 @@ fn audit(
             }
         }
     }
-    Ok(leaks)
+    Ok((leaks, false))
 }
 
 /// Collects the excluded paths of `tree` (at `prefix`), and the blobs whose content is a

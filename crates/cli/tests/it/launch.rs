@@ -53,25 +53,28 @@ fn install() -> tempfile::TempDir {
     pkg
 }
 
+/// Spawns `command` with its stdin and stdout piped and waits for the `ready` it prints.
+fn spawn_ready(command: &mut Command) -> Child {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?} runs: {e}"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready", "{command:?} did not start");
+    child
+}
+
 /// Starts `program args…` with its working directory in `pkg` (never in the data directory)
 /// and waits for its `ready`.
 fn start(pkg: &Path, program: &str, args: &[&str], env: &[(&str, &Path)]) -> Child {
     let mut command = Command::new(program);
-    command
-        .args(args)
-        .current_dir(pkg)
-        .env("PYTHONPATH", pkg)
-        .env_remove("OLLIM_DATA_DIR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
+    command.args(args).current_dir(pkg).env("PYTHONPATH", pkg).env_remove("OLLIM_DATA_DIR");
     for (name, value) in env {
         command.env(name, value);
     }
-    let mut child = command.spawn().unwrap_or_else(|e| panic!("{program} runs: {e}"));
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready", "{program} {args:?} did not start");
-    child
+    spawn_ready(&mut command)
 }
 
 fn stop(mut child: Child) {
@@ -187,16 +190,11 @@ fn a_bot_in_its_own_pid_namespace_is_seen_through_its_record() {
 fn a_process_working_in_the_directory_is_seen_whatever_its_name() {
     // Claude Code writes no pid record; a session works in its directory.
     let bot = Bot::new();
-    let app = Command::new("python3")
-        .args(["-c", "import sys; print('ready', flush=True); sys.stdin.read()"])
-        .current_dir(bot.dir.join("state"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut app = app;
-    BufReader::new(app.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let app = spawn_ready(
+        Command::new("python3")
+            .args(["-c", "import sys; print('ready', flush=True); sys.stdin.read()"])
+            .current_dir(bot.dir.join("state")),
+    );
     bot.assert_untouched_by_fix_and_restore("works in");
     stop(app);
     let fixed = bot.fix(&Env::new(), &[]);
@@ -216,14 +214,7 @@ fcntl.flock(f, fcntl.LOCK_EX)
 print("ready", flush=True)
 sys.stdin.read()
 "#;
-    let mut app = Command::new("python3")
-        .args(["-c", holder, log.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(app.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let app = spawn_ready(Command::new("python3").args(["-c", holder, log.to_str().unwrap()]));
     bot.assert_untouched_by_fix_and_restore("has ");
     stop(app);
     bot.assert_repaired_once_stopped();
@@ -275,14 +266,11 @@ fn a_record_naming_another_users_process_that_cannot_be_read_is_unknown() {
     assert!(chmod.unwrap().success());
     // A root process under another name, named by the record: `nobody` cannot read its open
     // files, so whether it is the bot cannot be told.
-    let mut app = Command::new("python3")
-        .args(["-c", "import sys; print('ready', flush=True); sys.stdin.read()", "server"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(app.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let app = spawn_ready(Command::new("python3").args([
+        "-c",
+        "import sys; print('ready', flush=True); sys.stdin.read()",
+        "server",
+    ]));
     fs::write(bot.dir.join("state/bot.pid"), app.id().to_string()).unwrap();
     let run = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_dotdir")])
@@ -320,16 +308,12 @@ sys.stdin.read()
 "#;
     let script = temp.path().join("omi-server.py");
     fs::write(&script, server).unwrap();
-    let mut app = Command::new("python3")
-        .arg(&script)
-        .args(["serve", "--no-browser"])
-        .current_dir(temp.path().join("ws"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(app.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let app = spawn_ready(
+        Command::new("python3")
+            .arg(&script)
+            .args(["serve", "--no-browser"])
+            .current_dir(temp.path().join("ws")),
+    );
     let fixed = env.run(&["check", "--fix", "--json", dir.to_str().unwrap()]);
     let report = json(&fixed);
     let running = &report["running"];
