@@ -32,8 +32,13 @@ pub enum Format {
     Jsonl,
     /// Markdown with YAML front matter.
     Spec,
-    /// One YAML document (a configuration file a person edits).
+    /// Markdown whose YAML front matter is optional (a prompt, a slash command): checked only
+    /// when it opens with `---`.
+    Markdown,
+    /// One YAML document (a configuration file a person edits): must parse.
     Yaml,
+    /// One TOML document (Codex's `config.toml`): must parse.
+    Toml,
     /// A pid lock record (pid on the first line, then payload lines).
     PidRecord,
     /// Free text (markdown, logs, a raw string).

@@ -113,13 +113,13 @@ pub const LAYOUT: Layout = Layout::new(
         Entry::dir("commands", "custom slash commands"),
         Entry::file(
             "commands/**",
-            Format::Text,
+            Format::Markdown,
             "a slash command (markdown, optional front matter)",
         ),
         Entry::dir("agents", "custom subagents"),
         Entry::file(
             "agents/*.md",
-            Format::Text,
+            Format::Markdown,
             "a subagent (front matter: name, description, tools)",
         ),
         Entry::dir("skills", "skills: a folder each, with SKILL.md and its scripts"),

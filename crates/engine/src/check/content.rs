@@ -183,8 +183,13 @@ pub(super) fn check_declared(node: &Node, options: &Options, problems: &mut Vec<
             check_pid_record(node, options, problems);
             None
         }
+        Format::Yaml | Format::Toml | Format::Markdown => {
+            check_document(node, entry.format, problems)
+        }
         // Specs are checked per directory (duplicate ids) in `check_specs`.
-        _ => None,
+        Format::Spec => None,
+        // Nothing to parse.
+        Format::Text | Format::Opaque => None,
     };
     if let Some(validator) = entry.validator {
         let bytes = match content {
@@ -193,9 +198,10 @@ pub(super) fn check_declared(node: &Node, options: &Options, problems: &mut Vec<
         };
         if let Some(bytes) = bytes
             && let Err(reason) = (validator.check)(&bytes)
-            && !problems
-                .iter()
-                .any(|p| p.path == node.relative && p.kind == ProblemKind::CorruptJson)
+            && !problems.iter().any(|p| {
+                p.path == node.relative
+                    && matches!(p.kind, ProblemKind::CorruptJson | ProblemKind::CorruptDocument)
+            })
         {
             let mut problem =
                 Problem::new(ProblemKind::from_name(validator.problem), &node.relative, reason);
@@ -203,6 +209,72 @@ pub(super) fn check_declared(node: &Node, options: &Options, problems: &mut Vec<
             problem.advice = validator.advice.unwrap_or(problem.advice);
             problems.push(problem);
         }
+    }
+}
+
+/// Parses a YAML or TOML document, or the front matter of a Markdown file that has one, and
+/// reports where it breaks (line and column). Returns the bytes for the validator.
+pub(super) fn check_document(
+    node: &Node,
+    format: Format,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<u8>> {
+    let bytes = store::read(&node.path, store::DEFAULT_MAX_DOCUMENT).ok().flatten()?;
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            problems.push(Problem::new(
+                ProblemKind::CorruptDocument,
+                &node.relative,
+                format!("not UTF-8 text (byte {})", e.valid_up_to()),
+            ));
+            return Some(bytes);
+        }
+    };
+    if let Some((line, column, reason)) = document_error(text, format) {
+        problems.push(
+            Problem::new(ProblemKind::CorruptDocument, &node.relative, reason)
+                .at(Some(line as u64), Some(column as u64)),
+        );
+    }
+    Some(bytes)
+}
+
+/// Where `text`, as a document of `format`, fails to parse: 1-based line and column, and why.
+pub(crate) fn document_error(text: &str, format: Format) -> Option<(usize, usize, String)> {
+    let yaml = |yaml: &str, first_line: usize| {
+        let error = serde_yaml::from_str::<serde_yaml::Value>(yaml).err()?;
+        let (line, column) =
+            error.location().map_or((first_line, 1), |l| (l.line() + first_line - 1, l.column()));
+        let reason = error.to_string();
+        let reason = reason.split(" at line ").next().unwrap_or(&reason).to_owned();
+        Some((line, column, format!("invalid YAML: {reason}")))
+    };
+    match format {
+        Format::Yaml => yaml(text, 1),
+        Format::Markdown => {
+            let opens = text.trim_start_matches('\u{feff}').starts_with("---");
+            if !opens {
+                return None;
+            }
+            match dotdir_frontmatter::split(text) {
+                Ok(split) => yaml(split.yaml, split.yaml_line)
+                    .map(|(l, c, reason)| (l, c, format!("front matter: {reason}"))),
+                Err(error) => {
+                    Some((error.line, error.column, format!("front matter: {}", error.reason)))
+                }
+            }
+        }
+        Format::Toml => {
+            let error = text.parse::<toml::Table>().err()?;
+            let at = error.span().map_or(0, |span| span.start).min(text.len());
+            let before = &text[..at];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let reason = error.message().to_owned();
+            Some((line, column, format!("invalid TOML: {reason}")))
+        }
+        _ => None,
     }
 }
 

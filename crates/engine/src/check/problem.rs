@@ -75,13 +75,16 @@ pub enum ProblemKind {
     /// `secret-in-history`: a declared secret that git no longer tracks but a recent commit
     /// holds: every clone or push of the history carries it.
     SecretInHistory,
+    /// `corrupt-document`: a YAML or TOML document, or a Markdown file's front matter, that
+    /// does not parse (with its line and column).
+    CorruptDocument,
     /// A kind declared by a layout's own [`crate::Validator`].
     Other(&'static str),
 }
 
 impl ProblemKind {
     /// Every built-in kind, in report order.
-    pub const ALL: [ProblemKind; 25] = [
+    pub const ALL: [ProblemKind; 26] = [
         ProblemKind::SecretMode,
         ProblemKind::StaleLock,
         ProblemKind::TornJsonl,
@@ -107,6 +110,7 @@ impl ProblemKind {
         ProblemKind::TrackedExcluded,
         ProblemKind::PreviousDirectory,
         ProblemKind::SecretInHistory,
+        ProblemKind::CorruptDocument,
     ];
 
     /// The stable kebab-case name (`secret-mode`, `torn-jsonl`, …).
@@ -137,6 +141,7 @@ impl ProblemKind {
             ProblemKind::TrackedExcluded => "tracked-excluded",
             ProblemKind::PreviousDirectory => "previous-directory",
             ProblemKind::SecretInHistory => "secret-in-history",
+            ProblemKind::CorruptDocument => "corrupt-document",
             ProblemKind::Other(name) => name,
         }
     }
@@ -192,6 +197,9 @@ impl ProblemKind {
             }
             ProblemKind::TrackedUndeclared => {
                 "run `dotdir check --fix` to untrack it (the file stays); declare it in the layout if it should be tracked"
+            }
+            ProblemKind::CorruptDocument => {
+                "the application cannot read this file: fix it at the given line and column, or restore it from a backup or the git history"
             }
             ProblemKind::SecretInHistory => {
                 "rotate the secret (log in again, revoke the old token): its old content stays in this history and every copy of it; `git filter-repo` and a force-push rewrite the history, but clones already made keep it"

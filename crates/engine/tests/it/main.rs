@@ -3,3 +3,4 @@
 #![allow(clippy::unwrap_used, reason = "test helpers: a failing unwrap says where")]
 
 mod app_lock;
+mod formats;
