@@ -95,13 +95,21 @@ impl Cli {
 
     /// Serves `layout` too. The first layout that fits a directory wins when several could.
     pub fn layout(mut self, layout: &'static Layout) -> Self {
+        debug_assert_eq!(
+            layout.lint(),
+            Vec::<String>::new(),
+            "the layout {} is unsound",
+            layout.name
+        );
         self.layouts.push(layout);
         self
     }
 
     /// Serves every layout of `layouts`.
     pub fn layouts(mut self, layouts: impl IntoIterator<Item = &'static Layout>) -> Self {
-        self.layouts.extend(layouts);
+        for layout in layouts {
+            self = self.layout(layout);
+        }
         self
     }
 

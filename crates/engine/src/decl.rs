@@ -154,6 +154,40 @@ pub struct Entry {
     pub app_lock: Option<AppLock>,
 }
 
+/// A path `pattern` matches: each wildcard replaced by a plain name (`sessions/*/*.jsonl` →
+/// `sessions/x/x.jsonl`, `[ab]` → `a`), and each `**` by `deep` (`x`, or `x/x/x`).
+fn sample_of(pattern: &str, deep: &str) -> String {
+    let mut sample = String::new();
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => {
+                let mut double = false;
+                while chars.peek() == Some(&'*') {
+                    chars.next();
+                    double = true;
+                }
+                sample.push_str(if double { deep } else { "x" });
+            }
+            '?' => sample.push('x'),
+            '[' => {
+                let mut first = None;
+                for c in chars.by_ref() {
+                    if c == ']' {
+                        break;
+                    }
+                    if first.is_none() && c != '!' && c != '^' {
+                        first = Some(c);
+                    }
+                }
+                sample.push(first.unwrap_or('x'));
+            }
+            c => sample.push(c),
+        }
+    }
+    sample
+}
+
 /// One of dotdir's own files beside a declared one ([`Layout::sidecar_of`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sidecar {
@@ -642,6 +676,46 @@ impl Layout {
             Some(entry) if entry.kind != Kind::Dir => Some(entry),
             _ => self.sidecar_of(relative).map(|(sidecar, _)| sidecar.entry()).or(direct),
         }
+    }
+
+    /// The mistakes in this declaration, one line each; empty for a sound layout. The first
+    /// matching entry describes a path, so an entry whose paths an earlier one already matches
+    /// is never reached: a `sessions/**` directory entry declared before
+    /// `sessions/*/*.jsonl` swallows the transcripts (and their torn lines go unreported).
+    ///
+    /// ```
+    /// use dotdir_engine::{Entry, Format, Layout};
+    ///
+    /// const SHADOWED: Layout = Layout::new("app", "an app", &[
+    ///     Entry::dir("sessions/**", "sessions"),
+    ///     Entry::file("sessions/*/*.jsonl", Format::Jsonl, "a transcript"),
+    /// ]);
+    /// assert_eq!(SHADOWED.lint().len(), 1);
+    /// const SOUND: Layout = Layout::new("app", "an app", &[
+    ///     Entry::file("sessions/*/*.jsonl", Format::Jsonl, "a transcript"),
+    ///     Entry::dir("sessions/**", "sessions"),
+    /// ]);
+    /// assert_eq!(SOUND.lint(), Vec::<String>::new());
+    /// ```
+    pub fn lint(&self) -> Vec<String> {
+        let entries: Vec<&Entry> = self.all_entries().collect();
+        let mut found = Vec::new();
+        for (j, later) in entries.iter().enumerate() {
+            // Unreachable when each of its sample paths (a `**` both shallow and deep) is
+            // matched by an earlier entry.
+            let samples = [sample_of(later.pattern, "x"), sample_of(later.pattern, "x/x/x")];
+            let shadows: Vec<&&Entry> = samples
+                .iter()
+                .filter_map(|sample| entries[..j].iter().find(|e| e.matches(sample)))
+                .collect();
+            if shadows.len() == samples.len() {
+                found.push(format!(
+                    "`{}` ({}) is never reached: `{}`, declared before it, matches its paths ({}); declare the specific entry first",
+                    later.pattern, later.description, shadows[0].pattern, samples[0]
+                ));
+            }
+        }
+        found
     }
 
     /// Whether `relative` is one of dotdir's own sidecars, by the exact names dotdir gives them

@@ -266,6 +266,7 @@ fn the_layout_keeps_secrets_out_and_names_its_home() {
     assert!(LAYOUT.journal_exclusions().is_excluded(".credentials.json".as_ref()));
     assert!(LAYOUT.journal_exclusions().is_excluded("projects/-home-u/s.jsonl".as_ref()));
     assert_eq!(LAYOUT.location.dir_name(), Some(".claude"));
+    assert_eq!(LAYOUT.lint(), Vec::<String>::new(), "no entry is shadowed");
     // Claude Code's own `ide/<port>.lock` holds a token: a secret, never taken for dotdir's
     // sidecar; dotdir's sidecars are known by their exact names beside a declared file.
     assert!(LAYOUT.entry_for("ide/41234.lock").is_some_and(|e| e.secret));

@@ -4,3 +4,4 @@
 
 mod app_lock;
 mod formats;
+mod lint;

@@ -186,3 +186,13 @@ fn tool_policy_is_one_entry_and_one_typed_accessor() {
     assert_eq!(found[0].kind.as_str(), "corrupt-yaml");
     assert_eq!(found[0].severity, dotdir::Severity::Error);
 }
+
+/// Every built-in layout is sound: no entry is shadowed by an earlier one.
+#[test]
+fn every_built_in_layout_lints_clean() {
+    for layout in
+        [&dotdir::ollim::LAYOUT, &dotdir::omicos::HOME_LAYOUT, &dotdir::omicos::WORKSPACE_LAYOUT]
+    {
+        assert_eq!(layout.lint(), Vec::<String>::new(), "{}", layout.name);
+    }
+}
