@@ -10,7 +10,12 @@
 //! - The declaration: [`Layout`] (entries, default [`Location`], owning program) and [`Entry`]
 //!   ([`Kind`], [`Format`], secrecy, [`Git`] tracking, [`Backup`] policy, retention, a
 //!   [`Validator`] of the layout's own). The journal's exclusion list, and with it
-//!   `.gitignore`, is derived from it ([`Layout::journal_exclusions`]).
+//!   `.gitignore`, is derived from it ([`Layout::journal_exclusions`]). Every parseable
+//!   [`Format`] is parsed by `check` — JSON, JSON Lines, YAML, TOML, specs and Markdown's
+//!   optional front matter, with line and column — and [`Layout::lint`] names an entry an
+//!   earlier one shadows.
+//! - [`live`]: whether the owning application runs, told by the OS (launch forms, pid
+//!   namespaces, open files), never by a pid record alone.
 //! - [`inspect`]: the annotated tree of a directory, and which layout a directory follows
 //!   ([`inspect::detect`], [`inspect::recognise`]). **A directory must fit its layout (its
 //!   declared [`Fingerprint`], not `$HOME`) before anything writes to it**: [`inspect::fit`]
