@@ -62,9 +62,9 @@ fn hazards_human_output() {
     expect![[r#"
         ollim-bot layout at <DIR>/.ollim-bot: 3 errors, 2 warnings, 2 notices; 3 fixable
           error   corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
-                                      -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
+                                      -> the application cannot read this file until its front matter parses: fix the YAML at the given line, or move the file away
           error   corrupt-spec      routines/say-hi-to-the-team.md:4:20  invalid YAML: did not find expected key
-                                      -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
+                                      -> the application cannot read this file until its front matter parses: fix the YAML at the given line, or move the file away
           error   torn-jsonl        state/session_history.jsonl:4  the last line (24 bytes at byte 235) is unterminated: an append was interrupted
           warning stale-lock        state/bot.pid  pid 999999 is not running: the lock holder is gone
           warning bad-session-id    state/sessions.json  legacy JSON form: ignored, the next session id replaces it
@@ -167,9 +167,9 @@ fn fix_human_output() {
           fixed expired-entries   state/fork_messages.json  pruned 1 expired record
         ollim-bot layout at <DIR>/.ollim-bot: 2 errors, 1 warning, 1 notice; 0 fixable
           error   corrupt-spec      routines/no-frontmatter.md:1:1  missing front matter: the file must start with a `---` line
-                                      -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
+                                      -> the application cannot read this file until its front matter parses: fix the YAML at the given line, or move the file away
           error   corrupt-spec      routines/say-hi-to-the-team.md:4:20  invalid YAML: did not find expected key
-                                      -> this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away
+                                      -> the application cannot read this file until its front matter parses: fix the YAML at the given line, or move the file away
           warning bad-session-id    state/sessions.json  legacy JSON form: ignored, the next session id replaces it
                                       -> the application may not read this file as intended: fix or restore it by hand
           notice  unknown-entry     routines/notes.txt  a file the layout does not declare

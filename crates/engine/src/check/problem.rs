@@ -159,7 +159,7 @@ impl ProblemKind {
                 "the application cannot read this file: restore it from a backup or git history, or fix the JSON by hand"
             }
             ProblemKind::CorruptSpec => {
-                "this spec is skipped until its front matter parses: fix the YAML at the given line, or move the file away"
+                "the application cannot read this file until its front matter parses: fix the YAML at the given line, or move the file away"
             }
             ProblemKind::DuplicateId => {
                 "two specs share one id: keep one, or give the other a new id"
