@@ -191,6 +191,18 @@ pub(super) fn check_declared(node: &Node, options: &Options, problems: &mut Vec<
         // Nothing to parse.
         Format::Text | Format::Opaque => None,
     };
+    // A document that does not parse is reported under the layout's own kind when it declares
+    // a validator (ollim-bot's `corrupt-yaml`), with the parser's line and column.
+    if let Some(validator) = entry.validator
+        && let Some(problem) = problems
+            .iter_mut()
+            .find(|p| p.path == node.relative && p.kind == ProblemKind::CorruptDocument)
+    {
+        problem.kind = ProblemKind::from_name(validator.problem);
+        problem.severity = validator.severity;
+        problem.advice = validator.advice.unwrap_or(problem.advice);
+        return;
+    }
     if let Some(validator) = entry.validator {
         let bytes = match content {
             Some(bytes) => Some(bytes),
