@@ -141,7 +141,7 @@ pub use crate::{
     redact::{redact_text, redact_url},
     remote::{
         Leak, PUSH_STATUS_FILE, PushStatus, UNDECLARED, audit_history, audit_outgoing,
-        audit_recent_history, push_status,
+        paths_in_recent_history, push_status,
     },
     secrets::{SECRET_SIZE_LIMIT, SecretBlobs},
 };

@@ -132,46 +132,95 @@ pub fn audit_history(repo: &Repository, exclusions: &Exclusions) -> Result<Vec<L
     audit(repo, exclusions, &SecretBlobs::new(), None)
 }
 
-/// The excluded paths in the newest `limit` commits of HEAD's history (newest first: each path
+/// The paths matching `patterns` that the newest `limit` commits of HEAD's history hold (each
 /// with the newest commit that holds it), and whether older commits were left unread. What
-/// `check` can afford on every run; a push audits the whole history.
-pub fn audit_recent_history(
+/// `check` can afford on every run: each commit costs a lookup of each pattern's directory, not
+/// a walk of its tree (a push audits the whole history). A pattern's wildcards may only be in
+/// its last component (`state/token.json`, `oauth/*.json`); others are not looked up.
+pub fn paths_in_recent_history(
     repo: &Repository,
-    exclusions: &Exclusions,
+    patterns: &[&str],
     limit: usize,
-) -> Result<(Vec<Leak>, bool)> {
-    walk_for_leaks(repo, exclusions, &SecretBlobs::new(), None, Some(limit))
-}
-
-/// HEAD's history, minus what the commits in `hidden` reach, walked for leaks.
-fn audit(
-    repo: &Repository,
-    exclusions: &Exclusions,
-    secrets: &SecretBlobs,
-    hidden: Option<&[Oid]>,
-) -> Result<Vec<Leak>> {
-    Ok(walk_for_leaks(repo, exclusions, secrets, hidden, None)?.0)
-}
-
-/// Walks HEAD's history (minus what `hidden` reaches) for leaks: oldest commit first, or, with
-/// a `limit`, only the newest `limit` commits, newest first (and says whether it stopped).
-fn walk_for_leaks(
-    repo: &Repository,
-    exclusions: &Exclusions,
-    secrets: &SecretBlobs,
-    hidden: Option<&[Oid]>,
-    limit: Option<usize>,
 ) -> Result<(Vec<Leak>, bool)> {
     let git_dir = repo.path().to_path_buf();
     let history = |e| Error::git(Step::ReadHistory, &git_dir)(e);
     let Ok(head) = repo.head() else { return Ok((Vec::new(), false)) };
     let Some(head) = head.target() else { return Ok((Vec::new(), false)) };
     let mut walk = repo.revwalk().map_err(history)?;
-    let order = match limit {
-        Some(_) => git2::Sort::TOPOLOGICAL,
-        None => git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE,
-    };
-    walk.set_sorting(order).map_err(history)?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL).map_err(history)?;
+    walk.push(head).map_err(history)?;
+    // `(directory, last component)` of each pattern whose wildcards are in its last component.
+    let lookups: Vec<(&str, &str, &str)> = patterns
+        .iter()
+        .filter_map(|pattern| {
+            let (dir, name) = pattern.rsplit_once('/').unwrap_or(("", pattern));
+            (!dir.contains(['*', '?', '[']) && name != "**").then_some((*pattern, dir, name))
+        })
+        .collect();
+    let mut seen_dirs: HashSet<(usize, Oid)> = HashSet::new();
+    let mut reported: HashSet<String> = HashSet::new();
+    let mut leaks = Vec::new();
+    for (n, oid) in walk.enumerate() {
+        if n == limit {
+            return Ok((leaks, true));
+        }
+        let oid = oid.map_err(history)?;
+        let commit = repo.find_commit(oid).map_err(history)?;
+        let tree = commit.tree().map_err(history)?;
+        for (at, &(pattern, dir, name)) in lookups.iter().enumerate() {
+            let listing = match dir {
+                "" => tree.clone(),
+                dir => match tree.get_path(Path::new(dir)) {
+                    Ok(entry) => match entry.to_object(repo).map(|o| o.into_tree()) {
+                        Ok(Ok(subtree)) => subtree,
+                        _ => continue,
+                    },
+                    Err(_) => continue,
+                },
+            };
+            // The same directory in an older commit holds the same names.
+            if !seen_dirs.insert((at, listing.id())) && !dir.is_empty() {
+                continue;
+            }
+            for entry in listing.iter() {
+                let entry_name = String::from_utf8_lossy(entry.name_bytes());
+                let path = if dir.is_empty() {
+                    entry_name.into_owned()
+                } else {
+                    format!("{dir}/{entry_name}")
+                };
+                if crate::glob_match(pattern, &path)
+                    && !name.is_empty()
+                    && reported.insert(path.clone())
+                {
+                    leaks.push(Leak {
+                        commit: oid.to_string(),
+                        summary: commit.summary().ok().flatten().unwrap_or("").to_owned(),
+                        path,
+                        pattern: pattern.to_owned(),
+                        same_as: None,
+                    });
+                }
+            }
+        }
+    }
+    Ok((leaks, false))
+}
+
+/// HEAD's history, minus what the commits in `hidden` reach, walked for leaks, oldest commit
+/// first.
+fn audit(
+    repo: &Repository,
+    exclusions: &Exclusions,
+    secrets: &SecretBlobs,
+    hidden: Option<&[Oid]>,
+) -> Result<Vec<Leak>> {
+    let git_dir = repo.path().to_path_buf();
+    let history = |e| Error::git(Step::ReadHistory, &git_dir)(e);
+    let Ok(head) = repo.head() else { return Ok(Vec::new()) };
+    let Some(head) = head.target() else { return Ok(Vec::new()) };
+    let mut walk = repo.revwalk().map_err(history)?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE).map_err(history)?;
     walk.push(head).map_err(history)?;
     for &oid in hidden.unwrap_or_default() {
         // Only what exists here and is (or peels to) a commit: anything else hides nothing,
@@ -184,10 +233,7 @@ fn walk_for_leaks(
     let mut seen_trees: HashSet<(String, Oid)> = HashSet::new();
     let mut reported: HashSet<String> = HashSet::new();
     let mut leaks = Vec::new();
-    for (n, oid) in walk.enumerate() {
-        if Some(n) == limit {
-            return Ok((leaks, true));
-        }
+    for oid in walk {
         let oid = oid.map_err(history)?;
         let commit = repo.find_commit(oid).map_err(history)?;
         let tree = commit.tree().map_err(history)?;
@@ -206,7 +252,7 @@ fn walk_for_leaks(
             }
         }
     }
-    Ok((leaks, false))
+    Ok(leaks)
 }
 
 /// Collects the excluded paths of `tree` (at `prefix`), and the blobs whose content is a
@@ -569,10 +615,14 @@ impl Journal {
         Ok(vec![Destination { advertised }])
     }
 
-    /// [`audit_recent_history`] with this journal's exclusions.
-    pub fn audit_recent_history(&self, limit: usize) -> Result<(Vec<Leak>, bool)> {
+    /// [`paths_in_recent_history`] in this journal's repository.
+    pub fn paths_in_recent_history(
+        &self,
+        patterns: &[&str],
+        limit: usize,
+    ) -> Result<(Vec<Leak>, bool)> {
         let repo = self.repo().lock();
-        audit_recent_history(&repo, &self.options.exclusions, limit)
+        paths_in_recent_history(&repo, patterns, limit)
     }
 
     /// [`audit_history`] with this journal's exclusions.

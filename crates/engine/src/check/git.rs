@@ -165,7 +165,9 @@ pub(super) const HISTORY_COMMITS: usize = 1000;
 fn secrets_in_history(tree: &Tree, tracked: &[PathBuf], problems: &mut Vec<Problem>) {
     let Ok(journal) = read_journal(&tree.root, &tree.layout) else { return };
     // Older commits are left to `push`, which audits the whole history before it sends.
-    let (leaks, _older_unread) = match journal.audit_recent_history(HISTORY_COMMITS) {
+    let secrets: Vec<&str> =
+        tree.layout.secrets().filter(|e| e.kind == crate::Kind::File).map(|e| e.pattern).collect();
+    let (leaks, _older_unread) = match journal.paths_in_recent_history(&secrets, HISTORY_COMMITS) {
         Ok(found) => found,
         Err(error) => {
             problems.push(Problem::new(
