@@ -121,11 +121,18 @@ fn judge(
     let identity = std::fs::metadata(root).ok().map(|m| (m.dev(), m.ino(), m.uid(), m.mode()));
     for process in table.processes().iter().filter(|p| !table.is_own(p.pid)) {
         if let Some(path) = process.uses(&canonical) {
-            let why = match process.cwd.as_deref() == Some(path) {
-                true => format!("works in {}", path.display()),
-                false => format!("has {} open", path.display()),
-            };
-            return Liveness::Live(sighting(process, why));
+            match process.cwd.as_deref() == Some(path) {
+                // A working directory alone: not a shell, pager or the other side of our pipe.
+                true if table.is_bystander(process) => {}
+                true => {
+                    let why = format!("works in {}", path.display());
+                    return Liveness::Live(sighting(process, why));
+                }
+                false => {
+                    let why = format!("has {} open", path.display());
+                    return Liveness::Live(sighting(process, why));
+                }
+            }
         }
         let Some(program) = program else { continue };
         if !process.argv.as_ref().is_some_and(|argv| program.matches(argv)) {

@@ -47,14 +47,15 @@ impl Process {
         cut
     }
 
-    /// Where the process uses `dir` (canonical), if it does: its working directory, or the
-    /// first open file inside it.
+    /// Where the process uses `dir` (canonical), if it does: the first open file inside it, or
+    /// else its working directory.
     pub fn uses(&self, dir: &Path) -> Option<&Path> {
         let inside = |path: &&PathBuf| path.starts_with(dir);
-        self.cwd
-            .as_ref()
-            .filter(inside)
-            .or_else(|| self.open.iter().flatten().find(inside))
+        self.open
+            .iter()
+            .flatten()
+            .find(inside)
+            .or_else(|| self.cwd.as_ref().filter(inside))
             .map(PathBuf::as_path)
     }
 }
@@ -123,6 +124,26 @@ impl ProcessTable {
         self.own.contains(&pid)
     }
 
+    /// Whether `pid` runs beside this command rather than as the application: in this
+    /// command's process group (the other side of a pipe, `dotdir check --fix . | less`), or a
+    /// shell, multiplexer or pager, which work in a directory without writing its files. Used
+    /// for a working directory alone; an open file always counts.
+    pub fn is_bystander(&self, process: &Process) -> bool {
+        const BYSTANDERS: &[&str] = &[
+            "bash", "sh", "dash", "zsh", "fish", "ksh", "tcsh", "csh", "nu", "tmux", "screen",
+            "less", "more", "most", "head", "tail", "cat", "tee", "grep", "watch", "sudo", "su",
+        ];
+        let name = process
+            .argv
+            .as_ref()
+            .and_then(|argv| argv.first())
+            .map(|arg0| arg0.rsplit('/').next().unwrap_or(arg0).trim_start_matches('-'))
+            .unwrap_or_default();
+        BYSTANDERS.contains(&name)
+            || process_group(process.pid)
+                .is_some_and(|group| Some(group) == process_group_of_self())
+    }
+
     /// The processes that call themselves `pid` in some pid namespace: the process a pid record
     /// names, whichever namespace wrote it.
     pub fn named_by(&self, pid: u32) -> impl Iterator<Item = &Process> {
@@ -168,6 +189,17 @@ fn open_files(fd_dir: &Path) -> Option<Vec<PathBuf>> {
         }
     }
     Some(open)
+}
+
+/// The process group of `pid` (`/proc/<pid>/stat` field 5).
+fn process_group(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_ascii_whitespace().nth(2)?.parse().ok()
+}
+
+fn process_group_of_self() -> Option<u32> {
+    process_group(std::process::id())
 }
 
 /// This process and its ancestors, from the `PPid:` lines.

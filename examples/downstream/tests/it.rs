@@ -329,7 +329,10 @@ fn claude_session(home: &Path, bin: &Path, cwd: &Path) -> std::process::Child {
         std::os::unix::fs::symlink(String::from_utf8(real.stdout).unwrap().trim(), &claude)
             .unwrap();
     }
+    use std::os::unix::process::CommandExt;
     let mut child = Command::new(&claude)
+        // Its own process group, as a session started in another terminal.
+        .process_group(0)
         .args(["-c", "import sys; print('ready', flush=True); sys.stdin.read()"])
         .env("HOME", home)
         .env_remove("CLAUDE_CONFIG_DIR")

@@ -53,9 +53,13 @@ fn install() -> tempfile::TempDir {
     pkg
 }
 
-/// Spawns `command` with its stdin and stdout piped and waits for the `ready` it prints.
+/// Spawns `command` with its stdin and stdout piped and waits for the `ready` it prints. It runs
+/// in a process group of its own, as an app started from another terminal or a service does
+/// (the other side of `dotdir`'s own pipe is never taken for the app).
 fn spawn_ready(command: &mut Command) -> Child {
+    use std::os::unix::process::CommandExt;
     let mut child = command
+        .process_group(0)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -348,4 +352,29 @@ fn a_bot_on_the_host_seen_from_a_container_is_unknown() {
     assert_eq!(fs::read(bot.dir.join("state/session_history.jsonl")).unwrap(), bot.history);
     assert!(bot.dir.join("state/bot.pid").exists(), "the record survives");
     stop(app);
+}
+
+#[test]
+fn a_pager_on_dotdirs_own_pipe_or_a_shell_in_the_directory_is_not_the_app() {
+    let bot = Bot::new();
+    // `cd ~/.ollim-bot && dotdir check --fix . | less`: the shell and the pager work in the
+    // directory; neither is the app.
+    let shell = spawn_ready(
+        Command::new("bash")
+            .args(["-c", "echo ready; read line"])
+            .current_dir(bot.dir.join("state")),
+    );
+    let output = Command::new("sh")
+        .args(["-c", "\"$0\" check --fix \"$1\" | cat", env!("CARGO_BIN_EXE_dotdir")])
+        .arg(&bot.dir)
+        .current_dir(bot.dir.join("state"))
+        .env("HOME", bot.temp.path())
+        .env("DOTDIR_NOW", crate::NOW)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert!(!text.contains("refused"), "{text}");
+    assert!(text.contains("fixed") && text.contains("torn-jsonl"), "{text}");
+    stop(shell);
 }
