@@ -18,7 +18,9 @@
 //! 4. **A process uses the directory**: its working directory or an open file lies inside it (what
 //!    `fuser` and `lsof +D` see), whatever it is called.
 //!
-//! This command and its ancestors (the shell it was started from, `sudo`) are left out.
+//! This command and its ancestors (the shell it was started from, `sudo`) are left out, and a
+//! working directory alone does not count for the other side of its own pipe (its process
+//! group) or for a shell or pager: `cd ~/.ollim-bot && dotdir check --fix . | less` is no app.
 //!
 //! **When it cannot be told, it counts.** [`Liveness::Unknown`] — never [`Liveness::Stopped`] —
 //! when `/proc` cannot be read; when a pid record names a process that cannot be seen (`hidepid`)
