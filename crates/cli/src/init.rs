@@ -53,7 +53,16 @@ pub(crate) fn run(
 ) -> Result<Outcome> {
     let existed = dir.exists();
     let had_git = dir.join(".git").exists();
-    let (created, _) = prepare(dir, layout)?;
+    let created = create_layout_dirs(dir, layout)?;
+    // A layout without a journal (it declares no `.git`) gets no repository.
+    if layout.has_journal() {
+        open_journal(dir, layout)?;
+    }
+    let git = match (layout.has_journal(), had_git) {
+        (false, _) => "none",
+        (true, true) => "existing",
+        (true, false) => "initialised",
+    };
     let report =
         dotdir_engine::check::check(dir, layout, &dotdir_engine::check::Options::default())?;
     let mut out = std::io::stdout().lock();
@@ -63,7 +72,7 @@ pub(crate) fn run(
             "layout": layout.name,
             "root": dir.display().to_string(),
             "created": created,
-            "git": if had_git { "existing" } else { "initialised" },
+            "git": git,
             "problems": report.problems.iter().map(crate::check::problem_json).collect::<Vec<_>>(),
         });
         crate::print_json(&mut out, "init", Some(dir), value)?;
@@ -79,11 +88,11 @@ pub(crate) fn run(
         for path in &created {
             writeln!(out, "  created {path}")?;
         }
-        writeln!(
-            out,
-            "  git repository {} with the layout's .gitignore",
-            if had_git { "kept" } else { "initialised" }
-        )?;
+        match git {
+            "none" => writeln!(out, "  no git repository: the layout keeps no journal")?,
+            "existing" => writeln!(out, "  git repository kept, with the layout's .gitignore")?,
+            _ => writeln!(out, "  git repository initialised with the layout's .gitignore")?,
+        }
         if report.problems.is_empty() {
             writeln!(out, "  {}", style.good(&format!("{} check: no problems", style.command)))?;
         } else {
@@ -108,6 +117,20 @@ pub(crate) fn prepare(
     dir: &Path,
     layout: &dotdir_engine::Layout,
 ) -> Result<(Vec<String>, dotdir_git_journal::Journal)> {
+    let created = create_layout_dirs(dir, layout)?;
+    Ok((created, open_journal(dir, layout)?))
+}
+
+/// Opens (or initialises) the git journal of `dir`, which writes the derived `.gitignore`.
+fn open_journal(dir: &Path, layout: &dotdir_engine::Layout) -> Result<dotdir_git_journal::Journal> {
+    let options = layout.journal_options().identity_from_git_config(false);
+    dotdir_git_journal::Journal::open(dir, options).with_context(|| {
+        format!("cannot create the git repository in {}: check that it is writable", dir.display())
+    })
+}
+
+/// Creates `dir` and the layout's directories with their modes; returns those it created.
+fn create_layout_dirs(dir: &Path, layout: &dotdir_engine::Layout) -> Result<Vec<String>> {
     create_dir(dir, 0o700)?;
     let mut created = Vec::new();
     for (pattern, mode) in layout.initial_dirs() {
@@ -117,11 +140,7 @@ pub(crate) fn prepare(
         }
         create_dir(&path, mode)?;
     }
-    let options = layout.journal_options().identity_from_git_config(false);
-    let journal = dotdir_git_journal::Journal::open(dir, options).with_context(|| {
-        format!("cannot create the git repository in {}: check that it is writable", dir.display())
-    })?;
-    Ok((created, journal))
+    Ok(created)
 }
 
 /// Creates `path` with `mode`; a private one (`0o700`) that exists (a clone's, made by the

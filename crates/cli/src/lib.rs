@@ -156,6 +156,11 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
         if let Some(version) = self.version {
             command = command.version(version);
         }
+        // A command whose layouts keep no git journal offers no `push` or `clone`.
+        let git = self.layouts.iter().any(|l| l.has_journal());
+        command = command
+            .mut_subcommand("push", |c| c.hide(!git))
+            .mut_subcommand("clone", |c| c.hide(!git));
         for sub in ["inspect", "check", "backup", "restore", "init", "push", "clone"] {
             let names = names.clone();
             command = command.mut_subcommand(sub, |c| {
@@ -527,5 +532,32 @@ fn finish(result: anyhow::Result<Outcome>, json: Option<&str>, style: &style::St
             let _ = writeln!(err, "{} {}", style.error("error:"), style::clean(&message));
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The subcommands `--help` lists.
+    fn listed(cli: &Cli) -> Vec<String> {
+        cli.command()
+            .get_subcommands()
+            .filter(|c| !c.is_hide_set())
+            .map(|c| c.get_name().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_command_without_a_git_journal_offers_no_push_or_clone() {
+        let without = Cli::new("omicos-data").layout(&dotdir::omicos::HOME_LAYOUT);
+        let listed_without = listed(&without);
+        assert!(!listed_without.iter().any(|c| c == "push" || c == "clone"), "{listed_without:?}");
+        assert!(listed_without.iter().any(|c| c == "backup"), "{listed_without:?}");
+        let with = Cli::new("bot-data").layout(&dotdir::ollim::LAYOUT);
+        let listed_with = listed(&with);
+        assert!(
+            listed_with.iter().any(|c| c == "push") && listed_with.iter().any(|c| c == "clone")
+        );
     }
 }
