@@ -108,7 +108,7 @@ fn judge(
 ) -> Liveness {
     let mut unknown: Option<String> = None;
     for record in records {
-        match by_record(table, root, layout, record, program) {
+        match record_holder(table, root, layout, record, program) {
             Liveness::Live(seen) => return Liveness::Live(seen),
             Liveness::Unknown(why) => {
                 unknown.get_or_insert(why);
@@ -140,13 +140,11 @@ fn judge(
         if !process.argv.as_ref().is_some_and(|argv| program.matches(argv)) {
             continue;
         }
-        let named = names_dir(process, identity);
-        match default_dir_is(process, &layout.location, identity).map(|is| is || named) {
-            _ if named => {
-                let why =
-                    format!("runs {} on this directory (named in its arguments)", program.name);
-                return Liveness::Live(sighting(process, why));
-            }
+        if names_dir(process, identity) {
+            let why = format!("runs {} on this directory (named in its arguments)", program.name);
+            return Liveness::Live(sighting(process, why));
+        }
+        match default_dir_is(process, &layout.location, identity) {
             Some(true) => {
                 let why = format!("runs {} on this directory", program.name);
                 return Liveness::Live(sighting(process, why));
@@ -169,17 +167,6 @@ fn judge(
 /// as [`liveness`] judges it: dotdir's lock, the program's name or a launch form, or a process in
 /// any pid namespace calling itself that pid and using this directory.
 pub fn record_holder(
-    table: &ProcessTable,
-    root: &Path,
-    layout: &Layout,
-    record: &str,
-    program: Option<Program>,
-) -> Liveness {
-    by_record(table, root, layout, record, program)
-}
-
-/// What the pid record `record` says, checked against the processes.
-fn by_record(
     table: &ProcessTable,
     root: &Path,
     layout: &Layout,
