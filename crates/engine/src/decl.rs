@@ -522,6 +522,10 @@ pub struct Layout {
     /// The layout this one extends ([`Layout::extend`]): its entries come after
     /// [`Layout::entries`]'s own.
     pub extends: Option<&'static Layout>,
+    /// Whether the data directory itself may be a symbolic link ([`Layout::root_may_be_a_link`]):
+    /// a person who moved it to another disk and left a link. No: a link there is refused by
+    /// every writer ([`crate::Dir::real_dir`]). Nothing below the root may ever be a link.
+    pub root_link: bool,
 }
 
 /// Every entry of a layout, its own first, then those of the layout it extends
@@ -562,7 +566,15 @@ impl Layout {
             program: None,
             fingerprint: Fingerprint { all: &[], any: &[] },
             extends: None,
+            root_link: false,
         }
+    }
+
+    /// Lets the data directory itself be a symbolic link (see [`Layout::root_link`]): for a
+    /// directory only its user creates (`~/.ollim-bot`), not one inside a workspace an agent
+    /// writes to, where a planted link would take the writes elsewhere.
+    pub const fn root_may_be_a_link(self) -> Self {
+        Self { root_link: true, ..self }
     }
 
     /// `base` with `entries` of a downstream crate's own in front of its entries (so they win
@@ -805,6 +817,7 @@ impl Layout {
     /// exclusions ([`Layout::journal_exclusions`]) and the secrets (the pattern of every
     /// [`Entry::secret`] entry), whose current contents a push refuses under any path. The
     /// other settings are the journal's defaults.
+    #[cfg(feature = "git")]
     pub fn journal_options(&self) -> dotdir_git_journal::JournalOptions {
         dotdir_git_journal::JournalOptions::new()
             .exclusions(self.journal_exclusions())

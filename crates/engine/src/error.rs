@@ -20,6 +20,24 @@ pub enum Error {
         /// The offending path.
         path: PathBuf,
     },
+    /// A write of a path the layout does not declare as a file ([`crate::Dir::write_declared`]):
+    /// nothing was written.
+    #[error("refusing to write {}: the {layout} layout declares no such file", path.display())]
+    Undeclared {
+        /// The path.
+        path: PathBuf,
+        /// The layout's name.
+        layout: &'static str,
+    },
+    /// A secret written where the layout declares no secret ([`crate::Dir::write_secret`]):
+    /// nothing was written, so no secret lands where a backup or the journal carries it.
+    #[error("refusing to write a secret to {}: the {layout} layout does not declare it secret", path.display())]
+    NotASecret {
+        /// The path.
+        path: PathBuf,
+        /// The layout's name.
+        layout: &'static str,
+    },
     /// A pid lock could not be probed or reclaimed.
     #[error("cannot reclaim the lock {}", path.display())]
     Lock {

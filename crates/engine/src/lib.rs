@@ -65,6 +65,7 @@ pub mod archive;
 pub mod backup;
 pub mod check;
 mod decl;
+mod dir;
 mod error;
 mod fit;
 pub mod inspect;
@@ -76,6 +77,7 @@ pub use crate::{
         AppLock, Backup, Entry, Fingerprint, Format, Git, Kind, Layout, Location, Severity,
         Sidecar, Validator,
     },
+    dir::Dir,
     error::Error,
 };
 pub use dotdir_atomic_store::{IoError, error_chain};

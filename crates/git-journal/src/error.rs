@@ -1,7 +1,7 @@
 //! The one error type of the crate: every variant names what failed and the path.
 
 use crate::IoError;
-use std::{fmt, path::PathBuf, time::Duration};
+use std::{fmt, path::PathBuf};
 
 /// The operation that failed (a git operation, or a filesystem step around one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +150,7 @@ pub enum Error {
         /// What was found instead.
         reason: String,
     },
+    #[cfg(feature = "libgit2")]
     /// A lock file (`index.lock`, a ref's `.lock`) stayed held by another process for the whole
     /// retry budget. A lock whose owner is provably gone is removed instead (see the crate docs).
     #[error("{} is held by another process (waited {waited:?})", lock.display())]
@@ -157,11 +158,12 @@ pub enum Error {
         /// The lock file (or the git directory when libgit2 did not say which).
         lock: PathBuf,
         /// How long the journal retried.
-        waited: Duration,
+        waited: std::time::Duration,
         /// libgit2's last error.
         #[source]
         source: git2::Error,
     },
+    #[cfg(feature = "libgit2")]
     /// A libgit2 operation failed.
     #[error("failed to {step} {}", path.display())]
     Git {
@@ -183,6 +185,7 @@ pub enum Error {
         /// The remote's reason (`git`'s stderr, every URL in it redacted).
         message: String,
     },
+    #[cfg(feature = "libgit2")]
     /// A push was refused before anything left: commits it would send hold paths the exclusion
     /// list refuses (a secret, ephemeral state), or a blob whose content is a secret file's.
     #[error("{}", leaks_message(remote, leaks))]
@@ -215,6 +218,7 @@ pub enum Error {
         /// Why it was killed.
         reason: GitStop,
     },
+    #[cfg(feature = "libgit2")]
     /// A repository whose checkout would hold a symlink out of the directory or a `.git` entry
     /// ([`crate::audit_checkout`]); nothing of it may be checked out.
     #[error("{}", hostile_message(entries))]
@@ -239,6 +243,7 @@ pub enum Error {
 }
 
 impl Error {
+    #[cfg(feature = "libgit2")]
     pub(crate) fn git(step: Step, path: impl Into<PathBuf>) -> impl FnOnce(git2::Error) -> Error {
         let path = path.into();
         move |source| Error::Git { step, path, source }
@@ -246,7 +251,11 @@ impl Error {
 
     /// Whether the error is a lock held by someone else (a retry later may succeed).
     pub fn is_locked(&self) -> bool {
-        matches!(self, Error::Locked { .. })
+        #[cfg(feature = "libgit2")]
+        let locked = matches!(self, Error::Locked { .. });
+        #[cfg(not(feature = "libgit2"))]
+        let locked = false;
+        locked
     }
 }
 
@@ -255,6 +264,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The message of [`Error::Leaks`]: the first excluded path and the way out. A blob equal to a
 /// secret is named by its path and the secret's path, never by its bytes.
+#[cfg(feature = "libgit2")]
 fn leaks_message(remote: &str, leaks: &[crate::Leak]) -> String {
     let Some(first) = leaks.first() else {
         return format!("refusing to push to {remote}: nothing was sent");
@@ -290,6 +300,7 @@ impl std::fmt::Display for GitStop {
     }
 }
 
+#[cfg(feature = "libgit2")]
 fn hostile_message(entries: &[crate::Hostile]) -> String {
     let listed: Vec<String> = entries.iter().map(ToString::to_string).collect();
     format!("the repository's tree holds what no checkout may: {}", listed.join("; "))

@@ -112,37 +112,51 @@
 //! - Commits are signed by nobody; hooks are not run; line-ending and `.gitattributes` filters
 //!   apply as libgit2 applies them.
 
+#[cfg(feature = "libgit2")]
 mod checkout;
+#[cfg(feature = "libgit2")]
 mod deferred;
 mod error;
 mod exclude;
+#[cfg(feature = "libgit2")]
 mod fsync;
+#[cfg(feature = "libgit2")]
 mod gitdir;
+#[cfg(feature = "libgit2")]
 mod history;
+#[cfg(feature = "libgit2")]
 mod journal;
+#[cfg(feature = "libgit2")]
 mod push;
+#[cfg(feature = "libgit2")]
 mod recover;
 mod redact;
+#[cfg(feature = "libgit2")]
 mod remote;
+#[cfg(feature = "libgit2")]
 mod secrets;
+#[cfg(feature = "libgit2")]
 mod tree;
 
+#[cfg(feature = "libgit2")]
 pub use crate::{
     checkout::{Hostile, HostileKind, audit_checkout, refuse_hostile_checkout},
     deferred::{
         DeferringJournal, PENDING_COMMITS_FILE, RECOVERED_MESSAGE, pending_record_damage,
         set_aside_pending_record,
     },
-    error::{Error, GitStop, Result, Step},
-    exclude::{BUILTIN_EXCLUSIONS, Exclusions, glob_match},
     fsync::{fsync_gitdir_enabled, set_fsync_gitdir},
     history::CommitInfo,
     journal::{CommitId, Identity, Journal, JournalOptions, RetryPolicy},
-    redact::{redact_text, redact_url},
     remote::{
         Leak, PUSH_STATUS_FILE, PushStatus, UNDECLARED, audit_history, audit_outgoing,
         paths_in_recent_history, push_status,
     },
     secrets::{SECRET_SIZE_LIMIT, SecretBlobs},
+};
+pub use crate::{
+    error::{Error, GitStop, Result, Step},
+    exclude::{BUILTIN_EXCLUSIONS, Exclusions, glob_match},
+    redact::{redact_text, redact_url},
 };
 pub use dotdir_atomic_store::{Durability, IoError};

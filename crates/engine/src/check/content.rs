@@ -1,8 +1,25 @@
 //! The checks of one entry's content: modes, JSON, JSON Lines, pid records, specs, temporary
 //! files and retention.
 
-#[allow(unused_imports)]
-use super::*;
+use std::{
+    collections::BTreeMap,
+    fs,
+    os::unix::fs::PermissionsExt,
+    path::Path,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use dotdir_atomic_store as store;
+use serde_json::Value;
+
+use super::{
+    Options,
+    problem::{Action, Problem, ProblemKind},
+};
+use crate::{
+    Format,
+    inspect::{Node, NodeKind, Role, Tree},
+};
 
 pub(super) fn check_node(node: &Node, options: &Options, problems: &mut Vec<Problem>) {
     if let Some(why) = &node.unreadable {

@@ -1,8 +1,20 @@
 //! The data directory's git repository: `.gitignore` coverage, tracked secrets and uncommitted
 //! changes, through `dotdir-git-journal`.
 
-#[allow(unused_imports)]
-use super::*;
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+use super::{
+    problem::{Action, Problem, ProblemKind},
+    repair::file_name,
+};
+use crate::{
+    Error, Layout,
+    inspect::{NodeKind, Tree},
+};
+
 use crate::{Entry, Git};
 
 pub(super) fn check_git(tree: &Tree, problems: &mut Vec<Problem>) {
@@ -336,4 +348,140 @@ pub(super) fn open_journal(
         .durability(dotdir_atomic_store::Durability::None)
         .identity_from_git_config(false);
     dotdir_git_journal::Journal::open(root, options)
+}
+
+/// The repairs of the repository: `.gitignore`, an uncommitted change, a damaged journal
+/// record, an excluded path git tracks.
+pub(super) fn repair(
+    root: &Path,
+    path: &Path,
+    layout: &Layout,
+    action: &Action,
+) -> Result<String, Error> {
+    match action {
+        Action::WriteGitignore => {
+            // The journal's own block, as every writer of the layout keeps it (lines outside
+            // it are kept), committed when the repository tracks `.gitignore`.
+            let journal = open_journal(root, layout)
+                .map_err(|source| Error::Git { path: root.to_path_buf(), source })?;
+            let _ = journal
+                .sync_gitignore()
+                .map_err(|source| Error::Git { path: root.to_path_buf(), source })?;
+            // Verified with git's own ignore stack, never claimed: a nested `.gitignore` or
+            // git's configuration can still un-ignore a secret.
+            let secrets: Vec<String> = layout
+                .secrets()
+                .filter_map(|e| sample_path(e.pattern.trim_start_matches('/')))
+                .collect();
+            for rel in secrets {
+                if layout.entry_for(&rel).is_some_and(|e| e.secret)
+                    && !journal.is_ignored(&rel).unwrap_or(false)
+                {
+                    return Err(Error::Unverified {
+                        path: root.join(&rel),
+                        message: format!(
+                            "git still does not ignore it after .gitignore was rewritten: `git -C {} check-ignore -v --no-index {rel}` names the line that un-ignores it; remove that line",
+                            root.display()
+                        ),
+                    });
+                }
+            }
+            Ok("wrote the layout's block at the end of .gitignore".to_owned())
+        }
+        Action::CommitChanged => {
+            let git_error = |source| Error::Git { path: root.to_path_buf(), source };
+            let journal = open_journal(root, layout).map_err(git_error)?;
+            let changed = journal.uncommitted().map_err(git_error)?;
+            let _ = journal
+                .commit_all_changed("dotdir check --fix: commit changes an interrupted write left")
+                .map_err(git_error)?;
+            Ok(format!(
+                "committed {}",
+                super::plural(changed.len(), "uncommitted path", "uncommitted paths")
+            ))
+        }
+        Action::SetAsideRecord => {
+            let git_error = |source| Error::Git { path: root.to_path_buf(), source };
+            let aside = dotdir_git_journal::set_aside_pending_record(&root.join(".git"))
+                .map_err(git_error)?;
+            let journal = open_journal(root, layout).map_err(git_error)?;
+            let changed = journal.uncommitted().map_err(git_error)?;
+            let _ = journal
+                .commit_all_changed("dotdir check --fix: commit what a damaged record named")
+                .map_err(git_error)?;
+            Ok(format!(
+                "moved the damaged record aside ({}) and committed {} found by scanning",
+                aside.map(|p| file_name(&p)).unwrap_or_default(),
+                super::plural(changed.len(), "changed path", "changed paths")
+            ))
+        }
+        Action::Untrack => {
+            let untracked = untrack(root, layout, &[path.to_path_buf()])?;
+            if let Some(still) = untracked.still_tracked.first() {
+                return Err(Error::Unverified {
+                    path: root.join(still),
+                    message: "still tracked after `git rm --cached`".to_owned(),
+                });
+            }
+            Ok(untracked.describe(layout, path.strip_prefix(root).unwrap_or(path)))
+        }
+        _ => Err(Error::Unverified {
+            path: path.to_path_buf(),
+            message: "not a repair of the repository".to_owned(),
+        }),
+    }
+}
+
+/// What one batched [`untrack`] did.
+pub(super) struct Untracked {
+    /// How many paths the commit untracked (`None`: nothing needed a commit).
+    pub(super) committed: Option<usize>,
+    /// The paths (relative) git's index or HEAD still holds afterwards.
+    pub(super) still_tracked: Vec<PathBuf>,
+}
+
+impl Untracked {
+    /// The repair line of one of the untracked paths.
+    pub(super) fn describe(&self, layout: &Layout, rel: &Path) -> String {
+        let secret = is_secret(layout, &rel.to_string_lossy());
+        let mut what = match self.committed {
+            Some(1) => "removed from git's index and committed (the file is kept)".to_owned(),
+            Some(n) => format!(
+                "removed from git's index, in one commit with the other {} (the file is kept)",
+                super::plural(n - 1, "path", "paths")
+            ),
+            None => "no longer tracked by git".to_owned(),
+        };
+        if secret {
+            what.push_str("; its old content stays in the history: rotate the secret");
+        }
+        what
+    }
+}
+
+/// Removes `paths` (absolute, inside `root`) from git's index in one commit (`git rm --cached`;
+/// the files stay), then re-reads git's index and HEAD: what is still tracked is named, never
+/// claimed untracked.
+pub(super) fn untrack(root: &Path, layout: &Layout, paths: &[PathBuf]) -> Result<Untracked, Error> {
+    let git_error = |source| Error::Git { path: root.to_path_buf(), source };
+    let journal = open_journal(root, layout).map_err(git_error)?;
+    let rels: Vec<PathBuf> =
+        paths.iter().map(|p| p.strip_prefix(root).unwrap_or(p).to_path_buf()).collect();
+    let message = match rels.as_slice() {
+        [one] => format!("untrack {}", one.display()),
+        _ => {
+            let mut message = format!(
+                "dotdir check --fix: untrack {} git should not track\n",
+                super::plural(rels.len(), "path", "paths")
+            );
+            for rel in &rels {
+                message.push_str(&format!("\n{}", rel.display()));
+            }
+            message
+        }
+    };
+    let commit = journal.untrack(paths, &message).map_err(git_error)?;
+    let audit = journal.audit().map_err(git_error)?;
+    let still_tracked = rels.iter().filter(|rel| audit.contains(rel)).cloned().collect();
+    Ok(Untracked { committed: commit.map(|_| rels.len()), still_tracked })
 }

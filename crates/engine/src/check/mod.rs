@@ -33,32 +33,32 @@
 //! # Ok(()) }
 //! ```
 
-use crate::IoError;
 use std::{
-    collections::{BTreeMap, HashSet},
-    fmt, fs,
-    os::unix::fs::PermissionsExt,
+    collections::HashSet,
+    fmt,
     path::{Path, PathBuf},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime},
 };
-
-use dotdir_atomic_store::{self as store, JsonStyle};
-use serde_json::Value;
 
 pub use crate::{Error, decl::Severity};
 use crate::{
-    Format, Layout, Program,
-    inspect::{self, Node, NodeKind, Role, Tree},
+    Format, IoError, Layout, Program,
+    inspect::{self, Tree},
     live::{self, Liveness},
 };
 
 mod content;
+#[cfg(feature = "git")]
 mod git;
 mod problem;
 mod repair;
 
 pub use self::problem::{Problem, ProblemKind};
-use self::{content::*, git::*, problem::Action, repair::*};
+use self::{
+    content::{check_node, check_specs},
+    problem::Action,
+    repair::apply,
+};
 
 /// Options of [`check`] and [`fix`].
 #[derive(Debug, Clone)]
@@ -291,7 +291,8 @@ pub fn check_tree(tree: &Tree, options: &Options) -> Report {
     }
     check_specs(tree, &mut problems);
     if tree.has_git() {
-        check_git(tree, &mut problems);
+        #[cfg(feature = "git")]
+        git::check_git(tree, &mut problems);
     }
     // A record the pid lock calls stale (its pid is dead or another program here) may still
     // name the app: in a container's pid namespace, or under another launch. Only a holder
@@ -359,10 +360,11 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
     let mut repairs = Vec::new();
     let mut failures = Vec::new();
     let mut done: HashSet<(PathBuf, std::mem::Discriminant<Action>)> = HashSet::new();
-    let mut untracked: Option<Result<Untracked, String>> = None;
+    #[cfg(feature = "git")]
+    let mut untracked: Option<Result<git::Untracked, String>> = None;
     // The commit of what changed comes last, so it takes the other repairs' changes too.
     let mut ordered: Vec<&Problem> = report.problems.iter().collect();
-    ordered.sort_by_key(|p| matches!(p.action, Some((Action::CommitChanged, _))));
+    ordered.sort_by_key(|p| p.action.as_ref().is_some_and(|(action, _)| action.comes_last()));
     for problem in ordered {
         let Some((action, path)) = &problem.action else { continue };
         if !done.insert((path.clone(), std::mem::discriminant(action))) {
@@ -376,6 +378,7 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
             });
             continue;
         }
+        #[cfg(feature = "git")]
         if *action == Action::Untrack {
             // Every untracked path in one commit: a `git add -A` of a whole directory is
             // undone by one commit, not one per path.
@@ -390,7 +393,8 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
                     .collect::<std::collections::BTreeSet<_>>()
                     .into_iter()
                     .collect();
-                untracked = Some(untrack(root, layout, &paths).map_err(|e| crate::error_chain(&e)));
+                untracked =
+                    Some(git::untrack(root, layout, &paths).map_err(|e| crate::error_chain(&e)));
             }
             let rel = path.strip_prefix(root).unwrap_or(path);
             match untracked.as_ref().expect("set above") {
@@ -413,8 +417,9 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
             continue;
         }
         // A change the repairs above already committed is not a repair of its own.
+        #[cfg(feature = "git")]
         if *action == Action::CommitChanged
-            && open_journal(root, layout)
+            && git::open_journal(root, layout)
                 .and_then(|journal| journal.uncommitted())
                 .is_ok_and(|paths| paths.is_empty())
         {

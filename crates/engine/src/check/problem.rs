@@ -319,17 +319,31 @@ pub(super) enum Action {
     RemoveStaging { bytes: u64 },
     /// Drop the records older than the retention.
     Prune { ttl: Duration },
+    #[cfg(feature = "git")]
     /// Write the layout's exclusions into `.gitignore`, keeping what is there.
     WriteGitignore,
+    #[cfg(feature = "git")]
     /// Remove an excluded path from git's index and commit (`git rm --cached`); the file stays.
     Untrack,
+    #[cfg(feature = "git")]
     /// Commit every tracked path that differs from HEAD (what an interrupted write left).
     CommitChanged,
+    #[cfg(feature = "git")]
     /// Move a damaged journal record aside, then commit what differs from HEAD (what it named).
     SetAsideRecord,
 }
 
 impl Action {
+    /// Whether the repair runs after every other (the commit of what changed, so it takes
+    /// the other repairs' changes too).
+    pub(super) fn comes_last(&self) -> bool {
+        #[cfg(feature = "git")]
+        let last = *self == Action::CommitChanged;
+        #[cfg(not(feature = "git"))]
+        let last = false;
+        last
+    }
+
     /// Whether the repair rewrites or removes something the application itself writes, so that
     /// it could race a running application (which takes none of dotdir's locks). A mode and a
     /// killed restore's staging cannot; a pid record is removed only once its holder is proven
