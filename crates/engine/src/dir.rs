@@ -115,7 +115,18 @@ impl Dir {
         (!fit.foreign.is_empty() && parts > 0 && fit.missing.len() == parts).then(|| fit.explain())
     }
 
-    /// `relative` (a directory inside; `""` is the root), after checking that it and every
+    /// `path` relative to the root: as given when relative, the part below the root when
+    /// absolute inside it; an absolute path elsewhere is refused.
+    fn relative<'p>(&self, path: &'p Path) -> Result<&'p Path, Error> {
+        if !path.is_absolute() {
+            return Ok(path);
+        }
+        path.strip_prefix(&self.root)
+            .map_err(|_| Error::Undeclared { path: path.to_path_buf(), layout: self.layout.name })
+    }
+
+    /// `relative` (a directory inside, or an absolute path inside; `""` is the root), after
+    /// checking that it and every
     /// directory on the way to it is a real directory where it exists: a symbolic link is
     /// [`Error::NotADirectory`], so no write follows it out of the directory. The root itself
     /// may be a link only when [`Layout::root_may_be_a_link`]; what is above it may be.
@@ -142,17 +153,22 @@ impl Dir {
     /// also takes group and other permissions away from an existing one; the umask's default
     /// otherwise — after [`Dir::real_dir`]'s check, and checks again once it exists.
     pub fn create_dir(&self, relative: impl AsRef<Path>) -> Result<PathBuf, Error> {
-        let relative = relative.as_ref();
+        let relative = self.relative(relative.as_ref())?;
         let dir = self.real_dir(relative)?;
         let private = relative.as_os_str().is_empty()
             || self
                 .layout
                 .entry_for_path(relative)
                 .is_some_and(|e| e.kind == Kind::Dir && e.private);
+        // A root that may be a link is created (or tightened) where the link leads.
+        let target = match std::fs::canonicalize(&dir) {
+            Ok(resolved) if relative.as_os_str().is_empty() && self.layout.root_link => resolved,
+            _ => dir.clone(),
+        };
         let created = if private {
-            store::create_private_dir(&dir, self.durability)
+            store::create_private_dir(&target, self.durability)
         } else {
-            store::create_dirs(&dir, 0o777, self.durability)
+            store::create_dirs(&target, 0o777, self.durability)
         };
         created.map_err(|source| Error::Store { path: dir.clone(), source })?;
         self.real_dir(relative)

@@ -41,32 +41,11 @@ pub use dotdir_ping_bucket as ping_bucket;
 
 pub use dotdir_atomic_store::IoError;
 pub use dotdir_engine::{
-    Backup, Entry, Error, Fingerprint, Format, Git, Kind, Layout, Location, Severity, Validator,
-    archive, backup, check, error_chain, inspect,
+    Backup, Dir, Entry, Error, Fingerprint, Format, Git, Kind, Layout, Location, Severity,
+    Validator, archive, backup, check, error_chain, inspect,
 };
 pub use dotdir_git_journal::glob_match;
 
 /// The layouts this crate declares, for tools that serve them all (the `dotdir` command):
 /// ollim-bot's, omicos' home and omicos' workspace.
 pub const LAYOUTS: [&Layout; 3] = [&ollim::LAYOUT, &omicos::HOME_LAYOUT, &omicos::WORKSPACE_LAYOUT];
-
-/// Why a typed handle must not make `root` a data directory of `layout`, if it must not: it is
-/// the user's home directory or `/` ([`inspect::is_home_or_root`]); or, with `foreign_content`,
-/// it exists, holds names the layout does not declare and none of the layout's fingerprint (a
-/// new, empty or partly created directory is fine: opening creates it).
-pub(crate) fn refuse_root(
-    root: &std::path::Path,
-    layout: &Layout,
-    foreign_content: bool,
-) -> Option<String> {
-    if inspect::is_home_or_root(root) {
-        return Some("it is the home directory (or /), never a data directory".to_owned());
-    }
-    if !foreign_content {
-        return None;
-    }
-    let fit = inspect::fit(root, layout).ok()?;
-    let (all, any) = layout.fingerprint_paths();
-    let parts = all.len() + usize::from(!any.is_empty());
-    (!fit.foreign.is_empty() && parts > 0 && fit.missing.len() == parts).then(|| fit.explain())
-}

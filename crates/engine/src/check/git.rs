@@ -6,6 +6,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use dotdir_atomic_store::Durability;
+
 use super::{
     problem::{Action, Problem, ProblemKind},
     repair::file_name,
@@ -335,19 +337,21 @@ fn read_journal(
     dotdir_git_journal::Journal::open_read_only(root, layout.journal_options())
 }
 
-/// The data directory's journal with the layout's exclusions, touching nothing on open (no
-/// `.gitignore` rewrite). A repair's commit is authored `dotdir <dotdir@localhost>`: the tool
-/// made it, whoever runs it.
+/// The data directory's journal with the layout's exclusions, through the commit queue every
+/// writer of the layout uses ([`dotdir_git_journal::DeferringJournal`]: commits a failed call
+/// left pending first, and defers one that fails after its change is on disk), durably. It
+/// touches nothing else on open (no `.gitignore` rewrite). A repair's commit is authored
+/// `dotdir <dotdir@localhost>`: the tool made it, whoever runs it.
 pub(super) fn open_journal(
     root: &Path,
     layout: &Layout,
-) -> Result<dotdir_git_journal::Journal, dotdir_git_journal::Error> {
+) -> Result<dotdir_git_journal::DeferringJournal, dotdir_git_journal::Error> {
     let options = layout
         .journal_options()
         .manage_gitignore(false)
-        .durability(dotdir_atomic_store::Durability::None)
+        .durability(Durability::Full)
         .identity_from_git_config(false);
-    dotdir_git_journal::Journal::open(root, options)
+    dotdir_git_journal::DeferringJournal::open(root, options, Durability::Full)
 }
 
 /// The repairs of the repository: `.gitignore`, an uncommitted change, a damaged journal
@@ -362,8 +366,9 @@ pub(super) fn repair(
         Action::WriteGitignore => {
             // The journal's own block, as every writer of the layout keeps it (lines outside
             // it are kept), committed when the repository tracks `.gitignore`.
-            let journal = open_journal(root, layout)
+            let tracker = open_journal(root, layout)
                 .map_err(|source| Error::Git { path: root.to_path_buf(), source })?;
+            let journal = tracker.journal();
             let _ = journal
                 .sync_gitignore()
                 .map_err(|source| Error::Git { path: root.to_path_buf(), source })?;
@@ -390,7 +395,8 @@ pub(super) fn repair(
         }
         Action::CommitChanged => {
             let git_error = |source| Error::Git { path: root.to_path_buf(), source };
-            let journal = open_journal(root, layout).map_err(git_error)?;
+            let tracker = open_journal(root, layout).map_err(git_error)?;
+            let journal = tracker.journal();
             let changed = journal.uncommitted().map_err(git_error)?;
             let _ = journal
                 .commit_all_changed("dotdir check --fix: commit changes an interrupted write left")
@@ -404,7 +410,8 @@ pub(super) fn repair(
             let git_error = |source| Error::Git { path: root.to_path_buf(), source };
             let aside = dotdir_git_journal::set_aside_pending_record(&root.join(".git"))
                 .map_err(git_error)?;
-            let journal = open_journal(root, layout).map_err(git_error)?;
+            let tracker = open_journal(root, layout).map_err(git_error)?;
+            let journal = tracker.journal();
             let changed = journal.uncommitted().map_err(git_error)?;
             let _ = journal
                 .commit_all_changed("dotdir check --fix: commit what a damaged record named")
@@ -464,7 +471,8 @@ impl Untracked {
 /// claimed untracked.
 pub(super) fn untrack(root: &Path, layout: &Layout, paths: &[PathBuf]) -> Result<Untracked, Error> {
     let git_error = |source| Error::Git { path: root.to_path_buf(), source };
-    let journal = open_journal(root, layout).map_err(git_error)?;
+    let tracker = open_journal(root, layout).map_err(git_error)?;
+    let journal = tracker.journal();
     let rels: Vec<PathBuf> =
         paths.iter().map(|p| p.strip_prefix(root).unwrap_or(p).to_path_buf()).collect();
     let message = match rels.as_slice() {

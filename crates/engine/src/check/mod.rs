@@ -420,7 +420,7 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
         #[cfg(feature = "git")]
         if *action == Action::CommitChanged
             && git::open_journal(root, layout)
-                .and_then(|journal| journal.uncommitted())
+                .and_then(|tracker| tracker.journal().uncommitted())
                 .is_ok_and(|paths| paths.is_empty())
         {
             continue;

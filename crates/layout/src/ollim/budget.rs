@@ -11,7 +11,7 @@ impl DataDir {
     /// rewrite the file; spending is a read-modify-write under the file's cross-process lock.
     pub fn ping_budget(&self) -> PingBudget {
         let path = self.state_dir().join(files::PING_BUDGET);
-        let options = self.write_options(&path);
+        let options = self.dir.write_options(&path);
         PingBudget::new(path, self.tz.clone()).clock(self.clock.clone()).write_options(options)
     }
 }

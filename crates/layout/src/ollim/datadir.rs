@@ -1,14 +1,13 @@
 //! [`DataDir`]: the handle on one ollim-bot data directory — opens or creates it, initialises
 //! git, and hands out the typed files.
 
-use crate::IoError;
 use std::{
     fmt,
     path::{Path, PathBuf},
     sync::{Arc, atomic::AtomicBool},
 };
 
-use dotdir_atomic_store::{Document, JsonStyle, WriteOptions};
+use dotdir_atomic_store::{Document, JsonStyle};
 use jiff::tz::TimeZone;
 
 use crate::ollim::{
@@ -170,7 +169,9 @@ impl Options {
 /// sessions, history, fork messages, inquiries, pending updates, config, budget, pid lock,
 /// routines, reminders, webhooks, skills, reflections, downloads, the profile and the SDK layout.
 pub struct DataDir {
-    pub(crate) root: PathBuf,
+    /// The directory under [`Options::layout`], with [`Options::durability`]: every path,
+    /// mode, symlink check and journal option comes from it.
+    pub(crate) dir: dotdir_engine::Dir,
     pub(crate) tz: TimeZone,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) options: Options,
@@ -182,7 +183,7 @@ pub struct DataDir {
 impl fmt::Debug for DataDir {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DataDir")
-            .field("root", &self.root)
+            .field("root", &self.dir.root())
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
@@ -211,31 +212,29 @@ impl DataDir {
                 reason: "an ollim-bot DataDir takes ollim::LAYOUT or an extension of it (Layout::extend)".into(),
             });
         }
+        let dir = dotdir_engine::Dir::new(root, options.layout).with_durability(options.durability);
         // Never the home directory, nor a directory of something else (deny by default).
-        if let Some(reason) = crate::refuse_root(&root, options.layout, true) {
-            return Err(Error::NotADataDirectory { path: root, reason });
+        if let Some(reason) = dir.refusal(true) {
+            return Err(Error::NotADataDirectory { path: dir.root().to_path_buf(), reason });
         }
-        // The root may be reached through a symbolic link (the caller named it); a layout
-        // directory under it may not: a write through it would land outside.
-        for dir in LAYOUT_DIRS {
-            check_real_dir(&root, &root.join(dir))?;
+        // No layout directory may be a symbolic link: a write through it would land outside.
+        for name in LAYOUT_DIRS {
+            let _ = dir.real_dir(name)?;
         }
-        for dir in [root.clone(), root.join(STATE_DIR_NAME)] {
-            dotdir_atomic_store::create_dirs(&dir, 0o700, options.durability)?;
-        }
+        let _ = dir.create_dir("")?;
+        let state = dir.create_dir(STATE_DIR_NAME)?;
         // Temporary files of writers killed mid-write (only when their writer is gone or old).
-        let state = root.join(STATE_DIR_NAME);
         let _ = dotdir_atomic_store::sweep_temps(&state, None)?;
         let tz = match &options.time_zone {
             Some(tz) => tz.clone(),
             None => configured_time_zone()?,
         };
         let journal =
-            if options.git { Some(crate::ollim::git::open(&root, &options)?) } else { None };
-        let specs = crate::ollim::specs::SpecDirs::new(&root, options.durability);
+            if options.git { Some(crate::ollim::git::open(&dir, &options)?) } else { None };
+        let specs = crate::ollim::specs::SpecDirs::new(dir.root(), options.durability);
         Ok(Self {
             specs,
-            root,
+            dir,
             tz,
             clock: options.clock.clone(),
             options,
@@ -251,31 +250,23 @@ impl DataDir {
 
     /// The data directory.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.dir.root()
     }
 
     /// `state/`.
     pub fn state_dir(&self) -> PathBuf {
-        self.root.join(STATE_DIR_NAME)
+        self.dir.path(STATE_DIR_NAME)
     }
 
     /// The absolute path of `relative` (a `/`-separated path inside the data directory).
     pub fn path(&self, relative: &str) -> PathBuf {
-        self.root.join(relative)
+        self.dir.path(relative)
     }
 
-    /// `relative` (a directory inside the data directory), after checking that it and every
-    /// directory on the way to it is a real directory where it exists: a symbolic link is
-    /// [`Error::NotADirectory`], so no write follows it out of the data directory.
-    pub(crate) fn real_dir(&self, relative: impl AsRef<Path>) -> Result<PathBuf> {
-        let dir = self.root.join(relative);
-        check_real_dir(&self.root, &dir)?;
-        Ok(dir)
-    }
-
-    /// Checks that `state/` is a real directory (see [`DataDir::real_dir`]), before a write.
+    /// Checks that `state/` is a real directory ([`dotdir_engine::Dir::real_dir`]), before a
+    /// write.
     pub(crate) fn check_state_dir(&self) -> Result<()> {
-        self.real_dir(STATE_DIR_NAME).map(|_| ())
+        Ok(self.dir.real_dir(STATE_DIR_NAME).map(|_| ())?)
     }
 
     /// The time zone of timestamps.
@@ -301,14 +292,6 @@ impl DataDir {
         isoformat(self.clock.now(), &self.tz)
     }
 
-    /// The write options of `path` (in this directory), from its entry in [`LAYOUT`]: state
-    /// files `0o600` (what the reference's `mkstemp` leaves), user-visible files with their old
-    /// mode (new ones by the umask); the configured durability.
-    pub(crate) fn write_options(&self, path: &Path) -> WriteOptions {
-        let relative = path.strip_prefix(&self.root).unwrap_or(path);
-        self.options.layout.write_options(relative, self.options.durability)
-    }
-
     /// Writes `relative` — a file [`Options::layout`] declares, typically one an extension of
     /// ollim-bot's layout adds — atomically with its entry's mode (`0o600` for a secret or
     /// private entry, whatever the umask), and commits it with `message` when the layout
@@ -316,22 +299,7 @@ impl DataDir {
     /// a directory entry, a path with `..` or a symbolic link on the way is refused; nothing
     /// is written then.
     pub fn write_declared(&self, relative: &str, bytes: &[u8], message: &str) -> Result<bool> {
-        let rel = Path::new(relative);
-        let plain = rel.components().all(|c| matches!(c, std::path::Component::Normal(_)));
-        let entry = self.options.layout.entry_for(relative);
-        let Some(entry) = entry.filter(|e| plain && e.kind == crate::Kind::File) else {
-            return Err(Error::refused(
-                format!("path {relative:?}"),
-                format!("not a file the {} layout declares", self.options.layout.name),
-            ));
-        };
-        let path = self.root.join(rel);
-        let parent = path.parent().unwrap_or(&self.root);
-        check_real_dir(&self.root, parent)?;
-        let dir_mode = if entry.private { 0o700 } else { 0o755 };
-        dotdir_atomic_store::create_dirs(parent, dir_mode, self.options.durability)?;
-        check_real_dir(&self.root, parent)?;
-        let _ = dotdir_atomic_store::write(&path, bytes, &self.write_options(&path))?;
+        let _ = self.dir.write_declared(relative, bytes)?;
         let tracked = self.options.layout.journal_exclusions().allows(relative);
         if tracked {
             self.commit(relative, message)?;
@@ -341,9 +309,7 @@ impl DataDir {
 
     /// A Python-style JSON document under `state/`.
     pub(crate) fn state_document<T>(&self, name: &str) -> Document<T> {
-        let path = self.state_dir().join(name);
-        let options = self.write_options(&path);
-        Document::new(path).style(JsonStyle::Python).options(options)
+        self.dir.document(Path::new(STATE_DIR_NAME).join(name)).style(JsonStyle::Python)
     }
 
     /// Commits every changed or new file the layout tracks (excluded files are skipped), for a
@@ -366,7 +332,7 @@ impl DataDir {
     pub(crate) fn commit_paths(&self, paths: &[PathBuf], message: &str) -> Result<()> {
         let Some(tracker) = &self.journal else { return Ok(()) };
         let rels: Vec<&Path> =
-            paths.iter().filter_map(|p| p.strip_prefix(&self.root).ok()).collect();
+            paths.iter().filter_map(|p| p.strip_prefix(self.dir.root()).ok()).collect();
         let _ = tracker.commit_paths(&rels, message)?;
         Ok(())
     }
@@ -395,7 +361,7 @@ impl DataDir {
                 && landed()
             {
                 let rels: Vec<&Path> =
-                    touched.iter().filter_map(|p| p.strip_prefix(&self.root).ok()).collect();
+                    touched.iter().filter_map(|p| p.strip_prefix(self.dir.root()).ok()).collect();
                 let _ = tracker.defer(&rels, message);
             }
             Error::from(error)
@@ -439,14 +405,5 @@ impl DataDir {
             }
             None => Ok(()),
         }
-    }
-}
-
-/// See [`DataDir::real_dir`].
-fn check_real_dir(root: &Path, dir: &Path) -> Result<()> {
-    match dotdir_atomic_store::first_non_directory(root, dir) {
-        Ok(None) => Ok(()),
-        Ok(Some(path)) => Err(Error::NotADirectory { path }),
-        Err(source) => Err(Error::Io(IoError { step: "inspect", path: dir.to_path_buf(), source })),
     }
 }

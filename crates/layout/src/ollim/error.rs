@@ -35,6 +35,9 @@ pub enum Error {
     /// A spec file or directory failed.
     #[error(transparent)]
     Spec(#[from] dotdir_frontmatter::Error),
+    /// The data directory's handle failed ([`dotdir_engine::Dir`]).
+    #[error(transparent)]
+    Layout(dotdir_engine::Error),
     /// A filesystem operation outside atomic-store failed.
     #[error(transparent)]
     Io(#[from] IoError<&'static str>),
@@ -94,3 +97,20 @@ impl Error {
 
 /// `Result` with the ollim layout's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<dotdir_engine::Error> for Error {
+    /// The handle's errors as this crate's own: a link on the way is [`Error::NotADirectory`],
+    /// a failed write [`Error::Store`], a system call [`Error::Io`].
+    fn from(error: dotdir_engine::Error) -> Self {
+        match error {
+            dotdir_engine::Error::NotADirectory { path } => Error::NotADirectory { path },
+            dotdir_engine::Error::Store { source, .. } => Error::Store(source),
+            dotdir_engine::Error::Io(source) => Error::Io(source),
+            refused @ (dotdir_engine::Error::Undeclared { .. }
+            | dotdir_engine::Error::NotASecret { .. }) => {
+                Error::Refused { what: "the write".to_owned(), reason: refused.to_string() }
+            }
+            other => Error::Layout(other),
+        }
+    }
+}

@@ -40,9 +40,9 @@ impl DataDir {
     /// replaces), so two savers never pick the same name and no file is ever overwritten.
     /// Returns the path written.
     pub fn save_download(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
-        let dir = self.real_dir(DOWNLOADS_DIR)?;
+        let dir = self.dir.real_dir(DOWNLOADS_DIR)?;
         let safe = sanitize_download_name(name);
-        let options = self.write_options(&dir.join(&safe));
+        let options = self.dir.write_options(dir.join(&safe));
         let mut n = 1u32;
         let file_name = loop {
             let candidate = numbered_name(&safe, n);
@@ -76,7 +76,7 @@ impl DataDir {
                 "not a plain slug",
             ));
         }
-        let dir = self.real_dir(Path::new(REFLECTIONS_DIR).join(item_id))?;
+        let dir = self.dir.real_dir(Path::new(REFLECTIONS_DIR).join(item_id))?;
         dotdir_atomic_store::create_dirs(&dir, 0o777, self.options.durability)?;
         Ok(dir.join(reflection_file_name(ts)))
     }
@@ -86,7 +86,7 @@ impl DataDir {
     pub fn write_reflection(&self, item_id: &str, text: &str) -> Result<PathBuf> {
         let now = self.clock.now();
         let path = self.reflection_path(item_id, now)?;
-        let _ = write(&path, text.as_bytes(), &self.write_options(&path))?;
+        let _ = write(&path, text.as_bytes(), &self.dir.write_options(&path))?;
         let rel = format!("{REFLECTIONS_DIR}/{item_id}/{}", reflection_file_name(now));
         self.commit(&rel, &format!("auto: write {rel}"))?;
         Ok(path)
@@ -100,7 +100,7 @@ impl DataDir {
         if self.journal.is_none() {
             return Ok(false);
         }
-        let guard = StateGuard::new(&self.root)?;
+        let guard = StateGuard::new(self.dir.root())?;
         let absolute = if file_path.is_absolute() {
             file_path.to_path_buf()
         } else {

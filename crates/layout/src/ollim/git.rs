@@ -6,8 +6,6 @@
 //! never lost, and what a killed writer left uncommitted is committed by the first write after
 //! open.
 
-use std::path::Path;
-
 use dotdir_git_journal::DeferringJournal;
 
 use crate::ollim::Result;
@@ -16,13 +14,14 @@ use crate::ollim::Result;
 pub const GITIGNORE_MESSAGE: &str = "update .gitignore";
 
 /// Opens (or initialises) the repository of the ollim-bot directory at `root`.
-pub(crate) fn open(root: &Path, options: &super::Options) -> Result<DeferringJournal> {
-    let mut journal = options
-        .layout
-        .journal_options()
-        .identity_from_git_config(options.git_identity_from_config)
-        .durability(options.durability);
+pub(crate) fn open(dir: &dotdir_engine::Dir, options: &super::Options) -> Result<DeferringJournal> {
+    let mut journal =
+        dir.journal_options().identity_from_git_config(options.git_identity_from_config);
     journal.gitignore_message = GITIGNORE_MESSAGE.to_owned();
     journal.auto_push.clone_from(&options.auto_push);
-    Ok(DeferringJournal::open(root, journal, options.durability)?)
+    match dir.journal(journal) {
+        Ok(journal) => Ok(journal),
+        Err(dotdir_engine::Error::Git { source, .. }) => Err(source.into()),
+        Err(other) => Err(other.into()),
+    }
 }

@@ -27,6 +27,7 @@ pub const LAYOUT: Layout = Layout::new(
 )
 .located(Location::Home { name: DEFAULT_DIR_NAME, env: Some(DATA_DIR_VAR) })
 .launched_as(LAUNCHED_AS)
+.root_may_be_a_link()
 // `state/` is made by the bot's first start (its pid lock) and by `DataDir::open`; beside it, one
 // sign of use only ollim-bot leaves: its spec directories, the doc symlinks
 // `_ensure_sdk_layout` creates at every start, or a state file of its own. Never `.claude/`,

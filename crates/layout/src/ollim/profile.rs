@@ -109,7 +109,7 @@ impl DataDir {
     /// Creates `IDENTITY.md` from [`IDENTITY_TEMPLATE`] if it does not exist, and commits it;
     /// an existing file (even empty) is never touched. Returns whether it was created.
     pub fn bootstrap_identity(&self, names: &Names) -> Result<bool> {
-        let path = self.root.join(IDENTITY_FILE);
+        let path = self.dir.root().join(IDENTITY_FILE);
         let message = "bootstrap IDENTITY.md";
         let created = self.change(
             std::slice::from_ref(&path),
@@ -131,7 +131,7 @@ impl DataDir {
     pub fn load_profile(&self) -> Result<String> {
         let mut parts = Vec::new();
         for name in [IDENTITY_FILE, USER_FILE] {
-            if let Some(bytes) = read(&self.root.join(name), DEFAULT_MAX_DOCUMENT)? {
+            if let Some(bytes) = read(&self.dir.root().join(name), DEFAULT_MAX_DOCUMENT)? {
                 let text = String::from_utf8_lossy(&bytes).trim().to_owned();
                 if !text.is_empty() {
                     parts.push(text);
@@ -149,8 +149,8 @@ impl DataDir {
                 "not IDENTITY.md or USER.md",
             ));
         }
-        let path = self.root.join(name);
-        let _ = write(&path, text.as_bytes(), &self.write_options(&path))?;
+        let path = self.dir.root().join(name);
+        let _ = write(&path, text.as_bytes(), &self.dir.write_options(&path))?;
         self.commit(name, &format!("update {name}"))
     }
 
@@ -169,7 +169,7 @@ impl DataDir {
         names: &Names,
     ) -> Result<SdkLayoutReport> {
         let mut report = SdkLayoutReport::default();
-        let agents_dir = self.real_dir(".claude/agents")?;
+        let agents_dir = self.dir.real_dir(".claude/agents")?;
         for agent in agents {
             if agent.file_name.contains('/') || agent.file_name.starts_with('.') {
                 return Err(Error::refused(
@@ -184,7 +184,7 @@ impl DataDir {
                 report.kept.push(path);
             }
         }
-        let link = self.root.join(".claude/skills");
+        let link = self.dir.root().join(".claude/skills");
         match fs::symlink_metadata(&link) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 let target = fs::read_link(&link).map_err(IoError::on("read link", &link))?;
@@ -207,8 +207,8 @@ impl DataDir {
             },
             Err(e) => return Err(IoError::on("inspect", &link)(e).into()),
         }
-        let path = self.root.join(".claude/settings.json");
-        let options = self.write_options(&path);
+        let path = self.dir.root().join(".claude/settings.json");
+        let options = self.dir.write_options(&path);
         let settings: Document<serde_json::Map<String, serde_json::Value>> =
             Document::new(path).style(JsonStyle::Pretty).options(options);
         settings.update(|map| {
@@ -223,6 +223,6 @@ impl DataDir {
     /// `write_new` publishes with `link(2)`, so of two processes bootstrapping together exactly
     /// one creates it and the other's content never replaces it. Returns whether it was created.
     fn create_once(&self, path: &Path, text: &str) -> Result<bool> {
-        Ok(write_new(path, text.as_bytes(), &self.write_options(path))?.is_new())
+        Ok(write_new(path, text.as_bytes(), &self.dir.write_options(path))?.is_new())
     }
 }

@@ -364,7 +364,7 @@ impl DataDir {
     /// Writes `skills/<name>/SKILL.md` and commits: `add skill {name}`. Returns its path.
     pub fn save_skill(&self, skill: &Skill) -> Result<PathBuf> {
         let skills = &self.specs.skills;
-        let _ = self.real_dir(skills.path())?;
+        let _ = self.dir.real_dir(skills.path())?;
         let saved = skills.write(skill)?;
         let message = format!("add skill {}", dotdir_frontmatter::Spec::id(skill));
         self.commit_saved(&saved.path, &saved.removed, &message)?;
@@ -385,7 +385,7 @@ impl DataDir {
     /// (one file per id; the old name's deletion is in the same commit).
     pub fn save_routine(&self, routine: &Routine) -> Result<PathBuf> {
         let routines = &self.specs.routines;
-        let _ = self.real_dir(routines.path())?;
+        let _ = self.dir.real_dir(routines.path())?;
         let message = format!("add routine {}", routine.id);
         // A save repeated after a failure writes and commits everything again.
         let saved = routines.write(routine)?;
@@ -397,7 +397,7 @@ impl DataDir {
     /// whether one existed.
     pub fn remove_routine(&self, id: &str) -> Result<bool> {
         let routines = &self.specs.routines;
-        let _ = self.real_dir(routines.path())?;
+        let _ = self.dir.real_dir(routines.path())?;
         let message = format!("remove routine {id}");
         let removed = self.change(
             &[routines.path().to_owned()],
@@ -412,7 +412,7 @@ impl DataDir {
     /// Saves a reminder and commits it: `add reminder {id}`.
     pub fn save_reminder(&self, reminder: &Reminder) -> Result<PathBuf> {
         let reminders = &self.specs.reminders;
-        let _ = self.real_dir(reminders.path())?;
+        let _ = self.dir.real_dir(reminders.path())?;
         let message = format!("add reminder {}", reminder.id);
         // A save repeated after a failure writes and commits everything again.
         let saved = reminders.write(reminder)?;
@@ -423,7 +423,7 @@ impl DataDir {
     /// Removes a reminder (after it fired, or cancelled) and commits: `remove reminder {id}`.
     pub fn remove_reminder(&self, id: &str) -> Result<bool> {
         let reminders = &self.specs.reminders;
-        let _ = self.real_dir(reminders.path())?;
+        let _ = self.dir.real_dir(reminders.path())?;
         let message = format!("remove reminder {id}");
         let removed = self.change(
             &[reminders.path().to_owned()],
@@ -458,7 +458,7 @@ impl DataDir {
             None => format!("remove reminder {id}"),
         };
         let reminders = &self.specs.reminders;
-        let _ = self.real_dir(reminders.path())?;
+        let _ = self.dir.real_dir(reminders.path())?;
         // A failure that left the fired reminder in place is finished by firing it again (the
         // same follow-up, one commit); one after its removal took effect leaves a pending commit.
         let paths = self.change(

@@ -90,7 +90,7 @@ impl DataDir {
         {
             self.log_session_event(kind, session_id, parent.as_deref())?;
         }
-        let _ = write(&path, session_id.as_bytes(), &self.write_options(&path))?;
+        let _ = write(&path, session_id.as_bytes(), &self.dir.write_options(&path))?;
         Ok(())
     }
 
@@ -334,14 +334,8 @@ impl DataDir {
     /// Writes `state/token.json` or `state/credentials.json` (`name`) as a `0o600` secret
     /// (never committed, never backed up; a symlink at the path is refused).
     pub fn write_secret(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        self.check_state_dir()?;
-        if ![files::TOKEN, files::CREDENTIALS].contains(&name) {
-            return Err(Error::refused(format!("secret {name}"), "not a secret of the layout"));
-        }
-        let options =
-            dotdir_atomic_store::WriteOptions::secret().durability(self.options.durability);
-        let _ = write(&self.state_dir().join(name), bytes, &options)?;
-        Ok(())
+        let relative = format!("{}/{name}", crate::ollim::paths::STATE_DIR_NAME);
+        Ok(self.dir.write_secret(&relative, bytes)?)
     }
 
     /// Reads a secret (`token.json` or `credentials.json`); `None` when missing.

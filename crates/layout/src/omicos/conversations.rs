@@ -14,7 +14,6 @@ use serde_json::{Map, Value};
 
 use super::{
     Error, Result, Workspace,
-    home::ensure_dir,
     names::{now_rfc3339, validate_name},
 };
 
@@ -143,12 +142,12 @@ impl Workspace {
 
     /// The index document; [`Document::update`] keeps it consistent across processes.
     pub fn conversation_index(&self) -> Document<ConversationIndex> {
-        self.document(self.conversation_index_path())
+        self.dir().document(self.conversation_index_path())
     }
 
     /// The sync-state document.
     pub fn conversation_sync(&self) -> Document<ConversationSyncState> {
-        self.document(self.conversation_sync_path())
+        self.dir().document(self.conversation_sync_path())
     }
 
     /// The paths of conversation `id`, after checking that `id` is a safe path component. Does
@@ -191,12 +190,12 @@ impl Workspace {
                         path: conversation.dir.clone(),
                     });
                 }
-                ensure_dir(&conversation.outputs_dir(), self.durability())?;
-                ensure_dir(&conversation.uploads_dir(), self.durability())?;
+                let _ = self.dir().create_dir(conversation.outputs_dir())?;
+                let _ = self.dir().create_dir(conversation.uploads_dir())?;
                 return Ok(());
             }
-            ensure_dir(&conversation.outputs_dir(), self.durability())?;
-            ensure_dir(&conversation.uploads_dir(), self.durability())?;
+            let _ = self.dir().create_dir(conversation.outputs_dir())?;
+            let _ = self.dir().create_dir(conversation.uploads_dir())?;
             let now = now_rfc3339();
             let summary = ConversationSummary {
                 title: title.to_owned(),

@@ -14,6 +14,10 @@ pub enum Error {
     /// another daemon runs.
     #[error(transparent)]
     Pidlock(#[from] dotdir_pidlock::Error),
+    /// A write the layout refuses: a path it does not declare as a file, or a secret where it
+    /// declares none ([`dotdir_engine::Dir`]). Nothing was written.
+    #[error(transparent)]
+    Layout(dotdir_engine::Error),
     /// A filesystem step outside the atomic store failed (creating a directory, renaming a
     /// backup aside, listing a directory).
     #[error(transparent)]
@@ -95,3 +99,16 @@ impl Error {
 
 /// `Result` with this module's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<dotdir_engine::Error> for Error {
+    /// The handle's errors as this crate's own: a link on the way is [`Error::NotADirectory`],
+    /// a failed write [`Error::Store`], a system call [`Error::Io`].
+    fn from(error: dotdir_engine::Error) -> Self {
+        match error {
+            dotdir_engine::Error::NotADirectory { path } => Error::NotADirectory { path },
+            dotdir_engine::Error::Store { source, .. } => Error::Store(source),
+            dotdir_engine::Error::Io(source) => Error::Io(source),
+            other => Error::Layout(other),
+        }
+    }
+}

@@ -8,7 +8,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use dotdir_atomic_store::{self as store, Document, WriteOptions};
+use dotdir_atomic_store::{self as store, Document};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -16,34 +16,22 @@ use super::{Error, Result, names::validate_name};
 
 /// The omicos global home: credentials, the shared kernel environment, long-term memory and the
 /// cloud caches, shared by every workspace of one user.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GlobalHome {
-    root: PathBuf,
-    durability: store::Durability,
-    layout: &'static crate::Layout,
+    dir: dotdir_engine::Dir,
 }
-
-impl PartialEq for GlobalHome {
-    fn eq(&self, other: &Self) -> bool {
-        self.root == other.root
-            && self.durability == other.durability
-            && std::ptr::eq(self.layout, other.layout)
-    }
-}
-
-impl Eq for GlobalHome {}
 
 impl GlobalHome {
     /// The home at `root`. Touches nothing on disk.
     pub fn at(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into(), durability: store::Durability::Full, layout: &super::HOME_LAYOUT }
+        Self { dir: dotdir_engine::Dir::new(root, &super::HOME_LAYOUT) }
     }
 
     /// Follows `layout`, [`super::HOME_LAYOUT`] extended by a downstream crate
     /// ([`crate::Layout::extend`]): the files it adds get their declared modes.
     #[must_use]
     pub fn with_layout(mut self, layout: &'static crate::Layout) -> Self {
-        self.layout = layout;
+        self.dir = self.dir.with_layout(layout);
         self
     }
 
@@ -51,13 +39,18 @@ impl GlobalHome {
     /// the workspaces built on it): [`store::Durability::Full`] by default.
     #[must_use]
     pub fn with_durability(mut self, durability: store::Durability) -> Self {
-        self.durability = durability;
+        self.dir = self.dir.with_durability(durability);
         self
     }
 
     /// The durability of the home's writes.
     pub fn durability(&self) -> store::Durability {
-        self.durability
+        self.dir.durability()
+    }
+
+    /// The home under its layout: paths, modes and symbolic-link checks.
+    pub(crate) fn dir(&self) -> &dotdir_engine::Dir {
+        &self.dir
     }
 
     /// Resolves the home the way omicos does: `OMICOS_LOCAL_HOME` when set and not empty,
@@ -93,7 +86,7 @@ impl GlobalHome {
 
     /// The home directory.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.dir.root()
     }
 
     /// Creates the home as a `0700` directory (it holds secrets at its top level), and takes
@@ -102,28 +95,31 @@ impl GlobalHome {
     /// The user's home directory itself (or `/`) is refused ([`Error::NotADataDirectory`]):
     /// every write goes through here, so nothing is ever written there.
     pub fn ensure(&self) -> Result<()> {
-        refuse_home(&self.root)?;
-        ensure_private_dir(&self.root, self.durability)
+        if self.dir.refusal(false).is_some() {
+            return Err(Error::NotADataDirectory { path: self.root().to_path_buf() });
+        }
+        let _ = self.dir.create_dir("")?;
+        Ok(())
     }
 
     /// `cloud_login.json`: the global copy/fallback of the login credentials (`0600`).
     pub fn cloud_login_path(&self) -> PathBuf {
-        self.root.join("cloud_login.json")
+        self.dir.path("cloud_login.json")
     }
 
     /// `auth.json`: the API key fallback storage (`0600`).
     pub fn auth_path(&self) -> PathBuf {
-        self.root.join("auth.json")
+        self.dir.path("auth.json")
     }
 
     /// `plan_token.jwt`: the subscription-tier JWT (`0600`).
     pub fn plan_token_path(&self) -> PathBuf {
-        self.root.join("plan_token.jwt")
+        self.dir.path("plan_token.jwt")
     }
 
     /// `oauth/`: third-party OAuth credentials (`0700`).
     pub fn oauth_dir(&self) -> PathBuf {
-        self.root.join("oauth")
+        self.dir.path("oauth")
     }
 
     /// `oauth/<provider>.json` (`codex`, `gemini_cli`, …); the provider is validated as a path
@@ -135,42 +131,42 @@ impl GlobalHome {
 
     /// `env/`: the shared Python kernel environment (re-creatable).
     pub fn env_dir(&self) -> PathBuf {
-        self.root.join("env")
+        self.dir.path("env")
     }
 
     /// `memory/`: long-term memory across conversations (backed up).
     pub fn memory_dir(&self) -> PathBuf {
-        self.root.join("memory")
+        self.dir.path("memory")
     }
 
     /// `cloud-agents/`: the agent cache.
     pub fn cloud_agents_dir(&self) -> PathBuf {
-        self.root.join("cloud-agents")
+        self.dir.path("cloud-agents")
     }
 
     /// `cloud-skills/`: the skill cache.
     pub fn cloud_skills_dir(&self) -> PathBuf {
-        self.root.join("cloud-skills")
+        self.dir.path("cloud-skills")
     }
 
     /// `cloud-models/models.json`: the model catalog cache.
     pub fn cloud_models_path(&self) -> PathBuf {
-        self.root.join("cloud-models").join("models.json")
+        self.dir.path("cloud-models").join("models.json")
     }
 
     /// `cloud-memory/`: the memory sync cache.
     pub fn cloud_memory_dir(&self) -> PathBuf {
-        self.root.join("cloud-memory")
+        self.dir.path("cloud-memory")
     }
 
     /// `usage/`: the usage-audit fallback when there is no workspace.
     pub fn usage_dir(&self) -> PathBuf {
-        self.root.join("usage")
+        self.dir.path("usage")
     }
 
     /// The global login document (`0600` writes).
     pub fn cloud_login(&self) -> Document<CloudLogin> {
-        self.document(self.cloud_login_path())
+        self.dir.document(self.cloud_login_path())
     }
 
     /// Reads the global login; `None` when there is none.
@@ -188,7 +184,7 @@ impl GlobalHome {
     /// Writes `auth.json` (API keys by environment-variable name), `0600`.
     pub fn write_auth(&self, keys: &Map<String, Value>) -> Result<()> {
         self.ensure()?;
-        let _ = self.document::<Map<String, Value>>(self.auth_path()).write(keys)?;
+        let _ = self.dir.document::<Map<String, Value>>(self.auth_path()).write(keys)?;
         Ok(())
     }
 
@@ -196,66 +192,19 @@ impl GlobalHome {
     pub fn write_plan_token(&self, jwt: &str) -> Result<()> {
         self.ensure()?;
         let path = self.plan_token_path();
-        let _ = dotdir_atomic_store::write(&path, jwt.as_bytes(), &self.write_options(&path))?;
+        let _ = dotdir_atomic_store::write(&path, jwt.as_bytes(), &self.dir.write_options(&path))?;
         Ok(())
     }
 
     /// Writes `oauth/<provider>.json`, `0600` in the `0700` `oauth/`.
     pub fn write_oauth(&self, provider: &str, credentials: &Value) -> Result<()> {
         let path = self.oauth_path(provider)?;
-        let _ = real_dir(&self.root, "oauth")?;
+        let _ = self.dir.real_dir("oauth")?;
         self.ensure()?;
-        ensure_private_dir(&self.oauth_dir(), self.durability)?;
-        let _ = self.document::<Value>(path).write(credentials)?;
+        let _ = self.dir.create_dir("oauth")?;
+        let _ = self.dir.document::<Value>(path).write(credentials)?;
         Ok(())
     }
-}
-
-impl GlobalHome {
-    /// The write options of `path` (in the home), from its entry in [`HOME_LAYOUT`] (`0600`
-    /// for a secret), with the home's durability.
-    pub(crate) fn write_options(&self, path: &Path) -> WriteOptions {
-        let relative = path.strip_prefix(&self.root).unwrap_or(path);
-        self.layout.write_options(relative, self.durability)
-    }
-
-    /// The JSON document at `path`, written with [`GlobalHome::write_options`].
-    pub(crate) fn document<T>(&self, path: PathBuf) -> Document<T> {
-        let options = self.write_options(&path);
-        Document::new(path).options(options)
-    }
-}
-
-/// [`Error::NotADataDirectory`] when `dir` is the user's home directory or `/`.
-pub(crate) fn refuse_home(dir: &Path) -> Result<()> {
-    match crate::refuse_root(dir, &super::HOME_LAYOUT, false) {
-        Some(_) => Err(Error::NotADataDirectory { path: dir.to_path_buf() }),
-        None => Ok(()),
-    }
-}
-
-/// Creates `dir` (and missing parents) as `0700`, or takes group and other permissions away
-/// from an existing directory. A symlink or a file at `dir` is an error.
-pub(crate) fn ensure_private_dir(dir: &Path, durability: store::Durability) -> Result<()> {
-    Ok(store::create_private_dir(dir, durability)?)
-}
-
-/// `relative` under `root` (`""`: `root` itself), after checking that `root` and every
-/// directory below it on the way is a real directory where it exists: a symbolic link (which a
-/// write would follow outside) is [`Error::NotADirectory`]. What is above `root` may be a link.
-pub(crate) fn real_dir(root: &Path, relative: &str) -> Result<PathBuf> {
-    let dir = if relative.is_empty() { root.to_path_buf() } else { root.join(relative) };
-    let above = root.parent().unwrap_or(root);
-    match dotdir_atomic_store::first_non_directory(above, &dir) {
-        Ok(None) => Ok(dir),
-        Ok(Some(path)) => Err(Error::NotADirectory { path }),
-        Err(source) => Err(Error::Io(IoError { step: "inspect", path: dir, source })),
-    }
-}
-
-/// Creates `dir` and missing parents with the default mode (a no-op when it exists).
-pub(crate) fn ensure_dir(dir: &Path, durability: store::Durability) -> Result<()> {
-    Ok(store::create_dirs(dir, 0o777, durability)?)
 }
 
 /// The user of a login, as the cloud reports it.

@@ -145,6 +145,7 @@ const fn join<const A: usize, const B: usize, const C: usize, const N: usize>(
         Format::Opaque,
         "the cli data dir (omicos cli): its own workspace, isolated from serve; the cli/ entries",
     )
+    .private()
     .created_by_app();
     let mut k = 0;
     while k < C {

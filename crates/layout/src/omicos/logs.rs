@@ -76,7 +76,7 @@ impl Workspace {
 
     /// `trajectories/.sync_state.json`.
     pub fn trajectory_sync(&self) -> Document<TrajectorySyncState> {
-        self.document(self.trajectories_dir().join(".sync_state.json"))
+        self.dir().document(self.trajectories_dir().join(".sync_state.json"))
     }
 
     /// The history log of conversation `id` (which must exist).
@@ -211,7 +211,7 @@ impl Workspace {
         validate_name("tool call id", tool_call_id)?;
         let dir = self.create_dir("tool_outputs")?;
         let path = dir.join(format!("{}__{tool_call_id}.txt", now_ms()));
-        let _ = store::write(&path, output, &self.write_options(&path))?;
+        let _ = store::write(&path, output, &self.dir().write_options(&path))?;
         Ok(path)
     }
 
@@ -254,8 +254,7 @@ impl GlobalHome {
     pub fn usage_log(&self, session_id: &str) -> Result<Log<Value>> {
         validate_name("session id", session_id)?;
         self.ensure()?;
-        let dir = super::home::real_dir(self.root(), "usage")?;
-        super::home::ensure_dir(&dir, self.durability())?;
+        let dir = self.dir().create_dir("usage")?;
         Ok(log_at(dir.join(format!("{session_id}.jsonl")), self.durability()))
     }
 }

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::{
     Error, Result,
-    home::{CloudLogin, GlobalHome, ensure_dir, ensure_private_dir},
+    home::{CloudLogin, GlobalHome},
     layouts::check_workspace_id,
     names::{now_ms, random_hex, validate_name},
 };
@@ -234,7 +234,9 @@ pub struct Workspace {
     data_dir: PathBuf,
     mode: Mode,
     source: DataDirSource,
-    layout: &'static crate::Layout,
+    /// The layout's directory, `.omicos` (the cli data directory is its `cli/`): paths, modes
+    /// and symbolic-link checks.
+    dir: dotdir_engine::Dir,
 }
 
 impl Workspace {
@@ -245,14 +247,8 @@ impl Workspace {
         let levels = if mode == Mode::Cli { 2 } else { 1 };
         let workspace_root =
             data_dir.ancestors().nth(levels).map_or_else(|| data_dir.clone(), Path::to_owned);
-        Self {
-            home,
-            workspace_root,
-            data_dir,
-            mode,
-            source: DataDirSource::Flag,
-            layout: &super::WORKSPACE_LAYOUT,
-        }
+        let dir = layout_dir(&home, &data_dir, mode, &super::WORKSPACE_LAYOUT);
+        Self { home, workspace_root, data_dir, mode, source: DataDirSource::Flag, dir }
     }
 
     /// Resolves the data directory, first match wins:
@@ -280,21 +276,15 @@ impl Workspace {
                 DataDirSource::WorkingDirectory,
             ),
         };
-        Self {
-            home,
-            workspace_root,
-            data_dir,
-            mode: options.mode,
-            source,
-            layout: &super::WORKSPACE_LAYOUT,
-        }
+        let dir = layout_dir(&home, &data_dir, options.mode, &super::WORKSPACE_LAYOUT);
+        Self { home, workspace_root, data_dir, mode: options.mode, source, dir }
     }
 
     /// Follows `layout`, [`super::WORKSPACE_LAYOUT`] extended by a downstream crate
     /// ([`crate::Layout::extend`]): the files it adds get their declared modes.
     #[must_use]
     pub fn with_layout(mut self, layout: &'static crate::Layout) -> Self {
-        self.layout = layout;
+        self.dir = self.dir.with_layout(layout);
         self
     }
 
@@ -303,6 +293,7 @@ impl Workspace {
     #[must_use]
     pub fn with_durability(mut self, durability: Durability) -> Self {
         self.home = self.home.with_durability(durability);
+        self.dir = self.dir.with_durability(durability);
         self
     }
 
@@ -311,22 +302,10 @@ impl Workspace {
         self.home.durability()
     }
 
-    /// The write options of `path` (in the data directory), from its entry in
-    /// [`WORKSPACE_LAYOUT`] (`0600` for a secret), with the workspace's durability.
-    pub(crate) fn write_options(&self, path: &Path) -> WriteOptions {
-        // The layout is rooted at `.omicos`; the cli data directory is its `cli/`.
-        let root = match self.mode {
-            Mode::Cli => self.data_dir.parent().unwrap_or(&self.data_dir),
-            Mode::Serve => &self.data_dir,
-        };
-        let relative = path.strip_prefix(root).unwrap_or(path);
-        self.layout.write_options(relative, self.durability())
-    }
-
-    /// The JSON document at `path`, written with [`Workspace::write_options`].
-    pub(crate) fn document<T>(&self, path: PathBuf) -> Document<T> {
-        let options = self.write_options(&path);
-        Document::new(path).options(options)
+    /// The layout's directory (`.omicos`, whose `cli/` is the cli data directory): every
+    /// path's write options and document come from it.
+    pub(crate) fn dir(&self) -> &dotdir_engine::Dir {
+        &self.dir
     }
 
     /// The global home this workspace falls back to.
@@ -359,8 +338,11 @@ impl Workspace {
     ///
     /// The user's home directory itself (or `/`) is refused ([`Error::NotADataDirectory`]).
     pub fn ensure(&self) -> Result<()> {
-        super::home::refuse_home(&self.data_dir)?;
-        ensure_private_dir(&self.data_dir, self.durability())
+        if crate::inspect::is_home_or_root(&self.data_dir) {
+            return Err(Error::NotADataDirectory { path: self.data_dir.clone() });
+        }
+        let _ = self.dir.create_dir(&self.data_dir)?;
+        Ok(())
     }
 
     /// A path inside the data directory.
@@ -412,22 +394,22 @@ impl Workspace {
 
     /// `account.json` as a document (`0600`: it holds a token).
     pub fn account(&self) -> Document<Account> {
-        self.document(self.account_path())
+        self.dir.document(self.account_path())
     }
 
     /// `settings/llm-config.json` (`0600`: custom providers may carry API keys).
     pub fn llm_config(&self) -> Document<Map<String, Value>> {
-        self.document(self.llm_config_path())
+        self.dir.document(self.llm_config_path())
     }
 
     /// `settings/llm-providers-state.json`.
     pub fn llm_providers_state(&self) -> Document<Map<String, Value>> {
-        self.document(self.llm_providers_state_path())
+        self.dir.document(self.llm_providers_state_path())
     }
 
     /// The workspace-local login document (`0600`).
     pub fn cloud_login(&self) -> Document<CloudLogin> {
-        self.document(self.cloud_login_path())
+        self.dir.document(self.cloud_login_path())
     }
 
     // ---- workspace_id ----------------------------------------------------------------------
@@ -491,7 +473,7 @@ impl Workspace {
         let _ = store::write(
             &self.workspace_id_path(),
             id.as_str().as_bytes(),
-            &self.write_options(&self.workspace_id_path()),
+            &self.dir.write_options(self.workspace_id_path()),
         )?;
         Ok(id)
     }
@@ -523,14 +505,14 @@ impl Workspace {
         if let Err(error) = store::write(
             &self.workspace_id_path(),
             id.as_str().as_bytes(),
-            &self.write_options(&self.workspace_id_path()),
+            &self.dir.write_options(self.workspace_id_path()),
         ) {
             // Undo what this call did (best effort, still under the lock).
             if let Some(old) = &old {
                 let _ = store::write(
                     &self.workspace_id_path(),
                     old.as_str().as_bytes(),
-                    &self.write_options(&self.workspace_id_path()),
+                    &self.dir.write_options(self.workspace_id_path()),
                 );
             }
             if let Some(made) = made {
@@ -711,7 +693,7 @@ impl Workspace {
                     let _ = store::write(
                         &self.cloud_login_path(),
                         bytes,
-                        &WriteOptions::secret().durability(self.durability()),
+                        &self.dir.write_options(self.cloud_login_path()),
                     )?;
                 }
                 saved
@@ -769,12 +751,13 @@ impl Workspace {
                 (
                     id,
                     true,
-                    self.write_options(&self.workspace_id_path())
+                    self.dir
+                        .write_options(self.workspace_id_path())
                         .mode(store::Mode::Exact(mode & 0o7777)),
                 )
             }
             None => {
-                (WorkspaceId::generate()?, false, self.write_options(&self.workspace_id_path()))
+                (WorkspaceId::generate()?, false, self.dir.write_options(self.workspace_id_path()))
             }
         };
         let _ = store::write(&self.workspace_id_path(), id.as_str().as_bytes(), &options)?;
@@ -876,10 +859,9 @@ impl Workspace {
     }
 
     pub(crate) fn create_dir(&self, relative: &str) -> Result<PathBuf> {
-        let dir = self.real_dir(relative)?;
+        let _ = self.real_dir(relative)?;
         self.ensure()?;
-        ensure_dir(&dir, self.durability())?;
-        Ok(dir)
+        Ok(self.dir.create_dir(self.data_dir.join(relative))?)
     }
 
     /// `relative` in the data directory (`""`: the data directory), after checking that the
@@ -887,8 +869,23 @@ impl Workspace {
     /// exists (what is above the data directory may be a symbolic link): a symbolic link is
     /// [`Error::NotADirectory`], so no write follows it out of the data directory.
     pub(crate) fn real_dir(&self, relative: &str) -> Result<PathBuf> {
-        super::home::real_dir(&self.data_dir, relative)
+        Ok(self.dir.real_dir(self.data_dir.join(relative))?)
     }
+}
+
+/// The layout's directory of `data_dir`: the data directory itself (serve), or its parent
+/// `.omicos` (cli), with the home's durability.
+fn layout_dir(
+    home: &GlobalHome,
+    data_dir: &Path,
+    mode: Mode,
+    layout: &'static crate::Layout,
+) -> dotdir_engine::Dir {
+    let root = match mode {
+        Mode::Cli => data_dir.parent().unwrap_or(data_dir),
+        Mode::Serve => data_dir,
+    };
+    dotdir_engine::Dir::new(root, layout).with_durability(home.durability())
 }
 
 /// Whether `middle` of `workspace_id.<middle>.bak` is `<user>` or `<user>.<unix_ms>`: one of
