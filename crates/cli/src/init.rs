@@ -53,11 +53,9 @@ pub(crate) fn run(
 ) -> Result<Outcome> {
     let existed = dir.exists();
     let had_git = dir.join(".git").exists();
-    let created = create_layout_dirs(dir, layout)?;
-    // A layout without a journal (it declares no `.git`) gets no repository.
-    if layout.has_journal() {
-        open_journal(dir, layout)?;
-    }
+    let created = dotdir_engine::Dir::new(dir, layout).init().with_context(|| {
+        format!("cannot initialise {}: check that it is writable", dir.display())
+    })?;
     let git = match (layout.has_journal(), had_git) {
         (false, _) => "none",
         (true, true) => "existing",
@@ -108,51 +106,4 @@ pub(crate) fn run(
     let failing =
         report.worst().is_some_and(|worst| worst >= dotdir_engine::check::Severity::Error);
     Ok(if failing { Outcome::Problems } else { Outcome::Clean })
-}
-
-/// Creates `dir` and the layout's directories with their modes, then opens (or initialises) its
-/// git journal, which writes the derived `.gitignore`. Returns the directories it created and
-/// the journal.
-pub(crate) fn prepare(
-    dir: &Path,
-    layout: &dotdir_engine::Layout,
-) -> Result<(Vec<String>, dotdir_git_journal::Journal)> {
-    let created = create_layout_dirs(dir, layout)?;
-    Ok((created, open_journal(dir, layout)?))
-}
-
-/// Opens (or initialises) the git journal of `dir`, which writes the derived `.gitignore`.
-fn open_journal(dir: &Path, layout: &dotdir_engine::Layout) -> Result<dotdir_git_journal::Journal> {
-    let options = layout.journal_options().identity_from_git_config(false);
-    dotdir_git_journal::Journal::open(dir, options).with_context(|| {
-        format!("cannot create the git repository in {}: check that it is writable", dir.display())
-    })
-}
-
-/// Creates `dir` and the layout's directories with their modes; returns those it created.
-fn create_layout_dirs(dir: &Path, layout: &dotdir_engine::Layout) -> Result<Vec<String>> {
-    create_dir(dir, 0o700)?;
-    let mut created = Vec::new();
-    for (pattern, mode) in layout.initial_dirs() {
-        let path = dir.join(pattern);
-        if !path.exists() {
-            created.push(format!("{pattern}/"));
-        }
-        create_dir(&path, mode)?;
-    }
-    Ok(created)
-}
-
-/// Creates `path` with `mode`; a private one (`0o700`) that exists (a clone's, made by the
-/// umask) loses its group and other permissions.
-fn create_dir(path: &Path, mode: u32) -> Result<()> {
-    let durability = dotdir_atomic_store::Durability::Full;
-    let created = if mode == 0o700 {
-        dotdir_atomic_store::create_private_dir(path, durability)
-    } else {
-        dotdir_atomic_store::create_dirs(path, mode, durability)
-    };
-    created.with_context(|| {
-        format!("cannot create {}: check the parent directory's permissions", path.display())
-    })
 }

@@ -117,7 +117,9 @@ pub(crate) fn push(
             target.dir.display()
         );
     }
-    let options = target.layout.journal_options().manage_gitignore(false);
+    let options = dotdir_engine::Dir::new(&target.dir, target.layout)
+        .journal_options()
+        .manage_gitignore(false);
     let journal = Journal::open(&target.dir, options)
         .with_context(|| format!("cannot open the git repository of {}", target.dir.display()))?;
     // `--to` is remembered only once a push to it succeeded: a failed or refused push puts the
@@ -352,7 +354,9 @@ pub(crate) fn clone(
         format!("cannot move the clone {} to {}", staging.display(), dir.display())
     })?;
     require_journal(layout, style)?;
-    let (created, journal) = crate::init::prepare(dir, layout)?;
+    let handle = dotdir_engine::Dir::new(dir, layout);
+    let created = handle.init()?;
+    let journal = Journal::open(dir, handle.journal_options().identity_from_git_config(false))?;
     // What the remote's history holds that the layout excludes (committed elsewhere).
     let leaks = journal.audit_history()?;
     let recreate: Vec<(&str, &str)> = layout

@@ -152,6 +152,9 @@ pub struct Entry {
     /// The application locks the file itself before it rewrites it ([`Entry::locked_by_app`]):
     /// a repair takes the same lock, without waiting, and is refused while it is held.
     pub app_lock: Option<AppLock>,
+    /// What a person should do when the file is wrong ([`Entry::advise`]), in place of the
+    /// engine's general advice for its finding.
+    pub advice: Option<&'static str>,
 }
 
 /// A path `pattern` matches: each wildcard replaced by a plain name (`sessions/*/*.jsonl` →
@@ -250,6 +253,7 @@ impl Entry {
             private: false,
             created_by_app: false,
             app_lock: None,
+            advice: None,
         }
     }
 
@@ -336,13 +340,15 @@ impl Entry {
         Self { validator: Some(Validator { problem, severity, advice: None, check }), ..self }
     }
 
-    /// Says what a person should do when the entry's validator fails (after
-    /// [`Entry::validate`] or [`Entry::validate_as`]; without a validator it does nothing).
+    /// Says what a person should do when the file is wrong — its format does not parse, a
+    /// spec lacks its front matter, the entry's validator fails: the advice of the layout, not
+    /// the engine's general one (`give the skill front matter with name and description`).
     pub const fn advise(self, advice: &'static str) -> Self {
-        match self.validator {
-            Some(v) => Self { validator: Some(Validator { advice: Some(advice), ..v }), ..self },
-            None => self,
-        }
+        let validator = match self.validator {
+            Some(v) => Some(Validator { advice: Some(advice), ..v }),
+            None => None,
+        };
+        Self { advice: Some(advice), validator, ..self }
     }
 
     /// Whether `relative` (a `/`-separated path inside the data directory) matches this entry.

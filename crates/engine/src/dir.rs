@@ -33,7 +33,7 @@ use crate::{Entry, Error, IoError, Kind, Layout, inspect};
 /// );
 /// let tmp = tempfile::tempdir()?;
 /// let dir = Dir::new(tmp.path().join("app"), &APP);
-/// dir.write_secret("keys/openai.json", br#""sk-…""#)?;
+/// dir.write_secret("keys/openai.json", br#""sk-canary""#)?;
 /// let mode = std::fs::metadata(dir.path("keys/openai.json"))?.permissions().mode();
 /// assert_eq!(mode & 0o777, 0o600);
 /// // A note is not a secret, and an undeclared file is no file of this layout.
@@ -220,6 +220,30 @@ impl Dir {
                 Err(Error::NotASecret { path: self.root.join(relative), layout: self.layout.name })
             }
         }
+    }
+
+    /// Creates the directory (`0o700`) and the layout's own directories with their modes
+    /// ([`Layout::initial_dirs`]) — what `dotdir init` does — and, when the layout keeps a
+    /// journal ([`Layout::has_journal`]) and the `git` feature is on, opens or initialises its
+    /// repository, which writes the derived `.gitignore`. A layout without one gets no `.git`.
+    /// Returns the directories it created (`routines/`). Nothing existing is overwritten; a
+    /// private directory that exists loses its group and other permissions.
+    pub fn init(&self) -> Result<Vec<String>, Error> {
+        let _ = self.create_dir("")?;
+        let mut created = Vec::new();
+        for (pattern, _) in self.layout.initial_dirs() {
+            if !self.root.join(pattern).exists() {
+                created.push(format!("{pattern}/"));
+            }
+            let _ = self.create_dir(pattern)?;
+        }
+        #[cfg(feature = "git")]
+        if self.layout.has_journal() {
+            let options = self.journal_options().identity_from_git_config(false);
+            let _ = dotdir_git_journal::Journal::open(&self.root, options)
+                .map_err(|source| Error::Git { path: self.root.clone(), source })?;
+        }
+        Ok(created)
     }
 
     /// The journal's options of this directory: the layout's ([`Layout::journal_options`])

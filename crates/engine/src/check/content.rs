@@ -502,9 +502,12 @@ pub(super) fn check_specs(tree: &Tree, problems: &mut Vec<Problem>) {
                 ids.entry((dir, id)).or_default().push(node);
             }
             Ok(None) => {}
-            Err(SpecError { message, line, column }) => problems.push(
-                Problem::new(ProblemKind::CorruptSpec, &node.relative, message).at(line, column),
-            ),
+            Err(SpecError { message, line, column }) => {
+                let mut problem = Problem::new(ProblemKind::CorruptSpec, &node.relative, message)
+                    .at(line, column);
+                problem.advice = node.entry.and_then(|e| e.advice).unwrap_or(problem.advice);
+                problems.push(problem);
+            }
         }
     }
     for ((_, id), nodes) in ids {
