@@ -53,6 +53,7 @@ fn main() -> Result<()> {
 fn ci() -> Result<()> {
     cargo(&["fmt", "--all", "--check"], &[])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &[])?;
+    without_git()?;
     let tests: &[&str] = if has_nextest() {
         &["nextest", "run", "--workspace", "--locked", "--no-fail-fast"]
     } else {
@@ -84,6 +85,23 @@ fn ci() -> Result<()> {
     ] {
         cargo(harness, &[])?;
     }
+    Ok(())
+}
+
+/// A layout that keeps no journal builds without git: the Codex example (engine and command
+/// without their `git` features) is linted on its own, so the code without git compiles, and
+/// its dependency tree must hold no libgit2.
+fn without_git() -> Result<()> {
+    let lint = ["clippy", "-p", "codex-data", "--all-targets", "--locked", "--", "-D", "warnings"];
+    cargo(&lint, &[])?;
+    let output = Command::new(env_or("CARGO", "cargo"))
+        .args(["tree", "-p", "codex-data", "-e", "normal", "--locked", "--prefix", "none"])
+        .output()?;
+    let tree = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() || tree.lines().any(|l| l.starts_with("libgit2-sys ")) {
+        bail!("`cargo tree -p codex-data` failed or holds libgit2:\n{tree}");
+    }
+    eprintln!("codex-data (no journal) builds without libgit2");
     Ok(())
 }
 

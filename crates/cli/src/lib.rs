@@ -45,6 +45,7 @@ mod demo;
 mod init;
 mod inspect;
 mod layouts;
+#[cfg(feature = "git")]
 mod remote;
 mod style;
 
@@ -157,11 +158,16 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
             command = command.version(version);
         }
         // A command whose layouts keep no git journal offers no `push` or `clone`.
-        let git = self.layouts.iter().any(|l| l.has_journal());
-        command = command
-            .mut_subcommand("push", |c| c.hide(!git))
-            .mut_subcommand("clone", |c| c.hide(!git));
-        for sub in ["inspect", "check", "backup", "restore", "init", "push", "clone"] {
+        #[cfg(feature = "git")]
+        {
+            let git = self.layouts.iter().any(|l| l.has_journal());
+            command = command
+                .mut_subcommand("push", |c| c.hide(!git))
+                .mut_subcommand("clone", |c| c.hide(!git));
+        }
+        let subcommands: Vec<String> =
+            command.get_subcommands().map(|c| c.get_name().to_owned()).collect();
+        for sub in subcommands.iter().filter(|s| s.as_str() != "demo") {
             let names = names.clone();
             command = command.mut_subcommand(sub, |c| {
                 c.mut_arg("layout", |a| a.value_parser(PossibleValuesParser::new(names)))
@@ -271,6 +277,7 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
                 init::ensure_may_init(layouts, &dir, layout, overridden)?;
                 init::run(&dir, layout, json, style)
             }
+            #[cfg(feature = "git")]
             Command::Push { dir, layout, to, remote, force } => {
                 let overridden = layout.is_some() && force;
                 let targets = layouts.resolve(dir, layout)?;
@@ -285,6 +292,7 @@ warnings; after --fix: a repair failed or was refused), 2 usage or I/O error.\n"
                 }
                 remote::push(targets, to.as_deref(), &remote, json, style)
             }
+            #[cfg(feature = "git")]
             Command::Clone { url, dir, layout, force } => {
                 let layout = layouts.named(layout.as_deref())?;
                 let overridden = layout.is_some() && force;
@@ -413,6 +421,7 @@ enum Command {
     /// Push the data directory's git journal with your own `git` (file, ssh, https, git
     /// transports, your credentials). Every commit to send is audited first: a path the layout
     /// excludes (a secret, ephemeral state) anywhere in it refuses the push.
+    #[cfg(feature = "git")]
     Push {
         /// The data directory (default: the one default location that exists).
         dir: Option<PathBuf>,
@@ -433,6 +442,7 @@ enum Command {
     },
     /// Bring a data directory up from a remote: clone it, create the layout's untracked
     /// directories with their modes, and list what must be re-created (secrets, ephemeral state).
+    #[cfg(feature = "git")]
     Clone {
         /// The repository to clone (a URL or a path).
         url: String,
@@ -458,7 +468,9 @@ impl Command {
             Command::Backup { .. } => "backup",
             Command::Restore { .. } => "restore",
             Command::Init { .. } => "init",
+            #[cfg(feature = "git")]
             Command::Push { .. } => "push",
+            #[cfg(feature = "git")]
             Command::Clone { .. } => "clone",
         }
     }

@@ -732,6 +732,16 @@ impl Layout {
                     later.pattern, later.description, shadows[0].pattern, samples[0]
                 ));
             }
+            // dotdir's sidecars are classified before any entry, by exact name beside what
+            // they belong to ([`Layout::sidecar_of`]); a catch-all for them is a mistake that
+            // also claims the application's own files of that name.
+            let stem = [".lock", ".corrupt"].iter().find_map(|s| later.pattern.strip_suffix(s));
+            if stem.is_some_and(|stem| stem.chars().all(|c| matches!(c, '*' | '/'))) {
+                found.push(format!(
+                    "`{}` ({}) declares dotdir's own sidecars by hand: they are recognised before every entry, by exact name beside the file they belong to; remove it",
+                    later.pattern, later.description
+                ));
+            }
         }
         found
     }
