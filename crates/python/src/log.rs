@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// A problem as the Python layer builds its `LogProblem`: kind, line, offset, length, message.
-type ProblemTuple = (&'static str, Option<u64>, u64, u64, String);
+pub(crate) type ProblemTuple = (&'static str, Option<u64>, u64, u64, String);
 
 pub(crate) fn problem_tuple(problem: &Problem) -> ProblemTuple {
     let kind = match problem.kind {

@@ -129,8 +129,7 @@ impl DataDir {
     fn _session_history<'py>(
         &self,
         py: Python<'py>,
-    ) -> PyResult<(Vec<Bound<'py, PyAny>>, Vec<(&'static str, Option<u64>, u64, u64, String)>)>
-    {
+    ) -> PyResult<(Vec<Bound<'py, PyAny>>, Vec<crate::log::ProblemTuple>)> {
         let history = detached(py, || self.dd.session_history().map_err(Failure::from))?;
         let events = history.events.iter().map(|e| serde_to_py(py, e)).collect::<PyResult<_>>()?;
         Ok((events, history.problems.iter().map(problem_tuple).collect()))
