@@ -93,13 +93,22 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut bench = vec!["bench", "-p", "dotdir-benches", "--locked"];
     // `--only pidlock`: one bench file (benches/benches/pidlock.rs) instead of all of them.
-    if let Some(only) = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)) {
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1));
+    // `--only python`: the Python storage row alone (crates/python/bench/bench_storage.py).
+    if only.is_some_and(|o| o == "python") {
+        return crate::python::bench_row(quick);
+    }
+    if let Some(only) = only {
         bench.extend(["--bench", only.as_str()]);
     }
     cargo(&bench, &env)?;
     let rows = collect(&criterion_dir)?;
     print_table(&rows);
     print_scaling(&rows);
+    if only.is_none() {
+        // The Python row: the reference's storage.py against dotdir.compat, both from Python.
+        crate::python::bench_row(quick)?;
+    }
     if let Some(path) = json_out {
         let objects: Vec<Value> = rows.iter().map(row_json).collect();
         fs::write(&path, serde_json::to_string_pretty(&objects)? + "\n")

@@ -3,7 +3,10 @@
 //! - `ci`: fmt check, clippy `-D warnings`, tests (nextest when installed) and doctests, the tests
 //!   again with the wall clock three years ahead (an `LD_PRELOAD` shim), docs with warnings denied, all
 //!   `--locked`, then the power-cut test and the bounded harnesses.
-//! - `bench [--quick] [--only BENCH] [--json FILE]`: the comparison benchmarks as one table of ratios.
+//! - `python [--release]`: the Python package's pytest suite (a venv under the target directory,
+//!   the extension built by maturin).
+//! - `bench [--quick] [--only BENCH] [--json FILE]`: the comparison benchmarks as one table of
+//!   ratios (`--only python`: the Python storage row alone).
 //! - `torture [--kills N] [--seconds S] [--layout ollim|omicos|both]`: SIGKILL a worker at random
 //!   and verify every invariant (omicos: account switching with a random next actor).
 //! - `accounts [--full]`: the omicos account protocol as a model: every crash point × every
@@ -27,12 +30,14 @@ mod coarse;
 mod faults;
 mod fuzz;
 mod powercut;
+mod python;
 mod torture;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("python") => python::run_tests(&args[1..]),
         Some("powercut") => powercut::run().map(drop),
         Some("coarse") => coarse::run(),
         Some("bench") => bench::run(&args[1..]),
@@ -45,7 +50,7 @@ fn main() -> Result<()> {
         Some("torture") => torture::run(&args[1..]),
         Some("torture-child") => torture::child(&args[1..]),
         _ => bail!(
-            "usage: cargo xtask ci | bench [--quick] [--only BENCH] [--json FILE] | torture [--kills N] [--seconds S] [--layout L] | fuzz [--seconds S] | faults | accounts [--full] | hostile | powercut | coarse"
+            "usage: cargo xtask ci | python [--release] [PYTEST ARGS] | bench [--quick] [--only BENCH] [--json FILE] | torture [--kills N] [--seconds S] [--layout L] | fuzz [--seconds S] | faults | accounts [--full] | hostile | powercut | coarse"
         ),
     }
 }
@@ -74,7 +79,9 @@ fn ci() -> Result<()> {
     // `cargo xtask` process. Bounded passes: about 35 s of fuzzing, a sample of injection points,
     // the hostile corpus, 500 kills.
     for harness in [
-        &["xtask", "powercut"][..],
+        // The Python package: built by maturin into a venv, then pytest.
+        &["xtask", "python"][..],
+        &["xtask", "powercut"],
         &["xtask", "coarse"],
         &["xtask", "fuzz", "--seconds", "2"],
         &["xtask", "faults"],
