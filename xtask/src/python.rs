@@ -41,7 +41,16 @@ fn venv() -> Result<PathBuf> {
         run(Command::new(&interpreter).args(["-m", "venv", "--system-site-packages"]).arg(&venv))
             .context("creating the venv (on Debian: apt-get install python3-venv)")?;
     }
-    let missing: Vec<&str> = [("maturin", "maturin"), ("pytest", "pytest"), ("yaml", "pyyaml")]
+    // `python -m maturin` runs the `maturin` script of the venv's own `bin/`: one the system's
+    // pip installed elsewhere is importable (system site packages) but not runnable, so it is
+    // installed into the venv itself.
+    if !succeeds(Command::new(&python).args(["-m", "maturin", "--version"])) {
+        run(Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--ignore-installed"])
+            .arg("maturin"))
+        .context("installing maturin from PyPI into the venv")?;
+    }
+    let missing: Vec<&str> = [("pytest", "pytest"), ("yaml", "pyyaml")]
         .into_iter()
         .filter(|(module, _)| {
             !succeeds(Command::new(&python).args(["-c", &format!("import {module}")]))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dotdir
 
-WRITES = 60
+WRITES = 100
 PAYLOAD = {"data": "x" * 256}
 REPS = 7
 
