@@ -105,6 +105,19 @@ impl ProcessTable {
             }
         }
         table.own = lineage(proc);
+        // A child this process forked that has not yet called exec (another thread spawning a
+        // command) holds copies of this process's open files: it is this process, not a user
+        // of the directory. Told by its parent and its arguments, which are still ours.
+        let me = std::process::id();
+        let argv = table.processes.iter().find(|p| p.pid == me).and_then(|p| p.argv.clone());
+        let forks: Vec<u32> = table
+            .processes
+            .iter()
+            .filter(|p| p.pid != me && argv.is_some() && p.argv == argv)
+            .filter(|p| parent(proc, p.pid) == Some(me))
+            .map(|p| p.pid)
+            .collect();
+        table.own.extend(forks);
         table
     }
 
@@ -118,8 +131,9 @@ impl ProcessTable {
         &self.processes
     }
 
-    /// Whether `pid` is this process or one of its ancestors (the shell it was started from,
-    /// `sudo`, …): those use a directory *for* this command.
+    /// Whether `pid` is this process, one of its ancestors (the shell it was started from,
+    /// `sudo`, …) or a child it forked that has not yet run its own program: those use a
+    /// directory *for* this command.
     pub fn is_own(&self, pid: u32) -> bool {
         self.own.contains(&pid)
     }
@@ -207,19 +221,18 @@ fn lineage(proc: &Path) -> HashSet<u32> {
     let mut own = HashSet::new();
     let mut pid = std::process::id();
     while pid > 1 && own.insert(pid) {
-        let Ok(status) = fs::read_to_string(proc.join(pid.to_string()).join("status")) else {
-            break;
-        };
-        let parent = status
-            .lines()
-            .find_map(|line| line.strip_prefix("PPid:"))
-            .and_then(|p| p.trim().parse().ok());
-        match parent {
+        match parent(proc, pid) {
             Some(parent) => pid = parent,
             None => break,
         }
     }
     own
+}
+
+/// The parent of `pid` (its `PPid:` line).
+fn parent(proc: &Path, pid: u32) -> Option<u32> {
+    let status = fs::read_to_string(proc.join(pid.to_string()).join("status")).ok()?;
+    status.lines().find_map(|line| line.strip_prefix("PPid:")).and_then(|p| p.trim().parse().ok())
 }
 
 #[cfg(test)]
