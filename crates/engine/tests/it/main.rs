@@ -3,5 +3,8 @@
 #![allow(clippy::unwrap_used, reason = "test helpers: a failing unwrap says where")]
 
 mod app_lock;
+mod check;
+mod fix;
 mod formats;
 mod lint;
+mod support;
