@@ -4,6 +4,7 @@
 
 mod app_lock;
 mod check;
+mod dir;
 mod fix;
 mod formats;
 mod lint;
