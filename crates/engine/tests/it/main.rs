@@ -7,5 +7,6 @@ mod check;
 mod dir;
 mod fix;
 mod formats;
+mod inspect;
 mod lint;
 mod support;
