@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, reason = "test helpers: a failing unwrap says where")]
 
 mod app_lock;
+mod archive;
 mod check;
 mod dir;
 mod fix;
