@@ -33,7 +33,7 @@ use crate::{Entry, Error, IoError, Kind, Layout, inspect};
 /// );
 /// let tmp = tempfile::tempdir()?;
 /// let dir = Dir::new(tmp.path().join("app"), &APP);
-/// dir.write_secret("keys/openai.json", br#""sk-…""#)?;
+/// dir.write_secret("keys/openai.json", br#""sk-...""#)?;
 /// let mode = std::fs::metadata(dir.path("keys/openai.json"))?.permissions().mode();
 /// assert_eq!(mode & 0o777, 0o600);
 /// // A note is not a secret, and an undeclared file is no file of this layout.
