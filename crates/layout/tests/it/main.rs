@@ -1,6 +1,5 @@
 //! Integration tests of the `dotdir` facade, one module per layout.
 
-mod check;
 mod home;
 mod ollim;
 mod omicos;
