@@ -32,7 +32,6 @@ fn holder(path: &Path, how: &str) -> Child {
     let code = format!(
         "import fcntl, sys\nf = open(sys.argv[1], 'a+')\n{how}\nprint('ready', flush=True)\nsys.stdin.read()\n"
     );
-    let _quiet = crate::support::quiet();
     let mut child = Command::new("python3")
         .args(["-c", &code])
         .arg(path)
@@ -60,13 +59,13 @@ fn a_repair_is_refused_while_the_app_holds_its_flock_and_runs_after() {
     let app = fs::File::open(dir.path().join("history.jsonl")).unwrap();
     app.lock().unwrap();
     let options = check::Options::default();
-    let fixed = crate::support::fix_quietly(dir.path(), &LAYOUT, &options);
+    let fixed = dotdir_engine::check::fix(dir.path(), &LAYOUT, &options).unwrap();
     assert!(fixed.repairs.is_empty(), "{:?}", fixed.repairs);
     let failure = &fixed.failures[0];
     assert!(failure.error.contains("holds its lock (flock)"), "{}", failure.error);
     assert_eq!(fs::read(dir.path().join("history.jsonl")).unwrap(), b"{\"a\":1}\n{\"torn");
     app.unlock().unwrap();
-    let fixed = crate::support::fix_quietly(dir.path(), &LAYOUT, &options);
+    let fixed = dotdir_engine::check::fix(dir.path(), &LAYOUT, &options).unwrap();
     assert_eq!(fixed.failures, vec![]);
     assert_eq!(fixed.repairs.len(), 1, "{:?}", fixed.repairs);
     assert_eq!(fs::read(dir.path().join("history.jsonl")).unwrap(), b"{\"a\":1}\n");
@@ -92,13 +91,11 @@ fn an_fcntl_lock_and_an_app_lock_file_held_by_another_process_refuse_the_lock() 
     let guard = live::take_app_lock(&notes, AppLock::LockFile(".applock")).unwrap();
     assert!(guard.is_some());
     // Held by dotdir, the application's next attempt fails, as it would against itself.
-    let quiet = crate::support::quiet();
     let probe = Command::new("python3")
         .args(["-c", "import fcntl, sys\nf = open(sys.argv[1], 'a+')\ntry:\n    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n    print('free')\nexcept BlockingIOError:\n    print('held')"])
         .arg(dir.path().join("notes.jsonl.applock"))
         .output()
         .unwrap();
-    drop(quiet);
     assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "held");
     drop(guard);
     // A missing file has nothing to lock.

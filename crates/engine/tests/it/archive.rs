@@ -231,7 +231,6 @@ enum Member<'a> {
 /// SHA-256 of `bytes`, lowercase hex, by the system's `sha256sum` (no hashing dependency of the
 /// tests' own).
 fn sha256_hex(bytes: &[u8]) -> String {
-    let _quiet = crate::support::quiet();
     let mut child = std::process::Command::new("sha256sum")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

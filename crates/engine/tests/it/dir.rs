@@ -66,10 +66,7 @@ fn write_secret_gives_0600_and_a_private_directory_0700_under_umask_0() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("home");
-    let status = {
-        let _quiet = crate::support::quiet();
-        child(UMASK_TEST, "umask-0").env("DOTDIR_TEST_ROOT", &root).status().unwrap()
-    };
+    let status = { child(UMASK_TEST, "umask-0").env("DOTDIR_TEST_ROOT", &root).status().unwrap() };
     assert!(status.success());
     let at = |rel: &str| mode(&root.join(rel));
     assert_eq!((at("auth.json"), at("oauth/google.json")), (0o600, 0o600));

@@ -21,7 +21,7 @@ use crate::{
 };
 
 fn fix(root: &Path, layout: &Layout) -> check::FixReport {
-    let report = crate::support::fix_quietly(root, layout, &Options::default());
+    let report = dotdir_engine::check::fix(root, layout, &Options::default()).unwrap();
     assert_eq!(report.failures, vec![], "{report:#?}");
     report
 }
@@ -141,7 +141,7 @@ fn expired_records_are_pruned_and_the_rest_kept() {
         br#"{"old": {"ts": 1799000000}, "new": {"ts": 1799999000, "x": [1, 2]}, "no-ts": {"y": 1}}"#,
     );
     let options = Options::default().now(now);
-    let fixed = crate::support::fix_quietly(dir.path(), &BOT, &options);
+    let fixed = dotdir_engine::check::fix(dir.path(), &BOT, &options).unwrap();
     assert_eq!(fixed.repairs.len(), 1, "{fixed:?}");
     assert_eq!(fixed.repairs[0].kind, ProblemKind::ExpiredEntries);
     let pruned: serde_json::Value =
@@ -211,7 +211,6 @@ fn repairs_that_race_a_running_application_are_refused_but_a_mode_is_tightened()
     chmod(dir.path(), "state/token.json", 0o644);
     // Another process keeps a file open inside the directory: the application, as far as
     // anyone can tell.
-    let quiet = crate::support::quiet();
     let mut app = Command::new("python3")
         .args([
             "-c",
@@ -225,8 +224,7 @@ fn repairs_that_race_a_running_application_are_refused_but_a_mode_is_tightened()
     let mut line = String::new();
     BufReader::new(app.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "ready");
-    drop(quiet);
-    let fixed = crate::support::fix_quietly(dir.path(), &BOT, &Options::default());
+    let fixed = dotdir_engine::check::fix(dir.path(), &BOT, &Options::default()).unwrap();
     drop(app.stdin.take());
     app.wait().unwrap();
     let running = fixed.running.as_ref().expect("the application is seen");
@@ -245,7 +243,6 @@ fn repairs_that_race_a_running_application_are_refused_but_a_mode_is_tightened()
 
 /// Runs the real `git` CLI in `dir`, reading no user or system configuration; returns stdout.
 fn git(dir: &Path, args: &[&str]) -> String {
-    let _quiet = crate::support::quiet();
     let output = Command::new("git")
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")

@@ -118,10 +118,7 @@ fn the_home_directory_and_the_root_are_never_data_directories() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     fs::create_dir_all(home.join("sub")).unwrap();
-    let status = {
-        let _quiet = crate::support::quiet();
-        child(HOME_TEST, "home").env("HOME", &home).status().unwrap()
-    };
+    let status = { child(HOME_TEST, "home").env("HOME", &home).status().unwrap() };
     assert!(status.success());
     assert!(inspect::is_home_or_root(Path::new("/")));
     assert!(inspect::is_home_or_root(Path::new("/tmp/..")));

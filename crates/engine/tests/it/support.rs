@@ -9,17 +9,6 @@ use std::{
 
 use dotdir_engine::{Layout, check};
 
-/// Held while a test spawns a process, and while one repairs: between its fork and its exec a
-/// child holds a copy of every file this test binary has open, and `check::fix` would see it
-/// as the application keeping a file open (under `cargo test`, tests are threads of one
-/// process).
-static QUIET: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Takes [`QUIET`].
-pub(crate) fn quiet() -> std::sync::MutexGuard<'static, ()> {
-    QUIET.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// Writes `bytes` at `root/relative`, creating the parents.
 pub(crate) fn write(root: &Path, relative: &str, bytes: &[u8]) -> PathBuf {
     let path = root.join(relative);
@@ -64,7 +53,6 @@ pub(crate) fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 
 /// The pid of a process that has exited and been reaped: no process holds it now.
 pub(crate) fn dead_pid() -> u32 {
-    let _quiet = quiet();
     let mut child = std::process::Command::new("true").spawn().unwrap();
     let pid = child.id();
     child.wait().unwrap();
@@ -76,14 +64,4 @@ pub(crate) fn own_pid_namespace() -> u64 {
     let link = fs::read_link("/proc/self/ns/pid").unwrap();
     let link = link.to_str().unwrap();
     link.strip_prefix("pid:[").unwrap().strip_suffix(']').unwrap().parse().unwrap()
-}
-
-/// `check::fix` under [`quiet`]: no process of this binary's is half-spawned meanwhile.
-pub(crate) fn fix_quietly(
-    root: &Path,
-    layout: &Layout,
-    options: &check::Options,
-) -> check::FixReport {
-    let _quiet = quiet();
-    check::fix(root, layout, options).unwrap()
 }
