@@ -67,7 +67,7 @@ impl ManifestFile {
 pub struct LeftOut {
     /// The relative path.
     pub path: String,
-    /// Why ([`SkipReason::label`]).
+    /// Why ([`crate::backup::SkipReason::label`]).
     pub reason: String,
 }
 
