@@ -174,7 +174,7 @@ pub(super) fn read_archive(
 /// Reads `archive` and checks every file against its manifest (name, size, mode, SHA-256; none
 /// missing, none extra, none twice), and the rules every restore applies to members whatever
 /// the layout: only files and directories, no `..`, absolute or duplicate name, no `.git`,
-/// within the bomb bounds ([`MAX_MEMBERS`], [`MAX_TOTAL_BYTES`], [`MAX_RATIO`]). Returns the
+/// within the bomb bounds ([`MAX_MEMBERS`](super::MAX_MEMBERS), [`MAX_TOTAL_BYTES`], [`MAX_RATIO`]). Returns the
 /// manifest. [`check_members`] adds the layout's rules.
 pub fn verify(archive: &Path) -> Result<Manifest, Error> {
     verify_with_progress(archive, &mut |_| {})
@@ -201,7 +201,7 @@ pub fn verify_with_progress(
 
 /// The layout's rules for what a restore may create, checked on a verified manifest: every file
 /// must be one the layout declares and backs up (or a `.corrupt` copy of one), never a secret
-/// or what the layout never backs up. Whatever [`restore`] refuses, `backup --verify` with the
+/// or what the layout never backs up. Whatever [`restore`](super::restore) refuses, `backup --verify` with the
 /// layout refuses too.
 pub fn check_members(archive: &Path, manifest: &Manifest, layout: &Layout) -> Result<(), Error> {
     for file in &manifest.files {

@@ -142,7 +142,7 @@ pub struct Entry {
     /// state files, which the reference writes through `mkstemp`). See [`Entry::write_mode`].
     pub private: bool,
     /// The application creates it itself, with content of its own (a nested data directory):
-    /// `dotdir init` leaves it alone. See [`Layout::initial_dirs`].
+    /// `dotdir init` leaves it alone. See [`Layout::initial_dirs`](super::Layout::initial_dirs).
     pub created_by_app: bool,
     /// The application locks the file itself before it rewrites it ([`Entry::locked_by_app`]):
     /// a repair takes the same lock, without waiting, and is refused while it is held.
@@ -186,7 +186,7 @@ pub(super) fn sample_of(pattern: &str, deep: &str) -> String {
     sample
 }
 
-/// One of dotdir's own files beside a declared one ([`Layout::sidecar_of`]).
+/// One of dotdir's own files beside a declared one ([`Layout::sidecar_of`](super::Layout::sidecar_of)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sidecar {
     /// `<file>.lock` (or a spec directory's `.spec.lock`): the lock of a read-modify-write.
