@@ -15,9 +15,9 @@ use serde_json::Value;
 
 use super::{
     Error, Owner, Result, Workspace,
+    account::{ANONYMOUS, validate_owner_id},
     home::GlobalHome,
     names::{now_ms, now_rfc3339, random_hex, validate_name},
-    workspace::{ANONYMOUS, validate_owner_id},
 };
 
 /// Tool results of at least this many bytes are spooled to `tool_outputs/`.

@@ -121,9 +121,11 @@
 //!   leaves every file under a name that a repeated switch completes; none is lost.
 //! - Unix only; Linux is the tested platform.
 
+mod account;
 mod conversations;
 mod error;
 mod home;
+mod id;
 mod layouts;
 mod logs;
 mod names;
@@ -135,17 +137,16 @@ pub const LAUNCHED_AS: dotdir_pidlock::Program =
     dotdir_pidlock::Program::named("omicos").aliases(&["omicos-core"]).modules(&["omicos"]);
 
 pub use self::{
+    account::{Account, CredentialSource, Credentials, Owner, Realigned, validate_owner_id},
     conversations::{
         Conversation, ConversationIndex, ConversationMeta, ConversationSummary,
         ConversationSyncState, SyncMark,
     },
     error::{Error, Result},
     home::{CloudLogin, CloudUser, GlobalHome},
+    id::WorkspaceId,
     layouts::{HOME_LAYOUT, WORKSPACE_LAYOUT},
     logs::{PendingUpload, SPOOL_THRESHOLD_BYTES, TrajectorySyncState, TurnLog},
     names::validate_name,
-    workspace::{
-        Account, CredentialSource, Credentials, Daemon, DataDirSource, Mode, Owner, Realigned,
-        Workspace, WorkspaceId, WorkspaceOptions, validate_owner_id,
-    },
+    workspace::{Daemon, DataDirSource, Mode, Workspace, WorkspaceOptions},
 };
