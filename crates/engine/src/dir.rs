@@ -9,6 +9,7 @@
 //! - declared writes, and secret writes that check the entry is a secret;
 //! - the journal's options (feature `git`).
 
+use crate::Step;
 use std::path::{Component, Path, PathBuf};
 
 use dotdir_atomic_store::{self as store, Document, Durability, WriteOptions};
@@ -144,7 +145,7 @@ impl Dir {
         match store::first_non_directory(from, &dir) {
             Ok(None) => Ok(dir),
             Ok(Some(path)) => Err(Error::NotADirectory { path }),
-            Err(source) => Err(Error::Io(IoError { step: "inspect", path: dir, source })),
+            Err(source) => Err(Error::Io(IoError { step: Step::Inspect, path: dir, source })),
         }
     }
 

@@ -2,7 +2,7 @@
 //! the data are `check::Problem`s, not errors). Each cause is kept as its `source()`.
 
 use crate::IoError;
-use std::path::PathBuf;
+use std::{fmt, path::PathBuf};
 
 use dotdir_atomic_store as store;
 
@@ -13,7 +13,7 @@ use dotdir_atomic_store as store;
 pub enum Error {
     /// A system call failed.
     #[error(transparent)]
-    Io(#[from] IoError<&'static str>),
+    Io(#[from] IoError<Step>),
     /// The data directory is not a directory.
     #[error("{} is not a directory", path.display())]
     NotADirectory {
@@ -91,4 +91,75 @@ pub enum Error {
         #[source]
         source: store::Error,
     },
+}
+
+/// The system call of an [`Error::Io`]: what was being done to its path. The engine's
+/// vocabulary, shared by the typed handles of the `dotdir` facade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// Opening a directory or a file (the data directory, an archive, a lock's directory).
+    Open,
+    /// Listing a directory.
+    ListDir,
+    /// Reading a path's metadata.
+    Inspect,
+    /// Resolving a path to an absolute or canonical one (or the working directory).
+    Resolve,
+    /// Locking a directory (a restore's lock on the parent).
+    Lock,
+    /// Reading a file.
+    Read,
+    /// Writing a file (an archive, a restored file).
+    Write,
+    /// Creating a file that must not exist yet.
+    Create,
+    /// Creating a file without replacing one that appeared meanwhile.
+    CreateNew,
+    /// Changing a file's or directory's mode.
+    SetMode,
+    /// Syncing a file or a directory to disk.
+    Sync,
+    /// Renaming a file aside.
+    Rename,
+    /// Moving the directory that was there aside (a forced restore).
+    MoveAside,
+    /// Removing the empty directory a restore replaces.
+    ReplaceEmptyDir,
+    /// Moving the restored directory into place.
+    MoveIntoPlace,
+    /// Removing what a killed writer left.
+    RemoveLeftover,
+    /// Reading a symbolic link.
+    ReadLink,
+    /// Creating a symbolic link.
+    CreateSymlink,
+    /// Reading random bytes (a new id).
+    ReadRandom,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::Open => "open",
+            Step::ListDir => "list directory",
+            Step::Inspect => "inspect",
+            Step::Resolve => "resolve the path of",
+            Step::Lock => "lock",
+            Step::Read => "read",
+            Step::Write => "write",
+            Step::Create => "create",
+            Step::CreateNew => "create without replacing",
+            Step::SetMode => "set the mode of",
+            Step::Sync => "sync",
+            Step::Rename => "rename",
+            Step::MoveAside => "move aside",
+            Step::ReplaceEmptyDir => "replace the empty directory",
+            Step::MoveIntoPlace => "move the restored directory to",
+            Step::RemoveLeftover => "remove the leftover",
+            Step::ReadLink => "read the symbolic link",
+            Step::CreateSymlink => "create the symbolic link",
+            Step::ReadRandom => "read random bytes from",
+        })
+    }
 }

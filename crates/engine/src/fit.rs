@@ -3,6 +3,7 @@
 //! anything writes to it; [`fit`] says what is missing and what is foreign, so a refusal can
 //! name both. Re-exported from [`crate::inspect`].
 
+use crate::Step;
 use std::{
     fs,
     path::{Path, PathBuf},
@@ -83,7 +84,7 @@ impl Fit {
 /// ```
 pub fn fit(dir: &Path, layout: &Layout) -> Result<Fit, Error> {
     let meta = fs::metadata(dir).map_err(|source| {
-        Error::Io(IoError { step: "open the data directory", path: dir.to_path_buf(), source })
+        Error::Io(IoError { step: Step::Open, path: dir.to_path_buf(), source })
     })?;
     if !meta.is_dir() {
         return Err(Error::NotADirectory { path: dir.to_path_buf() });
@@ -102,11 +103,11 @@ pub fn fit(dir: &Path, layout: &Layout) -> Result<Fit, Error> {
     }
     let mut foreign = Vec::new();
     let entries = fs::read_dir(dir).map_err(|source| {
-        Error::Io(IoError { step: "list directory", path: dir.to_path_buf(), source })
+        Error::Io(IoError { step: Step::ListDir, path: dir.to_path_buf(), source })
     })?;
     for entry in entries {
         let entry = entry.map_err(|source| {
-            Error::Io(IoError { step: "list directory", path: dir.to_path_buf(), source })
+            Error::Io(IoError { step: Step::ListDir, path: dir.to_path_buf(), source })
         })?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let known = name == ".git"

@@ -22,6 +22,7 @@
 //! ```
 
 use crate::IoError;
+use crate::Step;
 use std::{
     collections::HashMap,
     ffi::OsStr,
@@ -247,7 +248,7 @@ impl Tree {
 /// `.git`, re-creatable directories and unknown directories are summarised, not listed.
 pub fn inspect(root: &Path, layout: &Layout) -> Result<Tree, Error> {
     let meta = fs::metadata(root).map_err(|source| {
-        Error::Io(IoError { step: "open the data directory", path: root.to_path_buf(), source })
+        Error::Io(IoError { step: Step::Open, path: root.to_path_buf(), source })
     })?;
     if !meta.is_dir() {
         return Err(Error::NotADirectory { path: root.to_path_buf() });
@@ -463,12 +464,12 @@ pub(crate) fn dir_pattern(pattern: &str) -> &str {
 
 fn read_dir_sorted(dir: &Path) -> Result<Vec<std::ffi::OsString>, Error> {
     let entries = fs::read_dir(dir).map_err(|source| {
-        Error::Io(IoError { step: "list directory", path: dir.to_path_buf(), source })
+        Error::Io(IoError { step: Step::ListDir, path: dir.to_path_buf(), source })
     })?;
     let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|source| {
-            Error::Io(IoError { step: "list directory", path: dir.to_path_buf(), source })
+            Error::Io(IoError { step: Step::ListDir, path: dir.to_path_buf(), source })
         })?;
         names.push(entry.file_name());
     }

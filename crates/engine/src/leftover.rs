@@ -28,6 +28,7 @@
 //! ```
 
 use crate::IoError;
+use crate::Step;
 use std::{
     ffi::{OsStr, OsString},
     fs::{self, File},
@@ -117,7 +118,7 @@ fn sweep_found(found: Vec<Leftover>) -> Result<Vec<Leftover>, Error> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(source) => {
                 return Err(Error::Io(IoError {
-                    step: "remove the leftover",
+                    step: Step::RemoveLeftover,
                     path: leftover.path,
                     source,
                 }));
@@ -134,14 +135,14 @@ fn try_lock(dir: &Path) -> Result<Option<File>, Error> {
         Ok(handle) => handle,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
-            return Err(Error::Io(IoError { step: "open", path: dir.to_path_buf(), source }));
+            return Err(Error::Io(IoError { step: Step::Open, path: dir.to_path_buf(), source }));
         }
     };
     match handle.try_lock() {
         Ok(()) => Ok(Some(handle)),
         Err(fs::TryLockError::WouldBlock) => Ok(None),
         Err(fs::TryLockError::Error(source)) => {
-            Err(Error::Io(IoError { step: "lock", path: dir.to_path_buf(), source }))
+            Err(Error::Io(IoError { step: Step::Lock, path: dir.to_path_buf(), source }))
         }
     }
 }
@@ -178,12 +179,17 @@ fn find_unlocked(
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
         Err(source) => {
-            return Err(Error::Io(IoError { step: "list", path: dir.to_path_buf(), source }));
+            return Err(Error::Io(IoError {
+                step: Step::ListDir,
+                path: dir.to_path_buf(),
+                source,
+            }));
         }
     };
     for entry in entries {
-        let entry = entry
-            .map_err(|source| Error::Io(IoError { step: "list", path: dir.into(), source }))?;
+        let entry = entry.map_err(|source| {
+            Error::Io(IoError { step: Step::ListDir, path: dir.into(), source })
+        })?;
         let name = entry.file_name();
         let wanted = match only {
             Some(only) => name == staging_name(only),

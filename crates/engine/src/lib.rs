@@ -78,7 +78,7 @@ pub use crate::{
         Sidecar, Validator,
     },
     dir::Dir,
-    error::Error,
+    error::{Error, Step},
 };
 pub use dotdir_atomic_store::{IoError, error_chain};
 pub use dotdir_pidlock::Program;

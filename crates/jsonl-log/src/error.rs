@@ -100,7 +100,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// A rewrite through atomic-store failed (the error names the step and the path).
-    #[error("rewrite failed: {0}")]
+    #[error("rewrite failed")]
     Rewrite(#[from] dotdir_atomic_store::Error),
 }
 

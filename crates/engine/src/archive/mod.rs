@@ -46,7 +46,7 @@ mod write;
 
 use std::{io, path::Path};
 
-use crate::{Error, IoError};
+use crate::{Error, IoError, Step};
 
 pub use self::{
     manifest::{LeftOut, Manifest, ManifestFile},
@@ -107,6 +107,6 @@ fn archive_error(path: &Path, message: impl Into<String>) -> Error {
     Error::Archive { path: path.to_path_buf(), message: message.into() }
 }
 
-fn io_error<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
+fn io_error<'a>(step: Step, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
     move |source| Error::Io(IoError { step, path: path.to_path_buf(), source })
 }

@@ -1,5 +1,6 @@
 //! Reading an archive: members counted and bounded as they decompress, checked against the manifest and the layout.
 
+use crate::Step;
 use std::{
     collections::{BTreeMap, BTreeSet},
     ffi::OsStr,
@@ -74,7 +75,7 @@ pub(super) fn read_archive(
 ) -> Result<Manifest, Error> {
     // The archive is the user's to name, through a link if they like; never a FIFO.
     let file = dotdir_atomic_store::open_regular_following(archive)
-        .map_err(io_error("open the archive", archive))?;
+        .map_err(io_error(Step::Open, archive))?;
     if !file.metadata().is_ok_and(|m| m.is_file()) {
         return Err(archive_error(archive, "is not a regular file"));
     }
@@ -190,7 +191,7 @@ pub fn verify_with_progress(
         if let Item::File { name, mode, .. } = item {
             let mut hashing = Hashing::new(content, &mut *progress);
             let size =
-                io::copy(&mut hashing, &mut io::sink()).map_err(io_error("read", archive))?;
+                io::copy(&mut hashing, &mut io::sink()).map_err(io_error(Step::Read, archive))?;
             found.insert(name.clone(), (size, *mode, hashing.finish()));
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! Restoring an archive into a new or empty directory: staged beside it, verified, then moved into place.
 
 use crate::IoError;
+use crate::Step;
 use std::{
     collections::BTreeMap,
     fs::{self, File, OpenOptions},
@@ -73,7 +74,7 @@ pub fn restore_with_progress(
         ));
     }
     check_members(archive, &manifest, layout)?;
-    let dir = resolve_target(&std::path::absolute(dir).map_err(io_error("resolve", dir))?)?;
+    let dir = resolve_target(&std::path::absolute(dir).map_err(io_error(Step::Resolve, dir))?)?;
     let (parent, name) = match (dir.parent(), dir.file_name()) {
         (Some(parent), Some(name)) => (parent.to_path_buf(), name.to_owned()),
         _ => return Err(archive_error(&dir, "cannot restore into a filesystem root")),
@@ -81,7 +82,9 @@ pub fn restore_with_progress(
     let occupied = match fs::read_dir(&dir) {
         Ok(mut entries) => entries.next().is_some(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-        Err(source) => return Err(Error::Io(IoError { step: "open", path: dir.clone(), source })),
+        Err(source) => {
+            return Err(Error::Io(IoError { step: Step::Open, path: dir.clone(), source }));
+        }
     };
     if occupied {
         if let Some(running) = check::running_in(&dir, layout, options)? {
@@ -104,8 +107,8 @@ pub fn restore_with_progress(
     // beside the user's directories). Under it, every staging directory here is a killed
     // restore's, and every temporary file no live writer holds is a killed writer's: removed,
     // and named in `Restored::swept`.
-    let parent_lock = File::open(&parent).map_err(io_error("open", &parent))?;
-    parent_lock.lock().map_err(io_error("lock", &parent))?;
+    let parent_lock = File::open(&parent).map_err(io_error(Step::Open, &parent))?;
+    parent_lock.lock().map_err(io_error(Step::Lock, &parent))?;
     let swept = crate::leftover::sweep_locked(&parent)?;
     // From here on, every error removes the staging directory (and puts back what was moved).
     let empty_mode = (!occupied)
@@ -123,15 +126,15 @@ pub fn restore_with_progress(
         for (relative, mode) in dir_modes {
             let path = staging.join(&relative);
             let declared = layout.entry_for_path(&relative).and_then(crate::Entry::write_mode);
-            fail_point("set the mode of").map_err(io_error("set the mode of", &path))?;
+            fail_point(Step::SetMode).map_err(io_error(Step::SetMode, &path))?;
             fs::set_permissions(&path, fs::Permissions::from_mode(restored_mode(mode, declared)))
-                .map_err(io_error("set the mode of", &path))?;
+                .map_err(io_error(Step::SetMode, &path))?;
         }
         let mode = fs::metadata(&dir).ok().map_or(0o700, |m| m.permissions().mode() & 0o777);
-        fail_point("set the mode of").map_err(io_error("set the mode of", &staging))?;
+        fail_point(Step::SetMode).map_err(io_error(Step::SetMode, &staging))?;
         fs::set_permissions(&staging, fs::Permissions::from_mode(restored_mode(mode, None)))
-            .map_err(io_error("set the mode of", &staging))?;
-        fail_point("sync").map_err(io_error("sync", &staging))?;
+            .map_err(io_error(Step::SetMode, &staging))?;
+        fail_point(Step::Sync).map_err(io_error(Step::Sync, &staging))?;
         sync_dir(&staging)?;
         if occupied {
             let aside = (1..)
@@ -142,17 +145,15 @@ pub fn restore_with_progress(
                 })
                 .find(|p| fs::symlink_metadata(p).is_err())
                 .unwrap_or_else(|| parent.join("before-restore"));
-            fail_point("move aside").map_err(io_error("move aside", &dir))?;
-            fs::rename(&dir, &aside).map_err(io_error("move aside", &dir))?;
+            fail_point(Step::MoveAside).map_err(io_error(Step::MoveAside, &dir))?;
+            fs::rename(&dir, &aside).map_err(io_error(Step::MoveAside, &dir))?;
             moved_aside = Some(aside);
         } else if fs::symlink_metadata(&dir).is_ok() {
-            fail_point("replace the empty directory")
-                .map_err(io_error("replace the empty directory", &dir))?;
-            fs::remove_dir(&dir).map_err(io_error("replace the empty directory", &dir))?;
+            fail_point(Step::ReplaceEmptyDir).map_err(io_error(Step::ReplaceEmptyDir, &dir))?;
+            fs::remove_dir(&dir).map_err(io_error(Step::ReplaceEmptyDir, &dir))?;
         }
-        fail_point("move the restored directory to")
-            .map_err(io_error("move the restored directory to", &dir))?;
-        fs::rename(&staging, &dir).map_err(io_error("move the restored directory to", &dir))?;
+        fail_point(Step::MoveIntoPlace).map_err(io_error(Step::MoveIntoPlace, &dir))?;
+        fs::rename(&staging, &dir).map_err(io_error(Step::MoveIntoPlace, &dir))?;
         Ok((files, bytes))
     })();
     let (files, bytes) = match placed {
@@ -215,12 +216,12 @@ fn resolve_target(dir: &Path) -> Result<PathBuf, Error> {
 #[cfg(test)]
 thread_local! {
     /// The step of a restore that fails (tests of the staging's removal on every error).
-    static FAIL_AT: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+    static FAIL_AT: std::cell::Cell<Option<Step>> = const { std::cell::Cell::new(None) };
 }
 
 /// Fails at `step` when a test asked for it; nothing otherwise.
 #[cfg(test)]
-fn fail_point(step: &'static str) -> io::Result<()> {
+fn fail_point(step: Step) -> io::Result<()> {
     if FAIL_AT.with(|f| f.get()) == Some(step) {
         return Err(io::Error::other(format!("injected failure at {step}")));
     }
@@ -229,7 +230,7 @@ fn fail_point(step: &'static str) -> io::Result<()> {
 
 #[cfg(not(test))]
 #[inline(always)]
-fn fail_point(_step: &'static str) -> io::Result<()> {
+fn fail_point(_step: Step) -> io::Result<()> {
     Ok(())
 }
 
@@ -269,17 +270,18 @@ fn extract(
                     .mode(0o600)
                     .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
                     .open(&path)
-                    .map_err(io_error("create", &path))?;
+                    .map_err(io_error(Step::Create, &path))?;
                 let mut hashing = Hashing::new(content, &mut *progress);
                 let mut writer = BufWriter::new(&file);
-                let size = io::copy(&mut hashing, &mut writer).map_err(io_error("write", &path))?;
-                writer.flush().map_err(io_error("write", &path))?;
+                let size =
+                    io::copy(&mut hashing, &mut writer).map_err(io_error(Step::Write, &path))?;
+                writer.flush().map_err(io_error(Step::Write, &path))?;
                 drop(writer);
                 let declared = layout.entry_for_path(name).and_then(crate::Entry::write_mode);
                 file.set_permissions(fs::Permissions::from_mode(restored_mode(*mode, declared)))
-                    .map_err(io_error("set the mode of", &path))?;
+                    .map_err(io_error(Step::SetMode, &path))?;
                 let _ = file.set_modified(UNIX_EPOCH + Duration::from_secs(*mtime));
-                file.sync_all().map_err(io_error("sync", &path))?;
+                file.sync_all().map_err(io_error(Step::Sync, &path))?;
                 bytes += size;
                 found.insert(name.clone(), (size, *mode, hashing.finish()));
             }
@@ -298,10 +300,10 @@ fn extract(
 }
 
 fn sync_dir(dir: &Path) -> Result<(), Error> {
-    let handle = File::open(dir).map_err(io_error("sync", dir))?;
+    let handle = File::open(dir).map_err(io_error(Step::Sync, dir))?;
     match handle.sync_all() {
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => Ok(()),
-        other => other.map_err(io_error("sync", dir)),
+        other => other.map_err(io_error(Step::Sync, dir)),
     }
 }
 
@@ -341,11 +343,11 @@ mod tests {
     #[test]
     fn every_error_after_staging_removes_it_and_keeps_the_target() {
         let steps = [
-            "set the mode of",
-            "sync",
-            "move aside",
-            "replace the empty directory",
-            "move the restored directory to",
+            Step::SetMode,
+            Step::Sync,
+            Step::MoveAside,
+            Step::ReplaceEmptyDir,
+            Step::MoveIntoPlace,
         ];
         let mut failed = 0;
         for step in steps {
@@ -363,14 +365,14 @@ mod tests {
                 FAIL_AT.with(|f| f.set(None));
                 let reached = !matches!(
                     (step, occupied),
-                    ("move aside", false) | ("replace the empty directory", true)
+                    (Step::MoveAside, false) | (Step::ReplaceEmptyDir, true)
                 );
                 if !reached {
                     assert!(result.is_ok(), "{step}: not on this path, the restore succeeds");
                     continue;
                 }
                 failed += 1;
-                let error = crate::error_chain(&result.expect_err(step));
+                let error = crate::error_chain(&result.expect_err(&step.to_string()));
                 assert!(error.contains("injected failure"), "{step}: {error}");
                 assert_eq!(names(tmp.path()), before, "{step} (occupied: {occupied})");
                 assert!(!tmp.path().join(".copy.dotdir-restore").exists(), "{step}");

@@ -1,5 +1,6 @@
 //! Writing an archive: the selection streamed into a `.tar.gz`, hashed on the way, verified before it takes its name.
 
+use crate::Step;
 use std::{
     collections::BTreeSet,
     fs::{self, File, OpenOptions},
@@ -90,13 +91,13 @@ pub fn write(
                 .read(true)
                 .custom_flags(flags.bits() as i32)
                 .open(&file.path)
-                .map_err(io_error("read", &file.path))?;
-            let meta = source.metadata().map_err(io_error("read", &file.path))?;
+                .map_err(io_error(Step::Read, &file.path))?;
+            let meta = source.metadata().map_err(io_error(Step::Read, &file.path))?;
             if !meta.is_file() {
                 return Err(archive_error(&file.path, "is no longer a regular file"));
             }
             let len = if file.complete_lines {
-                complete_lines_end(&source, meta.len()).map_err(io_error("read", &file.path))?
+                complete_lines_end(&source, meta.len()).map_err(io_error(Step::Read, &file.path))?
             } else {
                 meta.len()
             };
@@ -133,10 +134,10 @@ pub fn write(
         let mut header = header(tar::EntryType::Regular, 0o600, bytes.len() as u64);
         builder
             .append_data(&mut header, Path::new(&top).join(MANIFEST), bytes.as_slice())
-            .map_err(io_error("write", out))?;
-        let encoder = builder.into_inner().map_err(io_error("write", out))?;
-        let mut inner = encoder.finish().map_err(io_error("write", out))?;
-        inner.flush().map_err(io_error("write", out))?;
+            .map_err(io_error(Step::Write, out))?;
+        let encoder = builder.into_inner().map_err(io_error(Step::Write, out))?;
+        let mut inner = encoder.finish().map_err(io_error(Step::Write, out))?;
+        inner.flush().map_err(io_error(Step::Write, out))?;
         files = manifest.files;
     }
     // Read back from the temporary file before it takes the name.
@@ -144,7 +145,7 @@ pub fn write(
     if manifest.files != files {
         return Err(archive_error(out, "the archive does not read back as written"));
     }
-    let archive_bytes = archive.as_file().metadata().map_err(io_error("write", out))?.len();
+    let archive_bytes = archive.as_file().metadata().map_err(io_error(Step::Write, out))?.len();
     let _ = archive.commit().map_err(|source| Error::Store { path: out.to_path_buf(), source })?;
     Ok(Written {
         files: manifest.files.len(),
@@ -183,12 +184,12 @@ fn add_parents<W: Write>(
         if !added.insert(prefix.clone()) {
             continue;
         }
-        let meta = fs::symlink_metadata(root.join(&prefix)).map_err(io_error("read", root))?;
+        let meta = fs::symlink_metadata(root.join(&prefix)).map_err(io_error(Step::Read, root))?;
         let mut header = header(tar::EntryType::Directory, meta.permissions().mode() & 0o7777, 0);
         set_mtime(&mut header, &meta);
         builder
             .append_data(&mut header, Path::new(top).join(&prefix), io::empty())
-            .map_err(io_error("write", out))?;
+            .map_err(io_error(Step::Write, out))?;
     }
     Ok(())
 }

@@ -33,11 +33,12 @@
 //! # Ok(()) }
 //! ```
 
+use crate::Step;
 use std::{
     collections::HashSet,
     fmt,
     path::{Path, PathBuf},
-    time::{Duration, SystemTime},
+    time::SystemTime,
 };
 
 pub use crate::{Error, decl::Severity};
@@ -344,7 +345,7 @@ pub fn fix(root: &Path, layout: &Layout, options: &Options) -> Result<FixReport,
     // Every repair names its path from the root: a relative root would be resolved against
     // whatever directory each tool (git) works in.
     let root = &std::path::absolute(root).map_err(|source| {
-        Error::Io(IoError { step: "resolve the path of", path: root.to_path_buf(), source })
+        Error::Io(IoError { step: Step::Resolve, path: root.to_path_buf(), source })
     })?;
     let options = &options.for_layout(layout);
     let tree = inspect::inspect(root, layout)?;

@@ -1,8 +1,13 @@
 //! The problems `check` reports: their stable kinds, severities and advice, and the repair
 //! each one allows.
 
-#[allow(unused_imports)]
-use super::*;
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use crate::decl::Severity;
 
 /// The stable kinds of problem. Their [`ProblemKind::as_str`] names are part of the JSON output
 /// of `dotdir check` and never change.

@@ -1,5 +1,6 @@
 //! The repairs of `check --fix`: each one loses nothing.
 
+use crate::Step;
 use std::{
     fs,
     os::unix::fs::PermissionsExt,
@@ -29,7 +30,7 @@ pub(super) fn apply(
     match action {
         Action::Tighten { to } => {
             fs::set_permissions(path, fs::Permissions::from_mode(*to)).map_err(|source| {
-                Error::Io(IoError { step: "change the mode of", path: path.to_path_buf(), source })
+                Error::Io(IoError { step: Step::SetMode, path: path.to_path_buf(), source })
             })?;
             Ok(format!("mode set to {to:04o}"))
         }

@@ -40,7 +40,7 @@ pub enum Error {
     Layout(dotdir_engine::Error),
     /// A filesystem operation outside atomic-store failed.
     #[error(transparent)]
-    Io(#[from] IoError<&'static str>),
+    Io(#[from] IoError<dotdir_engine::Step>),
     /// A directory of the layout (`state/`, `routines/`, `downloads/`, …, or one on the way to
     /// it) is a symbolic link or not a directory: a write through it could land outside the
     /// data directory, so nothing is written.

@@ -2,6 +2,7 @@
 //! with `..` and symlinks resolved the way the kernel will resolve them at write time.
 
 use crate::IoError;
+use dotdir_engine::Step;
 use std::{
     collections::VecDeque,
     ffi::OsString,
@@ -53,7 +54,7 @@ const MAX_SYMLINKS: usize = 40;
 impl StateGuard {
     /// The guard of the data directory `data_dir`, which must exist.
     pub fn new(data_dir: &Path) -> Result<Self> {
-        let root = fs::canonicalize(data_dir).map_err(IoError::on("resolve", data_dir))?;
+        let root = fs::canonicalize(data_dir).map_err(IoError::on(Step::Resolve, data_dir))?;
         let state = root.join(STATE_DIR_NAME);
         Ok(Self { root, state })
     }

@@ -3,6 +3,7 @@
 //! overwritten; the relative `.claude/skills -> ../skills` symlink).
 
 use crate::IoError;
+use dotdir_engine::Step;
 use std::{
     fs,
     io::ErrorKind,
@@ -187,7 +188,7 @@ impl DataDir {
         let link = self.dir.root().join(".claude/skills");
         match fs::symlink_metadata(&link) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                let target = fs::read_link(&link).map_err(IoError::on("read link", &link))?;
+                let target = fs::read_link(&link).map_err(IoError::on(Step::ReadLink, &link))?;
                 if target != Path::new(SKILLS_LINK_TARGET) {
                     report.problems.push(format!(
                         "{} points to {} instead of {SKILLS_LINK_TARGET}",
@@ -203,9 +204,9 @@ impl DataDir {
             Err(e) if e.kind() == ErrorKind::NotFound => match symlink(SKILLS_LINK_TARGET, &link) {
                 Ok(()) => report.linked_skills = true,
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(IoError::on("create symlink", &link)(e).into()),
+                Err(e) => return Err(IoError::on(Step::CreateSymlink, &link)(e).into()),
             },
-            Err(e) => return Err(IoError::on("inspect", &link)(e).into()),
+            Err(e) => return Err(IoError::on(Step::Inspect, &link)(e).into()),
         }
         let path = self.dir.root().join(".claude/settings.json");
         let options = self.dir.write_options(&path);

@@ -2,6 +2,7 @@
 //! between accounts, with the backups each account keeps.
 
 use crate::IoError;
+use dotdir_engine::Step;
 use std::{
     fmt, fs, io,
     os::unix::fs::PermissionsExt,
@@ -201,7 +202,7 @@ impl Workspace {
         let backup = self.cloud_login_backup_path(user_id)?;
         if fs::symlink_metadata(&backup).is_err() && !self.login_belongs_to(user_id) {
             return Err(Error::Io(IoError {
-                step: "find the credentials backup",
+                step: Step::Inspect,
                 path: backup,
                 source: io::Error::from(io::ErrorKind::NotFound),
             }));
@@ -355,7 +356,7 @@ impl Workspace {
             Some(id) => {
                 let path = self.workspace_id_backup_path(user)?;
                 let mode = fs::metadata(&path)
-                    .map_err(IoError::on("inspect", &path))?
+                    .map_err(IoError::on(Step::Inspect, &path))?
                     .permissions()
                     .mode();
                 (
@@ -417,7 +418,7 @@ impl Workspace {
             Ok(None) => {}
             Ok(Some(_)) | Err(Error::BadWorkspaceId { .. }) => {
                 let history = self.path(&format!("workspace_id.{owner}.{}.bak", now_ms()));
-                fs::rename(&backup, &history).map_err(IoError::on("rename", &backup))?;
+                fs::rename(&backup, &history).map_err(IoError::on(Step::Rename, &backup))?;
             }
             Err(error) => return Err(error),
         }
@@ -431,9 +432,9 @@ impl Workspace {
         mut each: impl FnMut(&str, &Path) -> Result<()>,
     ) -> Result<()> {
         let dir = &self.data_dir;
-        let entries = fs::read_dir(dir).map_err(IoError::on("list directory", dir))?;
+        let entries = fs::read_dir(dir).map_err(IoError::on(Step::ListDir, dir))?;
         for entry in entries {
-            let entry = entry.map_err(IoError::on("list directory", dir))?;
+            let entry = entry.map_err(IoError::on(Step::ListDir, dir))?;
             let name = entry.file_name();
             if let Some(middle) = name
                 .to_str()
@@ -482,13 +483,13 @@ pub(super) fn copy_aside(
             PathBuf::from(format!("{stem}.{}.bak", now_ms()))
         }
     };
-    let mode = fs::metadata(from).map_err(IoError::on("inspect", from))?.permissions().mode();
+    let mode = fs::metadata(from).map_err(IoError::on(Step::Inspect, from))?.permissions().mode();
     let options =
         WriteOptions::new().mode(store::Mode::Exact(mode & 0o7777)).durability(durability);
     match store::write_new(&target, &content, &options)? {
         Created::New => Ok(Some(target)),
         Created::AlreadyExists => Err(Error::Io(IoError {
-            step: "create without replacing",
+            step: Step::CreateNew,
             path: target,
             source: io::Error::from(io::ErrorKind::AlreadyExists),
         })),

@@ -2,6 +2,7 @@
 //! `conversations.json` index and the `conversation_sync.state.json` high-water marks.
 
 use crate::IoError;
+use dotdir_engine::Step;
 use std::{
     collections::BTreeMap,
     fs,
@@ -252,15 +253,16 @@ impl Workspace {
         match fs::read_dir(&dir) {
             Ok(entries) => {
                 for entry in entries {
-                    let entry = entry.map_err(IoError::on("list directory", &dir))?;
-                    if entry.file_type().map_err(IoError::on("inspect", entry.path()))?.is_dir() {
+                    let entry = entry.map_err(IoError::on(Step::ListDir, &dir))?;
+                    if entry.file_type().map_err(IoError::on(Step::Inspect, entry.path()))?.is_dir()
+                    {
                         on_disk.push(entry.file_name().to_string_lossy().into_owned());
                     }
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(Error::Io(IoError { step: "list directory", path: dir, source: e }));
+                return Err(Error::Io(IoError { step: Step::ListDir, path: dir, source: e }));
             }
         }
         on_disk.sort();

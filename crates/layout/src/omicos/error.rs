@@ -21,7 +21,7 @@ pub enum Error {
     /// A filesystem step outside the atomic store failed (creating a directory, renaming a
     /// backup aside, listing a directory).
     #[error(transparent)]
-    Io(#[from] IoError<&'static str>),
+    Io(#[from] IoError<dotdir_engine::Step>),
     /// A directory of the layout (the data directory or the home, `conversations/<id>/`,
     /// `trajectories/`, `tool_outputs/`, …, or one on the way to it) is a symbolic link or not
     /// a directory: a write through it could land outside, so nothing is written.

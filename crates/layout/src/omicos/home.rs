@@ -2,6 +2,7 @@
 //! with the workspaces.
 
 use crate::IoError;
+use dotdir_engine::Step;
 use std::{
     ffi::OsStr,
     fmt,
@@ -75,8 +76,7 @@ impl GlobalHome {
     /// [`GlobalHome::resolve`] with this process' `OMICOS_LOCAL_HOME`, `HOME` and working
     /// directory.
     pub fn from_env() -> Result<Self> {
-        let cwd =
-            std::env::current_dir().map_err(IoError::on("read the working directory", "."))?;
+        let cwd = std::env::current_dir().map_err(IoError::on(Step::Resolve, "."))?;
         Self::resolve(
             std::env::var_os("OMICOS_LOCAL_HOME").as_deref(),
             std::env::var_os("HOME").as_deref(),

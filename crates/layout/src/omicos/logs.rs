@@ -3,6 +3,7 @@
 //! outputs, `sidecar-restart.log`, and the local agent and skill overrides.
 
 use crate::IoError;
+use dotdir_engine::Step;
 use std::{
     collections::BTreeMap,
     fs,
@@ -127,11 +128,11 @@ impl Workspace {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
             Err(e) => {
-                return Err(Error::Io(IoError { step: "list directory", path: dir, source: e }));
+                return Err(Error::Io(IoError { step: Step::ListDir, path: dir, source: e }));
             }
         };
         for entry in entries {
-            let entry = entry.map_err(IoError::on("list directory", &dir))?;
+            let entry = entry.map_err(IoError::on(Step::ListDir, &dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with("turn_") && name.ends_with(".jsonl") {
                 files.push(format!("{}/{name}", owner.dir_name()));

@@ -1,6 +1,7 @@
 //! Names that become path components, random hex ids and timestamps.
 
 use crate::IoError;
+use dotdir_engine::Step;
 use std::{fs::File, io::Read, path::Path};
 
 use super::{Error, Result};
@@ -37,7 +38,7 @@ pub(crate) fn random_hex(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
     File::open(path)
         .and_then(|mut f| f.read_exact(&mut buf))
-        .map_err(IoError::on("read random bytes from", path))?;
+        .map_err(IoError::on(Step::ReadRandom, path))?;
     Ok(hex(&buf))
 }
 
