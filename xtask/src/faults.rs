@@ -93,11 +93,16 @@ fn find(name: &str) -> Result<&'static Op> {
     )
 }
 
-struct Options {
-    full: bool,
-    only: Option<String>,
-    points: usize,
-    strict: bool,
+/// `cargo xtask faults`'s options.
+pub(crate) struct Options {
+    /// Every injection point with every errno.
+    pub(crate) full: bool,
+    /// One operation only.
+    pub(crate) only: Option<String>,
+    /// Injection points sampled per operation (without `full`).
+    pub(crate) points: usize,
+    /// Known violations fail the run too.
+    pub(crate) strict: bool,
 }
 
 /// Violations already reported to the crates' owners: `<op>: <text the violation contains>` per
@@ -113,22 +118,7 @@ pub(crate) fn known(op: &str, violation: &str) -> bool {
 }
 
 /// `cargo xtask faults`.
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    let mut options = Options { full: false, only: None, points: 24, strict: false };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--full" => options.full = true,
-            "--strict" => options.strict = true,
-            "--op" => options.only = Some(it.next().context("--op needs a name")?.clone()),
-            "--points" => {
-                options.points = it.next().context("--points needs a number")?.parse()?;
-            }
-            other => bail!(
-                "unknown faults option {other}; usage: cargo xtask faults [--full] [--strict] [--op NAME] [--points N]"
-            ),
-        }
-    }
+pub(crate) fn run(options: &Options) -> Result<()> {
     let shim = build_shim()?;
     let ops: Vec<&Op> = match &options.only {
         Some(name) => vec![find(name)?],
@@ -139,7 +129,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut failures = Vec::new();
     let mut known_count = 0;
     for op in &ops {
-        let stats = run_op(op, &shim, &options)
+        let stats = run_op(op, &shim, options)
             .with_context(|| format!("fault injection of {}", op.name))?;
         let (old, new): (Vec<&String>, Vec<&String>) =
             stats.violations.iter().partition(|v| known(op.name, v) && !options.strict);
@@ -180,7 +170,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     );
     if options.only.is_none() {
         for control in CONTROLS {
-            let stats = run_op(control, &shim, &options)?;
+            let stats = run_op(control, &shim, options)?;
             println!(
                 "faults: negative control {}: {} violations found in {} runs (must be > 0)",
                 control.name,

@@ -21,9 +21,10 @@
     reason = "a command-line tool reports on its streams"
 )]
 
-use std::process::Command;
+use std::{path::PathBuf, process::Command};
 
 use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
 
 mod bench;
 mod coarse;
@@ -33,25 +34,143 @@ mod powercut;
 mod python;
 mod torture;
 
+/// The workspace's automation: `cargo xtask <task>`.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// The whole test suite, exactly as CI runs it.
+    Ci,
+    /// The Python package's pytest suite (a venv under the target directory, maturin develop).
+    Python {
+        /// Build the extension with the release profile.
+        #[arg(long)]
+        release: bool,
+        /// Passed on to pytest.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        pytest_args: Vec<String>,
+    },
+    /// Simulated power cuts on ext4, xfs and btrfs loop devices (root only).
+    Powercut,
+    /// The one-file-per-id test on an ext2 loop mount (one-second timestamps), 10 runs.
+    Coarse,
+    /// The comparison benchmarks as one table of ratios.
+    Bench {
+        /// Fewer samples (`DOTDIR_BENCH_QUICK=1`).
+        #[arg(long)]
+        quick: bool,
+        /// One bench file of `benches/benches/` (`python`: the Python storage row alone).
+        #[arg(long, value_name = "BENCH")]
+        only: Option<String>,
+        /// Also write the rows as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// The mutation fuzzer over every parser of the workspace.
+    Fuzz {
+        /// How long each target runs.
+        #[arg(long, value_name = "S", default_value_t = 3.0)]
+        seconds: f64,
+        /// One target only.
+        #[arg(long, value_name = "NAME")]
+        target: Option<String>,
+        /// The seed (default: `DOTDIR_FUZZ_SEED`, else random).
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// Run one saved input again (with `--target`).
+        #[arg(long, value_name = "FILE")]
+        replay: Option<PathBuf>,
+    },
+    /// I/O-error injection into every public write operation.
+    Faults {
+        /// Every injection point with every errno.
+        #[arg(long)]
+        full: bool,
+        /// Known violations fail the run too.
+        #[arg(long)]
+        strict: bool,
+        /// One operation only.
+        #[arg(long, value_name = "NAME")]
+        op: Option<String>,
+        /// Injection points sampled per operation (without `--full`).
+        #[arg(long, value_name = "N", default_value_t = 24)]
+        points: usize,
+    },
+    /// The omicos account protocol as a model: every crash point × every next actor.
+    Accounts {
+        /// EIO at every injection point too (not every other one).
+        #[arg(long)]
+        full: bool,
+    },
+    /// The hostile-input corpus, planted symlinks, hostile archives, repositories and special
+    /// files.
+    Hostile {
+        /// Both kinds of planted file symlink (to an existing canary and to a missing one) at
+        /// every path, not one of them in turn.
+        #[arg(long)]
+        full: bool,
+    },
+    /// SIGKILL a worker at random and verify every invariant.
+    Torture {
+        /// Kills per layout.
+        #[arg(long, value_name = "N", default_value_t = 500)]
+        kills: usize,
+        /// Stop each layout after S seconds.
+        #[arg(long, value_name = "S")]
+        seconds: Option<u64>,
+        /// Which layout (omicos: account switching with a random next actor).
+        #[arg(long, value_enum, default_value_t = torture::Layout::Both)]
+        layout: torture::Layout,
+    },
+    /// A child of `faults`: `faults-child <op> <dir>`.
+    #[command(hide = true)]
+    FaultsChild {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// A child of `hostile`: `hostile-child <consumer> <dir> <file>`, `archive …`, `special …`.
+    #[command(hide = true)]
+    HostileChild {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// A child of `torture`: `torture-child <layout> <root> <round> <seed>`.
+    #[command(hide = true)]
+    TortureChild {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("ci") => ci(),
-        Some("python") => python::run_tests(&args[1..]),
-        Some("powercut") => powercut::run().map(drop),
-        Some("coarse") => coarse::run(),
-        Some("bench") => bench::run(&args[1..]),
-        Some("fuzz") => fuzz::run(&args[1..]),
-        Some("faults") => faults::run(&args[1..]),
-        Some("faults-child") => faults::child(&args[1..]),
-        Some("accounts") => faults::accounts::run(&args[1..]),
-        Some("hostile") => faults::hostile::run(&args[1..]),
-        Some("hostile-child") => faults::hostile::child(&args[1..]),
-        Some("torture") => torture::run(&args[1..]),
-        Some("torture-child") => torture::child(&args[1..]),
-        _ => bail!(
-            "usage: cargo xtask ci | python [--release] [PYTEST ARGS] | bench [--quick] [--only BENCH] [--json FILE] | torture [--kills N] [--seconds S] [--layout L] | fuzz [--seconds S] | faults | accounts [--full] | hostile | powercut | coarse"
-        ),
+    match Cli::parse().task {
+        Task::Ci => ci(),
+        Task::Python { mut release, mut pytest_args } => {
+            // `--release` anywhere, also among the pytest arguments.
+            release |= pytest_args.iter().any(|a| a == "--release");
+            pytest_args.retain(|a| a != "--release");
+            python::run_tests(release, &pytest_args)
+        }
+        Task::Powercut => powercut::run().map(drop),
+        Task::Coarse => coarse::run(),
+        Task::Bench { quick, only, json } => bench::run(quick, only.as_deref(), json.as_deref()),
+        Task::Fuzz { seconds, target, seed, replay } => {
+            fuzz::run(&fuzz::Options { seconds, only: target, seed, replay })
+        }
+        Task::Faults { full, strict, op, points } => {
+            faults::run(&faults::Options { full, only: op, points, strict })
+        }
+        Task::Accounts { full } => faults::accounts::run(full),
+        Task::Hostile { full } => faults::hostile::run(full),
+        Task::Torture { kills, seconds, layout } => torture::run(kills, seconds, layout),
+        Task::FaultsChild { args } => faults::child(&args),
+        Task::HostileChild { args } => faults::hostile::child(&args),
+        Task::TortureChild { args } => torture::child(&args),
     }
 }
 
@@ -167,4 +286,84 @@ pub(crate) fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
 
 fn env_or(key: &str, default: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| default.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Task, torture::Layout};
+
+    fn parse(args: &[&str]) -> Task {
+        Cli::try_parse_from(std::iter::once("xtask").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+            .task
+    }
+
+    #[test]
+    fn options_keep_their_defaults() {
+        assert!(matches!(
+            parse(&["torture"]),
+            Task::Torture { kills: 500, seconds: None, layout: Layout::Both }
+        ));
+        assert!(matches!(
+            parse(&["faults"]),
+            Task::Faults { full: false, strict: false, op: None, points: 24 }
+        ));
+        let Task::Fuzz { seconds, target: None, seed: None, replay: None } = parse(&["fuzz"])
+        else {
+            panic!("fuzz")
+        };
+        assert!((seconds - 3.0).abs() < f64::EPSILON);
+        assert!(matches!(parse(&["bench"]), Task::Bench { quick: false, only: None, json: None }));
+    }
+
+    #[test]
+    fn ci_invocations_parse() {
+        assert!(matches!(
+            parse(&["torture", "--kills", "1000", "--layout", "omicos"]),
+            Task::Torture { kills: 1000, seconds: None, layout: Layout::Omicos }
+        ));
+        assert!(matches!(parse(&["fuzz", "--seconds", "2"]), Task::Fuzz { .. }));
+        assert!(matches!(
+            parse(&["faults", "--op", "atomic-write", "--full", "--strict"]),
+            Task::Faults { full: true, strict: true, op: Some(_), points: 24 }
+        ));
+        assert!(matches!(parse(&["accounts", "--full"]), Task::Accounts { full: true }));
+        assert!(matches!(parse(&["hostile"]), Task::Hostile { full: false }));
+    }
+
+    #[test]
+    fn pytest_arguments_pass_through() {
+        let Task::Python { release, pytest_args } = parse(&["python", "--release", "-k", "gil"])
+        else {
+            panic!("python")
+        };
+        assert!(release);
+        assert_eq!(pytest_args, ["-k", "gil"]);
+        let Task::Python { release, pytest_args } = parse(&["python", "-x", "--release"]) else {
+            panic!("python")
+        };
+        assert!(!release, "main takes `--release` out of the pytest arguments");
+        assert_eq!(pytest_args, ["-x", "--release"]);
+    }
+
+    #[test]
+    fn child_roles_take_their_arguments_as_they_are() {
+        let Task::HostileChild { args } =
+            parse(&["hostile-child", "special", "check", "/tmp/x", "state/a.json"])
+        else {
+            panic!("hostile-child")
+        };
+        assert_eq!(args, ["special", "check", "/tmp/x", "state/a.json"]);
+        let Task::TortureChild { args } = parse(&["torture-child", "ollim", "/tmp/r", "3", "42"])
+        else {
+            panic!("torture-child")
+        };
+        assert_eq!(args, ["ollim", "/tmp/r", "3", "42"]);
+        assert!(matches!(
+            parse(&["faults-child", "atomic-write", "/tmp/d"]),
+            Task::FaultsChild { .. }
+        ));
+    }
 }

@@ -84,11 +84,9 @@ fn develop(venv: &Path, release: bool) -> Result<()> {
 }
 
 /// `cargo xtask python`.
-pub(crate) fn run_tests(args: &[String]) -> Result<()> {
-    let release = args.iter().any(|a| a == "--release");
+pub(crate) fn run_tests(release: bool, pytest_args: &[String]) -> Result<()> {
     let venv = venv()?;
     develop(&venv, release)?;
-    let pytest_args: Vec<&String> = args.iter().filter(|a| *a != "--release").collect();
     run(Command::new(venv.join("bin/python"))
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .arg(root().join("crates/python/tests"))

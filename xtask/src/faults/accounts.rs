@@ -109,11 +109,7 @@ const NEXT: [Actor; 7] = [
 ];
 
 /// `cargo xtask accounts`.
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    let full = args.iter().any(|a| a == "--full");
-    if let Some(other) = args.iter().find(|a| *a != "--full") {
-        bail!("unknown accounts option {other}; usage: cargo xtask accounts [--full]");
-    }
+pub(crate) fn run(full: bool) -> Result<()> {
     let shim = super::build_shim()?;
     let started = Instant::now();
     let scratch = scratch()?;

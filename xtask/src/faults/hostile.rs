@@ -248,14 +248,7 @@ struct Measured {
 }
 
 /// `cargo xtask hostile`.
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    let mut full = false;
-    for arg in args {
-        match arg.as_str() {
-            "--full" => full = true,
-            other => bail!("unknown hostile option {other}; usage: cargo xtask hostile [--full]"),
-        }
-    }
+pub(crate) fn run(full: bool) -> Result<()> {
     let started = Instant::now();
     let mut violations = Vec::new();
     inputs(&mut violations)?;
