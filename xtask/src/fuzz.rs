@@ -292,18 +292,8 @@ fn load_seeds(target: &str) -> Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
-/// The cargo target directory (`CARGO_TARGET_DIR`, else `<workspace>/target`).
-pub(crate) fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .map_or_else(|| PathBuf::from("target"), |root| root.join("target")),
-    }
-}
-
 fn crash_root() -> PathBuf {
-    target_dir().join("fuzz-crashes")
+    crate::harness::target_dir().join("fuzz-crashes")
 }
 
 fn save_input(target: &str, kind: &str, input: &[u8]) -> PathBuf {

@@ -30,6 +30,7 @@ mod bench;
 mod coarse;
 mod faults;
 mod fuzz;
+mod harness;
 mod powercut;
 mod python;
 mod torture;
@@ -157,7 +158,7 @@ fn main() -> Result<()> {
             python::run_tests(release, &pytest_args)
         }
         Task::Powercut => powercut::run().map(drop),
-        Task::Coarse => coarse::run(),
+        Task::Coarse => coarse::run().map(drop),
         Task::Bench { quick, only, json } => bench::run(quick, only.as_deref(), json.as_deref()),
         Task::Fuzz { seconds, target, seed, replay } => {
             fuzz::run(&fuzz::Options { seconds, only: target, seed, replay })
@@ -246,8 +247,7 @@ const CLOCK_AHEAD_SECONDS: u64 = 1095 * 24 * 3600;
 /// run (two CI runs hung that way, through the `faketime` wrapper and with the library
 /// preloaded directly).
 fn clock_ahead(tests: &[&str]) -> Result<()> {
-    let library =
-        faults::build_preload("clock", "libdotdir_clock_ahead.so", include_str!("clock/ahead.c"))?;
+    let library = harness::preload::clock_ahead()?;
     let runner = host_runner_var()?;
     let wrapper = format!(
         "env LD_PRELOAD={} DOTDIR_CLOCK_AHEAD_SECONDS={CLOCK_AHEAD_SECONDS}",

@@ -175,14 +175,8 @@ fn run_child_until_killed(
     round: usize,
     seed: u64,
 ) -> Result<Vec<String>> {
-    let mut child = Command::new(std::env::current_exe()?)
-        .args([
-            "torture-child",
-            layout,
-            &root.display().to_string(),
-            &round.to_string(),
-            &seed.to_string(),
-        ])
+    let mut child = crate::harness::child::xtask("torture-child")?
+        .args([layout, &root.display().to_string(), &round.to_string(), &seed.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
