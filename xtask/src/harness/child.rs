@@ -49,6 +49,7 @@ pub(crate) fn arm() {
     let _ = fs::File::open("/dotdir-fault/arm");
 }
 
+/// Disarms the shim: calls after the one under test are neither counted nor failed.
 pub(crate) fn disarm() {
     let _ = fs::File::open("/dotdir-fault/disarm");
 }
