@@ -74,10 +74,7 @@ fn ratio(a: Timing, b: Option<Timing>) -> Option<Ratio> {
     Some(Ratio { value: a.median / b.median, low: a.q1 / b.q3, high: a.q3 / b.q1 })
 }
 
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    let quick = args.iter().any(|a| a == "--quick");
-    let json_out =
-        args.iter().position(|a| a == "--json").and_then(|i| args.get(i + 1)).map(PathBuf::from);
+pub(crate) fn run(quick: bool, only: Option<&str>, json_out: Option<&Path>) -> Result<()> {
     let criterion_dir = target_dir().join("criterion");
     let _ = fs::remove_dir_all(&criterion_dir);
     let mut env: Vec<(String, String)> = Vec::new();
@@ -93,13 +90,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut bench = vec!["bench", "-p", "dotdir-benches", "--locked"];
     // `--only pidlock`: one bench file (benches/benches/pidlock.rs) instead of all of them.
-    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1));
     // `--only python`: the Python storage row alone (crates/python/bench/bench_storage.py).
     if only.is_some_and(|o| o == "python") {
         return crate::python::bench_row(quick);
     }
     if let Some(only) = only {
-        bench.extend(["--bench", only.as_str()]);
+        bench.extend(["--bench", only]);
     }
     cargo(&bench, &env)?;
     let rows = collect(&criterion_dir)?;
@@ -111,7 +107,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     }
     if let Some(path) = json_out {
         let objects: Vec<Value> = rows.iter().map(row_json).collect();
-        fs::write(&path, serde_json::to_string_pretty(&objects)? + "\n")
+        fs::write(path, serde_json::to_string_pretty(&objects)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }

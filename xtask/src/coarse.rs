@@ -7,33 +7,27 @@ use std::{fs, process::Command};
 
 use anyhow::{Context, Result, bail};
 
-use crate::powercut::run_cmd;
+use crate::harness::{
+    TaskOutcome,
+    scratch::{attach, is_root, missing_tool, run_cmd, unmount_and_detach},
+};
 
 const RUNS: usize = 10;
 const WRITES: &str = "300";
 
-pub(crate) fn run() -> Result<()> {
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-    let tools = ["losetup", "mount", "umount", "mkfs.ext2", "truncate"].into_iter().all(|tool| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !root || !tools {
-        println!("coarse: SKIPPED (needs root, losetup, mount and mkfs.ext2)");
-        return Ok(());
+/// Runs the test; [`TaskOutcome::Skipped`] when the machine cannot run it (reported as
+/// SKIPPED with the reason).
+pub(crate) fn run() -> Result<TaskOutcome> {
+    if let Some(reason) = unavailable() {
+        println!("coarse: SKIPPED ({reason})");
+        return Ok(TaskOutcome::Skipped(reason));
     }
     let work = std::env::temp_dir().join(format!("dotdir-coarse-{}", std::process::id()));
     let mount_point = work.join("mnt");
     fs::create_dir_all(&mount_point)?;
     let image = work.join("ext2.img");
     run_cmd(Command::new("truncate").args(["-s", "256M"]).arg(&image))?;
-    let output = Command::new("losetup").args(["-f", "--show"]).arg(&image).output()?;
-    let device = String::from_utf8(output.stdout)?.trim().to_owned();
-    if device.is_empty() {
-        bail!("losetup found no free loop device");
-    }
+    let device = attach(&image)?;
     let result = (|| -> Result<usize> {
         run_cmd(Command::new("mkfs.ext2").args(["-q", "-F"]).arg(&device))?;
         run_cmd(Command::new("mount").arg(&device).arg(&mount_point))?;
@@ -63,13 +57,21 @@ pub(crate) fn run() -> Result<()> {
         }
         Ok(failed)
     })();
-    let _ = Command::new("umount").arg(&mount_point).status();
-    let _ = Command::new("losetup").arg("-d").arg(&device).status();
+    unmount_and_detach(&mount_point, &device);
     let _ = fs::remove_dir_all(&work);
     let failed = result?;
     println!("coarse: {RUNS} runs of 4 processes x {WRITES} saves on ext2: {failed} failed");
     if failed > 0 {
         bail!("{failed} of {RUNS} runs on ext2 left duplicates or lost a save");
     }
-    Ok(())
+    Ok(TaskOutcome::Ran)
+}
+
+/// Why this machine cannot run the test, if it cannot.
+fn unavailable() -> Option<String> {
+    if !is_root() {
+        return Some("needs root for losetup and mount".into());
+    }
+    missing_tool(&["losetup", "mount", "umount", "mkfs.ext2", "truncate"])
+        .map(|tool| format!("`{tool}` is not installed"))
 }

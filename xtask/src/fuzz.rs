@@ -51,43 +51,26 @@ pub(crate) struct Totals {
     pub(crate) hangs: u64,
 }
 
-struct Options {
-    seconds: f64,
-    only: Option<String>,
-    seed: u64,
-    replay: Option<PathBuf>,
-}
-
-fn parse_args(args: &[String]) -> Result<Options> {
-    let mut options = Options {
-        seconds: 3.0,
-        only: None,
-        seed: std::env::var("DOTDIR_FUZZ_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| fastrand::u64(..)),
-        replay: None,
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--seconds" => options.seconds = value()?.parse().context("--seconds")?,
-            "--target" => options.only = Some(value()?.clone()),
-            "--seed" => options.seed = value()?.parse().context("--seed")?,
-            "--replay" => options.replay = Some(PathBuf::from(value()?)),
-            other => bail!(
-                "unknown fuzz option {other}; usage: cargo xtask fuzz [--seconds S] \
-                 [--target NAME] [--seed N] [--replay FILE --target NAME]"
-            ),
-        }
-    }
-    Ok(options)
+/// `cargo xtask fuzz`'s options.
+pub(crate) struct Options {
+    /// How long each target runs.
+    pub(crate) seconds: f64,
+    /// One target only.
+    pub(crate) only: Option<String>,
+    /// The seed; `None`: `DOTDIR_FUZZ_SEED`, else random.
+    pub(crate) seed: Option<u64>,
+    /// One saved input to run again.
+    pub(crate) replay: Option<PathBuf>,
 }
 
 /// `cargo xtask fuzz`.
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    let options = parse_args(args)?;
+pub(crate) fn run(options: &Options) -> Result<()> {
+    let seed = options.seed.unwrap_or_else(|| {
+        std::env::var("DOTDIR_FUZZ_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| fastrand::u64(..))
+    });
     let all = targets::all();
     let selected: Vec<&Target> = match &options.only {
         Some(name) => {
@@ -110,7 +93,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         }
         return Ok(());
     }
-    let totals = fuzz_targets(&selected, options.seconds, options.seed)?;
+    let totals = fuzz_targets(&selected, options.seconds, seed)?;
     println!("fuzz: {} inputs, {} crashes, {} hangs", totals.inputs, totals.crashes, totals.hangs);
     if totals.crashes > 0 || totals.hangs > 0 {
         bail!(
@@ -118,7 +101,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             totals.crashes,
             totals.hangs,
             crash_root().display(),
-            options.seed
+            seed
         );
     }
     Ok(())
@@ -309,18 +292,8 @@ fn load_seeds(target: &str) -> Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
-/// The cargo target directory (`CARGO_TARGET_DIR`, else `<workspace>/target`).
-pub(crate) fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .map_or_else(|| PathBuf::from("target"), |root| root.join("target")),
-    }
-}
-
 fn crash_root() -> PathBuf {
-    target_dir().join("fuzz-crashes")
+    crate::harness::target_dir().join("fuzz-crashes")
 }
 
 fn save_input(target: &str, kind: &str, input: &[u8]) -> PathBuf {

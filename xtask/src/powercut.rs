@@ -17,6 +17,11 @@ use std::{
 use anyhow::{Context, Result, bail};
 use dotdir_atomic_store::{Durability, WriteOptions, write};
 
+use crate::harness::{
+    TaskOutcome,
+    scratch::{attach, detach, is_root, missing_tool, run_cmd, unmount_and_detach},
+};
+
 const FILES: usize = 200;
 
 #[derive(Debug, Clone, Copy)]
@@ -52,11 +57,12 @@ impl Outcome {
     }
 }
 
-/// Runs the power-cut test; `Ok(false)` when the machine cannot run it (reported as SKIPPED).
-pub(crate) fn run() -> Result<bool> {
+/// Runs the power-cut test; [`TaskOutcome::Skipped`] when the machine cannot run it (reported
+/// as SKIPPED with the reason).
+pub(crate) fn run() -> Result<TaskOutcome> {
     if let Some(reason) = unavailable() {
         println!("powercut: SKIPPED ({reason})");
-        return Ok(false);
+        return Ok(TaskOutcome::Skipped(reason));
     }
     let work = tempdir()?;
     let mut failures = Vec::new();
@@ -94,32 +100,22 @@ pub(crate) fn run() -> Result<bool> {
     if !failures.is_empty() {
         bail!("powercut failed:\n  {}", failures.join("\n  "));
     }
-    Ok(true)
+    Ok(TaskOutcome::Ran)
 }
 
 fn unavailable() -> Option<String> {
     if !is_root() {
         return Some("needs root for losetup and mount".into());
     }
-    for tool in
-        ["losetup", "mount", "umount", "mkfs.ext4", "mkfs.xfs", "mkfs.btrfs", "e2fsck", "cp"]
-    {
-        if !Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            return Some(format!("`{tool}` is not installed"));
-        }
+    let tools =
+        ["losetup", "mount", "umount", "mkfs.ext4", "mkfs.xfs", "mkfs.btrfs", "e2fsck", "cp"];
+    if let Some(tool) = missing_tool(&tools) {
+        return Some(format!("`{tool}` is not installed"));
     }
     if !Command::new("losetup").arg("-f").output().is_ok_and(|o| o.status.success()) {
         return Some("no free loop device (losetup -f failed)".into());
     }
     None
-}
-
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
 fn tempdir() -> Result<PathBuf> {
@@ -168,8 +164,7 @@ fn cut(work: &Path, fs_kind: &Filesystem, durability: Durability) -> Result<Outc
         run_cmd(Command::new("cp").arg("--sparse=always").arg(&image).arg(&snapshot))?;
         Ok(())
     })();
-    let _ = Command::new("umount").arg(&mount_point).status();
-    let _ = Command::new("losetup").arg("-d").arg(&device).status();
+    unmount_and_detach(&mount_point, &device);
     result.with_context(|| format!("writing on {}", fs_kind.name))?;
 
     let device = attach(&snapshot)?;
@@ -183,7 +178,7 @@ fn cut(work: &Path, fs_kind: &Filesystem, durability: Durability) -> Result<Outc
         let _ = Command::new("umount").arg(&mount_point).status();
         Ok(outcome)
     })();
-    let _ = Command::new("losetup").arg("-d").arg(&device).status();
+    detach(&device);
     let _ = fs::remove_file(&snapshot);
     let _ = fs::remove_file(&image);
     checked
@@ -201,20 +196,4 @@ fn inspect(data: &Path) -> Outcome {
         }
     }
     outcome
-}
-
-fn attach(image: &Path) -> Result<String> {
-    let output = Command::new("losetup").args(["-f", "--show"]).arg(image).output()?;
-    if !output.status.success() {
-        bail!("losetup {}: {}", image.display(), String::from_utf8_lossy(&output.stderr));
-    }
-    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
-}
-
-pub(crate) fn run_cmd(command: &mut Command) -> Result<()> {
-    let output = command.output().with_context(|| format!("running {command:?}"))?;
-    if !output.status.success() {
-        bail!("{command:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-    }
-    Ok(())
 }

@@ -34,7 +34,7 @@ fn succeeds(command: &mut Command) -> bool {
 
 /// The venv, created if needed, with maturin, pytest and PyYAML; returns its directory.
 fn venv() -> Result<PathBuf> {
-    let venv = crate::fuzz::target_dir().join("python-venv");
+    let venv = crate::harness::target_dir().join("python-venv");
     let python = venv.join("bin/python");
     if !python.exists() {
         let interpreter = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
@@ -76,7 +76,7 @@ fn develop(venv: &Path, release: bool) -> Result<()> {
         .arg(root().join("crates/python/Cargo.toml"))
         .env("VIRTUAL_ENV", venv)
         .env("PATH", path)
-        .env("CARGO_TARGET_DIR", crate::fuzz::target_dir());
+        .env("CARGO_TARGET_DIR", crate::harness::target_dir());
     if release {
         let _ = command.arg("--release");
     }
@@ -84,11 +84,9 @@ fn develop(venv: &Path, release: bool) -> Result<()> {
 }
 
 /// `cargo xtask python`.
-pub(crate) fn run_tests(args: &[String]) -> Result<()> {
-    let release = args.iter().any(|a| a == "--release");
+pub(crate) fn run_tests(release: bool, pytest_args: &[String]) -> Result<()> {
     let venv = venv()?;
     develop(&venv, release)?;
-    let pytest_args: Vec<&String> = args.iter().filter(|a| *a != "--release").collect();
     run(Command::new(venv.join("bin/python"))
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .arg(root().join("crates/python/tests"))

@@ -53,15 +53,23 @@ struct Acknowledged {
     ops: u64,
 }
 
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    let kills: usize = flag(args, "--kills").unwrap_or(500);
-    let seconds: Option<u64> = flag(args, "--seconds");
-    let layout: String = flag(args, "--layout").unwrap_or_else(|| "both".to_owned());
-    let (ollim, omicos) = match layout.as_str() {
-        "ollim" => (true, false),
-        "omicos" => (false, true),
-        "both" => (true, true),
-        other => bail!("unknown layout {other}: ollim, omicos or both"),
+/// Which data directories `cargo xtask torture` works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Layout {
+    /// ollim-bot's.
+    Ollim,
+    /// omicos's (account switching).
+    Omicos,
+    /// Both, one after the other.
+    Both,
+}
+
+/// `cargo xtask torture`: `kills` per layout, each layout stopped after `seconds` if given.
+pub(crate) fn run(kills: usize, seconds: Option<u64>, layout: Layout) -> Result<()> {
+    let (ollim, omicos) = match layout {
+        Layout::Ollim => (true, false),
+        Layout::Omicos => (false, true),
+        Layout::Both => (true, true),
     };
     let work = std::env::temp_dir().join(format!("dotdir-torture-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
@@ -156,10 +164,6 @@ fn run_ollim(root: &Path, kills: usize, deadline: Option<Instant>) -> Result<()>
     report("ollim", &root, done, acked.ops, &violations)
 }
 
-fn flag<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
-}
-
 fn options() -> Options {
     Options::new().time_zone(jiff::tz::TimeZone::UTC)
 }
@@ -171,14 +175,8 @@ fn run_child_until_killed(
     round: usize,
     seed: u64,
 ) -> Result<Vec<String>> {
-    let mut child = Command::new(std::env::current_exe()?)
-        .args([
-            "torture-child",
-            layout,
-            &root.display().to_string(),
-            &round.to_string(),
-            &seed.to_string(),
-        ])
+    let mut child = crate::harness::child::xtask("torture-child")?
+        .args([layout, &root.display().to_string(), &round.to_string(), &seed.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -28,7 +28,12 @@ use std::{
 use anyhow::{Context, Result, bail};
 use dotdir::omicos::{self, CloudLogin, Workspace, WorkspaceId};
 
-use super::{Op, Outcome, arm, scratch, spawn};
+use crate::harness::{
+    child::{Outcome, Run, arm, spawn},
+    ops::Op,
+    preload::fault_shim,
+    scratch::tmpfs,
+};
 
 const ACCOUNTS: [&str; 3] = ["u1", "u2", "u3"];
 /// The interrupted run's "errno" that kills the child instead (see `shim.c`).
@@ -109,14 +114,10 @@ const NEXT: [Actor; 7] = [
 ];
 
 /// `cargo xtask accounts`.
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    let full = args.iter().any(|a| a == "--full");
-    if let Some(other) = args.iter().find(|a| *a != "--full") {
-        bail!("unknown accounts option {other}; usage: cargo xtask accounts [--full]");
-    }
-    let shim = super::build_shim()?;
+pub(crate) fn run(full: bool) -> Result<()> {
+    let shim = fault_shim()?;
     let started = Instant::now();
-    let scratch = scratch()?;
+    let scratch = tmpfs()?;
     let report = scratch.path().join("report");
     let (mut sequences, mut interruptions) = (0usize, 0usize);
     let mut violations = Vec::new();
@@ -186,7 +187,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 }
 
 /// `<call> <file name>` of the shim's `hit <n> <call> <errno> <path>` line.
-fn hit(run: &super::Run) -> String {
+fn hit(run: &Run) -> String {
     let Some(line) = run.hit.as_deref() else { return String::new() };
     let mut words = line.split_whitespace().skip(2);
     let call = words.next().unwrap_or_default();

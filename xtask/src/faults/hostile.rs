@@ -21,7 +21,6 @@ use std::{
     fs,
     os::unix::fs::symlink,
     path::{Path, PathBuf},
-    process::Command,
     time::Instant,
 };
 
@@ -33,7 +32,12 @@ use dotdir::{
 };
 use serde_json::Value;
 
-use super::{CONTROLS, OPS, Op, Outcome, scratch, snapshot, spawn, temps};
+use crate::harness::{
+    child::{self, Outcome, describe, spawn},
+    ops::{CONTROLS, OPS, Op, prepare},
+    scratch::tmpfs,
+    snapshot::{diff, snapshot, temps},
+};
 
 /// The most a parse may raise the peak RSS.
 const RSS_BUDGET_KIB: u64 = 64 * 1024;
@@ -248,14 +252,7 @@ struct Measured {
 }
 
 /// `cargo xtask hostile`.
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    let mut full = false;
-    for arg in args {
-        match arg.as_str() {
-            "--full" => full = true,
-            other => bail!("unknown hostile option {other}; usage: cargo xtask hostile [--full]"),
-        }
-    }
+pub(crate) fn run(full: bool) -> Result<()> {
     let started = Instant::now();
     let mut violations = Vec::new();
     inputs(&mut violations)?;
@@ -272,7 +269,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 }
 
 fn inputs(violations: &mut Vec<String>) -> Result<()> {
-    let scratch = scratch()?;
+    let scratch = tmpfs()?;
     let mut slowest = 0.0f64;
     let mut most_rss = 0u64;
     let all = cases();
@@ -282,8 +279,8 @@ fn inputs(violations: &mut Vec<String>) -> Result<()> {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir)?;
         let file = place(&dir, case.consumer, &(case.bytes)())?;
-        let output = Command::new(std::env::current_exe()?)
-            .args(["hostile-child", case.consumer.name()])
+        let output = child::xtask("hostile-child")?
+            .arg(case.consumer.name())
             .arg(&dir)
             .arg(&file)
             // A home of its own beside the case (the data directory is never the home).
@@ -484,12 +481,12 @@ fn tree(dir: &Path) -> Result<std::collections::BTreeMap<PathBuf, Version>> {
 
 /// The files and directories `op` creates or changes, relative to the data directory.
 fn written_paths(op: &Op, scratch: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
-    let dir = super::prepare(op, scratch, "written")?;
+    let dir = prepare(op, scratch, "written")?;
     let before = tree(&dir)?;
     let report = scratch.join("report");
     let run = spawn(op, &dir, None, &report)?;
     if run.outcome != Outcome::Ok {
-        bail!("{} fails without a planted symlink: {}", op.name, super::describe(&run));
+        bail!("{} fails without a planted symlink: {}", op.name, describe(&run));
     }
     let after = tree(&dir)?;
     let mut files = Vec::new();
@@ -532,7 +529,7 @@ struct Tally {
 }
 
 fn symlinks(full: bool, violations: &mut Vec<String>) -> Result<()> {
-    let scratch = scratch()?;
+    let scratch = tmpfs()?;
     let canary = scratch.path().join("canary");
     let mut files_tally = Tally::default();
     let mut dirs_tally = Tally::default();
@@ -631,7 +628,7 @@ fn plant(
     is_dir: bool,
     existing: bool,
 ) -> Result<Planted> {
-    let dir = super::prepare(op, scratch, "plant")?;
+    let dir = prepare(op, scratch, "plant")?;
     let _ = fs::remove_dir_all(canary_root);
     fs::create_dir_all(canary_root.join("dir"))?;
     fs::write(canary_root.join("file"), "canary\n")?;
@@ -661,11 +658,10 @@ fn plant(
     if canary_after != canary_before {
         problem = Some(format!(
             "the canary outside the data directory changed: {}",
-            super::diff(&canary_before, &canary_after)
+            diff(&canary_before, &canary_after)
         ));
     } else if run.outcome == Outcome::Crash {
-        problem =
-            Some(format!("the operation did not return Ok or Err: {}", super::describe(&run)));
+        problem = Some(format!("the operation did not return Ok or Err: {}", describe(&run)));
     } else if let Some(temp) = temps(&dir).first() {
         problem = Some(format!("temporary file left: {}", temp.display()));
     }

@@ -44,7 +44,7 @@ use dotdir::{archive, check, git_journal::Journal, ollim};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::scratch;
+use crate::harness::{child, scratch::tmpfs};
 
 /// The lowered member bound the harness restores under.
 const MEMBER_BOUND: u64 = 1000;
@@ -475,7 +475,7 @@ struct ClassTally {
 }
 
 fn archives(violations: &mut Vec<String>) -> Result<()> {
-    let scratch = scratch()?;
+    let scratch = tmpfs()?;
     let mut tallies: BTreeMap<&str, ClassTally> = BTreeMap::new();
     let started = Instant::now();
     for (index, case) in archive_cases().iter().enumerate() {
@@ -488,8 +488,8 @@ fn archives(violations: &mut Vec<String>) -> Result<()> {
         build_archive(&path, &members).with_context(|| format!("building {}", case.name))?;
         let target = dir.join("target");
         let before = snapshot(&dir, &target);
-        let output = Command::new(std::env::current_exe()?)
-            .args(["hostile-child", "archive"])
+        let output = child::xtask("hostile-child")?
+            .arg("archive")
             .arg(&path)
             .arg(&target)
             .env(archive::MAX_MEMBERS_ENV, MEMBER_BOUND.to_string())
@@ -675,7 +675,7 @@ fn kinds(report: &check::Report) -> Vec<(String, String)> {
 }
 
 fn repositories(violations: &mut Vec<String>) -> Result<()> {
-    let scratch = scratch()?;
+    let scratch = tmpfs()?;
     let root = scratch.path();
     let (mut inputs, mut refusals, mut escapes, mut controls) = (0, 0, 0, 0);
     let mut fail = |what: String| {
@@ -866,7 +866,7 @@ const SPECIAL_PATHS: &[&str] = &[
 const SPECIAL_OPS: &[&str] = &["check", "fix", "inspect", "backup"];
 
 fn specials(violations: &mut Vec<String>) -> Result<()> {
-    let scratch = scratch()?;
+    let scratch = tmpfs()?;
     let started = Instant::now();
     let (mut runs, mut hangs, mut reported) = (0, 0, 0);
     for (index, rel) in SPECIAL_PATHS.iter().enumerate() {
@@ -888,8 +888,8 @@ fn specials(violations: &mut Vec<String>) -> Result<()> {
                 0,
             )?;
             runs += 1;
-            let mut child = Command::new(std::env::current_exe()?)
-                .args(["hostile-child", "special", op])
+            let mut child = child::xtask("hostile-child")?
+                .args(["special", op])
                 .arg(&dir)
                 .arg(rel)
                 .env("HOME", scratch.path())

@@ -2,7 +2,10 @@
 //! the old version of a directory (in the parent, never injected) and how to run the operation
 //! (in a child, armed just before the call under test).
 
-use std::{fs, path::Path};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
 
 use anyhow::{Context, Result};
 use dotdir::{
@@ -17,7 +20,7 @@ use dotdir::{
 };
 use serde_json::{Value, json};
 
-use super::arm;
+use super::child::arm;
 
 /// One write operation.
 pub(crate) struct Op {
@@ -421,6 +424,14 @@ pub(crate) const CONTROLS: &[Op] = &[op("control-plain-fs-write", prep_doc, |d| 
     fs::write(d.join("doc.json"), b"{\"v\": 2}")?;
     Ok(())
 })];
+
+/// Prepares the old version of `op` in `<scratch>/<name>`; returns the directory.
+pub(crate) fn prepare(op: &Op, scratch: &Path, name: &str) -> Result<PathBuf> {
+    let dir = scratch.join(name);
+    fs::create_dir_all(&dir)?;
+    (op.prepare)(&dir).with_context(|| format!("preparing {}", op.name))?;
+    Ok(dir)
+}
 
 // ---- helpers -------------------------------------------------------------------------------
 
