@@ -10,8 +10,8 @@ use std::{
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
-    Error, Result, Step, WriteOptions, Written, lock, python::PythonFormatter, read, sweep_temps,
-    write, write::parent_of,
+    Error, Result, Step, WriteOptions, Written, dir::parent_of, lock, python::PythonFormatter,
+    read, sweep_temps, write,
 };
 
 /// The largest document read by default: 16 MiB. A larger file is an error, not an allocation.

@@ -59,24 +59,28 @@
 //! - Python compatibility covers `json.dumps` defaults; NaN and infinities are written as `null`
 //!   (serde_json refuses them), and integers beyond 64 bits are not supported.
 
+mod aside;
+mod dir;
 mod error;
 mod json;
 mod lock;
 mod python;
+mod read;
 mod temp;
 mod write;
 
 pub use crate::{
+    aside::{remove, set_aside},
+    dir::{create_dirs, create_private_dir, first_non_directory},
     error::{Error, IoError, Result, Step, error_chain},
     json::{DEFAULT_MAX_DOCUMENT, Document, JsonStyle, redacted, to_json_bytes},
     lock::{LockFile, LockGuard, lock, lock_path, try_lock},
+    read::{open_regular, open_regular_following, read},
     temp::{
         TempFile, filesystem_now, find_temps, in_initial_pid_namespace, namespace_pids,
         own_pid_namespace, pid_namespace, process_alive, sweep_temps,
     },
     write::{
-        AtomicFile, Batch, Created, Durability, Mode, WriteOptions, Written, create_dirs,
-        create_private_dir, first_non_directory, open_regular, open_regular_following, read,
-        remove, set_aside, write, write_new,
+        AtomicFile, Batch, Created, Durability, Mode, WriteOptions, Written, write, write_new,
     },
 };

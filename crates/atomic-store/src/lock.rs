@@ -9,7 +9,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{Error, Result, Step, write::create_dirs, write::parent_of};
+use crate::{
+    Error, Result, Step,
+    dir::{create_dirs, parent_of},
+};
 
 /// An exclusive lock on `<path>.lock`, held until dropped.
 ///

@@ -1,17 +1,19 @@
 //! The atomic replace (temp file next to the target, write, fsync, rename, fsync the directory),
-//! its create-only and streaming forms, and the durable removal.
+//! and its create-only and streaming forms.
 
 use crate::IoError;
 use std::{
     collections::BTreeSet,
     fs::{self, File, OpenOptions, Permissions},
     io::{self, Read, Write},
-    os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
 };
 
 use crate::{
     Error, Result, Step,
+    dir::{create_dirs, parent_of, sync_dir},
+    read::open_regular,
     temp::{sweep_on_first_write, temp_name},
 };
 
@@ -182,50 +184,6 @@ pub fn write_new(path: &Path, bytes: &[u8], options: &WriteOptions) -> Result<Cr
     let mut file = AtomicFile::create(path, options)?;
     file.staged.file.write_all(bytes).map_err(IoError::on(Step::Write, path))?;
     file.commit_new()
-}
-
-/// Removes the file (or symlink) at `path`, then syncs its directory when `durability` is
-/// [`Durability::Full`], so the removal survives a power cut once the call returns.
-///
-/// `unlink(2)` never follows a symlink: a symlink at `path` is removed itself, its target is
-/// untouched. Returns `Ok(false)` when nothing was there (or a parent is not a directory); a
-/// directory at `path` is [`Error::NotAFile`].
-///
-/// ```
-/// # fn main() -> Result<(), dotdir_atomic_store::Error> {
-/// # let dir = tempfile::tempdir().unwrap();
-/// use dotdir_atomic_store::{remove, write, Durability, WriteOptions};
-/// let path = dir.path().join("reminder.md");
-/// let _ = write(&path, b"x", &WriteOptions::new())?;
-/// assert!(remove(&path, Durability::Full)?);
-/// assert!(!remove(&path, Durability::Full)?);
-/// # Ok(()) }
-/// ```
-pub fn remove(path: &Path, durability: Durability) -> Result<bool> {
-    let dir = parent_of(path)?;
-    match fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e)
-            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory =>
-        {
-            return Ok(false);
-        }
-        Err(source) => {
-            let is_dir = fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
-            if is_dir {
-                return Err(Error::NotAFile { path: path.to_path_buf() });
-            }
-            return Err(Error::Io(IoError {
-                step: Step::Remove,
-                path: path.to_path_buf(),
-                source,
-            }));
-        }
-    }
-    if durability == Durability::Full {
-        sync_dir(dir, path)?;
-    }
-    Ok(true)
 }
 
 /// A file written as a stream and published atomically: [`std::io::Write`] into a temporary
@@ -548,15 +506,6 @@ fn link_no_replace(temp: &Path, target: &Path) -> io::Result<bool> {
     }
 }
 
-pub(crate) fn parent_of(path: &Path) -> Result<&Path> {
-    match (path.parent(), path.file_name()) {
-        (Some(parent), Some(_)) => {
-            Ok(if parent.as_os_str().is_empty() { Path::new(".") } else { parent })
-        }
-        _ => Err(Error::InvalidPath { path: path.to_path_buf() }),
-    }
-}
-
 /// What is at a write's target, and the mode the result gets.
 #[derive(Debug)]
 struct Target {
@@ -630,217 +579,4 @@ fn content_equals(path: &Path, bytes: &[u8]) -> bool {
         Ok(_) => current == bytes,
         Err(_) => false,
     }
-}
-
-/// Creates `dir` and its missing ancestors with `mode` (less the umask, as `mkdir(2)` does);
-/// unless `durability` is [`Durability::None`], syncs the parent of each directory it created
-/// so the new names survive a power cut. An existing directory is left as it is. A file or a
-/// dangling symlink where a directory should be is an error.
-///
-/// ```
-/// # fn main() -> Result<(), dotdir_atomic_store::Error> {
-/// # let tmp = tempfile::tempdir().unwrap();
-/// use dotdir_atomic_store::{Durability, create_dirs};
-/// let dir = tmp.path().join("a/b/c");
-/// create_dirs(&dir, 0o755, Durability::Full)?;
-/// assert!(dir.is_dir());
-/// # Ok(()) }
-/// ```
-pub fn create_dirs(dir: &Path, mode: u32, durability: Durability) -> Result<()> {
-    let durable = durability != Durability::None;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut missing = Vec::new();
-    let mut cursor = dir;
-    while !cursor.as_os_str().is_empty() && !cursor.exists() {
-        missing.push(cursor);
-        match cursor.parent() {
-            Some(parent) => cursor = parent,
-            None => break,
-        }
-    }
-    for created in missing.into_iter().rev() {
-        match fs::DirBuilder::new().mode(mode).create(created) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && created.is_dir() => continue,
-            Err(source) => {
-                return Err(Error::Io(IoError {
-                    step: Step::CreateDir,
-                    path: created.to_path_buf(),
-                    source,
-                }));
-            }
-        }
-        if durable {
-            sync_dir(parent_of(created).unwrap_or(Path::new(".")), created)?;
-        }
-    }
-    Ok(())
-}
-
-/// Sets a file aside for a person to read: copies it to the first free `<name>.corrupt`,
-/// `<name>.1.corrupt`, … (create-only, `0o600`: an earlier copy is never replaced, and bad data
-/// may hold a secret's bytes), then removes it with `durability`. Returns the copy, or `None`
-/// when there was no file. Safe to retry: a failure before the removal leaves the file in
-/// place (and at worst a copy a retry does not reuse), one after it has nothing left to do.
-///
-/// ```
-/// # fn main() -> Result<(), dotdir_atomic_store::Error> {
-/// # let tmp = tempfile::tempdir().unwrap();
-/// use dotdir_atomic_store::{Durability, set_aside};
-/// let state = tmp.path().join("state.json");
-/// std::fs::write(&state, b"{torn").unwrap();
-/// let aside = set_aside(&state, Durability::Full)?.unwrap();
-/// assert!(aside.ends_with("state.json.corrupt") && !state.exists());
-/// # Ok(()) }
-/// ```
-pub fn set_aside(path: &Path, durability: Durability) -> Result<Option<PathBuf>> {
-    let options = WriteOptions::new().mode(Mode::Exact(0o600)).durability(durability);
-    for n in 0u32..=u32::MAX {
-        // Opened afresh for each name: the copy is streamed, whatever the file's size.
-        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-        let opened = OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path);
-        let mut source = match opened {
-            Ok(file) if !file.metadata().is_ok_and(|m| m.is_file()) => {
-                return Err(Error::NotAFile { path: path.to_path_buf() });
-            }
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(Error::Io(IoError {
-                    step: Step::Read,
-                    path: path.to_path_buf(),
-                    source,
-                }));
-            }
-        };
-        let mut aside = path.as_os_str().to_owned();
-        aside.push(if n == 0 { ".corrupt".to_owned() } else { format!(".{n}.corrupt") });
-        let aside = PathBuf::from(aside);
-        let mut copy = AtomicFile::create(&aside, &options)?;
-        io::copy(&mut source, &mut copy).map_err(IoError::on(Step::Write, &aside))?;
-        if copy.commit_new()? == Created::New {
-            let _ = remove(path, durability)?;
-            return Ok(Some(aside));
-        }
-    }
-    Err(Error::Io(IoError {
-        step: Step::CreateTemp,
-        path: path.to_path_buf(),
-        source: io::Error::other("every .corrupt name is taken"),
-    }))
-}
-
-/// The real-directory guard: the first directory on the way from `root` (excluded: a data
-/// directory may be reached through a symbolic link) down to `dir` (included) that exists and
-/// is not a real directory — a symbolic link, which a write would follow out of the data
-/// directory, or a file. `None` when every existing one is a directory (missing ones are
-/// created as real directories by the write that needs them). A `dir` outside `root` is not
-/// checked. A layout calls it before writing under one of its directories: only the layout
-/// knows where the data directory's root is (a write alone never follows its last component).
-///
-/// ```
-/// # let tmp = tempfile::tempdir().unwrap();
-/// # let root = tmp.path();
-/// std::fs::create_dir(root.join("state")).unwrap();
-/// std::os::unix::fs::symlink("/etc", root.join("routines")).unwrap();
-/// use dotdir_atomic_store::first_non_directory;
-/// assert_eq!(first_non_directory(root, &root.join("state/new")).unwrap(), None);
-/// assert_eq!(first_non_directory(root, &root.join("routines")).unwrap(), Some(root.join("routines")));
-/// ```
-pub fn first_non_directory(root: &Path, dir: &Path) -> io::Result<Option<PathBuf>> {
-    let Ok(relative) = dir.strip_prefix(root) else { return Ok(None) };
-    let mut current = root.to_path_buf();
-    for component in relative.components() {
-        current.push(component);
-        match fs::symlink_metadata(&current) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return Ok(Some(current)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(None)
-}
-
-/// Creates `dir` (and missing ancestors) as `0o700`, or takes group and other permissions away
-/// from an existing directory: a directory that holds secrets. A symlink or a file at `dir` is
-/// an error ([`Step::CreateDir`]), never followed.
-pub fn create_private_dir(dir: &Path, durability: Durability) -> Result<()> {
-    match fs::symlink_metadata(dir) {
-        Ok(meta) if meta.is_dir() => {
-            let mode = meta.permissions().mode() & 0o7777;
-            if mode & 0o077 != 0 {
-                fs::set_permissions(dir, Permissions::from_mode(mode & !0o077))
-                    .map_err(IoError::on(Step::SetMode, dir))?;
-            }
-            Ok(())
-        }
-        Ok(_) => Err(Error::Io(IoError {
-            step: Step::CreateDir,
-            path: dir.to_path_buf(),
-            source: io::Error::other("not a directory (a symlink or a file is refused)"),
-        })),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => create_dirs(dir, 0o700, durability),
-        Err(source) => {
-            Err(Error::Io(IoError { step: Step::CreateDir, path: dir.to_path_buf(), source }))
-        }
-    }
-}
-
-/// fsyncs a directory. `EINVAL` (filesystems that cannot sync a directory: some FUSE, SMB and
-/// VirtualBox shares) is not an error: there is nothing more the process can do.
-pub(crate) fn sync_dir(dir: &Path, target: &Path) -> Result<()> {
-    let handle = File::open(dir).map_err(IoError::on(Step::SyncDir, target))?;
-    match handle.sync_all() {
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => Ok(()),
-        other => other.map_err(|e| Error::from(IoError::on(Step::SyncDir, target)(e))),
-    }
-}
-
-/// Opens `path` for reading the way every reader of a data directory must: without following a
-/// symbolic link at the last component (`ELOOP`), and without blocking on a FIFO or a device
-/// (`O_NONBLOCK`, which changes nothing for a regular file). The caller checks with `fstat`
-/// that it got a regular file before reading: a FIFO, socket or device is never read.
-pub fn open_regular(path: &Path) -> io::Result<File> {
-    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-    std::fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path)
-}
-
-/// [`open_regular`], following a symbolic link: for a file a person names themselves (an
-/// archive to restore), never for a file of a data directory. Still never blocks on a FIFO.
-pub fn open_regular_following(path: &Path) -> io::Result<File> {
-    let flags = rustix::fs::OFlags::NONBLOCK;
-    std::fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path)
-}
-
-/// Reads a whole file, refusing one larger than `limit` bytes without allocating it.
-/// `Ok(None)` when the file does not exist. Never follows a symbolic link at `path` nor blocks
-/// on a FIFO ([`open_regular`]): either is [`Error::NotAFile`].
-pub fn read(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
-    let mut file = match open_regular(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        // A symbolic link: not followed, and not a regular file.
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            return Err(Error::NotAFile { path: path.to_path_buf() });
-        }
-        Err(source) => {
-            return Err(Error::Io(IoError { step: Step::Read, path: path.to_path_buf(), source }));
-        }
-    };
-    let meta = file.metadata().map_err(IoError::on(Step::Read, path))?;
-    if !meta.is_file() {
-        return Err(Error::NotAFile { path: path.to_path_buf() });
-    }
-    if meta.len() > limit {
-        return Err(Error::TooLarge { path: path.to_path_buf(), limit });
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    (&mut file).take(limit + 1).read_to_end(&mut bytes).map_err(IoError::on(Step::Read, path))?;
-    if bytes.len() as u64 > limit {
-        return Err(Error::TooLarge { path: path.to_path_buf(), limit });
-    }
-    Ok(Some(bytes))
 }

@@ -114,8 +114,6 @@
 
 #[cfg(feature = "libgit2")]
 mod checkout;
-#[cfg(feature = "libgit2")]
-mod deferred;
 mod error;
 mod exclude;
 #[cfg(feature = "libgit2")]
@@ -127,12 +125,12 @@ mod history;
 #[cfg(feature = "libgit2")]
 mod journal;
 #[cfg(feature = "libgit2")]
+mod options;
+#[cfg(feature = "libgit2")]
 mod push;
 #[cfg(feature = "libgit2")]
-mod recover;
+mod recovery;
 mod redact;
-#[cfg(feature = "libgit2")]
-mod remote;
 #[cfg(feature = "libgit2")]
 mod secrets;
 #[cfg(feature = "libgit2")]
@@ -141,16 +139,17 @@ mod tree;
 #[cfg(feature = "libgit2")]
 pub use crate::{
     checkout::{Hostile, HostileKind, audit_checkout, refuse_hostile_checkout},
-    deferred::{
-        DeferringJournal, PENDING_COMMITS_FILE, RECOVERED_MESSAGE, pending_record_damage,
-        set_aside_pending_record,
-    },
     fsync::{fsync_gitdir_enabled, set_fsync_gitdir},
     history::CommitInfo,
-    journal::{CommitId, Identity, Journal, JournalOptions, RetryPolicy},
-    remote::{
+    journal::{CommitId, Journal},
+    options::{Identity, JournalOptions, RetryPolicy},
+    push::{
         Leak, PUSH_STATUS_FILE, PushStatus, UNDECLARED, audit_history, audit_outgoing,
         paths_in_recent_history, push_status,
+    },
+    recovery::{
+        DeferringJournal, PENDING_COMMITS_FILE, RECOVERED_MESSAGE, pending_record_damage,
+        set_aside_pending_record,
     },
     secrets::{SECRET_SIZE_LIMIT, SecretBlobs},
 };

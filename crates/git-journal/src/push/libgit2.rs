@@ -1,9 +1,11 @@
-//! Pushing the journal's branch to another repository.
+//! Pushing through libgit2 (for a machine without `git`: file and git transports without any
+//! feature), listing a destination with libgit2's transports, and the remote configuration.
 
 use std::cell::RefCell;
 
 use git2::{PushOptions, RemoteCallbacks};
 
+use super::audit::Destination;
 use crate::{Error, Journal, Result, Step, redact_text, redact_url};
 
 impl Journal {
@@ -71,6 +73,77 @@ impl Journal {
         }
         Ok(())
     }
+
+    /// What the destination of a push to `remote` (a remote's name, or a URL or path) holds,
+    /// asked with libgit2's transports (its push URL, `insteadOf` rules applied).
+    pub(super) fn list_with_libgit2(&self, remote: &str) -> Result<Vec<Destination>> {
+        let repo = self.repo().lock();
+        let unknown = |url: &str, e: &git2::Error| Error::DestinationUnknown {
+            remote: redact_url(remote),
+            url: redact_url(url),
+            message: redact_text(e.message()),
+        };
+        let mut handle = match repo.find_remote(remote) {
+            Ok(found) => found,
+            Err(_) => repo.remote_anonymous(remote).map_err(|e| unknown(remote, &e))?,
+        };
+        let url = match (handle.pushurl(), handle.url()) {
+            (Ok(Some(url)), _) | (_, Ok(url)) => url.to_owned(),
+            _ => remote.to_owned(),
+        };
+        let connection = handle
+            .connect_auth(git2::Direction::Push, Some(callbacks(&repo)), None)
+            .map_err(|e| unknown(&url, &e))?;
+        let advertised = connection.list().map_err(|e| unknown(&url, &e))?;
+        let advertised = advertised.iter().map(git2::RemoteHead::oid).collect();
+        Ok(vec![Destination { advertised }])
+    }
+
+    /// The URL of remote `name`, when it is configured, as configured: it may hold credentials,
+    /// so show it only through [`crate::redact_url`].
+    pub fn remote_url(&self, name: &str) -> Result<Option<String>> {
+        let repo = self.repo().lock();
+        match repo.find_remote(name) {
+            Ok(remote) => Ok(remote.url().ok().map(str::to_owned)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(Error::git(Step::Push, self.git_dir())(e)),
+        }
+    }
+
+    /// Remembers `url` as remote `name` (created, or its URL replaced).
+    pub fn set_remote_url(&self, name: &str, url: &str) -> Result<()> {
+        let repo = self.repo().lock();
+        let result = match repo.find_remote(name) {
+            Ok(_) => repo.remote_set_url(name, url),
+            Err(_) => repo.remote(name, url).map(|_| ()),
+        };
+        result.map_err(Error::git(Step::Push, self.git_dir()))
+    }
+
+    /// Forgets remote `name` (its configuration and its remote-tracking branches); nothing to
+    /// do when there is none.
+    pub fn remove_remote(&self, name: &str) -> Result<()> {
+        let repo = self.repo().lock();
+        match repo.remote_delete(name) {
+            Err(e) if e.code() != git2::ErrorCode::NotFound => {
+                Err(Error::git(Step::Push, self.git_dir())(e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The branch HEAD is on, when it is on one.
+    pub fn current_branch(&self) -> Result<Option<String>> {
+        let repo = self.repo().lock();
+        let head =
+            repo.find_reference("HEAD").map_err(Error::git(Step::ReadHistory, self.git_dir()))?;
+        Ok(head
+            .symbolic_target()
+            .ok()
+            .flatten()
+            .and_then(|target| target.strip_prefix("refs/heads/"))
+            .map(str::to_owned))
+    }
 }
 
 /// libgit2's `error` with every URL in its message redacted.
@@ -79,7 +152,7 @@ fn redacted_error(error: &git2::Error) -> git2::Error {
 }
 
 /// The callbacks of a connection to a remote: with the `https` or `ssh` feature, credentials.
-pub(crate) fn callbacks<'a>(repo: &git2::Repository) -> RemoteCallbacks<'a> {
+fn callbacks<'a>(repo: &git2::Repository) -> RemoteCallbacks<'a> {
     #[cfg_attr(not(any(feature = "https", feature = "ssh")), expect(unused_mut))]
     let mut callbacks = RemoteCallbacks::new();
     #[cfg(any(feature = "https", feature = "ssh"))]

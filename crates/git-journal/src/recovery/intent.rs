@@ -31,7 +31,10 @@ use dotdir_atomic_store::{Durability, JsonStyle, WriteOptions};
 use git2::Repository;
 use serde_json::{Value, json};
 
-use crate::{Result, Step};
+use crate::{
+    Journal, Result, Step,
+    journal::{RelPath, Staging},
+};
 
 /// The file name of the intent record inside the git directory.
 pub(crate) const INTENT_FILE: &str = "dotdir-journal.intent";
@@ -214,4 +217,24 @@ fn boot_time() -> Option<SystemTime> {
         // One second of slack: btime is rounded.
         SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds.saturating_sub(1)))
     })
+}
+
+impl Journal {
+    /// Removes provably stale locks and finishes the commit of a dead writer.
+    pub(crate) fn recover(&self, repo: &Repository) -> Result<()> {
+        let recovery = recover(repo, self.git_dir(), self.options.foreign_lock_timeout)?;
+        let Some(intent) = recovery.intent else { return Ok(()) };
+        let rels: Vec<RelPath> =
+            intent.paths.iter().filter_map(|path| self.validate(Path::new(path)).ok()).collect();
+        if !rels.is_empty()
+            && let Err(error) =
+                self.commit_with_retry(repo, &rels, &intent.message, Staging::WorkTree)
+        {
+            // Keep the dead writer's paths for the next attempt, in the phase that claims no
+            // lock file: whatever is locked now is someone else's.
+            write_intent(self.git_dir(), Phase::Wait, &intent.message, &rels)?;
+            return Err(error);
+        }
+        clear_intent(self.git_dir())
+    }
 }
