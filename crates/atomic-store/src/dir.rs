@@ -123,9 +123,11 @@ pub fn create_private_dir(dir: &Path, durability: Durability) -> Result<()> {
     }
 }
 
-/// fsyncs a directory. `EINVAL` (filesystems that cannot sync a directory: some FUSE, SMB and
-/// VirtualBox shares) is not an error: there is nothing more the process can do.
-pub(crate) fn sync_dir(dir: &Path, target: &Path) -> Result<()> {
+/// fsyncs the directory `dir`, so that the names created, renamed or removed in it survive a
+/// power cut; an error names `target` (the file whose entry it makes durable, or `dir`).
+/// `EINVAL` (filesystems that cannot sync a directory: some FUSE, SMB and VirtualBox shares) is
+/// not an error: there is nothing more the process can do.
+pub fn sync_dir(dir: &Path, target: &Path) -> Result<()> {
     let handle = File::open(dir).map_err(IoError::on(Step::SyncDir, target))?;
     match handle.sync_all() {
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => Ok(()),

@@ -71,7 +71,7 @@ mod write;
 
 pub use crate::{
     aside::{remove, set_aside},
-    dir::{create_dirs, create_private_dir, first_non_directory},
+    dir::{create_dirs, create_private_dir, first_non_directory, sync_dir},
     error::{Error, IoError, Result, Step, error_chain},
     json::{DEFAULT_MAX_DOCUMENT, Document, JsonStyle, redacted, to_json_bytes},
     lock::{LockFile, LockGuard, lock, lock_path, try_lock},

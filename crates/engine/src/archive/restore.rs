@@ -299,12 +299,10 @@ fn extract(
     Ok((found.len(), bytes, dirs))
 }
 
+/// [`dotdir_atomic_store::sync_dir`], as this module's error.
 fn sync_dir(dir: &Path) -> Result<(), Error> {
-    let handle = File::open(dir).map_err(io_error(Step::Sync, dir))?;
-    match handle.sync_all() {
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => Ok(()),
-        other => other.map_err(io_error(Step::Sync, dir)),
-    }
+    dotdir_atomic_store::sync_dir(dir, dir)
+        .map_err(|source| Error::Store { path: dir.to_path_buf(), source })
 }
 
 #[cfg(test)]
