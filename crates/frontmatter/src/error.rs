@@ -139,7 +139,7 @@ pub enum Error {
     Parse(#[from] ParseError),
     /// Reading or listing failed.
     #[error(transparent)]
-    Io(#[from] IoError<&'static str>),
+    Io(#[from] IoError<dotdir_atomic_store::Step>),
     /// An atomic write, lock or capped read through `dotdir-atomic-store` failed.
     #[error(transparent)]
     Store(#[from] dotdir_atomic_store::Error),

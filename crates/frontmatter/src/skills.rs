@@ -2,6 +2,7 @@
 //! directory.
 
 use crate::IoError;
+use dotdir_atomic_store::Step;
 use std::{
     fs, io,
     path::{Path, PathBuf},
@@ -83,7 +84,7 @@ impl<T: Spec> SkillDir<T> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing),
             Err(source) => {
                 return Err(Error::Io(IoError {
-                    step: "list directory",
+                    step: Step::ListDir,
                     path: self.dir.clone(),
                     source,
                 }));
@@ -115,7 +116,7 @@ impl<T: Spec> SkillDir<T> {
                 Ok(Some(bytes)) => bytes,
                 Ok(None) => {
                     let source = io::ErrorKind::NotFound.into();
-                    let error = Error::Io(IoError { step: "read", path: path.clone(), source });
+                    let error = Error::Io(IoError { step: Step::Read, path: path.clone(), source });
                     listing.problems.push(Problem::Unreadable { path, error });
                     continue;
                 }

@@ -1,5 +1,6 @@
 //! Removing a spec: every file that holds its id.
 
+use dotdir_atomic_store::Step;
 use std::{fs, io, path::PathBuf};
 
 use dotdir_atomic_store as store;
@@ -24,7 +25,11 @@ impl<T: Spec> SpecDir<T> {
             Ok(_) => return Ok(Vec::new()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(source) => {
-                return Err(Error::Io(IoError { step: "inspect", path: self.dir.clone(), source }));
+                return Err(Error::Io(IoError {
+                    step: Step::Stat,
+                    path: self.dir.clone(),
+                    source,
+                }));
             }
         }
         let _lock = store::lock(&self.dir.join(LOCK_STEM))?;

@@ -1,5 +1,6 @@
 //! Listing and looking up: a fresh look at the directory, reading only the files that changed.
 
+use dotdir_atomic_store::Step;
 use std::{
     collections::{BTreeMap, HashMap},
     ffi::OsString,
@@ -47,7 +48,7 @@ impl<T: Spec> SpecDir<T> {
             }
             Err(source) => {
                 return Err(Error::Io(IoError {
-                    step: "list directory",
+                    step: Step::ListDir,
                     path: self.dir.clone(),
                     source,
                 }));
@@ -85,12 +86,12 @@ impl<T: Spec> SpecDir<T> {
                         "not a regular file"
                     };
                     let source = io::Error::new(io::ErrorKind::InvalidInput, what);
-                    let error = Error::Io(IoError { step: "read", path: path.clone(), source });
+                    let error = Error::Io(IoError { step: Step::Read, path: path.clone(), source });
                     problems.push(Problem::Unreadable { path, error });
                     continue;
                 }
                 Err(source) => {
-                    let error = Error::Io(IoError { step: "read", path: path.clone(), source });
+                    let error = Error::Io(IoError { step: Step::Read, path: path.clone(), source });
                     if let Some(source) = might_hold_an_id(&error) {
                         unreadable.push(Unreadable { path: path.clone(), source });
                     }
@@ -147,7 +148,7 @@ impl<T: Spec> SpecDir<T> {
         // Never through a symbolic link (planted in place of the file), never blocking.
         let bytes = store::read(path, limit)?.ok_or_else(|| {
             Error::Io(IoError {
-                step: "read",
+                step: Step::Read,
                 path: path.to_path_buf(),
                 source: io::ErrorKind::NotFound.into(),
             })

@@ -1,5 +1,6 @@
 //! Saving a spec: choosing its file name, writing it, removing its other copies.
 
+use dotdir_atomic_store::Step;
 use std::{
     ffi::OsStr,
     fs, io,
@@ -134,7 +135,7 @@ impl<T: Spec> SpecDir<T> {
             let path = self.dir.join(&name);
             match fs::symlink_metadata(&path) {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(path),
-                Err(source) => return Err(Error::Io(IoError { step: "inspect", path, source })),
+                Err(source) => return Err(Error::Io(IoError { step: Step::Stat, path, source })),
                 Ok(_) => {}
             }
         }
