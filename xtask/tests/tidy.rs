@@ -137,3 +137,48 @@ fn every_publishable_crate_can_be_cherry_picked() {
     }
     assert!(checked >= 8, "only {checked} publishable crates found");
 }
+
+/// One home for test helpers and fixtures (`dotdir-test-support`): no published crate ships a
+/// copy of them, so none is checked for drift. The ollim-bot fixture tree lives only in
+/// `crates/test-support/data/ollim-bot`: no `tests/data/ollim-bot` elsewhere, no fixture file
+/// copied into a test directory, and no test defines its own `fn git(` helper.
+#[test]
+fn test_helpers_and_fixtures_have_one_home() {
+    let fixtures = root().join("crates/test-support/data/ollim-bot");
+    let mut originals = Vec::new();
+    files(&fixtures, &mut originals);
+    assert!(originals.len() >= 26, "only {} fixture files in {fixtures:?}", originals.len());
+    let contents: Vec<Vec<u8>> =
+        originals.iter().map(|p| fs::read(p).expect("a fixture is readable")).collect();
+    let helper = concat!("fn ", "git(");
+    let mut copies = Vec::new();
+    let mut helpers = Vec::new();
+    for path in workspace_files() {
+        let relative = path.strip_prefix(root()).expect("under the root").to_path_buf();
+        let text = relative.to_string_lossy();
+        if text.contains("tests/data/ollim-bot") && !text.starts_with("crates/test-support/") {
+            copies.push(relative.clone());
+        }
+        let parts: Vec<_> = relative.components().map(|c| c.as_os_str().to_owned()).collect();
+        let in_tests = parts.len() > 3
+            && (parts[0] == "crates" || parts[0] == "examples")
+            && parts[2] == "tests"
+            && parts[1] != "test-support";
+        if !in_tests {
+            continue;
+        }
+        let is_code = path.extension().is_some_and(|e| e == "rs" || e == "py");
+        if is_code {
+            if fs::read_to_string(&path).unwrap_or_default().contains(helper) {
+                helpers.push(relative);
+            }
+        } else if contents.contains(&fs::read(&path).unwrap_or_default()) {
+            copies.push(relative);
+        }
+    }
+    assert!(copies.is_empty(), "fixture copies outside crates/test-support: {copies:#?}");
+    assert!(
+        helpers.is_empty(),
+        "tests with their own `{helper}` (use dotdir_test_support::git): {helpers:#?}"
+    );
+}

@@ -13,7 +13,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 # Files written by the real ollim-bot (the copy the Rust tests use).
-FIXTURES = REPO / "crates" / "layout" / "tests" / "data" / "ollim-bot"
+FIXTURES = REPO / "crates" / "test-support" / "data" / "ollim-bot"
 
 sys.path.insert(0, str(HERE))
 

@@ -1,5 +1,6 @@
 //! Test helpers shared by the dotdir crates' integration tests (not published): the
-//! child-process protocol and the size knobs.
+//! child-process protocol, the size knobs, the `git` command line ([`git`]), file modes
+//! ([`mode`], [`set_mode`]) and the committed fixture trees ([`fixtures`]).
 //!
 //! A multi-process test spawns copies of its own test binary. Each child runs only the test
 //! that spawned it ([`child`]), and that test plays the child's part when [`child_role`] says
@@ -19,6 +20,13 @@
 //! ```
 
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly where they are used")]
+
+pub mod fixtures;
+mod git;
+mod mode;
+
+pub use git::{EMAIL, NAME, git, git_command, git_output, git_with_input};
+pub use mode::{mode, set_mode};
 
 use std::{
     path::{Path, PathBuf},

@@ -5,13 +5,9 @@
 
 use std::{fs, os::unix::fs::PermissionsExt, path::Path, process::Command};
 
-const CANARY: &str = "extend-canary-7f3a";
+use dotdir_test_support::git;
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git").args(args).current_dir(dir).output().unwrap();
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
+const CANARY: &str = "extend-canary-7f3a";
 
 /// Runs the binary on `dir` under `umask` (a permissive one must not make the token readable).
 fn run(dir: &Path, umask: &str) {

@@ -1,15 +1,12 @@
 //! Under umask 000 and 077, secrets end 0600 and plain files keep their previous mode; a symlink
 //! planted at a secret's path is refused.
 
-use std::{fs, os::unix::fs::PermissionsExt, path::Path};
+use std::fs;
 
 use dotdir_atomic_store::{Error, WriteOptions, write};
+use dotdir_test_support::{mode, set_mode};
 
 use crate::{child, child_role};
-
-fn mode(path: &Path) -> u32 {
-    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
-}
 
 fn check_under_umask(umask: u32) {
     let dir = tempfile::tempdir().unwrap();
@@ -47,7 +44,7 @@ fn secrets_are_0600_and_plain_files_keep_their_mode() {
             [("was-0644-secret.json", 0o644), ("plain-0644.txt", 0o644), ("plain-0640.txt", 0o640)]
         {
             fs::write(d.join(name), b"old").unwrap();
-            fs::set_permissions(d.join(name), fs::Permissions::from_mode(initial)).unwrap();
+            set_mode(&d.join(name), initial);
         }
         let _ = write(&d.join("was-0644-secret.json"), b"2", &WriteOptions::secret()).unwrap();
         let _ = write(&d.join("plain-0644.txt"), b"new", &WriteOptions::new()).unwrap();

@@ -5,7 +5,7 @@
 use std::{
     fs,
     io::Write,
-    os::unix::fs::{PermissionsExt, symlink},
+    os::unix::fs::symlink,
     path::Path,
     sync::{Arc, Barrier},
 };
@@ -15,11 +15,9 @@ use dotdir_atomic_store::{
     lock_path, remove, try_lock, write, write_new,
 };
 
-use crate::scale;
+use dotdir_test_support::{mode, set_mode};
 
-fn mode(path: &Path) -> u32 {
-    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
-}
+use crate::scale;
 
 fn no_temps(dir: &Path) {
     assert_eq!(find_temps(dir, None).unwrap(), Vec::new(), "no temporary file is left in {dir:?}");
@@ -133,9 +131,9 @@ fn write_new_leaves_no_temp_on_error() {
     // read-only directory is writable, so the assertion is on the temp files only).
     let ro = dir.path().join("ro");
     fs::create_dir(&ro).unwrap();
-    fs::set_permissions(&ro, fs::Permissions::from_mode(0o500)).unwrap();
+    set_mode(&ro, 0o500);
     let result = write_new(&ro.join("x"), b"x", &WriteOptions::new());
-    fs::set_permissions(&ro, fs::Permissions::from_mode(0o700)).unwrap();
+    set_mode(&ro, 0o700);
     if result.is_err() {
         assert!(!ro.join("x").exists());
     }
@@ -180,7 +178,7 @@ fn atomic_file_streams_then_replaces_on_commit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("backup.tar.gz");
     fs::write(&path, b"old").unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+    set_mode(&path, 0o640);
     let mut file = AtomicFile::create(&path, &WriteOptions::new()).unwrap();
     assert_eq!(file.path(), path);
     for i in 0..1000 {

@@ -4,11 +4,11 @@
 use std::{
     fs,
     io::Write,
-    path::Path,
     process::{Command, Stdio},
 };
 
 use dotdir_atomic_store::{JsonStyle, to_json_bytes};
+use dotdir_test_support::fixtures;
 use serde_json::Value;
 
 fn reemit(bytes: &[u8]) -> Vec<u8> {
@@ -18,10 +18,18 @@ fn reemit(bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn every_fixture_state_file_reemits_identically() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data");
+    let files = [
+        "typical/state/config.json",
+        "typical/state/fork_messages.json",
+        "typical/state/inquiries.json",
+        "typical/state/pending_updates.json",
+        "typical/state/ping_budget.json",
+        "hazards/state/fork_messages.json",
+        "hazards/state/ping_budget.json",
+    ];
     let mut checked = 0;
-    for entry in fs::read_dir(&data).unwrap() {
-        let path = entry.unwrap().path();
+    for relative in files {
+        let path = fixtures::ollim_bot_file(relative);
         let original = fs::read(&path).unwrap();
         let again = reemit(&original);
         assert_eq!(

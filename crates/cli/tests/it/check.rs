@@ -5,9 +5,9 @@ use std::{collections::BTreeSet, fs, os::unix::fs::PermissionsExt, path::Path, p
 use expect_test::expect;
 use serde_json::Value;
 
-use crate::{
-    Env, code, demo_dirs, dotdir, fixture, git, json, normalise, problems, stderr, stdout,
-};
+use dotdir_test_support::git;
+
+use crate::{Env, code, demo_dirs, dotdir, fixture, json, normalise, problems, stderr, stdout};
 
 #[test]
 fn typical_fixture_has_no_problem() {

@@ -4,11 +4,13 @@
 
 use std::{fs, path::Path};
 
-use crate::{Env, code, demo_dirs, git_run, json, problems, stderr, stdout};
+use dotdir_test_support::git_output;
+
+use crate::{Env, code, demo_dirs, json, problems, stderr, stdout};
 
 /// Every object of the repository at `dir` (a work tree or a bare repository), decompressed.
 fn objects(dir: &Path) -> String {
-    let out = git_run(dir, &["cat-file", "--batch-all-objects", "--batch"]);
+    let out = git_output(dir, &["cat-file", "--batch-all-objects", "--batch"]);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -41,13 +43,15 @@ fn unknown_and_undeclared_files_are_never_committed_nor_pushed() {
     );
     let fixed = env.run(&["check", "--fix", path]);
     assert_eq!(code(&fixed), 0, "{}{}", stdout(&fixed), stderr(&fixed));
-    let tracked = String::from_utf8(git_run(&ollim, &["ls-files"]).stdout).unwrap();
+    let tracked = String::from_utf8(git_output(&ollim, &["ls-files"]).stdout).unwrap();
     assert!(tracked.lines().any(|l| l == "USER.md"), "{tracked}");
     assert!(!objects(&ollim).contains(&canary), "an undeclared file was committed:\n{tracked}");
     // And nothing undeclared leaves the machine.
     let remote = temp.path().join("remote.git");
     assert!(
-        git_run(temp.path(), &["init", "-q", "--bare", remote.to_str().unwrap()]).status.success()
+        git_output(temp.path(), &["init", "-q", "--bare", remote.to_str().unwrap()])
+            .status
+            .success()
     );
     let pushed = env.run(&["push", path, "--to", remote.to_str().unwrap()]);
     assert_eq!(code(&pushed), 0, "{}{}", stdout(&pushed), stderr(&pushed));
@@ -62,15 +66,17 @@ fn a_commit_by_hand_of_an_undeclared_file_is_reported_refused_by_push_and_untrac
     let env = Env::new();
     let [ollim, _, _] = demo_dirs(&env, temp.path());
     fs::write(ollim.join(".env"), "API_KEY=canary\n").unwrap();
-    assert!(git_run(&ollim, &["add", "-f", ".env"]).status.success());
-    assert!(git_run(&ollim, &["commit", "-q", "-m", "oops"]).status.success());
+    assert!(git_output(&ollim, &["add", "-f", ".env"]).status.success());
+    assert!(git_output(&ollim, &["commit", "-q", "-m", "oops"]).status.success());
     let path = ollim.to_str().unwrap();
     let document = json(&env.run(&["check", "--json", path]));
     let found = problems(&document);
     assert!(found.contains(&("tracked-undeclared".to_owned(), ".env".to_owned())), "{found:?}");
     let remote = temp.path().join("remote.git");
     assert!(
-        git_run(temp.path(), &["init", "-q", "--bare", remote.to_str().unwrap()]).status.success()
+        git_output(temp.path(), &["init", "-q", "--bare", remote.to_str().unwrap()])
+            .status
+            .success()
     );
     let pushed = env.run(&["push", path, "--to", remote.to_str().unwrap()]);
     assert_ne!(code(&pushed), 0, "{}{}", stdout(&pushed), stderr(&pushed));
@@ -78,7 +84,7 @@ fn a_commit_by_hand_of_an_undeclared_file_is_reported_refused_by_push_and_untrac
     assert!(!objects(&remote).contains("API_KEY=canary"), "nothing is sent");
     let fixed = env.run(&["check", "--fix", path]);
     assert_eq!(code(&fixed), 0, "{}{}", stdout(&fixed), stderr(&fixed));
-    let tracked = String::from_utf8(git_run(&ollim, &["ls-files"]).stdout).unwrap();
+    let tracked = String::from_utf8(git_output(&ollim, &["ls-files"]).stdout).unwrap();
     assert!(!tracked.lines().any(|l| l == ".env"), "{tracked}");
     assert!(ollim.join(".env").exists(), "the file stays");
 }
@@ -92,8 +98,8 @@ fn a_gitignore_negation_that_unignores_a_secret_is_an_error_and_fix_ignores_and_
     let mut gitignore = fs::read_to_string(ollim.join(".gitignore")).unwrap();
     gitignore.push_str("!/state/\n!state/credentials.json\n");
     fs::write(ollim.join(".gitignore"), gitignore).unwrap();
-    assert!(git_run(&ollim, &["add", ".gitignore", "state/credentials.json"]).status.success());
-    assert!(git_run(&ollim, &["commit", "-q", "-m", "negation"]).status.success());
+    assert!(git_output(&ollim, &["add", ".gitignore", "state/credentials.json"]).status.success());
+    assert!(git_output(&ollim, &["commit", "-q", "-m", "negation"]).status.success());
     let path = ollim.to_str().unwrap();
     let output = env.run(&["check", "--json", path]);
     let found = problems(&json(&output));
@@ -110,8 +116,8 @@ fn a_gitignore_negation_that_unignores_a_secret_is_an_error_and_fix_ignores_and_
     assert!(stdout(&fixed).contains("2 repairs"), "{}{}", stdout(&fixed), stderr(&fixed));
     // The commit by hand put the secret in the history: that stays an error after the repair.
     assert_eq!(code(&fixed), 1, "{}{}", stdout(&fixed), stderr(&fixed));
-    assert!(git_run(&ollim, &["check-ignore", "-q", "state/credentials.json"]).status.success());
-    let tracked = String::from_utf8(git_run(&ollim, &["ls-files"]).stdout).unwrap();
+    assert!(git_output(&ollim, &["check-ignore", "-q", "state/credentials.json"]).status.success());
+    let tracked = String::from_utf8(git_output(&ollim, &["ls-files"]).stdout).unwrap();
     assert!(!tracked.lines().any(|l| l == "state/credentials.json"), "{tracked}");
     let again = json(&env.run(&["check", "--json", path]));
     assert_eq!(

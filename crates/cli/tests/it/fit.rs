@@ -9,7 +9,9 @@ use std::{
     process::Output,
 };
 
-use crate::{Env, code, demo_dirs, git, json, stderr, stdout};
+use dotdir_test_support::git;
+
+use crate::{Env, code, demo_dirs, json, stderr, stdout};
 
 fn text(output: &Output) -> String {
     format!("{}{}", stdout(output), stderr(output))

@@ -9,29 +9,9 @@ use std::{
     process::{Command, Output},
 };
 
+use dotdir_test_support::{git, git_with_input};
+
 use crate::{Env, code, demo_dirs, stderr, stdout};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    git_with_input(dir, args, "")
-}
-
-fn git_with_input(dir: &Path, args: &[&str], input: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
 
 /// A repository that fits the ollim-bot layout (a clone of the demo's journal), to be made
 /// hostile by a commit on top.

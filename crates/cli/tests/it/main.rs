@@ -101,10 +101,7 @@ pub(crate) fn normalise(text: &str, dir: &Path) -> String {
 pub(crate) fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
     let temp = tempfile::tempdir().unwrap();
     let target = temp.path().join(".ollim-bot");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ollim-bot").join(name),
-        &target,
-    );
+    copy_dir(&dotdir_test_support::fixtures::ollim_bot().join(name), &target);
     (temp, target)
 }
 
@@ -119,26 +116,6 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) {
             fs::copy(entry.path(), &target).unwrap();
         }
     }
-}
-
-/// `git` in `dir`, reading no user configuration (a fixed identity), its output whatever the
-/// outcome.
-pub(crate) fn git_run(dir: &Path, args: &[&str]) -> Output {
-    Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap()
-}
-
-/// [`git_run`] that must succeed; returns stdout.
-pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
-    let output = git_run(dir, args);
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
 }
 
 /// The `kind`s of the problems in a `check --json` document, with their paths.

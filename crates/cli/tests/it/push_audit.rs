@@ -5,22 +5,12 @@
 use std::{
     fs,
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::Output,
 };
 
-use crate::{Env, code, demo_dirs, json, stderr, stdout};
+use dotdir_test_support::git;
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
+use crate::{Env, code, demo_dirs, json, stderr, stdout};
 
 /// A new empty bare repository `<tmp>/<name>`.
 fn empty_bare(tmp: &Path, name: &str) -> PathBuf {

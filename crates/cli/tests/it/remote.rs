@@ -10,6 +10,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use dotdir_test_support::git;
+
 use crate::{Env, code, demo_dirs, json, stderr, stdout};
 
 /// A `git daemon` serving the bare repositories under `base`, killed on drop.
@@ -59,12 +61,6 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
 }
 
 /// A server directory holding one empty bare repository, `data.git`.

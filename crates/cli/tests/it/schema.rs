@@ -70,7 +70,7 @@ fn every_command_and_every_error_path_matches_the_schema() {
     assert_eq!(restored["files"], backup["files"]);
     run(&["init", "--json", "--layout", "ollim-bot", &path(&temp.path().join("new"))], "init");
     let bare = temp.path().join("remote.git");
-    crate::git_run(temp.path(), &["init", "-q", "--bare", &path(&bare)]);
+    dotdir_test_support::git_output(temp.path(), &["init", "-q", "--bare", &path(&bare)]);
     run(&["push", "--json", &path(&ollim), "--to", &path(&bare)], "push");
     run(&["clone", "--json", &path(&bare), &path(&temp.path().join("cloned/.ollim-bot"))], "clone");
 

@@ -2,13 +2,11 @@
 //! goes into backups (unless its source is a secret) and comes back from a restore; a copy
 //! looser than its source is flagged and tightened.
 
-use std::{fs, os::unix::fs::PermissionsExt, path::Path};
+use std::{fs, path::Path};
+
+use dotdir_test_support::{mode, set_mode};
 
 use crate::{Env, code, demo_dirs, json, problems, stderr, stdout};
-
-fn mode(path: &Path) -> u32 {
-    fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
 
 #[test]
 fn a_private_logs_torn_tail_is_set_aside_private_backed_up_and_restored() {
@@ -19,7 +17,7 @@ fn a_private_logs_torn_tail_is_set_aside_private_backed_up_and_restored() {
     let mut bytes = fs::read(&log).unwrap();
     bytes.extend_from_slice(b"{\"session_id\": \"torn-private-canary");
     fs::write(&log, bytes).unwrap();
-    fs::set_permissions(&log, fs::Permissions::from_mode(0o600)).unwrap();
+    set_mode(&log, 0o600);
     let path = ollim.to_str().unwrap();
     let fixed = env.run(&["check", "--fix", path]);
     assert_eq!(code(&fixed), 0, "{}{}", stdout(&fixed), stderr(&fixed));
@@ -44,10 +42,10 @@ fn a_set_aside_copy_looser_than_its_source_is_flagged_and_tightened() {
     let env = Env::new();
     let [ollim, _, _] = demo_dirs(&env, temp.path());
     let log = ollim.join("state/session_history.jsonl");
-    fs::set_permissions(&log, fs::Permissions::from_mode(0o600)).unwrap();
+    set_mode(&log, 0o600);
     let aside = ollim.join("state/session_history.jsonl.corrupt");
     fs::write(&aside, "{\"torn\n").unwrap();
-    fs::set_permissions(&aside, fs::Permissions::from_mode(0o644)).unwrap();
+    set_mode(&aside, 0o644);
     let path = ollim.to_str().unwrap();
     let found = problems(&json(&env.run(&["check", "--json", path])));
     assert!(

@@ -5,7 +5,9 @@ use std::{collections::BTreeSet, path::Path};
 
 use serde_json::Value;
 
-use crate::{Env, code, demo_dirs, git, json, problems, stderr, stdout};
+use dotdir_test_support::git;
+
+use crate::{Env, code, demo_dirs, json, problems, stderr, stdout};
 
 const SECRETS: [&str; 2] = ["state/credentials.json", "state/token.json"];
 

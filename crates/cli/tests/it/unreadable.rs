@@ -2,39 +2,33 @@
 //! `unreadable` (never `corrupt-json`), the walk goes on past it, and `inspect`, `check` and
 //! `check --json` still run. As root the binary runs as `nobody`, for whom permissions apply.
 
-use std::{
-    fs,
-    os::unix::{fs::PermissionsExt, process::CommandExt},
-    path::Path,
-};
+use std::{fs, os::unix::process::CommandExt, path::Path};
+
+use dotdir_test_support::set_mode;
 
 use crate::{Env, code, fixture, json, problems, stdout};
 
 const NOBODY: u32 = 65_534;
-
-fn chmod(path: &Path, mode: u32) {
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
-}
 
 #[test]
 fn an_unreadable_directory_and_file_are_reported_and_the_walk_goes_on() {
     let (temp, dir) = fixture("typical");
     let root = effective_uid() == 0;
     // Readable to everyone but the two paths under test.
-    chmod(temp.path(), 0o755);
+    set_mode(temp.path(), 0o755);
     for entry in walk(&dir) {
         let mode = if entry.is_dir() { 0o755 } else { 0o644 };
-        chmod(&entry, mode);
+        set_mode(&entry, mode);
     }
-    chmod(&dir.join("state/config.json"), 0o000);
-    chmod(&dir.join("routines"), 0o000);
+    set_mode(&dir.join("state/config.json"), 0o000);
+    set_mode(&dir.join("routines"), 0o000);
     // A copy of the binary that `nobody` can run wherever the build directory is.
     let exe = temp.path().join("dotdir");
     fs::copy(env!("CARGO_BIN_EXE_dotdir"), &exe).unwrap();
-    chmod(&exe, 0o755);
+    set_mode(&exe, 0o755);
 
     let env = Env::new();
-    chmod(env.home.path(), 0o755);
+    set_mode(env.home.path(), 0o755);
     let run = |args: &[&str]| {
         let mut command = std::process::Command::new(&exe);
         command
@@ -62,8 +56,8 @@ fn an_unreadable_directory_and_file_are_reported_and_the_walk_goes_on() {
     let inspect = run(&["inspect", path]);
     assert_eq!(code(&inspect), 0, "{}", String::from_utf8_lossy(&inspect.stderr));
     assert!(stdout(&inspect).contains("session_history.jsonl"), "{}", stdout(&inspect));
-    chmod(&dir.join("routines"), 0o755);
-    chmod(&dir.join("state/config.json"), 0o600);
+    set_mode(&dir.join("routines"), 0o755);
+    set_mode(&dir.join("state/config.json"), 0o600);
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -106,13 +100,13 @@ fn check_as_another_user_writes_nothing_and_says_what_it_cannot_read() {
     let temp = tempfile::tempdir().unwrap();
     let [dir, ..] = crate::demo_dirs(&env, temp.path());
     for entry in walk(temp.path()) {
-        chmod(&entry, if entry.is_dir() { 0o755 } else { 0o644 });
+        set_mode(&entry, if entry.is_dir() { 0o755 } else { 0o644 });
     }
-    chmod(&dir.join(".git"), 0o700);
+    set_mode(&dir.join(".git"), 0o700);
     let exe = temp.path().join("dotdir");
     fs::copy(env!("CARGO_BIN_EXE_dotdir"), &exe).unwrap();
-    chmod(&exe, 0o755);
-    chmod(env.home.path(), 0o755);
+    set_mode(&exe, 0o755);
+    set_mode(env.home.path(), 0o755);
     let run = |args: &[&str]| {
         std::process::Command::new(&exe)
             .args(args)
@@ -133,7 +127,7 @@ fn check_as_another_user_writes_nothing_and_says_what_it_cannot_read() {
     assert_eq!(snapshot(temp.path()), before, "check wrote something");
     // With the repository readable too, it still writes nothing.
     for entry in walk(&dir.join(".git")) {
-        chmod(&entry, if entry.is_dir() { 0o755 } else { 0o644 });
+        set_mode(&entry, if entry.is_dir() { 0o755 } else { 0o644 });
     }
     let before = snapshot(temp.path());
     let output = run(&["check", "--json", dir.to_str().unwrap()]);

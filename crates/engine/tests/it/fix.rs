@@ -14,6 +14,7 @@ use dotdir_engine::{
     Layout, backup,
     check::{self, Options, ProblemKind},
 };
+use dotdir_test_support::git;
 
 use crate::{
     check::{APP, BOT},
@@ -239,23 +240,6 @@ fn repairs_that_race_a_running_application_are_refused_but_a_mode_is_tightened()
     let fixed = fix(dir.path(), &BOT);
     assert!(fixed.running.is_none());
     assert_eq!(fixed.repairs.len(), 1);
-}
-
-/// Runs the real `git` CLI in `dir`, reading no user or system configuration; returns stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Human")
-        .env("GIT_AUTHOR_EMAIL", "human@test.invalid")
-        .env("GIT_COMMITTER_NAME", "Human")
-        .env("GIT_COMMITTER_EMAIL", "human@test.invalid")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
 }
 
 #[test]

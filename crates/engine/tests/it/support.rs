@@ -3,11 +3,12 @@
 
 use std::{
     fs,
-    os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
 };
 
 use dotdir_engine::{Layout, check};
+pub(crate) use dotdir_test_support::mode;
+use dotdir_test_support::set_mode;
 
 /// Writes `bytes` at `root/relative`, creating the parents.
 pub(crate) fn write(root: &Path, relative: &str, bytes: &[u8]) -> PathBuf {
@@ -19,12 +20,7 @@ pub(crate) fn write(root: &Path, relative: &str, bytes: &[u8]) -> PathBuf {
 
 /// Sets the permission bits of `root/relative`.
 pub(crate) fn chmod(root: &Path, relative: &str, mode: u32) {
-    fs::set_permissions(root.join(relative), fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// The permission bits of `path` (not following a link).
-pub(crate) fn mode(path: &Path) -> u32 {
-    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+    set_mode(&root.join(relative), mode);
 }
 
 /// `(kind, path)` of every problem `check` finds in `root` (unknown entries included).

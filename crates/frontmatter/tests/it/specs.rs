@@ -187,9 +187,9 @@ impl Spec for Skill {
     }
 }
 
-/// The crate's copy of the ollim-bot fixtures.
+/// A file or directory of the ollim-bot fixtures.
 pub(crate) fn data(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(relative)
+    dotdir_test_support::fixtures::ollim_bot_file(relative)
 }
 
 pub(crate) fn read(relative: &str) -> Vec<u8> {

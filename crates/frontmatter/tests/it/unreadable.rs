@@ -9,15 +9,13 @@
 //! as `nobody`.
 
 use std::{
-    os::unix::{
-        fs::{MetadataExt, PermissionsExt},
-        process::CommandExt,
-    },
+    os::unix::{fs::MetadataExt, process::CommandExt},
     path::Path,
     process::Command,
 };
 
 use dotdir_frontmatter::{Error, Problem, SpecDir};
+use dotdir_test_support::set_mode;
 
 use crate::specs::Routine;
 
@@ -40,10 +38,6 @@ fn names(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-fn chmod(path: &Path, mode: u32) {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 /// What a process that cannot read `morning-check-in.md` sees (the directory is `dir`).
@@ -93,16 +87,16 @@ fn an_unreadable_spec_file_blocks_writes_and_removals_by_id() {
     let saved = specs.write(&routine("Morning check-in")).unwrap();
     let before = std::fs::read(&saved.path).unwrap();
     // Writable by anyone (the child may run as another user), the spec file readable by nobody.
-    chmod(tmp.path(), 0o777);
-    chmod(&dir, 0o777);
-    chmod(&dir.join(".spec.lock"), 0o666);
-    chmod(&saved.path, 0o000);
+    set_mode(tmp.path(), 0o777);
+    set_mode(&dir, 0o777);
+    set_mode(&dir.join(".spec.lock"), 0o666);
+    set_mode(&saved.path, 0o000);
 
     if std::fs::metadata(tmp.path()).unwrap().uid() == 0 {
         // A copy of this binary `nobody` can run wherever the build directory is (a 0700 home).
         let exe = tmp.path().join("it");
         std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
-        chmod(&exe, 0o755);
+        set_mode(&exe, 0o755);
         let output = Command::new(&exe)
             .args([
                 "--exact",
@@ -129,7 +123,7 @@ fn an_unreadable_spec_file_blocks_writes_and_removals_by_id() {
     // Nothing changed: one file, the old version, no temporary file.
     let _ = std::fs::remove_file(tmp.path().join("it"));
     assert_eq!(names(&dir), [".spec.lock", "morning-check-in.md"]);
-    chmod(&saved.path, 0o644);
+    set_mode(&saved.path, 0o644);
     assert_eq!(std::fs::read(&saved.path).unwrap(), before);
     // Readable again: the rename goes through and leaves one file for the id.
     let renamed = specs.write(&routine("Evening check-in")).unwrap();

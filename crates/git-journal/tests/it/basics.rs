@@ -5,8 +5,9 @@ use std::{fs, os::unix::fs::symlink};
 
 use dotdir_atomic_store::WriteOptions;
 use dotdir_git_journal::{Error, Exclusions, Identity, Journal, JournalOptions};
+use dotdir_test_support::{git, git_output};
 
-use crate::common::{assert_fsck_clean, assert_status_clean, git, git_ok, history, options};
+use crate::common::{assert_fsck_clean, assert_status_clean, history, options};
 
 #[test]
 fn open_initialises_and_commits_the_gitignore() {
@@ -18,7 +19,7 @@ fn open_initialises_and_commits_the_gitignore() {
     assert!(gitignore.contains("\n/.claude/agents/*.md\n"), "{gitignore}");
     assert!(gitignore.contains("\n*.dotdir-tmp\n"), "{gitignore}");
     assert_eq!(history(dir.path()), [("journal: update .gitignore".to_owned(), 0)]);
-    assert_eq!(git_ok(dir.path(), &["symbolic-ref", "HEAD"]), "refs/heads/main\n");
+    assert_eq!(git(dir.path(), &["symbolic-ref", "HEAD"]), "refs/heads/main\n");
     assert_status_clean(dir.path());
     // Opening again changes nothing.
     let head = journal.head().unwrap();
@@ -45,23 +46,23 @@ fn gitignore_keeps_user_lines_and_follows_the_list() {
     assert!(text.starts_with("# mine\nnotes/\n# >>> dotdir-git-journal"), "{text}");
     assert!(text.contains("\n/cache/**\n"), "{text}");
     assert_eq!(history(dir.path())[0].0, "journal: update .gitignore");
-    assert_eq!(git_ok(dir.path(), &["show", "HEAD:.gitignore"]), text);
+    assert_eq!(git(dir.path(), &["show", "HEAD:.gitignore"]), text);
     assert_eq!(journal.sync_gitignore().unwrap(), None);
 }
 
 #[test]
 fn never_uses_an_ancestors_repository() {
     let outer = tempfile::tempdir().unwrap();
-    git_ok(outer.path(), &["init", "-q", "-b", "outer"]);
+    git(outer.path(), &["init", "-q", "-b", "outer"]);
     let data = outer.path().join("home/.ollim-bot");
     let journal = Journal::open(&data, options()).unwrap();
     assert_eq!(journal.git_dir(), data.canonicalize().unwrap().join(".git"));
     journal.write("routines/a.md", b"a", &WriteOptions::new(), "add routine a").unwrap();
     // The outer repository has no commit at all; the inner one has ours.
-    assert!(!git(outer.path(), &["rev-parse", "--verify", "-q", "HEAD"]).status.success());
+    assert!(!git_output(outer.path(), &["rev-parse", "--verify", "-q", "HEAD"]).status.success());
     assert_eq!(history(&data)[0].0, "add routine a");
     assert_eq!(
-        git_ok(&data, &["rev-parse", "--show-toplevel"]).trim(),
+        git(&data, &["rev-parse", "--show-toplevel"]).trim(),
         data.canonicalize().unwrap().to_str().unwrap()
     );
 }
@@ -69,14 +70,14 @@ fn never_uses_an_ancestors_repository() {
 #[test]
 fn a_repository_whose_work_tree_is_elsewhere_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    git_ok(dir.path(), &["init", "-q", "--bare", "."]);
+    git(dir.path(), &["init", "-q", "--bare", "."]);
     let err = Journal::open(dir.path(), options()).unwrap_err();
     assert!(matches!(err, Error::NotAWorkTree { .. }), "{err}");
 
     let other = tempfile::tempdir().unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
-    git_ok(other.path(), &["init", "-q"]);
-    git_ok(other.path(), &["config", "core.worktree", elsewhere.path().to_str().unwrap()]);
+    git(other.path(), &["init", "-q"]);
+    git(other.path(), &["config", "core.worktree", elsewhere.path().to_str().unwrap()]);
     let err = Journal::open(other.path(), options()).unwrap_err();
     assert!(matches!(err, Error::NotAWorkTree { .. }), "{err}");
     // Nothing was written into either place.
@@ -92,7 +93,7 @@ fn add_modify_delete_and_nothing_to_commit() {
     let added = journal.write("routines/a.md", b"one", &write, "add routine a").unwrap();
     assert!(added.is_some());
     assert_eq!(journal.head().unwrap(), added);
-    assert_eq!(git_ok(dir.path(), &["show", "HEAD:routines/a.md"]), "one");
+    assert_eq!(git(dir.path(), &["show", "HEAD:routines/a.md"]), "one");
     assert_status_clean(dir.path());
 
     // Same content: no commit.
@@ -104,15 +105,15 @@ fn add_modify_delete_and_nothing_to_commit() {
     fs::write(dir.path().join("routines/a.md"), "two").unwrap();
     let modified = journal.commit_path("routines/a.md", "edit routine a").unwrap();
     assert!(modified.is_some() && modified != added);
-    assert_eq!(git_ok(dir.path(), &["show", "HEAD:routines/a.md"]), "two");
+    assert_eq!(git(dir.path(), &["show", "HEAD:routines/a.md"]), "two");
     assert_status_clean(dir.path());
 
     // A deletion made outside the journal.
     fs::remove_file(dir.path().join("routines/a.md")).unwrap();
     assert!(journal.commit_path("routines/a.md", "remove routine a").unwrap().is_some());
-    assert!(!git(dir.path(), &["cat-file", "-e", "HEAD:routines/a.md"]).status.success());
+    assert!(!git_output(dir.path(), &["cat-file", "-e", "HEAD:routines/a.md"]).status.success());
     // The empty directory is gone from the tree too.
-    assert!(!git(dir.path(), &["cat-file", "-e", "HEAD:routines"]).status.success());
+    assert!(!git_output(dir.path(), &["cat-file", "-e", "HEAD:routines"]).status.success());
     assert_status_clean(dir.path());
     // Deleting what is not there: nothing to commit.
     assert_eq!(journal.commit_path("routines/a.md", "again").unwrap(), None);
@@ -141,7 +142,7 @@ fn a_batch_is_one_commit_and_a_directory_is_walked() {
         .unwrap();
     assert!(id.is_some());
     assert_eq!(
-        git_ok(root, &["ls-tree", "-r", "--name-only", "HEAD"]),
+        git(root, &["ls-tree", "-r", "--name-only", "HEAD"]),
         ".gitignore\nreminders/r1.md\nreminders/r2.md\nskills/focus/SKILL.md\n"
     );
     // Addition, modification and deletion in one batch.
@@ -152,14 +153,14 @@ fn a_batch_is_one_commit_and_a_directory_is_walked() {
         .commit_paths(&["reminders/r1.md", "reminders/r2.md", "reminders/r3.md"], "batch 2")
         .unwrap();
     assert_eq!(
-        git_ok(root, &["show", "--name-status", "--format=", "HEAD"]),
+        git(root, &["show", "--name-status", "--format=", "HEAD"]),
         "D\treminders/r1.md\nM\treminders/r2.md\nA\treminders/r3.md\n"
     );
     // A directory removed on disk: everything under it leaves the tree.
     fs::remove_dir_all(root.join("skills")).unwrap();
     journal.commit_path("skills", "remove skills").unwrap();
     assert_eq!(
-        git_ok(root, &["ls-tree", "-r", "--name-only", "HEAD"]),
+        git(root, &["ls-tree", "-r", "--name-only", "HEAD"]),
         ".gitignore\nreminders/r2.md\nreminders/r3.md\n"
     );
     assert_status_clean(root);
@@ -175,7 +176,7 @@ fn the_command_line_sees_normal_commits() {
         .write("state/session_history.jsonl", b"{\"e\":1}\n", &write, "session started: abcdef12")
         .unwrap();
     journal.write("routines/x.md", b"x", &write, "add routine x").unwrap();
-    let log = git_ok(dir.path(), &["log", "--format=%an <%ae>|%cn|%s"]);
+    let log = git(dir.path(), &["log", "--format=%an <%ae>|%cn|%s"]);
     assert_eq!(
         log,
         "Journal Test <journal@test.invalid>|Journal Test|add routine x\n\
@@ -184,12 +185,12 @@ fn the_command_line_sees_normal_commits() {
     );
     assert_status_clean(dir.path());
     // The reflog was written too, as git writes it.
-    let reflog = git_ok(dir.path(), &["reflog", "--format=%gs"]);
+    let reflog = git(dir.path(), &["reflog", "--format=%gs"]);
     assert!(reflog.starts_with("commit: add routine x\n"), "{reflog}");
     // git can keep working on top of our commits, and we on top of git's.
     fs::write(dir.path().join("notes.txt"), "by hand").unwrap();
-    git_ok(dir.path(), &["add", "notes.txt"]);
-    git_ok(dir.path(), &["commit", "-q", "-m", "by hand"]);
+    git(dir.path(), &["add", "notes.txt"]);
+    git(dir.path(), &["commit", "-q", "-m", "by hand"]);
     journal.write("routines/x.md", b"y", &write, "edit routine x").unwrap();
     let subjects: Vec<String> = history(dir.path()).into_iter().map(|(s, _)| s).collect();
     assert_eq!(subjects[..3], ["edit routine x", "by hand", "add routine x"]);
@@ -203,10 +204,10 @@ fn other_staged_changes_are_left_staged() {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path(), options()).unwrap();
     fs::write(dir.path().join("draft.md"), "draft").unwrap();
-    git_ok(dir.path(), &["add", "draft.md"]);
+    git(dir.path(), &["add", "draft.md"]);
     journal.write("routines/a.md", b"a", &WriteOptions::new(), "add routine a").unwrap();
-    assert_eq!(git_ok(dir.path(), &["ls-tree", "--name-only", "HEAD"]), ".gitignore\nroutines\n");
-    assert_eq!(git_ok(dir.path(), &["status", "--porcelain"]), "A  draft.md\n");
+    assert_eq!(git(dir.path(), &["ls-tree", "--name-only", "HEAD"]), ".gitignore\nroutines\n");
+    assert_eq!(git(dir.path(), &["status", "--porcelain"]), "A  draft.md\n");
 }
 
 #[test]
@@ -214,12 +215,12 @@ fn identity_comes_from_git_config_or_the_default() {
     let dir = tempfile::tempdir().unwrap();
     let configured = JournalOptions { identity_from_git_config: true, ..options() };
     drop(Journal::open(dir.path(), options()).unwrap());
-    git_ok(dir.path(), &["config", "user.name", "Configured Person"]);
-    git_ok(dir.path(), &["config", "user.email", "person@test.invalid"]);
+    git(dir.path(), &["config", "user.name", "Configured Person"]);
+    git(dir.path(), &["config", "user.email", "person@test.invalid"]);
     let journal = Journal::open(dir.path(), configured).unwrap();
     journal.write("a.txt", b"a", &WriteOptions::new(), "a").unwrap();
     assert_eq!(
-        git_ok(dir.path(), &["log", "-1", "--format=%an <%ae> %cn"]),
+        git(dir.path(), &["log", "-1", "--format=%an <%ae> %cn"]),
         "Configured Person <person@test.invalid> Configured Person\n"
     );
 
@@ -228,7 +229,7 @@ fn identity_comes_from_git_config_or_the_default() {
     let journal = Journal::open(dir.path(), fallback).unwrap();
     journal.write("a.txt", b"b", &WriteOptions::new(), "b").unwrap();
     assert_eq!(
-        git_ok(dir.path(), &["log", "-1", "--format=%an <%ae>"]),
+        git(dir.path(), &["log", "-1", "--format=%an <%ae>"]),
         "Fallback Bot <bot@test.invalid>\n"
     );
 }
@@ -265,10 +266,7 @@ fn invalid_paths_are_typed_errors() {
     let err = journal.commit_path("fifo", "bad").unwrap_err();
     assert!(matches!(err, Error::InvalidPath { .. }), "{err}");
     // Nothing of that reached HEAD.
-    assert_eq!(
-        git_ok(dir.path(), &["ls-tree", "-r", "--name-only", "HEAD"]),
-        ".gitignore\nabs.txt\n"
-    );
+    assert_eq!(git(dir.path(), &["ls-tree", "-r", "--name-only", "HEAD"]), ".gitignore\nabs.txt\n");
 }
 
 #[test]
@@ -278,17 +276,17 @@ fn a_symlink_is_committed_as_a_link() {
     symlink("target/elsewhere", dir.path().join("link")).unwrap();
     journal.commit_path("link", "add link").unwrap();
     assert_eq!(
-        git_ok(dir.path(), &["ls-tree", "HEAD", "link"]).split_whitespace().next(),
+        git(dir.path(), &["ls-tree", "HEAD", "link"]).split_whitespace().next(),
         Some("120000")
     );
-    assert_eq!(git_ok(dir.path(), &["cat-file", "-p", "HEAD:link"]), "target/elsewhere");
+    assert_eq!(git(dir.path(), &["cat-file", "-p", "HEAD:link"]), "target/elsewhere");
     assert_status_clean(dir.path());
 }
 
 #[test]
 fn a_git_file_pointing_elsewhere_is_refused_and_the_other_repository_untouched() {
     let elsewhere = tempfile::tempdir().unwrap();
-    crate::common::git_ok(elsewhere.path(), &["init", "-q", "-b", "main"]);
+    dotdir_test_support::git(elsewhere.path(), &["init", "-q", "-b", "main"]);
     let before = std::fs::read_dir(elsewhere.path().join(".git")).unwrap().count();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -9,7 +9,7 @@ use std::process::Stdio;
 /// Runs `git args…` in `dir` with `input` on stdin; its stdout, trimmed.
 fn git_in(dir: &Path, args: &[&str], input: &[u8]) -> String {
     use std::io::Write;
-    let mut child = crate::common::git_command(dir)
+    let mut child = dotdir_test_support::git_command(dir)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -48,14 +48,14 @@ fn commit_tree(dir: &Path, entries: &[(&str, &str, &str)]) {
         }
         git_in(dir, &["mktree"], listing.as_bytes())
     }
-    crate::common::git_ok(dir, &["init", "-q"]);
+    dotdir_test_support::git(dir, &["init", "-q"]);
     let split: Vec<_> = entries
         .iter()
         .map(|(path, mode, content)| (path.split('/').collect(), *mode, *content))
         .collect();
     let tree = build(dir, &split);
     let commit = git_in(dir, &["commit-tree", &tree, "-m", "hostile"], b"");
-    crate::common::git_ok(dir, &["update-ref", "HEAD", &commit]);
+    dotdir_test_support::git(dir, &["update-ref", "HEAD", &commit]);
 }
 
 const FILE: &str = "100644";
@@ -103,7 +103,7 @@ fn links_that_leave_and_git_entries_are_found_and_links_inside_are_not() {
 #[test]
 fn a_clean_tree_and_an_unborn_head_hold_nothing_hostile() {
     let dir = tempfile::tempdir().unwrap();
-    crate::common::git_ok(dir.path(), &["init", "-q"]);
+    dotdir_test_support::git(dir.path(), &["init", "-q"]);
     assert_eq!(audit_checkout(dir.path()).unwrap(), []);
     commit_tree(dir.path(), &[("routines/x.md", FILE, "x"), ("a", LINK, "routines")]);
     assert_eq!(audit_checkout(dir.path()).unwrap(), []);

@@ -1,11 +1,10 @@
-//! Helpers shared by the test modules: the real `git` command line, hermetic; options; children.
+//! Helpers shared by the test modules: assertions over the real `git` command line (from
+//! `dotdir-test-support`), options, children.
 
-use std::{
-    path::Path,
-    process::{Command, Output, Stdio},
-};
+use std::{path::Path, process::Command};
 
 use dotdir_git_journal::{Exclusions, Identity, JournalOptions};
+use dotdir_test_support::{git, git_output};
 
 /// The ollim-bot seed's "not git-committed" table, as exclusion patterns.
 pub(crate) const OLLIM_EXCLUSIONS: &[&str] = &[
@@ -39,44 +38,9 @@ pub(crate) fn no_fsync() -> dotdir_atomic_store::WriteOptions {
     dotdir_atomic_store::WriteOptions::new().durability(dotdir_atomic_store::Durability::None)
 }
 
-/// A `git` command in `dir` that reads no user or system configuration.
-pub(crate) fn git_command(dir: &Path) -> Command {
-    let mut command = Command::new("git");
-    command
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Human")
-        .env("GIT_AUTHOR_EMAIL", "human@test.invalid")
-        .env("GIT_COMMITTER_NAME", "Human")
-        .env("GIT_COMMITTER_EMAIL", "human@test.invalid")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
-        .stdin(Stdio::null());
-    command
-}
-
-/// Runs `git args…` in `dir`.
-pub(crate) fn git(dir: &Path, args: &[&str]) -> Output {
-    git_command(dir).args(args).output().expect("git runs")
-}
-
-/// Runs `git args…` in `dir`, asserts success, returns stdout.
-pub(crate) fn git_ok(dir: &Path, args: &[&str]) -> String {
-    let out = git(dir, args);
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// `git fsck --full --strict` exits 0 and reports nothing but dangling objects.
 pub(crate) fn assert_fsck_clean(dir: &Path) {
-    let out = git(dir, &["fsck", "--full", "--strict", "--no-progress"]);
+    let out = git_output(dir, &["fsck", "--full", "--strict", "--no-progress"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "git fsck failed:\n{stdout}\n{stderr}");
@@ -87,7 +51,7 @@ pub(crate) fn assert_fsck_clean(dir: &Path) {
 
 /// `git status --porcelain` (untracked files included) is empty.
 pub(crate) fn assert_status_clean(dir: &Path) {
-    let status = git_ok(dir, &["status", "--porcelain", "--untracked-files=all"]);
+    let status = git(dir, &["status", "--porcelain", "--untracked-files=all"]);
     assert_eq!(status, "", "git status is not clean");
 }
 
@@ -103,7 +67,7 @@ pub(crate) fn child(test: &str, role: &str) -> Command {
 
 /// Subjects of the commits reachable from HEAD, newest first, with their parent counts.
 pub(crate) fn history(dir: &Path) -> Vec<(String, usize)> {
-    let log = git_ok(dir, &["log", "--format=%P%x09%s"]);
+    let log = git(dir, &["log", "--format=%P%x09%s"]);
     log.lines()
         .map(|line| {
             let (parents, subject) = line.split_once('\t').unwrap();

@@ -10,9 +10,10 @@ use std::{
 
 use dotdir_atomic_store::WriteOptions;
 use dotdir_git_journal::Journal;
+use dotdir_test_support::git_output;
 
 use crate::common::{
-    assert_fsck_clean, assert_status_clean, child, child_role, git, history, knob, options,
+    assert_fsck_clean, assert_status_clean, child, child_role, history, knob, options,
 };
 
 /// Child role `hammer`, played by the test that spawned it: `DOTDIR_COMMITS` writes of its own
@@ -75,7 +76,7 @@ fn processes_commit_concurrently_with_a_linear_history() {
     // A person runs `git status` all along: it takes index.lock to refresh the index.
     let mut status_runs = 0;
     while children.iter_mut().any(|c| c.try_wait().unwrap().is_none()) {
-        let _ = git(dir.path(), &["status", "--porcelain"]);
+        let _ = git_output(dir.path(), &["status", "--porcelain"]);
         status_runs += 1;
         thread::sleep(Duration::from_millis(5));
     }

@@ -13,9 +13,10 @@ use std::{
 
 use dotdir_atomic_store::WriteOptions;
 use dotdir_git_journal::{Journal, RetryPolicy};
+use dotdir_test_support::git;
 
 use crate::common::{
-    assert_fsck_clean, assert_status_clean, child, child_role, git_ok, knob, no_fsync, options,
+    assert_fsck_clean, assert_status_clean, child, child_role, knob, no_fsync, options,
 };
 
 const KILLED_TEST: &str = "crash::sigkill_at_random_points_never_blocks_the_next_commit";
@@ -183,16 +184,12 @@ fn sigkill_at_random_points_never_blocks_the_next_commit() {
         );
     }
     assert_eq!(
-        git_ok(root, &["rev-list", "--max-parents=0", "--count", "HEAD"]),
+        git(root, &["rev-list", "--max-parents=0", "--count", "HEAD"]),
         "1\n",
         "one root commit"
     );
-    assert_eq!(
-        git_ok(root, &["rev-list", "--min-parents=2", "--count", "HEAD"]),
-        "0\n",
-        "no merges"
-    );
-    let commits = git_ok(root, &["rev-list", "--count", "HEAD"]);
+    assert_eq!(git(root, &["rev-list", "--min-parents=2", "--count", "HEAD"]), "0\n", "no merges");
+    let commits = git(root, &["rev-list", "--count", "HEAD"]);
     println!(
         "journal: {rounds} SIGKILLs over {acked} acknowledged operations ({} commits in all) in {:.1?}: \
          killed writers left index.lock {left_index_lock}x, a ref lock {left_ref_lock}x, an intent record \
@@ -231,9 +228,9 @@ fn locks_of_a_dead_writer_are_removed_and_its_commit_finished() {
         .write("routines/next.md", b"next", &WriteOptions::new(), "add routine next")
         .unwrap()
         .unwrap();
-    let log = git_ok(root, &["log", "--format=%s"]);
+    let log = git(root, &["log", "--format=%s"]);
     assert_eq!(log, "add routine next\nadd routine dead\njournal: update .gitignore\n");
-    assert_eq!(git_ok(root, &["show", "HEAD:routines/dead.md"]), "dead writer's content");
+    assert_eq!(git(root, &["show", "HEAD:routines/dead.md"]), "dead writer's content");
     for leftover in [
         "index.lock",
         "refs/heads/main.lock",
@@ -328,6 +325,6 @@ fn the_fsync_switch_turns_on_in_a_process_and_commits_work() {
         .status()
         .unwrap();
     assert!(status.success());
-    assert_eq!(git_ok(dir.path(), &["rev-list", "--count", "HEAD"]), "4\n");
+    assert_eq!(git(dir.path(), &["rev-list", "--count", "HEAD"]), "4\n");
     assert_fsck_clean(dir.path());
 }

@@ -5,8 +5,9 @@
 use std::{fs, path::Path};
 
 use dotdir_git_journal::{DeferringJournal, Error, Exclusions, Journal};
+use dotdir_test_support::{git, git_output};
 
-use crate::common::{git, git_ok, options};
+use crate::common::options;
 
 /// ollim-bot's declaration, as the engine derives it.
 fn ollim_like() -> Exclusions {
@@ -78,7 +79,7 @@ fn the_generated_gitignore_ignores_exactly_what_the_journal_refuses() {
     let journal = Journal::open(tmp.path(), options().exclusions(exclusions.clone())).unwrap();
     write_all(tmp.path());
     // What the real git would pick up with `git add -A`: everything it does not ignore.
-    let listed = git_ok(tmp.path(), &["ls-files", "--others", "--exclude-standard"]);
+    let listed = git(tmp.path(), &["ls-files", "--others", "--exclude-standard"]);
     let mut seen_by_git: Vec<&str> = listed.lines().collect();
     seen_by_git.sort_unstable();
     let mut allowed: Vec<&str> = PATHS.iter().copied().filter(|p| exclusions.allows(p)).collect();
@@ -109,7 +110,7 @@ fn undeclared_paths_are_refused_and_never_swept_into_a_commit() {
     let _ = journal.commit_path("routines", "routines").unwrap();
     // What a killed writer left, and everything else: only declared files.
     let _ = journal.commit_all_changed("everything").unwrap();
-    let tracked = git_ok(tmp.path(), &["ls-tree", "-r", "--name-only", "HEAD"]);
+    let tracked = git(tmp.path(), &["ls-tree", "-r", "--name-only", "HEAD"]);
     let exclusions = ollim_like();
     for line in tracked.lines() {
         assert!(exclusions.allows(line), "{line} was committed but is not declared");
@@ -132,7 +133,7 @@ fn a_deferring_journal_opened_over_undeclared_files_commits_none_of_them() {
     .unwrap();
     fs::write(tmp.path().join("routines/new.md"), "new\n").unwrap();
     let _ = journal.commit_paths(&[Path::new("routines/new.md")], "add routine new").unwrap();
-    let tracked = git_ok(tmp.path(), &["ls-tree", "-r", "--name-only", "HEAD"]);
+    let tracked = git(tmp.path(), &["ls-tree", "-r", "--name-only", "HEAD"]);
     assert!(tracked.lines().any(|l| l == "routines/new.md"), "{tracked}");
     for line in tracked.lines() {
         assert!(ollim_like().allows(line), "{line} was committed but is not declared");
@@ -146,7 +147,7 @@ fn the_block_ends_the_gitignore_so_a_user_negation_cannot_unignore_a_secret() {
     let journal = Journal::open(tmp.path(), options().exclusions(ollim_like())).unwrap();
     fs::create_dir_all(tmp.path().join("state")).unwrap();
     fs::write(tmp.path().join("state/credentials.json"), "{}").unwrap();
-    let out = git(tmp.path(), &["check-ignore", "-q", "state/credentials.json"]);
+    let out = git_output(tmp.path(), &["check-ignore", "-q", "state/credentials.json"]);
     assert!(out.status.success(), "git must ignore the secret despite the user's negation");
     let text = fs::read_to_string(tmp.path().join(".gitignore")).unwrap();
     assert!(text.starts_with("mine\n!state/credentials.json\n"), "user lines kept: {text}");

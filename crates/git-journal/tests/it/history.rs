@@ -4,8 +4,9 @@ use std::{fs, os::unix::fs::PermissionsExt};
 
 use dotdir_atomic_store::WriteOptions;
 use dotdir_git_journal::{CommitId, Journal};
+use dotdir_test_support::git;
 
-use crate::common::{assert_status_clean, git_ok, options};
+use crate::common::{assert_status_clean, options};
 
 #[test]
 fn log_lists_the_commits_that_touched_a_path_newest_first() {
@@ -27,7 +28,7 @@ fn log_lists_the_commits_that_touched_a_path_newest_first() {
         as i64;
     assert!((now - log[0].time).abs() < 600, "{} vs {now}", log[0].time);
     // The same answer as the command line.
-    let cli = git_ok(dir.path(), &["log", "--format=%H", "--", "routines/a.md"]);
+    let cli = git(dir.path(), &["log", "--format=%H", "--", "routines/a.md"]);
     let ours: Vec<String> = log.iter().map(|c| c.id.to_string()).collect();
     assert_eq!(cli.lines().collect::<Vec<_>>(), ours);
     // A directory, and a limit.
@@ -53,8 +54,8 @@ fn restore_is_an_undo_commit() {
         journal.write("reminders/r.md", b"second", &write, "edit reminder r").unwrap().unwrap();
     let undo = journal.restore("reminders/r.md", &first, "undo edit").unwrap().unwrap();
     assert_eq!(fs::read(dir.path().join("reminders/r.md")).unwrap(), b"first");
-    assert_eq!(git_ok(dir.path(), &["show", "HEAD:reminders/r.md"]), "first");
-    assert_eq!(git_ok(dir.path(), &["log", "-1", "--format=%s"]), "undo edit\n");
+    assert_eq!(git(dir.path(), &["show", "HEAD:reminders/r.md"]), "first");
+    assert_eq!(git(dir.path(), &["log", "-1", "--format=%s"]), "undo edit\n");
     // Restoring the same content again: nothing to commit.
     assert_eq!(journal.restore("reminders/r.md", &first, "again").unwrap(), None);
     // Restoring from before the file existed deletes it.

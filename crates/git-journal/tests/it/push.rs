@@ -4,39 +4,37 @@ use std::fs;
 
 use dotdir_atomic_store::WriteOptions;
 use dotdir_git_journal::{Error, Journal};
+use dotdir_test_support::git;
 
-use crate::common::{git_ok, options};
+use crate::common::options;
 
 #[test]
 fn push_to_a_bare_repository_then_refuse_a_non_fast_forward() {
     let dir = tempfile::tempdir().unwrap();
     let remote = tempfile::tempdir().unwrap();
-    git_ok(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
+    git(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
     let url = remote.path().to_str().unwrap();
     let journal = Journal::open(dir.path(), options()).unwrap();
     journal.write("routines/a.md", b"a", &WriteOptions::new(), "add routine a").unwrap();
     journal.push(url).unwrap();
-    assert_eq!(
-        git_ok(remote.path(), &["rev-parse", "main"]),
-        git_ok(dir.path(), &["rev-parse", "HEAD"])
-    );
+    assert_eq!(git(remote.path(), &["rev-parse", "main"]), git(dir.path(), &["rev-parse", "HEAD"]));
     // Again, after another commit, through a configured remote name.
-    git_ok(dir.path(), &["remote", "add", "backup", url]);
+    git(dir.path(), &["remote", "add", "backup", url]);
     journal.write("routines/a.md", b"b", &WriteOptions::new(), "edit routine a").unwrap();
     journal.push("backup").unwrap();
-    assert_eq!(git_ok(remote.path(), &["log", "-1", "--format=%s", "main"]), "edit routine a\n");
+    assert_eq!(git(remote.path(), &["log", "-1", "--format=%s", "main"]), "edit routine a\n");
 
     // Another machine pushed meanwhile: our push is not a fast-forward and is refused.
     let other = tempfile::tempdir().unwrap();
-    git_ok(other.path(), &["clone", "-q", url, "."]);
+    git(other.path(), &["clone", "-q", url, "."]);
     fs::write(other.path().join("other.txt"), "o").unwrap();
-    git_ok(other.path(), &["add", "other.txt"]);
-    git_ok(other.path(), &["commit", "-q", "-m", "other machine"]);
-    git_ok(other.path(), &["push", "-q", "origin", "main"]);
+    git(other.path(), &["add", "other.txt"]);
+    git(other.path(), &["commit", "-q", "-m", "other machine"]);
+    git(other.path(), &["push", "-q", "origin", "main"]);
     journal.write("routines/a.md", b"c", &WriteOptions::new(), "edit again").unwrap();
     let err = journal.push(url).unwrap_err();
     assert!(matches!(err, Error::PushRejected { .. }), "{err}");
-    assert_eq!(git_ok(remote.path(), &["log", "-1", "--format=%s", "main"]), "other machine\n");
+    assert_eq!(git(remote.path(), &["log", "-1", "--format=%s", "main"]), "other machine\n");
 }
 
 /// Waits up to 30 s for `done`.
@@ -52,16 +50,17 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 fn auto_push_sends_commits_in_the_background() {
     let dir = tempfile::tempdir().unwrap();
     let remote = tempfile::tempdir().unwrap();
-    git_ok(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
+    git(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
     let journal = Journal::open(dir.path(), options().auto_push("origin")).unwrap();
     journal.set_remote_url("origin", remote.path().to_str().unwrap()).unwrap();
     for i in 0..3 {
         let text = format!("v{i}");
         journal.write("routines/a.md", text.as_bytes(), &WriteOptions::new(), &text).unwrap();
     }
-    let head = git_ok(dir.path(), &["rev-parse", "HEAD"]);
+    let head = git(dir.path(), &["rev-parse", "HEAD"]);
     eventually("the remote has the last commit", || {
-        crate::common::git(remote.path(), &["rev-parse", "main"]).stdout == head.as_bytes()
+        dotdir_test_support::git_output(remote.path(), &["rev-parse", "main"]).stdout
+            == head.as_bytes()
     });
     eventually("the push is recorded", || {
         dotdir_git_journal::push_status(&dir.path().join(".git")).is_some_and(|s| s.ok)
@@ -90,16 +89,16 @@ fn auto_push_to_an_unreachable_remote_never_fails_a_commit_and_is_recorded() {
 fn no_push_sends_a_history_that_holds_an_excluded_path() {
     let dir = tempfile::tempdir().unwrap();
     let remote = tempfile::tempdir().unwrap();
-    git_ok(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
+    git(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
     let journal = Journal::open(dir.path(), options().auto_push("origin")).unwrap();
     journal.set_remote_url("origin", remote.path().to_str().unwrap()).unwrap();
     // A person commits the token with git itself, then untracks it.
     fs::create_dir_all(dir.path().join("state")).unwrap();
     fs::write(dir.path().join("state/token.json"), "\"s3cr3t\"").unwrap();
-    git_ok(dir.path(), &["add", "-f", "state/token.json"]);
-    git_ok(dir.path(), &["commit", "-qm", "oops"]);
-    git_ok(dir.path(), &["rm", "-q", "--cached", "state/token.json"]);
-    git_ok(dir.path(), &["commit", "-qm", "untrack"]);
+    git(dir.path(), &["add", "-f", "state/token.json"]);
+    git(dir.path(), &["commit", "-qm", "oops"]);
+    git(dir.path(), &["rm", "-q", "--cached", "state/token.json"]);
+    git(dir.path(), &["commit", "-qm", "untrack"]);
     let leaks = journal.audit_outgoing("origin", false).unwrap();
     assert_eq!(leaks.len(), 1, "{leaks:?}");
     assert_eq!((leaks[0].path.as_str(), leaks[0].summary.as_str()), ("state/token.json", "oops"));
@@ -112,6 +111,6 @@ fn no_push_sends_a_history_that_holds_an_excluded_path() {
             .is_some_and(|s| !s.ok && s.error.contains("refusing"))
     });
     // (The journal's own first commit, `.gitignore`, may have gone out before the token.)
-    let sent = git_ok(remote.path(), &["log", "--all", "--name-only", "--format=%s"]);
+    let sent = git(remote.path(), &["log", "--all", "--name-only", "--format=%s"]);
     assert!(!sent.contains("state/token.json") && !sent.contains("oops"), "{sent}");
 }

@@ -4,8 +4,9 @@
 use std::{fs, os::unix::fs::PermissionsExt, path::Path};
 
 use dotdir_git_journal::{Error, Journal, Leak, SecretBlobs};
+use dotdir_test_support::{git, git_output};
 
-use crate::common::{git, git_ok, options};
+use crate::common::options;
 
 /// The bytes of the token in these tests: they must never appear in an error or a record.
 const TOKEN: &[u8] = b"{\"token\": \"CANARY-7f3a9c-not-for-git\"}";
@@ -26,14 +27,14 @@ fn bare(path: &Path) {
         fs::remove_dir_all(path).unwrap();
     }
     fs::create_dir_all(path).unwrap();
-    git_ok(path, &["init", "-q", "--bare", "-b", "main"]);
+    git(path, &["init", "-q", "--bare", "-b", "main"]);
 }
 
 /// Whether the bare repository at `path` has no reference and no object at all.
 fn assert_untouched(path: &Path) {
-    let refs = git_ok(path, &["for-each-ref"]);
+    let refs = git(path, &["for-each-ref"]);
     assert_eq!(refs, "", "the destination got references");
-    let objects = git_ok(path, &["count-objects", "-v"]);
+    let objects = git(path, &["count-objects", "-v"]);
     for line in objects.lines() {
         if let Some(count) = line.strip_prefix("count: ").or_else(|| line.strip_prefix("in-pack: "))
         {
@@ -46,10 +47,10 @@ fn assert_untouched(path: &Path) {
 fn commit_token_by_hand(dir: &Path) {
     fs::create_dir_all(dir.join("state")).unwrap();
     fs::write(dir.join("state/token.json"), TOKEN).unwrap();
-    git_ok(dir, &["add", "-f", "state/token.json"]);
-    git_ok(dir, &["commit", "-qm", "oops"]);
-    git_ok(dir, &["rm", "-q", "--cached", "state/token.json"]);
-    git_ok(dir, &["commit", "-qm", "untrack"]);
+    git(dir, &["add", "-f", "state/token.json"]);
+    git(dir, &["commit", "-qm", "oops"]);
+    git(dir, &["rm", "-q", "--cached", "state/token.json"]);
+    git(dir, &["commit", "-qm", "untrack"]);
 }
 
 /// The refusal names `path`, is typed, and never shows the token.
@@ -65,14 +66,14 @@ fn a_clone_pushed_to_a_new_empty_remote_is_audited_in_full() {
     let tmp = tempfile::tempdir().unwrap();
     let source = tmp.path().join("source");
     fs::create_dir_all(&source).unwrap();
-    git_ok(&source, &["init", "-q", "-b", "main"]);
+    git(&source, &["init", "-q", "-b", "main"]);
     fs::create_dir_all(source.join("routines")).unwrap();
     fs::write(source.join("routines/a.md"), "a").unwrap();
-    git_ok(&source, &["add", "routines/a.md"]);
-    git_ok(&source, &["commit", "-qm", "a"]);
+    git(&source, &["add", "routines/a.md"]);
+    git(&source, &["commit", "-qm", "a"]);
     commit_token_by_hand(&source);
     let dir = tmp.path().join("clone");
-    git_ok(tmp.path(), &["clone", "-q", source.to_str().unwrap(), dir.to_str().unwrap()]);
+    git(tmp.path(), &["clone", "-q", source.to_str().unwrap(), dir.to_str().unwrap()]);
     // The clone's tracking refs hold the whole history; the new remote holds nothing.
     let empty = tmp.path().join("empty.git");
     bare(&empty);
@@ -96,7 +97,7 @@ fn a_remote_deleted_and_created_again_is_audited_in_full() {
     journal.set_remote_url("origin", remote.to_str().unwrap()).unwrap();
     commit_token_by_hand(&dir);
     // Pushed by hand once (the token reached R then); R is then deleted and re-created empty.
-    git_ok(&dir, &["push", "-q", "origin", "main"]);
+    git(&dir, &["push", "-q", "origin", "main"]);
     bare(&remote);
     journal.write("routines/a.md", b"a", &crate::common::no_fsync(), "add a").unwrap();
 
@@ -125,20 +126,20 @@ fn a_pushurl_to_another_repository_is_judged_by_that_repository() {
     let journal = Journal::open(&dir, options()).unwrap();
     journal.set_remote_url("origin", full.to_str().unwrap()).unwrap();
     commit_token_by_hand(&dir);
-    git_ok(&dir, &["push", "-q", "origin", "main"]);
-    git_ok(&dir, &["fetch", "-q", "origin"]);
+    git(&dir, &["push", "-q", "origin", "main"]);
+    git(&dir, &["fetch", "-q", "origin"]);
     // `url` holds everything, but pushes go to `pushurl`, which holds nothing.
-    git_ok(&dir, &["config", "remote.origin.pushurl", empty.to_str().unwrap()]);
+    git(&dir, &["config", "remote.origin.pushurl", empty.to_str().unwrap()]);
 
     let error = journal.push_with_git("origin", false).unwrap_err();
     assert_refused(&error, "state/token.json");
     assert_untouched(&empty);
     // The same through a pushInsteadOf rule that sends pushes to the empty repository.
-    git_ok(&dir, &["config", "--unset", "remote.origin.pushurl"]);
+    git(&dir, &["config", "--unset", "remote.origin.pushurl"]);
     let alias = format!("file://{}", full.display());
     journal.set_remote_url("origin", &alias).unwrap();
     let rule = format!("url.{}.pushInsteadOf", empty.display());
-    git_ok(&dir, &["config", &rule, &alias]);
+    git(&dir, &["config", &rule, &alias]);
     let error = journal.push_with_git("origin", false).unwrap_err();
     assert_refused(&error, "state/token.json");
     assert_untouched(&empty);
@@ -153,15 +154,15 @@ fn a_destination_that_holds_the_old_history_is_sent_only_the_new_commits() {
     let journal = Journal::open(&dir, options()).unwrap();
     journal.set_remote_url("origin", remote.to_str().unwrap()).unwrap();
     commit_token_by_hand(&dir);
-    git_ok(&dir, &["push", "-q", "origin", "main"]);
+    git(&dir, &["push", "-q", "origin", "main"]);
     // The destination already has the token (rotate it!); a clean commit on top goes out.
-    git_ok(&dir, &["update-ref", "-d", "refs/remotes/origin/main"]);
+    git(&dir, &["update-ref", "-d", "refs/remotes/origin/main"]);
     journal.write("routines/a.md", b"a", &crate::common::no_fsync(), "add a").unwrap();
     assert_eq!(journal.audit_outgoing("origin", false).unwrap(), Vec::<Leak>::new());
     journal.push_with_git("origin", false).unwrap();
     assert_eq!(
-        git_ok(&remote, &["rev-parse", "main"]),
-        git_ok(&dir, &["rev-parse", "HEAD"]),
+        git(&remote, &["rev-parse", "main"]),
+        git(&dir, &["rev-parse", "HEAD"]),
         "the push did not arrive"
     );
 }
@@ -195,12 +196,12 @@ fn a_copy_of_a_secret_under_another_path_is_refused_by_its_content() {
     fs::write(dir.join("state/token.json"), TOKEN).unwrap();
     // Copies committed by hand, under paths no exclusion names.
     fs::write(dir.join("state/token.json.bak"), TOKEN).unwrap();
-    git_ok(&dir, &["add", "-f", "state/token.json.bak"]);
-    git_ok(&dir, &["commit", "-qm", "backup"]);
+    git(&dir, &["add", "-f", "state/token.json.bak"]);
+    git(&dir, &["commit", "-qm", "backup"]);
     fs::create_dir_all(dir.join("State")).unwrap();
     fs::write(dir.join("State/Token.json"), TOKEN).unwrap();
-    git_ok(&dir, &["add", "-f", "State/Token.json"]);
-    git_ok(&dir, &["commit", "-qm", "case"]);
+    git(&dir, &["add", "-f", "State/Token.json"]);
+    git(&dir, &["commit", "-qm", "case"]);
 
     let error = journal.push_with_git("origin", false).unwrap_err();
     let Error::Leaks { leaks, .. } = &error else { panic!("not a refusal: {error}") };
@@ -252,7 +253,7 @@ fn a_fifo_or_a_symlink_at_a_secret_path_is_neither_read_nor_followed() {
 
     assert!(journal.secret_blobs().unwrap().is_empty());
     journal.push_with_git("origin", false).unwrap();
-    assert_eq!(git_ok(&remote, &["rev-parse", "main"]), git_ok(&dir, &["rev-parse", "HEAD"]));
+    assert_eq!(git(&remote, &["rev-parse", "main"]), git(&dir, &["rev-parse", "HEAD"]));
 }
 
 #[test]
@@ -305,7 +306,7 @@ fn git_stderr_relayed_in_a_rejection_has_no_credentials() {
     assert!(!shown.contains(CANARY), "{shown}");
     let record = fs::read(dir.join(".git").join(dotdir_git_journal::PUSH_STATUS_FILE)).unwrap();
     assert!(!String::from_utf8_lossy(&record).contains(CANARY));
-    assert!(git(&remote, &["rev-parse", "--verify", "-q", "main"]).stdout.is_empty());
+    assert!(git_output(&remote, &["rev-parse", "--verify", "-q", "main"]).stdout.is_empty());
 }
 
 #[test]

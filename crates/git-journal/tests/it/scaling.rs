@@ -9,15 +9,16 @@ use std::{
 };
 
 use dotdir_git_journal::Journal;
+use dotdir_test_support::{git, git_command};
 
-use crate::common::{git_command, git_ok, no_fsync, options};
+use crate::common::{no_fsync, options};
 
 /// A repository of `files` tracked files in directories of 100 (one commit made with
 /// `git fast-import`, the index filled with `git read-tree`; the other files need not exist on
 /// disk for a one-file commit).
 fn repository(files: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    git_ok(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["init", "-q", "-b", "main"]);
     let mut stream = String::from("blob\nmark :1\ndata 5\nfile\n\n");
     stream.push_str(
         "commit refs/heads/main\ncommitter Fixture <f@test.invalid> 0 +0000\ndata 7\nfixture\n",
@@ -33,8 +34,8 @@ fn repository(files: usize) -> tempfile::TempDir {
         .unwrap();
     import.stdin.take().unwrap().write_all(stream.as_bytes()).unwrap();
     assert!(import.wait().unwrap().success());
-    git_ok(dir.path(), &["read-tree", "HEAD"]);
-    assert_eq!(git_ok(dir.path(), &["ls-files"]).lines().count(), files);
+    git(dir.path(), &["read-tree", "HEAD"]);
+    assert_eq!(git(dir.path(), &["ls-files"]).lines().count(), files);
     dir
 }
 
@@ -53,9 +54,9 @@ fn median_commit(root: &Path, rounds: usize) -> Duration {
         .collect();
     times.sort();
     // Each commit changed exactly that file on top of the previous one.
-    let changed = git_ok(root, &["diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD"]);
+    let changed = git(root, &["diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD"]);
     assert_eq!(changed, "d000/f00000.md\n");
-    assert_eq!(git_ok(root, &["diff", "--cached", "--name-only"]), "", "the index matches HEAD");
+    assert_eq!(git(root, &["diff", "--cached", "--name-only"]), "", "the index matches HEAD");
     times[rounds / 2]
 }
 

@@ -5,8 +5,9 @@ use std::{fs, path::Path};
 
 use dotdir_atomic_store::{Document, WriteOptions};
 use dotdir_git_journal::{Error, Journal};
+use dotdir_test_support::{git, git_output};
 
-use crate::common::{assert_fsck_clean, git, git_ok, options};
+use crate::common::{assert_fsck_clean, options};
 
 fn canary(tag: &str) -> String {
     format!("{tag}-{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
@@ -15,7 +16,7 @@ fn canary(tag: &str) -> String {
 /// Occurrences of `needle` in every object of the repository at `git_dir`, decompressed, and in
 /// every file under it read raw (index, reflogs, refs, config, our intent record).
 fn hits(repo: &Path, needle: &str) -> usize {
-    let out = git(repo, &["cat-file", "--batch-all-objects", "--batch"]);
+    let out = git_output(repo, &["cat-file", "--batch-all-objects", "--batch"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let objects = count(&out.stdout, needle.as_bytes());
     let mut raw = 0;
@@ -50,7 +51,7 @@ fn the_token_never_reaches_the_repository() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let remote = tempfile::tempdir().unwrap();
-    git_ok(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
+    git(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
     let secret = canary("TOKEN");
     // The secret exists before the repository does.
     let token = Document::<serde_json::Value>::new(root.join("state/token.json"))
@@ -98,8 +99,8 @@ fn the_token_never_reaches_the_repository() {
     journal.push(remote.path().to_str().unwrap()).unwrap();
 
     // The git command line's own `add -A` respects the .gitignore we wrote.
-    git_ok(root, &["add", "-A"]);
-    let staged = git_ok(root, &["ls-files"]);
+    git(root, &["add", "-A"]);
+    let staged = git(root, &["ls-files"]);
     assert!(!staged.contains("token.json") && !staged.contains("credentials.json"), "{staged}");
     assert!(staged.contains("state/reflections.jsonl"), "{staged}");
 
@@ -117,7 +118,7 @@ fn the_scan_finds_a_canary_that_was_committed() {
     journal.write("notes.txt", control.as_bytes(), &WriteOptions::new(), "control").unwrap();
     assert!(hits(dir.path(), &control) >= 1);
     // …even once it is only in a packfile.
-    git_ok(dir.path(), &["gc", "-q", "--prune=now"]);
+    git(dir.path(), &["gc", "-q", "--prune=now"]);
     assert!(hits(dir.path(), &control) >= 1);
 }
 
@@ -129,8 +130,8 @@ fn a_force_tracked_secret_is_reported_and_never_updated() {
     // A person force-adds the token with the command line.
     fs::create_dir_all(root.join("state")).unwrap();
     fs::write(root.join("state/token.json"), "old-token").unwrap();
-    git_ok(root, &["add", "-f", "state/token.json"]);
-    git_ok(root, &["commit", "-q", "-m", "oops"]);
+    git(root, &["add", "-f", "state/token.json"]);
+    git(root, &["commit", "-q", "-m", "oops"]);
     assert_eq!(journal.audit().unwrap(), [Path::new("state/token.json")]);
     // The token changes; the journal commits everything else but never the new token.
     let secret = canary("NEWTOKEN");
@@ -138,9 +139,11 @@ fn a_force_tracked_secret_is_reported_and_never_updated() {
     fs::write(root.join("other.txt"), "x").unwrap();
     journal.commit_all_changed("everything").unwrap();
     assert!(journal.commit_path("state/token.json", "leak").is_err());
-    assert_eq!(git_ok(root, &["show", "HEAD:state/token.json"]), "old-token");
-    assert_eq!(git_ok(root, &["show", "HEAD:other.txt"]), "x");
+    assert_eq!(git(root, &["show", "HEAD:state/token.json"]), "old-token");
+    assert_eq!(git(root, &["show", "HEAD:other.txt"]), "x");
     assert_eq!(hits(root, &secret), 0);
     // git still sees the tracked file as modified: the journal did not hide the problem.
-    assert!(git(root, &["status", "--porcelain"]).stdout.starts_with(b" M state/token.json"));
+    assert!(
+        git_output(root, &["status", "--porcelain"]).stdout.starts_with(b" M state/token.json")
+    );
 }

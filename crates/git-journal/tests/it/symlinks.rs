@@ -10,8 +10,9 @@ use std::{
 };
 
 use dotdir_git_journal::{Error, Journal};
+use dotdir_test_support::git;
 
-use crate::common::{assert_fsck_clean, git_ok, history, no_fsync, options};
+use crate::common::{assert_fsck_clean, history, no_fsync, options};
 
 /// Every file under `root` with its content (directories by their files).
 fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -135,7 +136,7 @@ fn reflogs_stay_on() {
     let journal = Journal::open(data.path(), options()).unwrap();
     journal.write("a.md", b"a\n", &no_fsync(), "add a").unwrap();
     journal.write("a.md", b"b\n", &no_fsync(), "update a").unwrap();
-    let reflog = git_ok(data.path(), &["log", "-g", "--format=%gs"]);
+    let reflog = git(data.path(), &["log", "-g", "--format=%gs"]);
     assert_eq!(
         reflog.lines().collect::<Vec<_>>(),
         ["commit: update a", "commit: add a", "commit (initial): journal: update .gitignore"]

@@ -5,11 +5,12 @@
 use std::{fs, os::unix::fs::symlink, path::Path};
 
 use dotdir_git_journal::{Error, Journal};
+use dotdir_test_support::{git, git_output};
 
-use crate::common::{assert_fsck_clean, git, git_ok, options};
+use crate::common::{assert_fsck_clean, options};
 
 fn tracked(root: &Path) -> Vec<String> {
-    git_ok(root, &["ls-files"]).lines().map(str::to_owned).collect()
+    git(root, &["ls-files"]).lines().map(str::to_owned).collect()
 }
 
 #[test]
@@ -21,8 +22,8 @@ fn a_force_added_secret_is_untracked_and_kept_on_disk() {
     fs::write(root.join("state/token.json"), "s3cr3t").unwrap();
     fs::write(root.join("state/credentials.json"), "client").unwrap();
     fs::write(root.join("notes.md"), "kept").unwrap();
-    git_ok(root, &["add", "-f", "state/token.json", "state/credentials.json", "notes.md"]);
-    git_ok(root, &["commit", "-q", "-m", "oops"]);
+    git(root, &["add", "-f", "state/token.json", "state/credentials.json", "notes.md"]);
+    git(root, &["commit", "-q", "-m", "oops"]);
     assert_eq!(journal.audit().unwrap().len(), 2);
     // Staging an excluded path is refused; untracking it is not.
     assert!(matches!(journal.commit_path("state/token.json", "x"), Err(Error::Excluded { .. })));
@@ -34,13 +35,13 @@ fn a_force_added_secret_is_untracked_and_kept_on_disk() {
     assert_eq!(journal.head().unwrap(), commit);
     assert_eq!(journal.audit().unwrap(), Vec::<std::path::PathBuf>::new());
     assert_eq!(tracked(root), [".gitignore", "notes.md"]);
-    assert!(!git(root, &["cat-file", "-e", "HEAD:state/token.json"]).status.success());
-    assert_eq!(git_ok(root, &["show", "HEAD:notes.md"]), "kept");
+    assert!(!git_output(root, &["cat-file", "-e", "HEAD:state/token.json"]).status.success());
+    assert_eq!(git(root, &["show", "HEAD:notes.md"]), "kept");
     assert_eq!(fs::read_to_string(root.join("state/token.json")).unwrap(), "s3cr3t");
     assert_eq!(fs::read_to_string(root.join("state/credentials.json")).unwrap(), "client");
-    assert_eq!(git_ok(root, &["log", "-1", "--format=%s"]).trim(), "untrack secrets");
+    assert_eq!(git(root, &["log", "-1", "--format=%s"]).trim(), "untrack secrets");
     // git agrees: nothing staged, and the ignored secrets do not show up as untracked.
-    assert_eq!(git_ok(root, &["status", "--porcelain"]), "");
+    assert_eq!(git(root, &["status", "--porcelain"]), "");
     // Again: nothing is tracked any more, so no empty commit.
     assert_eq!(journal.untrack(&["state/token.json"], "again").unwrap(), None);
     assert_fsck_clean(root);
@@ -81,5 +82,5 @@ fn remove_deletes_a_symlink_not_its_target() {
     assert!(journal.remove("link.md", "remove link").unwrap().is_some());
     assert!(fs::symlink_metadata(root.join("link.md")).is_err());
     assert_eq!(fs::read_to_string(&precious).unwrap(), "keep me");
-    assert!(!git(root, &["cat-file", "-e", "HEAD:link.md"]).status.success());
+    assert!(!git_output(root, &["cat-file", "-e", "HEAD:link.md"]).status.success());
 }

@@ -25,8 +25,9 @@ fn event(id: &str, event: &str, timestamp: &str, parent: Option<&str>) -> Sessio
     }
 }
 
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data").join(name)
+/// The `session_history.jsonl` of a fixture set (`typical`, `hazards`).
+fn data(set: &str) -> PathBuf {
+    dotdir_test_support::fixtures::ollim_bot_file(&format!("{set}/state/session_history.jsonl"))
 }
 
 fn python_log(path: &Path) -> Log<SessionEvent> {
@@ -45,7 +46,7 @@ fn typical_events() -> Vec<SessionEvent> {
 
 #[test]
 fn typical_gives_the_exact_records() {
-    let log = python_log(&data("typical_session_history.jsonl"));
+    let log = python_log(&data("typical"));
     let scan = log.read().unwrap();
     assert_eq!(scan.problems, vec![]);
     assert_eq!(scan.next_offset, std::fs::metadata(log.path()).unwrap().len());
@@ -60,15 +61,12 @@ fn python_appends_reproduce_typical_byte_for_byte() {
     let events = typical_events();
     log.append(&events[0]).unwrap();
     log.append_batch(&events[1..]).unwrap();
-    assert_eq!(
-        std::fs::read(log.path()).unwrap(),
-        std::fs::read(data("typical_session_history.jsonl")).unwrap()
-    );
+    assert_eq!(std::fs::read(log.path()).unwrap(), std::fs::read(data("typical")).unwrap());
 }
 
 #[test]
 fn hazards_gives_two_records_and_one_torn_tail_without_error() {
-    let path = data("hazards_session_history.jsonl");
+    let path = data("hazards");
     let bytes = std::fs::read(&path).unwrap();
     let log = python_log(&path);
     let scan = log.read().unwrap();
@@ -98,7 +96,7 @@ fn hazards_gives_two_records_and_one_torn_tail_without_error() {
 fn hazards_unknown_field_survives_a_rewrite() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("session_history.jsonl");
-    std::fs::copy(data("hazards_session_history.jsonl"), &path).unwrap();
+    std::fs::copy(data("hazards"), &path).unwrap();
     let log = python_log(&path);
     let report = log.retain(|e| e.session_id != "s1").unwrap();
     assert_eq!((report.kept, report.removed, report.blank), (1, 1, 1));

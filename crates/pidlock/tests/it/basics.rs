@@ -98,7 +98,7 @@ fn reclaims_own_pid() {
 
 #[test]
 fn fixture_bot_pid_is_reclaimable() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ollim-bot/state/bot.pid");
+    let fixture = dotdir_test_support::fixtures::ollim_bot_file("hazards/state/bot.pid");
     assert_eq!(std::fs::read(&fixture).unwrap(), b"999999");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state/bot.pid");

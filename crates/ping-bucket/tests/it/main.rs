@@ -27,10 +27,10 @@ fn at(instant: &str) -> Timestamp {
     instant.parse().unwrap()
 }
 
-/// A fixture copied from `/work/shared/fixtures/ollim-bot/<set>/state/ping_budget.json`.
+/// The ollim-bot fixture `<set>/state/ping_budget.json`.
 fn fixture(set: &str) -> Vec<u8> {
     let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(set).join("ping_budget.json");
+        dotdir_test_support::fixtures::ollim_bot_file(&format!("{set}/state/ping_budget.json"));
     std::fs::read(path).unwrap()
 }
 

@@ -1,5 +1,5 @@
-//! The real files ollim-bot wrote (`tests/data/*/ping_budget.json`) read and re-save to identical
-//! bytes, and reading never rewrites them.
+//! The real files ollim-bot wrote (the fixtures' `*/state/ping_budget.json`) read and re-save
+//! to identical bytes, and reading never rewrites them.
 
 use std::{os::unix::fs::MetadataExt, path::Path};
 

@@ -9,7 +9,9 @@ use dotdir::{
     ollim::{LAYOUT, Names, Reminder, Routine, SessionEventKind, reflection_file_name},
 };
 
-use super::{clock_at, git, open};
+use dotdir_test_support::git;
+
+use super::{clock_at, open};
 
 #[test]
 fn a_scripted_day_leaves_the_seeds_git_history() {

@@ -10,7 +10,9 @@ use std::{fs, path::Path};
 
 use dotdir::ollim::{Names, Reminder, Routine};
 
-use super::{clock_at, git, open};
+use dotdir_test_support::git;
+
+use super::{clock_at, open};
 
 /// Makes every commit of the repository at `root` fail until [`mend_git`].
 fn break_git(root: &Path) {

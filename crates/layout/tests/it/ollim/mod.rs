@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 use dotdir::ollim::{DataDir, FakeClock, Options};
 use jiff::tz::{TimeZone, offset};
 
-/// The fixture directory `tests/data/ollim-bot/<name>`.
+/// The ollim-bot fixture set `<name>` (`typical`, `hazards`) in `dotdir-test-support`.
 pub(crate) fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ollim-bot").join(name)
+    dotdir_test_support::fixtures::ollim_bot().join(name)
 }
 
 /// A writable copy of a fixture in a fresh temporary directory; returns (tempdir, data dir).
@@ -73,19 +73,4 @@ pub(crate) fn open(root: &Path, clock: &FakeClock, git: bool) -> DataDir {
         .git_identity_from_config(false)
         .durability(dotdir::atomic_store::Durability::None);
     DataDir::open(root, options).unwrap()
-}
-
-#[allow(dead_code, reason = "used by the scripted day")]
-/// Runs the real `git` CLI in `dir`, returns stdout.
-pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }

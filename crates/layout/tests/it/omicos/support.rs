@@ -12,7 +12,7 @@ use dotdir::{
     omicos::{CloudLogin, GlobalHome, Mode, Workspace, WorkspaceOptions},
 };
 
-pub(super) use dotdir_test_support::{child_role, env as child_arg, wait_for};
+pub(super) use dotdir_test_support::{child_role, env as child_arg, mode, wait_for};
 
 /// Spawns this test binary to run `test` (full path) as `role`, with extra env vars.
 pub(super) fn spawn_child(test: &str, role: &str, envs: &[(&str, String)]) -> Child {
@@ -118,9 +118,4 @@ pub(super) fn assert_conforms(layout: &Layout, root: &Path) -> usize {
         }
     }
     tree.len()
-}
-
-/// The mode bits of `path`.
-pub(super) fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
