@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 /// The ollim-bot fixture tree: files the real ollim-bot wrote, in two sets, `typical/` and
 /// `hazards/` (each a data directory: `state/`, `routines/`, …). A byte-identical copy of
-/// `/work/shared/fixtures/ollim-bot` (a test of this crate holds it so). Tests copy what they
-/// change: the tree is never written.
+/// the shared fixtures (a test of this crate holds it so, by their recorded digests). Tests
+/// copy what they change: the tree is never written.
 pub fn ollim_bot() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/ollim-bot")
 }

@@ -1,5 +1,8 @@
-//! The committed ollim-bot fixture tree is byte-identical to the shared fixtures it copies
-//! (`/work/shared/fixtures/ollim-bot`, or `DOTDIR_SHARED_FIXTURES`), and the helpers find it.
+//! The committed ollim-bot fixture tree is byte-identical to the files the real ollim-bot wrote
+//! (the shared fixtures): every file's SHA-256 is recorded in `data/ollim-bot.sha256`, taken
+//! from the shared tree; the committed tree must match it, and so must the shared tree
+//! wherever it is present (`../shared/fixtures/ollim-bot` beside the workspace, or
+//! `DOTDIR_SHARED_FIXTURES`). The helpers find the tree.
 
 #![allow(clippy::unwrap_used, reason = "tests unwrap")]
 
@@ -10,6 +13,7 @@ use std::{
 };
 
 use dotdir_test_support::fixtures;
+use sha2::{Digest, Sha256};
 
 /// Every file under `dir` (symbolic links and all), by its path relative to `dir`, with its bytes.
 fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -29,19 +33,41 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
+/// `path  sha256` of every file of a tree (a symbolic link: of its target's name), sorted.
+fn digests(tree: &BTreeMap<PathBuf, Vec<u8>>) -> BTreeMap<String, String> {
+    tree.iter()
+        .map(|(name, bytes)| {
+            let digest: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+            (name.to_string_lossy().into_owned(), digest)
+        })
+        .collect()
+}
+
+/// The recorded digests (`sha256sum` format: digest, two spaces, path).
+fn recorded() -> BTreeMap<String, String> {
+    let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/ollim-bot.sha256");
+    fs::read_to_string(list)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (digest, path) = line.split_once("  ").unwrap();
+            (path.to_owned(), digest.to_owned())
+        })
+        .collect()
+}
+
 #[test]
 fn the_committed_ollim_bot_tree_is_the_shared_one_byte_for_byte() {
-    let shared = std::env::var_os("DOTDIR_SHARED_FIXTURES")
-        .map_or_else(|| PathBuf::from("/work/shared/fixtures/ollim-bot"), PathBuf::from);
-    assert!(shared.is_dir(), "the shared fixtures are missing: {}", shared.display());
-    let committed = tree(&fixtures::ollim_bot());
-    let original = tree(&shared);
-    let names = |t: &BTreeMap<PathBuf, Vec<u8>>| t.keys().cloned().collect::<Vec<_>>();
-    assert_eq!(names(&committed), names(&original), "the same files");
-    for (name, bytes) in &original {
-        assert!(committed[name] == *bytes, "{} differs from the shared copy", name.display());
+    let recorded = recorded();
+    assert!(recorded.len() >= 27, "only {} fixture files recorded", recorded.len());
+    assert_eq!(digests(&tree(&fixtures::ollim_bot())), recorded, "the committed tree");
+    let shared = std::env::var_os("DOTDIR_SHARED_FIXTURES").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/ollim-bot"),
+        PathBuf::from,
+    );
+    if shared.is_dir() {
+        assert_eq!(digests(&tree(&shared)), recorded, "the shared tree {}", shared.display());
     }
-    assert!(committed.len() >= 27, "only {} fixture files", committed.len());
 }
 
 #[test]
