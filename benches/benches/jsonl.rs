@@ -19,7 +19,7 @@ use std::{
 };
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dotdir_jsonl_log::{Durability, Entry, Log, LogOptions};
+use dotdir_jsonl_log::{Durability, Line, Log, LogOptions};
 use serde::{Deserialize, Serialize};
 use serde_jsonlines::JsonLinesWriter;
 
@@ -155,11 +155,11 @@ fn full_scan(c: &mut Criterion) {
             let mut count = 0u64;
             for entry in log.records().expect("open") {
                 match entry.expect("read") {
-                    Entry::Record(record) => {
+                    Line::Record(record) => {
                         black_box(&record.value);
                         count += 1;
                     }
-                    Entry::Problem(problem) => panic!("unexpected problem {problem}"),
+                    Line::Problem(problem) => panic!("unexpected problem {problem}"),
                 }
             }
             assert_eq!(count, records);

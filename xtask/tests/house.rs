@@ -124,3 +124,25 @@ fn glob_imports_of_the_parent_only_in_tests() {
         .collect();
     assert!(found.is_empty(), "import explicitly: {found:#?}");
 }
+
+#[test]
+fn a_public_type_name_means_one_thing() {
+    // Each crate's own `Error`, `Result`, `Options` and `Step` are the convention.
+    const PER_CRATE: &[&str] = &["Error", "Result", "Options", "Step"];
+    let mut seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (name, lines) in each_file() {
+        for line in &lines {
+            let declared = ["pub struct ", "pub enum ", "pub trait ", "pub type "]
+                .iter()
+                .find_map(|p| line.strip_prefix(p));
+            let Some(rest) = declared else { continue };
+            let ident: String =
+                rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if !PER_CRATE.contains(&ident.as_str()) {
+                seen.entry(ident).or_default().push(name.clone());
+            }
+        }
+    }
+    let twice: Vec<_> = seen.into_iter().filter(|(_, files)| files.len() > 1).collect();
+    assert!(twice.is_empty(), "one name, two meanings: {twice:#?}");
+}

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use dotdir::{
     atomic_store::{self as store, WriteOptions},
     ollim::{self, DataDir, SessionEventKind},
-    omicos::{CloudLogin, GlobalHome, Mode, Workspace},
+    omicos::{CloudLogin, Flavor, GlobalHome, Workspace},
 };
 use serde_json::{Map, Value, json};
 
@@ -358,7 +358,7 @@ fn build_omicos(
         "omicos home: cloud_login.json, auth.json, plan_token.jwt, oauth/codex.json (0600), memory, caches",
     );
 
-    let workspace = Workspace::at(home, workspace_dir, Mode::Serve);
+    let workspace = Workspace::at(home, workspace_dir, Flavor::Serve);
     workspace.ensure()?;
     let id = workspace.workspace_id()?;
     workspace.login(&login)?;

@@ -20,7 +20,7 @@
 //! std::fs::create_dir(dir.path().join(".data.dotdir-restore")).unwrap();
 //! std::fs::write(dir.path().join(".data.dotdir-restore/a"), "partial").unwrap();
 //! let found = leftover::find(dir.path(), None)?;
-//! assert_eq!(found[0].kind, leftover::Kind::RestoreStaging);
+//! assert_eq!(found[0].kind, leftover::LeftoverKind::RestoreStaging);
 //! assert_eq!(found[0].bytes, 7);
 //! assert_eq!(leftover::sweep(dir.path(), None)?.len(), 1);
 //! assert!(!dir.path().join(".data.dotdir-restore").exists());
@@ -53,7 +53,7 @@ pub fn staging_name(name: &OsStr) -> OsString {
 /// What kind of leftover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Kind {
+pub enum LeftoverKind {
     /// A killed backup's temporary archive (`.<name>.tar.gz.<pid>.<rand>.dotdir-tmp`).
     PartialArchive,
     /// Another killed writer's temporary file (`.<name>.<pid>.<rand>.dotdir-tmp`).
@@ -62,13 +62,13 @@ pub enum Kind {
     RestoreStaging,
 }
 
-impl Kind {
+impl LeftoverKind {
     /// What it is, for people: "a partial archive a killed backup left", ….
     pub fn describe(self) -> &'static str {
         match self {
-            Kind::PartialArchive => "a partial archive a killed backup left",
-            Kind::Temp => "a temporary file a killed writer left",
-            Kind::RestoreStaging => "a partial copy a killed restore left",
+            LeftoverKind::PartialArchive => "a partial archive a killed backup left",
+            LeftoverKind::Temp => "a temporary file a killed writer left",
+            LeftoverKind::RestoreStaging => "a partial copy a killed restore left",
         }
     }
 }
@@ -80,7 +80,7 @@ pub struct Leftover {
     /// Its path.
     pub path: PathBuf,
     /// What it is.
-    pub kind: Kind,
+    pub kind: LeftoverKind,
     /// Its size (for a staging directory, the sum of the sizes of the files in it).
     pub bytes: u64,
 }
@@ -110,8 +110,8 @@ fn sweep_found(found: Vec<Leftover>) -> Result<Vec<Leftover>, Error> {
     let mut removed = Vec::new();
     for leftover in found {
         let result = match leftover.kind {
-            Kind::RestoreStaging => fs::remove_dir_all(&leftover.path),
-            Kind::PartialArchive | Kind::Temp => fs::remove_file(&leftover.path),
+            LeftoverKind::RestoreStaging => fs::remove_dir_all(&leftover.path),
+            LeftoverKind::PartialArchive | LeftoverKind::Temp => fs::remove_file(&leftover.path),
         };
         match result {
             Ok(()) => removed.push(leftover),
@@ -168,7 +168,7 @@ fn find_unlocked(
             let archive = [".tar.gz.", ".tgz."]
                 .iter()
                 .any(|s| name.windows(s.len()).any(|w| w == s.as_bytes()));
-            let kind = if archive { Kind::PartialArchive } else { Kind::Temp };
+            let kind = if archive { LeftoverKind::PartialArchive } else { LeftoverKind::Temp };
             found.push(Leftover { path: temp.path, kind, bytes: meta.len() });
         }
     }
@@ -209,7 +209,7 @@ fn find_unlocked(
             continue;
         }
         let bytes = size_of_tree(&path);
-        found.push(Leftover { path, kind: Kind::RestoreStaging, bytes });
+        found.push(Leftover { path, kind: LeftoverKind::RestoreStaging, bytes });
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(found)
@@ -304,7 +304,10 @@ mod tests {
         let live = dir.path().join(format!(".b.tar.gz.{}.0badf00d.dotdir-tmp", std::process::id()));
         let _held = File::create(&live).unwrap();
         let found = find(dir.path(), None).unwrap();
-        assert_eq!(found, [Leftover { path: dead.clone(), kind: Kind::PartialArchive, bytes: 7 }]);
+        assert_eq!(
+            found,
+            [Leftover { path: dead.clone(), kind: LeftoverKind::PartialArchive, bytes: 7 }]
+        );
         assert_eq!(sweep(dir.path(), None).unwrap().len(), 1);
         assert!(!dead.exists());
         assert!(live.exists());

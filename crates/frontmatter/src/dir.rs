@@ -25,7 +25,7 @@ use parking_lot::Mutex;
 
 pub use self::write::Saved;
 use crate::{
-    error::{Error, ParseError, Problem, Result},
+    error::{Error, ParseError, Result, SpecProblem},
     guard::Limits,
     spec::{Extra, Spec},
 };
@@ -41,7 +41,7 @@ pub struct DirOptions {
 
 /// One parsed spec file of a directory.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Entry<T> {
+pub struct ListedSpec<T> {
     /// The file.
     pub path: PathBuf,
     /// The typed spec.
@@ -50,7 +50,7 @@ pub struct Entry<T> {
     pub extra: Extra,
 }
 
-impl<T: Spec> Entry<T> {
+impl<T: Spec> ListedSpec<T> {
     /// The id in the front matter.
     pub fn id(&self) -> &str {
         self.spec.id()
@@ -61,14 +61,14 @@ impl<T: Spec> Entry<T> {
 #[derive(Debug)]
 pub struct Listing<T> {
     /// Parsed specs, in file-name (byte) order, the reference's order.
-    pub entries: Vec<Arc<Entry<T>>>,
+    pub entries: Vec<Arc<ListedSpec<T>>>,
     /// Corrupt or unreadable entries and duplicate ids, each skipped (duplicates stay listed).
-    pub problems: Vec<Problem>,
+    pub problems: Vec<SpecProblem>,
 }
 
 impl<T: Spec> Listing<T> {
     /// The first entry (in file-name order) with this id.
-    pub fn get(&self, id: &str) -> Option<&Arc<Entry<T>>> {
+    pub fn get(&self, id: &str) -> Option<&Arc<ListedSpec<T>>> {
         self.entries.iter().find(|e| e.spec.id() == id)
     }
 }
@@ -109,7 +109,7 @@ impl Stamp {
 
 #[derive(Debug)]
 enum Parsed<T> {
-    Ok(Arc<Entry<T>>),
+    Ok(Arc<ListedSpec<T>>),
     Corrupt(ParseError),
 }
 

@@ -157,7 +157,7 @@ pub enum Error {
     /// or `EACCES`, not a corrupt file): that file might hold the id, so going on could leave
     /// two files with one id, or report a removal while the spec stays. Nothing was changed. A
     /// get returns it when no readable file holds the id (the unreadable one might). A listing
-    /// reports the same entry as [`Problem::Unreadable`].
+    /// reports the same entry as [`SpecProblem::Unreadable`].
     #[error("cannot {action} the spec {id:?}: {} could not be read and might hold it", path.display())]
     UnreadableEntry {
         /// `"get"`, `"write"` or `"remove"`.
@@ -187,7 +187,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Something wrong with one entry of a directory; the listing skips the entry and goes on.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Problem {
+pub enum SpecProblem {
     /// The file does not parse.
     Corrupt(ParseError),
     /// The entry could not be read (permissions, a directory named `x.md`, a dangling symlink, a
@@ -214,32 +214,32 @@ pub enum Problem {
     },
 }
 
-impl Problem {
+impl SpecProblem {
     /// The file the problem is about (the first file for a duplicate id).
     pub fn path(&self) -> &Path {
         match self {
-            Problem::Corrupt(e) => &e.path,
-            Problem::Unreadable { path, .. } | Problem::NameMismatch { path, .. } => path,
-            Problem::DuplicateId { paths, .. } => paths.first().map_or(Path::new(""), |p| p),
+            SpecProblem::Corrupt(e) => &e.path,
+            SpecProblem::Unreadable { path, .. } | SpecProblem::NameMismatch { path, .. } => path,
+            SpecProblem::DuplicateId { paths, .. } => paths.first().map_or(Path::new(""), |p| p),
         }
     }
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for SpecProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Corrupt(e) => write!(f, "skipping corrupt file {e}"),
-            Problem::Unreadable { path, error } => {
+            SpecProblem::Corrupt(e) => write!(f, "skipping corrupt file {e}"),
+            SpecProblem::Unreadable { path, error } => {
                 write!(f, "skipping unreadable entry {}: {error}", path.display())
             }
-            Problem::DuplicateId { id, paths } => {
+            SpecProblem::DuplicateId { id, paths } => {
                 write!(f, "id {id:?} is used by {} files:", paths.len())?;
                 for path in paths {
                     write!(f, " {}", path.display())?;
                 }
                 Ok(())
             }
-            Problem::NameMismatch { path, name } => {
+            SpecProblem::NameMismatch { path, name } => {
                 write!(f, "{} names the skill {name:?}, not its directory", path.display())
             }
         }

@@ -19,7 +19,7 @@
 //!   runs, so a hostile file is rejected in microseconds with bounded memory.
 //! - [`SpecDir<T>`]: a directory of slug-named files ([`slugify`]); get, list, write and remove
 //!   by id, all writes through `dotdir-atomic-store` under a directory lock; a [`Listing`] of
-//!   entries and [`Problem`]s, cached by file stamps. A spec file that cannot be read (`EIO`,
+//!   entries and [`SpecProblem`]s, cached by file stamps. A spec file that cannot be read (`EIO`,
 //!   `EACCES`) is a problem to a listing, and makes a write or removal by id fail
 //!   ([`Error::UnreadableEntry`]) rather than act as if the id were absent (a get too, when no
 //!   readable file holds the id).
@@ -111,8 +111,8 @@ mod split;
 mod yaml;
 
 pub use crate::{
-    dir::{DirOptions, Entry, Listing, Saved, SpecDir},
-    error::{Error, ParseError, Problem, Reason, Result},
+    dir::{DirOptions, ListedSpec, Listing, Saved, SpecDir},
+    error::{Error, ParseError, Reason, Result, SpecProblem},
     guard::Limits,
     skills::{SKILL_FILE, SkillDir},
     slug::{EMPTY_SLUG, MAX_SLUG, file_stem, slugify},

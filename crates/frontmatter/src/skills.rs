@@ -12,8 +12,8 @@ use std::{
 use dotdir_atomic_store::{self as store, WriteOptions};
 
 use crate::{
-    dir::{DirOptions, Entry, Listing, Saved, check_name},
-    error::{Error, Problem, Result},
+    dir::{DirOptions, ListedSpec, Listing, Saved, check_name},
+    error::{Error, Result, SpecProblem},
     spec::{Extra, Spec, SpecFile, parse_at, render_parts},
 };
 
@@ -105,7 +105,7 @@ impl<T: Spec> SkillDir<T> {
                     name: name.to_owned(),
                     reason: "the skill directory is a symlink",
                 };
-                listing.problems.push(Problem::Unreadable { path: skill_dir, error });
+                listing.problems.push(SpecProblem::Unreadable { path: skill_dir, error });
                 continue;
             }
             if !meta.is_dir() {
@@ -117,25 +117,25 @@ impl<T: Spec> SkillDir<T> {
                 Ok(None) => {
                     let source = io::ErrorKind::NotFound.into();
                     let error = Error::Io(IoError { step: Step::Read, path: path.clone(), source });
-                    listing.problems.push(Problem::Unreadable { path, error });
+                    listing.problems.push(SpecProblem::Unreadable { path, error });
                     continue;
                 }
                 Err(error) => {
-                    listing.problems.push(Problem::Unreadable { path, error: error.into() });
+                    listing.problems.push(SpecProblem::Unreadable { path, error: error.into() });
                     continue;
                 }
             };
             match parse_at::<T>(&bytes, &self.options.limits, &path) {
                 Ok(SpecFile { spec, extra }) => {
                     if spec.id() != name {
-                        listing.problems.push(Problem::NameMismatch {
+                        listing.problems.push(SpecProblem::NameMismatch {
                             path: path.clone(),
                             name: spec.id().to_owned(),
                         });
                     }
-                    listing.entries.push(Arc::new(Entry { path, spec, extra }));
+                    listing.entries.push(Arc::new(ListedSpec { path, spec, extra }));
                 }
-                Err(Error::Parse(error)) => listing.problems.push(Problem::Corrupt(error)),
+                Err(Error::Parse(error)) => listing.problems.push(SpecProblem::Corrupt(error)),
                 Err(error) => return Err(error),
             }
         }

@@ -3,7 +3,7 @@
 use crate::IoError;
 use std::{fmt, io, path::PathBuf};
 
-use crate::Problem;
+use crate::LineProblem;
 
 /// The step of an append, read or rewrite that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +80,7 @@ pub enum Error {
         /// The log.
         path: PathBuf,
         /// What is wrong and where.
-        problem: Problem,
+        problem: LineProblem,
     },
     /// A read started past the end of the log: the log was rewritten or truncated since the
     /// offset was taken. Start again from 0.

@@ -3,13 +3,13 @@
 use dotdir_atomic_store::{JsonStyle, to_json_bytes};
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::ProblemKind;
+use crate::LineProblemKind;
 
 /// How records are laid out on a line. Every format ends each record with one `\n` and never
 /// writes a raw newline inside a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum Format {
+pub enum LineStyle {
     /// Byte for byte what Python's `json.dumps(obj) + "\n"` writes (`", "` and `": "`, ASCII
     /// escapes): for logs shared with the Python reference, such as ollim-bot's
     /// `state/session_history.jsonl`.
@@ -28,7 +28,7 @@ const ENVELOPE_HEAD: &[u8] = b"{\"crc32\":\"";
 const ENVELOPE_MIDDLE: &[u8] = b"\",\"record\":";
 const CRC_HEX_LEN: usize = 8;
 
-impl Format {
+impl LineStyle {
     /// Appends `value` as one line (with its `\n`) to `out`.
     pub(crate) fn encode<T: Serialize + ?Sized>(
         self,
@@ -36,9 +36,9 @@ impl Format {
         out: &mut Vec<u8>,
     ) -> serde_json::Result<()> {
         match self {
-            Format::Python => out.extend_from_slice(&to_json_bytes(value, JsonStyle::Python)?),
-            Format::Compact => serde_json::to_writer(&mut *out, value)?,
-            Format::Checksummed => {
+            LineStyle::Python => out.extend_from_slice(&to_json_bytes(value, JsonStyle::Python)?),
+            LineStyle::Compact => serde_json::to_writer(&mut *out, value)?,
+            LineStyle::Checksummed => {
                 let record = serde_json::to_vec(value)?;
                 let crc = crc32fast::hash(&record);
                 out.extend_from_slice(ENVELOPE_HEAD);
@@ -53,22 +53,22 @@ impl Format {
     }
 
     /// Decodes one line (without its `\n`).
-    pub(crate) fn decode<T: DeserializeOwned>(self, line: &[u8]) -> Result<T, ProblemKind> {
+    pub(crate) fn decode<T: DeserializeOwned>(self, line: &[u8]) -> Result<T, LineProblemKind> {
         let json = match self {
-            Format::Python | Format::Compact => line,
-            Format::Checksummed => unwrap_envelope(line).ok_or(ProblemKind::Checksum)?,
+            LineStyle::Python | LineStyle::Compact => line,
+            LineStyle::Checksummed => unwrap_envelope(line).ok_or(LineProblemKind::Checksum)?,
         };
         // One UTF-8 check of the whole line, then the `&str` parser, which skips the per-string
         // validation `from_slice` does (the scan benchmark's largest cost after parsing itself).
-        let text = std::str::from_utf8(json).map_err(|error| ProblemKind::Malformed {
+        let text = std::str::from_utf8(json).map_err(|error| LineProblemKind::Malformed {
             message: format!("invalid UTF-8 at byte {}", error.valid_up_to()),
         })?;
         serde_json::from_str(text).map_err(|error| {
             let message = error.to_string();
             if error.is_data() {
-                ProblemKind::Mismatch { message }
+                LineProblemKind::Mismatch { message }
             } else {
-                ProblemKind::Malformed { message }
+                LineProblemKind::Malformed { message }
             }
         })
     }
@@ -95,13 +95,13 @@ impl std::io::Read for Range<'_> {
     }
 }
 
-impl Format {
+impl LineStyle {
     /// Whether the `len` bytes at `offset` of `file` are one valid JSON record, parsed as a
     /// stream in constant memory: how a line over the record cap (a memory guard, not a
     /// validity rule) is judged. A checksummed line cannot be over the cap (its writer refuses
     /// that), so one that is counts as invalid.
     pub(crate) fn is_valid_stream(self, file: &std::fs::File, offset: u64, len: u64) -> bool {
-        if self == Format::Checksummed {
+        if self == LineStyle::Checksummed {
             return false;
         }
         let reader = std::io::BufReader::new(Range { file, offset, left: len });
@@ -126,7 +126,7 @@ fn unwrap_envelope(line: &[u8]) -> Option<&[u8]> {
 mod tests {
     use super::*;
 
-    fn line(format: Format, value: &serde_json::Value) -> Vec<u8> {
+    fn line(format: LineStyle, value: &serde_json::Value) -> Vec<u8> {
         let mut out = Vec::new();
         format.encode(value, &mut out).unwrap();
         out
@@ -136,7 +136,7 @@ mod tests {
     fn python_line_is_json_dumps() {
         let value = serde_json::json!({"session_id": "s1", "parent_session_id": null, "n": 1.0});
         assert_eq!(
-            line(Format::Python, &value),
+            line(LineStyle::Python, &value),
             b"{\"session_id\": \"s1\", \"parent_session_id\": null, \"n\": 1.0}\n"
         );
     }
@@ -144,22 +144,22 @@ mod tests {
     #[test]
     fn checksummed_round_trips_and_detects_every_single_byte_change() {
         let value = serde_json::json!({"a": [1, 2, 3], "b": "x"});
-        let encoded = line(Format::Checksummed, &value);
+        let encoded = line(LineStyle::Checksummed, &value);
         let body = &encoded[..encoded.len() - 1];
-        assert_eq!(Format::Checksummed.decode::<serde_json::Value>(body), Ok(value.clone()));
+        assert_eq!(LineStyle::Checksummed.decode::<serde_json::Value>(body), Ok(value.clone()));
         // Every single-byte change and every strict prefix is refused.
         for index in 0..body.len() {
             for flip in [0x01u8, 0x20, 0x80] {
                 let mut broken = body.to_vec();
                 broken[index] ^= flip;
-                assert!(Format::Checksummed.decode::<serde_json::Value>(&broken).is_err());
+                assert!(LineStyle::Checksummed.decode::<serde_json::Value>(&broken).is_err());
             }
-            assert!(Format::Checksummed.decode::<serde_json::Value>(&body[..index]).is_err());
+            assert!(LineStyle::Checksummed.decode::<serde_json::Value>(&body[..index]).is_err());
         }
         // Plain JSON without an envelope is not a checksummed record.
         assert_eq!(
-            Format::Checksummed.decode::<serde_json::Value>(br#"{"a":1}"#),
-            Err(ProblemKind::Checksum)
+            LineStyle::Checksummed.decode::<serde_json::Value>(br#"{"a":1}"#),
+            Err(LineProblemKind::Checksum)
         );
     }
 
@@ -171,13 +171,13 @@ mod tests {
             id: u32,
         }
         assert!(matches!(
-            Format::Compact.decode::<Event>(br#"{"id": 1"#),
-            Err(ProblemKind::Malformed { .. })
+            LineStyle::Compact.decode::<Event>(br#"{"id": 1"#),
+            Err(LineProblemKind::Malformed { .. })
         ));
         assert!(matches!(
-            Format::Compact.decode::<Event>(br#"{"id": "x"}"#),
-            Err(ProblemKind::Mismatch { .. })
+            LineStyle::Compact.decode::<Event>(br#"{"id": "x"}"#),
+            Err(LineProblemKind::Mismatch { .. })
         ));
-        assert!(Format::Compact.decode::<Event>(br#"{"id": 1, "unknown": [1]}"#).is_ok());
+        assert!(LineStyle::Compact.decode::<Event>(br#"{"id": 1, "unknown": [1]}"#).is_ok());
     }
 }

@@ -3,18 +3,18 @@
 //! record costs only itself, and readers report what they skip instead of failing.
 //!
 //! # Main types
-//! - [`Log<T>`]: a log of serde records at a path, with [`LogOptions`]: the line [`Format`]
-//!   ([`Format::Python`] for files shared with ollim-bot, [`Format::Compact`], or
-//!   [`Format::Checksummed`] with a CRC-32 per record), the [`Durability`] of appends (synced,
+//! - [`Log<T>`]: a log of serde records at a path, with [`LogOptions`]: the line [`LineStyle`]
+//!   ([`LineStyle::Python`] for files shared with ollim-bot, [`LineStyle::Compact`], or
+//!   [`LineStyle::Checksummed`] with a CRC-32 per record), the [`Durability`] of appends (synced,
 //!   with [`LogOptions::sync_every`] for group commit, or not), the record cap (1 MiB) and the [`FragmentPolicy`].
 //! - Appending: [`Log::append`] and [`Log::append_batch`] take an in-process mutex and an
 //!   exclusive `flock` on `<log>.lock` (the lock of [`dotdir_atomic_store::lock`]), check whether a
 //!   killed writer left the file ending mid-record and close that fragment off first, then write
 //!   one buffer to an `O_APPEND` descriptor and sync as the policy says.
 //! - Reading, without a lock and in constant memory: [`Log::records`] (lenient: every bad line is
-//!   an [`Entry::Problem`] with its line number and byte offset) and [`Log::strict_records`] (the
+//!   an [`Line::Problem`] with its line number and byte offset) and [`Log::strict_records`] (the
 //!   first corrupt line is [`Error::Corrupt`]); an unterminated last line is a
-//!   [`ProblemKind::TornTail`], never an error. [`Log::read_from`] reads what was appended after
+//!   [`LineProblemKind::TornTail`], never an error. [`Log::read_from`] reads what was appended after
 //!   an offset and returns the next one; [`Log::last`] reads the last N records backwards.
 //! - Maintenance under the append lock: [`Log::retain`] removes records through an atomic replace
 //!   (atomic-store); [`Log::repair`] moves torn and corrupt lines to `<log>.corrupt`.
@@ -24,14 +24,14 @@
 //! ```
 //! # fn main() -> Result<(), dotdir_jsonl_log::Error> {
 //! # let dir = tempfile::tempdir().unwrap();
-//! use dotdir_jsonl_log::{Format, Log, LogOptions};
+//! use dotdir_jsonl_log::{LineStyle, Log, LogOptions};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Debug, PartialEq, Serialize, Deserialize)]
 //! struct SessionEvent { session_id: String, event: String }
 //!
 //! let path = dir.path().join("state/session_history.jsonl");
-//! let log: Log<SessionEvent> = Log::with_options(&path, LogOptions::new().format(Format::Python));
+//! let log: Log<SessionEvent> = Log::with_options(&path, LogOptions::new().format(LineStyle::Python));
 //! let event = |id: &str, event: &str| SessionEvent { session_id: id.into(), event: event.into() };
 //! log.append(&event("s1", "created"))?;
 //! let checkpoint = log.read()?.next_offset;
@@ -93,9 +93,9 @@ pub use dotdir_atomic_store::Durability;
 
 pub use crate::{
     error::{Error, Result, Step},
-    format::Format,
+    format::LineStyle,
     log::{Appended, DEFAULT_MAX_RECORD, Fragment, FragmentPolicy, Log, LogOptions, Rewrite},
-    problem::{Problem, ProblemKind},
-    read::{Entry, Record, Records, Scan, StrictRecords},
+    problem::{LineProblem, LineProblemKind},
+    read::{Line, Record, Records, Scan, StrictRecords},
 };
 pub use dotdir_atomic_store::IoError;

@@ -21,7 +21,7 @@ pub use self::{
     append::{Appended, Fragment},
     rewrite::Rewrite,
 };
-use crate::{Format, Result, Step};
+use crate::{LineStyle, Result, Step};
 
 /// The default record cap: 1 MiB per line. Longer records are refused on write and reported (not
 /// read into memory) on read.
@@ -58,7 +58,7 @@ pub enum FragmentPolicy {
 #[non_exhaustive]
 pub struct LogOptions {
     /// The line format.
-    pub format: Format,
+    pub format: LineStyle,
     /// Whether appends are synced (`fdatasync`) before they return — atomic-store's policy, the
     /// one every crate takes: [`Durability::Full`] (the default) and [`Durability::FileOnly`]
     /// sync (every [`LogOptions::sync_every`] records); [`Durability::None`] never does (except
@@ -84,7 +84,7 @@ pub struct LogOptions {
 impl Default for LogOptions {
     fn default() -> Self {
         Self {
-            format: Format::default(),
+            format: LineStyle::default(),
             durability: Durability::default(),
             sync_every: 1,
             max_record: DEFAULT_MAX_RECORD,
@@ -95,7 +95,7 @@ impl Default for LogOptions {
 }
 
 impl LogOptions {
-    /// The defaults: [`Format::Compact`], [`Durability::Full`] syncing every append, 1 MiB records,
+    /// The defaults: [`LineStyle::Compact`], [`Durability::Full`] syncing every append, 1 MiB records,
     /// [`FragmentPolicy::CloseOff`], mode `0o666`.
     pub fn new() -> Self {
         Self::default()
@@ -103,7 +103,7 @@ impl LogOptions {
 
     /// Sets [`LogOptions::format`].
     #[must_use]
-    pub fn format(mut self, format: Format) -> Self {
+    pub fn format(mut self, format: LineStyle) -> Self {
         self.format = format;
         self
     }

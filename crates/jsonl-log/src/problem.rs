@@ -5,7 +5,7 @@ use std::fmt;
 /// What is wrong with a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ProblemKind {
+pub enum LineProblemKind {
     /// The line is not valid JSON (or not valid UTF-8): typically a torn record that a later
     /// append closed off, or garbage bytes.
     Malformed {
@@ -17,7 +17,7 @@ pub enum ProblemKind {
         /// serde_json's description.
         message: String,
     },
-    /// [`Format::Checksummed`](crate::Format::Checksummed) only: the line is not a checksummed
+    /// [`LineStyle::Checksummed`](crate::LineStyle::Checksummed) only: the line is not a checksummed
     /// envelope, or its CRC-32 does not match its bytes.
     Checksum,
     /// The line is longer than the record cap; it was skipped without being read into memory.
@@ -29,9 +29,9 @@ pub enum ProblemKind {
 
 /// A line a reader skipped (lenient) or stopped at (strict), and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub struct LineProblem {
     /// What is wrong.
-    pub kind: ProblemKind,
+    pub kind: LineProblemKind,
     /// The 1-based line number, counted from where the read started (the start of the file for
     /// full reads); `None` for [`Log::last`](crate::Log::last), which reads backwards.
     pub line: Option<u64>,
@@ -41,26 +41,28 @@ pub struct Problem {
     pub len: u64,
 }
 
-impl Problem {
+impl LineProblem {
     /// Whether this is an unterminated last line rather than a corrupt one.
     pub fn is_torn_tail(&self) -> bool {
-        self.kind == ProblemKind::TornTail
+        self.kind == LineProblemKind::TornTail
     }
 }
 
-impl fmt::Display for ProblemKind {
+impl fmt::Display for LineProblemKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ProblemKind::Malformed { message } => write!(f, "malformed JSON ({message})"),
-            ProblemKind::Mismatch { message } => write!(f, "not a valid record ({message})"),
-            ProblemKind::Checksum => f.write_str("checksum mismatch"),
-            ProblemKind::Oversized => f.write_str("line longer than the record cap"),
-            ProblemKind::TornTail => f.write_str("unterminated last line (torn or in progress)"),
+            LineProblemKind::Malformed { message } => write!(f, "malformed JSON ({message})"),
+            LineProblemKind::Mismatch { message } => write!(f, "not a valid record ({message})"),
+            LineProblemKind::Checksum => f.write_str("checksum mismatch"),
+            LineProblemKind::Oversized => f.write_str("line longer than the record cap"),
+            LineProblemKind::TornTail => {
+                f.write_str("unterminated last line (torn or in progress)")
+            }
         }
     }
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for LineProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
             Some(line) => write!(f, "line {line}")?,

@@ -12,7 +12,7 @@ use std::{
 
 use serde::de::DeserializeOwned;
 
-use crate::{Error, Format, Problem, ProblemKind, Result, Step};
+use crate::{Error, LineProblem, LineProblemKind, LineStyle, Result, Step};
 
 /// The size of one read: lines are assembled from reads of this size.
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
@@ -30,11 +30,11 @@ pub struct Record<T> {
 
 /// One item of a lenient read: a record, or a line that is not one.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Entry<T> {
+pub enum Line<T> {
     /// A line that decoded.
     Record(Record<T>),
     /// A line that did not, skipped.
-    Problem(Problem),
+    Problem(LineProblem),
 }
 
 /// The result of a collecting read: the records, the skipped lines, and where to resume.
@@ -43,8 +43,8 @@ pub struct Scan<T> {
     /// The records, in file order.
     pub records: Vec<Record<T>>,
     /// The lines that were skipped, in file order; an unterminated last line is reported last as
-    /// [`ProblemKind::TornTail`].
-    pub problems: Vec<Problem>,
+    /// [`LineProblemKind::TornTail`].
+    pub problems: Vec<LineProblem>,
     /// The offset just past the last complete line (never inside a torn tail): pass it to
     /// [`Log::read_from`](crate::Log::read_from) to read what is appended later.
     pub next_offset: u64,
@@ -57,12 +57,12 @@ impl<T> Scan<T> {
     }
 
     /// The unterminated last line, when there is one.
-    pub fn torn_tail(&self) -> Option<&Problem> {
+    pub fn torn_tail(&self) -> Option<&LineProblem> {
         self.problems.iter().find(|problem| problem.is_torn_tail())
     }
 
     /// The skipped lines that are corrupt (everything but the torn tail).
-    pub fn corrupt(&self) -> impl Iterator<Item = &Problem> {
+    pub fn corrupt(&self) -> impl Iterator<Item = &LineProblem> {
         self.problems.iter().filter(|problem| !problem.is_torn_tail())
     }
 }
@@ -279,11 +279,11 @@ pub(crate) fn open_at(path: &Path, offset: u64) -> Result<Option<(File, u64)>> {
 /// [`Log::records`](crate::Log::records) and [`Log::records_from`](crate::Log::records_from).
 ///
 /// An `Err` item is an I/O error, after which the iterator ends; bad lines are
-/// [`Entry::Problem`]s. Blank lines are skipped silently.
+/// [`Line::Problem`]s. Blank lines are skipped silently.
 #[derive(Debug)]
 pub struct Records<T> {
     path: PathBuf,
-    format: Format,
+    format: LineStyle,
     scanner: Option<LineScanner>,
     line: u64,
     next_offset: u64,
@@ -291,7 +291,7 @@ pub struct Records<T> {
 }
 
 impl<T> Records<T> {
-    pub(crate) fn open(path: &Path, format: Format, cap: u64, offset: u64) -> Result<Self> {
+    pub(crate) fn open(path: &Path, format: LineStyle, cap: u64, offset: u64) -> Result<Self> {
         let scanner = match open_at(path, offset)? {
             Some((file, len)) => Some(
                 LineScanner::new(file, offset, len, cap).map_err(IoError::on(Step::Read, path))?,
@@ -321,7 +321,7 @@ impl<T> Records<T> {
 }
 
 impl<T: DeserializeOwned> Iterator for Records<T> {
-    type Item = Result<Entry<T>>;
+    type Item = Result<Line<T>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -342,7 +342,8 @@ impl<T: DeserializeOwned> Iterator for Records<T> {
                 }
             };
             self.line += 1;
-            let problem = |kind, offset, len| Problem { kind, line: Some(self.line), offset, len };
+            let problem =
+                |kind, offset, len| LineProblem { kind, line: Some(self.line), offset, len };
             let entry = match raw {
                 RawLine::Complete { offset, len } => {
                     self.next_offset = offset + len + 1;
@@ -351,17 +352,17 @@ impl<T: DeserializeOwned> Iterator for Records<T> {
                         continue;
                     }
                     match self.format.decode(bytes) {
-                        Ok(value) => Entry::Record(Record { value, offset, end: self.next_offset }),
-                        Err(kind) => Entry::Problem(problem(kind, offset, len)),
+                        Ok(value) => Line::Record(Record { value, offset, end: self.next_offset }),
+                        Err(kind) => Line::Problem(problem(kind, offset, len)),
                     }
                 }
                 RawLine::Oversized { offset, len } => {
                     self.next_offset = offset + len + 1;
-                    Entry::Problem(problem(ProblemKind::Oversized, offset, len))
+                    Line::Problem(problem(LineProblemKind::Oversized, offset, len))
                 }
                 RawLine::Unterminated { offset, len } => {
                     self.scanner = None;
-                    Entry::Problem(problem(ProblemKind::TornTail, offset, len))
+                    Line::Problem(problem(LineProblemKind::TornTail, offset, len))
                 }
             };
             return Some(Ok(entry));
@@ -377,13 +378,13 @@ impl<T: DeserializeOwned> Iterator for Records<T> {
 #[derive(Debug)]
 pub struct StrictRecords<T> {
     inner: Records<T>,
-    torn_tail: Option<Problem>,
+    torn_tail: Option<LineProblem>,
     failed: bool,
 }
 
 impl<T> StrictRecords<T> {
     /// The unterminated last line, once the iteration reached it.
-    pub fn torn_tail(&self) -> Option<&Problem> {
+    pub fn torn_tail(&self) -> Option<&LineProblem> {
         self.torn_tail.as_ref()
     }
 
@@ -401,12 +402,12 @@ impl<T: DeserializeOwned> Iterator for StrictRecords<T> {
             return None;
         }
         match self.inner.next()? {
-            Ok(Entry::Record(record)) => Some(Ok(record)),
-            Ok(Entry::Problem(problem)) if problem.is_torn_tail() => {
+            Ok(Line::Record(record)) => Some(Ok(record)),
+            Ok(Line::Problem(problem)) if problem.is_torn_tail() => {
                 self.torn_tail = Some(problem);
                 None
             }
-            Ok(Entry::Problem(problem)) => {
+            Ok(Line::Problem(problem)) => {
                 self.failed = true;
                 Some(Err(Error::Corrupt { path: self.inner.path.clone(), problem }))
             }
@@ -423,8 +424,8 @@ pub(crate) fn collect<T: DeserializeOwned>(mut records: Records<T>) -> Result<Sc
     let mut scan = Scan { records: Vec::new(), problems: Vec::new(), next_offset: 0 };
     for entry in &mut records {
         match entry? {
-            Entry::Record(record) => scan.records.push(record),
-            Entry::Problem(problem) => scan.problems.push(problem),
+            Line::Record(record) => scan.records.push(record),
+            Line::Problem(problem) => scan.problems.push(problem),
         }
     }
     scan.next_offset = records.next_offset();
@@ -435,7 +436,7 @@ pub(crate) fn collect<T: DeserializeOwned>(mut records: Records<T>) -> Result<Sc
 /// of those records (plus any corrupt lines among them), not the size of the file.
 pub(crate) fn last<T: DeserializeOwned>(
     path: &Path,
-    format: Format,
+    format: LineStyle,
     cap: u64,
     count: usize,
 ) -> Result<Scan<T>> {
@@ -469,8 +470,8 @@ pub(crate) fn last<T: DeserializeOwned>(
                 None => {
                     next_offset = newline + 1;
                     if newline + 1 < len {
-                        backwards.problems.push(Problem {
-                            kind: ProblemKind::TornTail,
+                        backwards.problems.push(LineProblem {
+                            kind: LineProblemKind::TornTail,
                             line: None,
                             offset: newline + 1,
                             len: len - newline - 1,
@@ -490,8 +491,8 @@ pub(crate) fn last<T: DeserializeOwned>(
     if position == 0 {
         match line_end {
             Some(end) if backwards.records.len() < count => backwards.line(&file, 0, end)?,
-            None if len > 0 => backwards.problems.push(Problem {
-                kind: ProblemKind::TornTail,
+            None if len > 0 => backwards.problems.push(LineProblem {
+                kind: LineProblemKind::TornTail,
                 line: None,
                 offset: 0,
                 len,
@@ -507,10 +508,10 @@ pub(crate) fn last<T: DeserializeOwned>(
 
 struct Backwards<'a, T> {
     path: &'a Path,
-    format: Format,
+    format: LineStyle,
     cap: u64,
     records: Vec<Record<T>>,
-    problems: Vec<Problem>,
+    problems: Vec<LineProblem>,
     chunk: Vec<u8>,
     chunk_start: u64,
     chunk_len: usize,
@@ -520,9 +521,9 @@ impl<T: DeserializeOwned> Backwards<'_, T> {
     /// Decodes the line `[start, end)` (`end` is the position of its newline).
     fn line(&mut self, file: &File, start: u64, end: u64) -> Result<()> {
         let len = end - start;
-        let problem = |kind| Problem { kind, line: None, offset: start, len };
+        let problem = |kind| LineProblem { kind, line: None, offset: start, len };
         if len > self.cap {
-            self.problems.push(problem(ProblemKind::Oversized));
+            self.problems.push(problem(LineProblemKind::Oversized));
             return Ok(());
         }
         let chunk_end = self.chunk_start + self.chunk_len as u64;

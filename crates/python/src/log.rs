@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use dotdir::jsonl_log::{self, Format, LogOptions, Problem, ProblemKind, Scan};
+use dotdir::jsonl_log::{self, LineProblem, LineProblemKind, LineStyle, LogOptions, Scan};
 use pyo3::{exceptions::PyValueError, prelude::*, types::PyList};
 use serde_json::Value;
 
@@ -15,13 +15,13 @@ use crate::{
 /// A problem as the Python layer builds its `LogProblem`: kind, line, offset, length, message.
 pub(crate) type ProblemTuple = (&'static str, Option<u64>, u64, u64, String);
 
-pub(crate) fn problem_tuple(problem: &Problem) -> ProblemTuple {
+pub(crate) fn problem_tuple(problem: &LineProblem) -> ProblemTuple {
     let kind = match problem.kind {
-        ProblemKind::Malformed { .. } => "malformed",
-        ProblemKind::Mismatch { .. } => "mismatch",
-        ProblemKind::Checksum => "checksum",
-        ProblemKind::Oversized => "oversized",
-        ProblemKind::TornTail => "torn_tail",
+        LineProblemKind::Malformed { .. } => "malformed",
+        LineProblemKind::Mismatch { .. } => "mismatch",
+        LineProblemKind::Checksum => "checksum",
+        LineProblemKind::Oversized => "oversized",
+        LineProblemKind::TornTail => "torn_tail",
         _ => "other",
     };
     (kind, problem.line, problem.offset, problem.len, problem.to_string())
@@ -40,11 +40,11 @@ pub(crate) fn scan_tuple<'py, T>(
     Ok((records, scan.problems.iter().map(problem_tuple).collect(), scan.next_offset))
 }
 
-fn parse_format(format: &str) -> PyResult<Format> {
+fn parse_format(format: &str) -> PyResult<LineStyle> {
     match format {
-        "python" => Ok(Format::Python),
-        "compact" => Ok(Format::Compact),
-        "checksummed" => Ok(Format::Checksummed),
+        "python" => Ok(LineStyle::Python),
+        "compact" => Ok(LineStyle::Compact),
+        "checksummed" => Ok(LineStyle::Checksummed),
         other => Err(PyValueError::new_err(format!(
             "unknown format {other:?}: expected \"python\", \"compact\" or \"checksummed\""
         ))),

@@ -44,7 +44,11 @@ fn login_of(user: &str) -> CloudLogin {
 }
 
 fn workspace(d: &Path) -> Workspace {
-    Workspace::at(omicos::GlobalHome::at(d.join("home")), d.join("ws/.omicos"), omicos::Mode::Serve)
+    Workspace::at(
+        omicos::GlobalHome::at(d.join("home")),
+        d.join("ws/.omicos"),
+        omicos::Flavor::Serve,
+    )
 }
 
 /// The interrupted operations, run in a child (`xtask faults-child <name> <dir>`).

@@ -11,8 +11,8 @@ use std::{
 use anyhow::Result;
 use dotdir::{
     frontmatter::{self, SpecDir},
-    jsonl_log::{Format, Log, LogOptions},
-    ollim::{self, DataDir, Location, StateGuard},
+    jsonl_log::{LineStyle, Log, LogOptions},
+    ollim::{self, DataDir, Landing, StateGuard},
     omicos,
 };
 use serde_json::Value;
@@ -182,7 +182,7 @@ fn jsonl_target() -> Result<Runner> {
     Ok(Box::new(move |data: &[u8]| {
         let _keep = &dir;
         fs::write(&path, data).map_err(|e| e.to_string())?;
-        for format in [Format::Python, Format::Compact, Format::Checksummed] {
+        for format in [LineStyle::Python, LineStyle::Compact, LineStyle::Checksummed] {
             let log: Log<Value> = Log::with_options(&path, LogOptions::new().format(format));
             let scan = match log.read() {
                 Ok(scan) => scan,
@@ -518,7 +518,7 @@ fn guard_target() -> Result<Runner> {
             return Ok(());
         }
         let stricter =
-            got == Location::State && expected == Location::Data && folds_loosely(&root, input);
+            got == Landing::State && expected == Landing::Data && folds_loosely(&root, input);
         if stricter {
             return Ok(());
         }
@@ -526,19 +526,19 @@ fn guard_target() -> Result<Runner> {
     }))
 }
 
-fn oracle(root: &Path, input: &[u8]) -> Location {
+fn oracle(root: &Path, input: &[u8]) -> Landing {
     if input.is_empty() || input.contains(&0) {
-        return Location::Unresolvable;
+        return Landing::Unresolvable;
     }
     let Some(resolved) = kernel_resolve(root, Path::new(OsStr::from_bytes(input))) else {
-        return Location::Unresolvable;
+        return Landing::Unresolvable;
     };
     match resolved.strip_prefix(root) {
         Ok(inside) => match inside.components().next() {
-            Some(Component::Normal(first)) if first == "state" => Location::State,
-            _ => Location::Data,
+            Some(Component::Normal(first)) if first == "state" => Landing::State,
+            _ => Landing::Data,
         },
-        Err(_) => Location::Outside,
+        Err(_) => Landing::Outside,
     }
 }
 
@@ -591,7 +591,7 @@ fn omicos_ids_target() -> Result<Runner> {
     let workspace = omicos::Workspace::at(
         omicos::GlobalHome::at(dir.path().join("home")),
         dir.path().join("ws/.omicos"),
-        omicos::Mode::Serve,
+        omicos::Flavor::Serve,
     );
     let conversations = workspace.conversations_dir();
     Ok(Box::new(move |input: &[u8]| {
@@ -633,7 +633,7 @@ fn omicos_documents_target() -> Result<Runner> {
     let dir = tempdir()?;
     let home = omicos::GlobalHome::at(dir.path().join("home"));
     let workspace =
-        omicos::Workspace::at(home.clone(), dir.path().join("ws/.omicos"), omicos::Mode::Serve);
+        omicos::Workspace::at(home.clone(), dir.path().join("ws/.omicos"), omicos::Flavor::Serve);
     workspace.ensure()?;
     home.ensure()?;
     Ok(Box::new(move |input: &[u8]| {

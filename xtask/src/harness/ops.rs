@@ -12,7 +12,7 @@ use dotdir::{
     atomic_store::{self, Batch, Document, JsonStyle, WriteOptions},
     frontmatter::SpecDir,
     git_journal::{Journal, JournalOptions},
-    jsonl_log::{Durability, Format, Log, LogOptions},
+    jsonl_log::{Durability, LineStyle, Log, LogOptions},
     ollim::{self, DataDir},
     omicos,
     pidlock::{PidLock, RecordFormat},
@@ -459,7 +459,7 @@ fn prep_batch(d: &Path) -> Result<()> {
 fn log(d: &Path) -> Log<Value> {
     Log::with_options(
         d.join("log.jsonl"),
-        LogOptions::new().format(Format::Python).durability(Durability::Full),
+        LogOptions::new().format(LineStyle::Python).durability(Durability::Full),
     )
 }
 
@@ -573,7 +573,7 @@ fn workspace(d: &Path) -> omicos::Workspace {
     omicos::Workspace::at(
         omicos::GlobalHome::at(d.join("home")),
         d.join("ws/.omicos"),
-        omicos::Mode::Serve,
+        omicos::Flavor::Serve,
     )
 }
 

@@ -32,7 +32,7 @@ fn workspace(root: &Path) -> Workspace {
     Workspace::at(
         omicos::GlobalHome::at(root.join("home")),
         root.join("ws/.omicos"),
-        omicos::Mode::Serve,
+        omicos::Flavor::Serve,
     )
 }
 

@@ -52,7 +52,7 @@ pub use self::{
     manifest::{LeftOut, Manifest, ManifestFile},
     read::{check_members, verify, verify_with_progress},
     restore::{Restored, restore, restore_with_progress},
-    write::{Written, write},
+    write::{Archived, write},
 };
 
 /// Set when the process is asked to stop (a command registers SIGINT and SIGTERM on it):

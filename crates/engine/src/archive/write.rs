@@ -20,7 +20,7 @@ use crate::{Error, backup::Selection};
 /// What [`write()`] produced.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct Written {
+pub struct Archived {
     /// Files archived and verified.
     pub files: usize,
     /// Their total size.
@@ -54,13 +54,13 @@ fn complete_lines_end(file: &File, len: u64) -> io::Result<u64> {
 
 /// Writes `selection` as a verified `.tar.gz` at `out`; `progress` is told the bytes as they are
 /// archived. An existing `out` is an error unless `replace`. A log (JSON Lines) goes in up to
-/// its last complete line ([`Written::torn`] says what stayed out).
+/// its last complete line ([`Archived::torn`] says what stayed out).
 pub fn write(
     selection: &Selection,
     out: &Path,
     replace: bool,
     progress: &mut dyn FnMut(u64),
-) -> Result<Written, Error> {
+) -> Result<Archived, Error> {
     match fs::symlink_metadata(out) {
         Ok(meta) if meta.file_type().is_symlink() => {
             return Err(archive_error(out, "is a symlink: refused, nothing is written through it"));
@@ -147,7 +147,7 @@ pub fn write(
     }
     let archive_bytes = archive.as_file().metadata().map_err(io_error(Step::Write, out))?.len();
     let _ = archive.commit().map_err(|source| Error::Store { path: out.to_path_buf(), source })?;
-    Ok(Written {
+    Ok(Archived {
         files: manifest.files.len(),
         bytes: manifest.files.iter().map(|f| f.size).sum(),
         archive_bytes,

@@ -409,7 +409,7 @@ pub(super) fn check_jsonl(node: &Node, problems: &mut Vec<Problem>) {
     };
     for entry in records {
         let bad = match entry {
-            Ok(dotdir_jsonl_log::Entry::Problem(bad)) => bad,
+            Ok(dotdir_jsonl_log::Line::Problem(bad)) => bad,
             Ok(_) => continue,
             Err(e) => return problems.push(unreadable(e)),
         };

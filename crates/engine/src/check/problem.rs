@@ -269,7 +269,7 @@ pub struct Problem {
     /// What a person should do about it when `--fix` cannot: the kind's
     /// [`ProblemKind::advice`], or the layout validator's own.
     pub advice: &'static str,
-    /// `dotdir check --fix` ([`fix`]) can repair it without losing anything.
+    /// `dotdir check --fix` ([`fix`](super::fix)) can repair it without losing anything.
     pub fixable: bool,
     /// The 1-based line the problem is on, when it has one.
     pub line: Option<u64>,

@@ -69,7 +69,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Backs `root` up to `<tmp>/b.tar.gz`.
-fn back_up(root: &Path, tmp: &Path) -> (PathBuf, archive::Written) {
+fn back_up(root: &Path, tmp: &Path) -> (PathBuf, archive::Archived) {
     let out = tmp.join("b.tar.gz");
     let written =
         archive::write(&backup::select(root, &BOT).unwrap(), &out, false, &mut |_| {}).unwrap();

@@ -13,10 +13,10 @@ use std::{
 
 use dotdir_atomic_store as store;
 
-use super::{Cached, Entry, Listing, Parsed, SpecDir, Stamp, dir_stamp};
+use super::{Cached, ListedSpec, Listing, Parsed, SpecDir, Stamp, dir_stamp};
 use crate::{
     IoError,
-    error::{Error, Problem, Result},
+    error::{Error, Result, SpecProblem},
     spec::{Spec, SpecFile, parse_at},
 };
 
@@ -87,7 +87,7 @@ impl<T: Spec> SpecDir<T> {
                     };
                     let source = io::Error::new(io::ErrorKind::InvalidInput, what);
                     let error = Error::Io(IoError { step: Step::Read, path: path.clone(), source });
-                    problems.push(Problem::Unreadable { path, error });
+                    problems.push(SpecProblem::Unreadable { path, error });
                     continue;
                 }
                 Err(source) => {
@@ -95,7 +95,7 @@ impl<T: Spec> SpecDir<T> {
                     if let Some(source) = might_hold_an_id(&error) {
                         unreadable.push(Unreadable { path: path.clone(), source });
                     }
-                    problems.push(Problem::Unreadable { path, error });
+                    problems.push(SpecProblem::Unreadable { path, error });
                     continue;
                 }
             };
@@ -110,7 +110,7 @@ impl<T: Spec> SpecDir<T> {
                             if let Some(source) = might_hold_an_id(&error) {
                                 unreadable.push(Unreadable { path: path.clone(), source });
                             }
-                            problems.push(Problem::Unreadable { path, error });
+                            problems.push(SpecProblem::Unreadable { path, error });
                             continue;
                         }
                     }
@@ -118,11 +118,11 @@ impl<T: Spec> SpecDir<T> {
             };
             match &cached.parsed {
                 Parsed::Ok(entry) => entries.push(Arc::clone(entry)),
-                Parsed::Corrupt(error) => problems.push(Problem::Corrupt(error.clone())),
+                Parsed::Corrupt(error) => problems.push(SpecProblem::Corrupt(error.clone())),
             }
             fresh.insert(name, cached);
         }
-        let complete = problems.iter().all(|p| matches!(p, Problem::Corrupt(_)));
+        let complete = problems.iter().all(|p| matches!(p, SpecProblem::Corrupt(_)));
         cache.files = fresh;
         cache.dir_stamp = if complete { before } else { None };
 
@@ -132,7 +132,7 @@ impl<T: Spec> SpecDir<T> {
         }
         for (id, paths) in by_id {
             if paths.len() > 1 {
-                problems.push(Problem::DuplicateId { id: id.to_owned(), paths });
+                problems.push(SpecProblem::DuplicateId { id: id.to_owned(), paths });
             }
         }
         let listing = Arc::new(Listing { entries, problems });
@@ -155,7 +155,7 @@ impl<T: Spec> SpecDir<T> {
         })?;
         match parse_at::<T>(&bytes, &self.options.limits, path) {
             Ok(SpecFile { spec, extra }) => {
-                Ok(Parsed::Ok(Arc::new(Entry { path: path.to_path_buf(), spec, extra })))
+                Ok(Parsed::Ok(Arc::new(ListedSpec { path: path.to_path_buf(), spec, extra })))
             }
             Err(Error::Parse(error)) => Ok(Parsed::Corrupt(error)),
             Err(other) => Err(other),
@@ -167,7 +167,7 @@ impl<T: Spec> SpecDir<T> {
     /// `Ok(None)` means no file holds the id: when no readable file does but a spec file cannot
     /// be read (an I/O error such as `EIO` or `EACCES`), it might, and the answer is
     /// [`Error::UnreadableEntry`] instead.
-    pub fn get(&self, id: &str) -> Result<Option<Arc<Entry<T>>>> {
+    pub fn get(&self, id: &str) -> Result<Option<Arc<ListedSpec<T>>>> {
         let (listing, unreadable) = self.scan()?;
         if let Some(entry) = listing.get(id) {
             return Ok(Some(Arc::clone(entry)));
@@ -185,7 +185,11 @@ impl<T: Spec> SpecDir<T> {
     /// the same timestamp tick (ext2, ext4 before Linux 6.13). Files whose own stamp is
     /// unchanged and settled are not read again. An entry that could not be read and might hold
     /// the id is [`Error::UnreadableEntry`] (for `action`).
-    pub(super) fn holders(&self, id: &str, action: &'static str) -> Result<Vec<Arc<Entry<T>>>> {
+    pub(super) fn holders(
+        &self,
+        id: &str,
+        action: &'static str,
+    ) -> Result<Vec<Arc<ListedSpec<T>>>> {
         let (listing, unreadable) = self.scan()?;
         if let Some(Unreadable { path, source }) = unreadable.into_iter().next() {
             return Err(Error::UnreadableEntry { action, id: id.to_owned(), path, source });

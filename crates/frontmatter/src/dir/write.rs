@@ -12,7 +12,7 @@ use std::{
 
 use dotdir_atomic_store::{self as store, WriteOptions, Written};
 
-use super::{Cached, Entry, LOCK_STEM, Parsed, SpecDir, Stamp, dir_stamp};
+use super::{Cached, LOCK_STEM, ListedSpec, Parsed, SpecDir, Stamp, dir_stamp};
 use crate::{
     IoError,
     error::{Error, Result},
@@ -52,9 +52,9 @@ impl<T: Spec> SpecDir<T> {
     /// A spec file of the directory that cannot be read (an I/O error such as `EIO` or
     /// `EACCES`, not a corrupt or oversized file) might hold the id, and writing around it could
     /// leave two files with one id: the write is then [`Error::UnreadableEntry`] and changes
-    /// nothing. Listing still reports such an entry as a [`Problem::Unreadable`] and goes on.
+    /// nothing. Listing still reports such an entry as a [`SpecProblem::Unreadable`] and goes on.
     ///
-    /// [`Problem::Unreadable`]: crate::Problem::Unreadable
+    /// [`SpecProblem::Unreadable`]: crate::SpecProblem::Unreadable
     pub fn write_file(&self, file: &SpecFile<T>) -> Result<Saved> {
         self.save(&file.spec, Some(&file.extra))
     }
@@ -162,7 +162,7 @@ impl<T: Spec> SpecDir<T> {
             (Ok(meta), Ok(SpecFile { spec, extra })) => {
                 let stamp = Stamp::of(&meta);
                 let settled = stamp.is_settled(SystemTime::now());
-                let entry = Arc::new(Entry { path: target.to_path_buf(), spec, extra });
+                let entry = Arc::new(ListedSpec { path: target.to_path_buf(), spec, extra });
                 cache
                     .files
                     .insert(name.to_owned(), Cached { stamp, settled, parsed: Parsed::Ok(entry) });

@@ -9,7 +9,7 @@ use std::{
 };
 
 use dotdir_atomic_store::{Durability, Written};
-use dotdir_frontmatter::{DirOptions, Problem, SpecDir, file_stem, slugify};
+use dotdir_frontmatter::{DirOptions, SpecDir, SpecProblem, file_stem, slugify};
 
 use crate::specs::Routine;
 
@@ -109,7 +109,7 @@ fn remove_takes_every_file_with_the_id_and_duplicates_are_reported() {
     let listing = specs.list().unwrap();
     assert_eq!(listing.entries.len(), 3);
     match &listing.problems[..] {
-        [Problem::DuplicateId { id, paths }] => {
+        [SpecProblem::DuplicateId { id, paths }] => {
             assert_eq!(id, "d1");
             assert_eq!(paths, &[dir.path().join("new.md"), dir.path().join("old.md")]);
         }
@@ -140,7 +140,7 @@ fn a_symlinked_spec_is_reported_never_read_nor_followed() {
     assert!(listing.entries.is_empty(), "a link was followed: {:?}", listing.entries);
     assert!(
         listing.problems.iter().any(|p| matches!(p,
-            dotdir_frontmatter::Problem::Unreadable { path, error }
+            dotdir_frontmatter::SpecProblem::Unreadable { path, error }
                 if path.ends_with("shared.md") && format!("{error:?}").contains("symbolic link"))),
         "{:?}",
         listing.problems

@@ -2,7 +2,7 @@
 //! and odd entries (a hidden `.md`, `notes.txt`, a directory named `x.md`, a dangling symlink)
 //! never abort the listing.
 
-use dotdir_frontmatter::{Error, Problem, Reason, SpecDir};
+use dotdir_frontmatter::{Error, Reason, SpecDir, SpecProblem};
 
 use crate::specs::{Routine, copy_dir, data};
 
@@ -32,13 +32,13 @@ fn hazard_directory_lists_good_files_and_reports_the_corrupt_ones() {
     let described: Vec<String> = listing.problems.iter().map(|p| p.to_string()).collect();
     assert_eq!(listing.problems.len(), 4, "{described:#?}");
     match &listing.problems[0] {
-        Problem::Unreadable { path, error: Error::Store(_) | Error::Io { .. } } => {
+        SpecProblem::Unreadable { path, error: Error::Store(_) | Error::Io { .. } } => {
             assert!(path.ends_with("dangling.md"));
         }
         other => panic!("{other:?}"),
     }
     match &listing.problems[1] {
-        Problem::Corrupt(e) => {
+        SpecProblem::Corrupt(e) => {
             assert!(e.path.ends_with("no-frontmatter.md"));
             assert_eq!((e.line, e.column), (1, 1));
             assert_eq!(e.reason, Reason::MissingFrontMatter);
@@ -46,7 +46,7 @@ fn hazard_directory_lists_good_files_and_reports_the_corrupt_ones() {
         other => panic!("{other:?}"),
     }
     match &listing.problems[2] {
-        Problem::Corrupt(e) => {
+        SpecProblem::Corrupt(e) => {
             assert!(e.path.ends_with("say-hi-to-the-team.md"));
             // `description: "Say "hi""` breaks on line 4 of the file, at the `h` after the
             // quoted `"Say "`.
@@ -57,7 +57,7 @@ fn hazard_directory_lists_good_files_and_reports_the_corrupt_ones() {
         other => panic!("{other:?}"),
     }
     match &listing.problems[3] {
-        Problem::Unreadable { path, .. } => assert!(path.ends_with("x.md")),
+        SpecProblem::Unreadable { path, .. } => assert!(path.ends_with("x.md")),
         other => panic!("{other:?}"),
     }
     let say_hi = listing.problems[2].to_string();

@@ -1,6 +1,6 @@
 //! `SkillDir`: `skills/<name>/SKILL.md`, names that escape the directory refused.
 
-use dotdir_frontmatter::{Error, Problem, SkillDir};
+use dotdir_frontmatter::{Error, SkillDir, SpecProblem};
 
 use crate::specs::{Skill, copy_dir, data, strings};
 
@@ -90,11 +90,13 @@ fn symlinked_and_corrupt_skills_are_reported() {
     assert_eq!(listed, ["good", "other"]);
     assert_eq!(listing.problems.len(), 3, "{:?}", listing.problems);
     assert!(
-        matches!(&listing.problems[0], Problem::Corrupt(e) if e.path.ends_with("broken/SKILL.md"))
+        matches!(&listing.problems[0], SpecProblem::Corrupt(e) if e.path.ends_with("broken/SKILL.md"))
     );
     assert!(
-        matches!(&listing.problems[1], Problem::Unreadable { path, .. } if path.ends_with("linked"))
+        matches!(&listing.problems[1], SpecProblem::Unreadable { path, .. } if path.ends_with("linked"))
     );
-    assert!(matches!(&listing.problems[2], Problem::NameMismatch { name, .. } if name == "other"));
+    assert!(
+        matches!(&listing.problems[2], SpecProblem::NameMismatch { name, .. } if name == "other")
+    );
     assert!(matches!(skills.get("linked"), Err(Error::InvalidName { .. })));
 }

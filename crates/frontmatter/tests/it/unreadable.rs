@@ -14,7 +14,7 @@ use std::{
     process::Command,
 };
 
-use dotdir_frontmatter::{Error, Problem, SpecDir};
+use dotdir_frontmatter::{Error, SpecDir, SpecProblem};
 use dotdir_test_support::set_mode;
 
 use crate::specs::Routine;
@@ -65,7 +65,7 @@ fn refused_while_unreadable(dir: &Path) {
     let listing = specs.list().unwrap();
     assert!(listing.entries.is_empty());
     match &listing.problems[..] {
-        [Problem::Unreadable { path, .. }] => assert_eq!(path, &file),
+        [SpecProblem::Unreadable { path, .. }] => assert_eq!(path, &file),
         other => panic!("problems: {other:?}"),
     }
     // Absent from the readable files is not absent: the unreadable one might hold it.

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::{Log, State, append::write_all};
 use crate::{
-    Error, IoError, Problem, ProblemKind, Result, Step,
+    Error, IoError, LineProblem, LineProblemKind, Result, Step,
     read::{self, LineScanner, READ_CHUNK, RawLine, is_blank},
 };
 
@@ -32,7 +32,7 @@ pub struct Rewrite {
     /// Blank lines dropped.
     pub blank: u64,
     /// Corrupt lines and the torn tail, copied to `<log>.corrupt` and dropped from the log.
-    pub quarantined: Vec<Problem>,
+    pub quarantined: Vec<LineProblem>,
     /// Whether the log was replaced through atomic-store (otherwise it was untouched, or only a
     /// torn tail was truncated).
     pub rewritten: bool,
@@ -73,7 +73,7 @@ impl<T: DeserializeOwned> Log<T> {
         while let Some(raw) = scanner.next_line().map_err(IoError::on(Step::Read, &self.path))? {
             line_number += 1;
             let problem =
-                |kind, offset, len| Problem { kind, line: Some(line_number), offset, len };
+                |kind, offset, len| LineProblem { kind, line: Some(line_number), offset, len };
             match raw {
                 RawLine::Complete { offset, len } => {
                     let bytes = scanner.line();
@@ -108,16 +108,16 @@ impl<T: DeserializeOwned> Log<T> {
                     report.oversized += 1;
                 }
                 RawLine::Oversized { offset, len } => {
-                    report.quarantined.push(problem(ProblemKind::Oversized, offset, len));
+                    report.quarantined.push(problem(LineProblemKind::Oversized, offset, len));
                 }
                 RawLine::Unterminated { offset, len } => {
-                    report.quarantined.push(problem(ProblemKind::TornTail, offset, len));
+                    report.quarantined.push(problem(LineProblemKind::TornTail, offset, len));
                 }
             }
         }
         let only_torn_tail = report.removed == 0
             && report.blank == 0
-            && report.quarantined.iter().all(Problem::is_torn_tail);
+            && report.quarantined.iter().all(LineProblem::is_torn_tail);
         if keep.is_none() && only_torn_tail {
             if let Some(tail) = report.quarantined.first() {
                 self.quarantine(&source, &[(tail.offset, tail.len)])?;

@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 
 use super::Log;
 use crate::{
-    Problem, ProblemKind, Result,
+    LineProblem, LineProblemKind, Result,
     read::{self, Records, Scan, StrictRecords},
 };
 
@@ -63,10 +63,10 @@ impl<T: DeserializeOwned> Log<T> {
     }
 
     /// Whether the line `problem` points at is one valid record after all, parsed as a stream in
-    /// constant memory: true for a [`ProblemKind::Oversized`] line that holds valid JSON (the
+    /// constant memory: true for a [`LineProblemKind::Oversized`] line that holds valid JSON (the
     /// record cap guards memory; it is not a validity rule). Always false for other problems.
-    pub fn is_valid_oversized(&self, problem: &Problem) -> Result<bool> {
-        if problem.kind != ProblemKind::Oversized {
+    pub fn is_valid_oversized(&self, problem: &LineProblem) -> Result<bool> {
+        if problem.kind != LineProblemKind::Oversized {
             return Ok(false);
         }
         let Some((file, _)) = read::open_at(&self.path, 0)? else { return Ok(false) };

@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use dotdir_jsonl_log::{Durability, Entry, Log, LogOptions};
+use dotdir_jsonl_log::{Durability, Line, Log, LogOptions};
 
 use crate::{RawStamp, RawStamps, Stamp, child, child_role, scale};
 
@@ -88,9 +88,9 @@ fn eight_processes_with_a_tailing_reader() {
         let before = expect.records;
         for entry in &mut records {
             match entry.unwrap() {
-                Entry::Record(record) => expect.record(&record),
-                Entry::Problem(problem) if problem.is_torn_tail() => in_progress += 1,
-                Entry::Problem(problem) => panic!("the reader saw a corrupt line: {problem}"),
+                Line::Record(record) => expect.record(&record),
+                Line::Problem(problem) if problem.is_torn_tail() => in_progress += 1,
+                Line::Problem(problem) => panic!("the reader saw a corrupt line: {problem}"),
             }
         }
         offset = records.next_offset();

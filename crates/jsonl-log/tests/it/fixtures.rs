@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dotdir_jsonl_log::{Format, Log, LogOptions, ProblemKind};
+use dotdir_jsonl_log::{LineProblemKind, LineStyle, Log, LogOptions};
 use serde::{Deserialize, Serialize};
 
 /// ollim-bot's `SessionEvent`, keys in its order.
@@ -31,7 +31,7 @@ fn data(set: &str) -> PathBuf {
 }
 
 fn python_log(path: &Path) -> Log<SessionEvent> {
-    Log::with_options(path, LogOptions::new().format(Format::Python))
+    Log::with_options(path, LogOptions::new().format(LineStyle::Python))
 }
 
 fn typical_events() -> Vec<SessionEvent> {
@@ -79,7 +79,7 @@ fn hazards_gives_two_records_and_one_torn_tail_without_error() {
     );
     assert_eq!(scan.problems.len(), 1, "{:?}", scan.problems);
     let torn = scan.torn_tail().unwrap();
-    assert_eq!(torn.kind, ProblemKind::TornTail);
+    assert_eq!(torn.kind, LineProblemKind::TornTail);
     assert_eq!(torn.line, Some(4), "line 2 is blank, line 3 has an unknown field");
     assert_eq!(&bytes[torn.offset as usize..], b"{\"session_id\": \"s3\", \"ev");
     assert_eq!(torn.len, 24);

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use dotdir_jsonl_log::{Format, FragmentPolicy, Log, LogOptions, ProblemKind};
+use dotdir_jsonl_log::{FragmentPolicy, LineProblemKind, LineStyle, Log, LogOptions};
 
 const TORN: &[u8] = b"{\"id\": 1}\n{\"id\": 2, \"par";
 
@@ -23,7 +23,7 @@ fn close_off_makes_the_fragment_a_line_of_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let log: Log<serde_json::Value> = Log::with_options(
         dir.path().join("log.jsonl"),
-        LogOptions::new().format(Format::Python).fragments(FragmentPolicy::CloseOff),
+        LogOptions::new().format(LineStyle::Python).fragments(FragmentPolicy::CloseOff),
     );
     plant(log.path(), TORN);
     let appended = log.append(&serde_json::json!({"id": 3})).unwrap();
@@ -37,7 +37,7 @@ fn close_off_makes_the_fragment_a_line_of_its_own() {
     assert_eq!(scan.records.len(), 2);
     assert_eq!(scan.problems.len(), 1);
     let problem = &scan.problems[0];
-    assert!(matches!(problem.kind, ProblemKind::Malformed { .. }));
+    assert!(matches!(problem.kind, LineProblemKind::Malformed { .. }));
     assert_eq!((problem.line, problem.offset, problem.len), (Some(2), 10, 14));
     // A clean tail: the next append finds nothing to close.
     assert_eq!(log.append(&serde_json::json!({"id": 4})).unwrap().fragment, None);
@@ -48,7 +48,7 @@ fn move_aside_keeps_the_log_clean() {
     let dir = tempfile::tempdir().unwrap();
     let log: Log<serde_json::Value> = Log::with_options(
         dir.path().join("log.jsonl"),
-        LogOptions::new().format(Format::Python).fragments(FragmentPolicy::MoveAside),
+        LogOptions::new().format(LineStyle::Python).fragments(FragmentPolicy::MoveAside),
     );
     plant(log.path(), TORN);
     let appended = log.append(&serde_json::json!({"id": 3})).unwrap();
@@ -77,7 +77,7 @@ fn a_fragment_at_the_very_start_is_handled() {
 fn only_checksummed_lines_detect_a_fragment_that_parses() {
     let dir = tempfile::tempdir().unwrap();
     for (format, expected) in
-        [(Format::Compact, vec![12_345, 12, 7]), (Format::Checksummed, vec![12_345, 7])]
+        [(LineStyle::Compact, vec![12_345, 12, 7]), (LineStyle::Checksummed, vec![12_345, 7])]
     {
         let path = dir.path().join(format!("{format:?}.jsonl"));
         let log: Log<u64> = Log::with_options(&path, LogOptions::new().format(format));
@@ -100,12 +100,12 @@ fn only_checksummed_lines_detect_a_fragment_that_parses() {
 #[test]
 fn a_reader_never_glues_a_moved_aside_fragment_it_read_with_a_full_read() {
     use crate::Stamp;
-    use dotdir_jsonl_log::Entry;
+    use dotdir_jsonl_log::Line;
 
     let dir = tempfile::tempdir().unwrap();
     let log: Log<Stamp> = Log::with_options(
         dir.path().join("log.jsonl"),
-        LogOptions::new().format(Format::Compact).fragments(FragmentPolicy::MoveAside),
+        LogOptions::new().format(LineStyle::Compact).fragments(FragmentPolicy::MoveAside),
     );
     let first = Stamp::new(1, 0, 200);
     log.append(&first).unwrap();
@@ -115,7 +115,7 @@ fn a_reader_never_glues_a_moved_aside_fragment_it_read_with_a_full_read() {
     plant(log.path(), &torn);
 
     let mut reader = log.records().unwrap();
-    let Some(Ok(Entry::Record(record))) = reader.next() else { panic!("the first record") };
+    let Some(Ok(Line::Record(record))) = reader.next() else { panic!("the first record") };
     assert_eq!(record.value, first);
     // The reader has read a full chunk ending inside the fragment; now a peer appends.
     let (short, long) = (Stamp::new(3, 0, 200), Stamp::new(3, 1, 100_000));
@@ -124,8 +124,8 @@ fn a_reader_never_glues_a_moved_aside_fragment_it_read_with_a_full_read() {
 
     let rest: Vec<Stamp> = reader
         .map(|entry| match entry.unwrap() {
-            Entry::Record(record) => record.value,
-            Entry::Problem(problem) => panic!("the reader saw a problem: {problem}"),
+            Line::Record(record) => record.value,
+            Line::Problem(problem) => panic!("the reader saw a problem: {problem}"),
         })
         .collect();
     assert!(rest == [short, long], "the reader saw {} records, not the two appended", rest.len());

@@ -15,7 +15,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use dotdir_jsonl_log::{Durability, Entry, Format, FragmentPolicy, Log, LogOptions, ProblemKind};
+use dotdir_jsonl_log::{
+    Durability, FragmentPolicy, Line, LineProblemKind, LineStyle, Log, LogOptions,
+};
 
 use crate::{RawStamp, RawStamps, Stamp, child, child_role, scale};
 
@@ -33,16 +35,16 @@ fn expected(writer: u32, seq: u64) -> Stamp {
     Stamp::new(writer, seq, line_len(seq))
 }
 
-fn options(format: Format, fragments: FragmentPolicy, durability: Durability) -> LogOptions {
+fn options(format: LineStyle, fragments: FragmentPolicy, durability: Durability) -> LogOptions {
     LogOptions::new().format(format).fragments(fragments).durability(durability)
 }
 
 /// The exact line (with its newline) a writer appends for `stamp`.
 #[expect(clippy::unwrap_used, reason = "a test helper: a failure panics where it happens")]
-fn encoded(format: Format, stamp: &Stamp) -> Vec<u8> {
+fn encoded(format: LineStyle, stamp: &Stamp) -> Vec<u8> {
     let record = serde_json::to_vec(stamp).unwrap();
     let mut line = match format {
-        Format::Checksummed => {
+        LineStyle::Checksummed => {
             let mut line = format!("{{\"crc32\":\"{:08x}\",\"record\":", crc32fast::hash(&record))
                 .into_bytes();
             line.extend_from_slice(&record);
@@ -62,7 +64,7 @@ fn encoded(format: Format, stamp: &Stamp) -> Vec<u8> {
     clippy::print_stdout,
     reason = "the child acknowledges appends on stdout; the parent reports its numbers"
 )]
-fn run_child(format: Format, fragments: FragmentPolicy, durability: Durability) {
+fn run_child(format: LineStyle, fragments: FragmentPolicy, durability: Durability) {
     let path = std::env::var("DOTDIR_LOG").unwrap();
     let writer: u32 = std::env::var("DOTDIR_WRITER").unwrap().parse().unwrap();
     let pace =
@@ -143,7 +145,7 @@ fn tail(log: Log<Stamp>, stop: Arc<AtomicBool>) -> Tail {
         let mut records = log.records_from(offset).unwrap();
         for entry in &mut records {
             match entry.unwrap() {
-                Entry::Record(record) => {
+                Line::Record(record) => {
                     let stamp = &record.value;
                     let next_seq = next.entry(stamp.writer).or_default();
                     assert_eq!(stamp.seq, *next_seq, "the reader saw writer {} skip", stamp.writer);
@@ -154,8 +156,8 @@ fn tail(log: Log<Stamp>, stop: Arc<AtomicBool>) -> Tail {
                     *next_seq += 1;
                     seen.records += 1;
                 }
-                Entry::Problem(problem) if problem.is_torn_tail() => {}
-                Entry::Problem(_) => seen.corrupt += 1,
+                Line::Problem(problem) if problem.is_torn_tail() => {}
+                Line::Problem(_) => seen.corrupt += 1,
             }
         }
         offset = records.next_offset();
@@ -173,7 +175,7 @@ fn tail(log: Log<Stamp>, stop: Arc<AtomicBool>) -> Tail {
 )]
 fn torture(
     test: &str,
-    format: Format,
+    format: LineStyle,
     fragments: FragmentPolicy,
     durability: Durability,
     kills: usize,
@@ -247,7 +249,7 @@ fn torture(
     let corrupt: Vec<_> = scan.corrupt().collect();
     for problem in &corrupt {
         assert!(
-            matches!(problem.kind, ProblemKind::Malformed { .. } | ProblemKind::Checksum),
+            matches!(problem.kind, LineProblemKind::Malformed { .. } | LineProblemKind::Checksum),
             "a torn record looked like something else: {problem}"
         );
     }
@@ -296,7 +298,7 @@ fn torture(
 fn sigkill_close_off_compact() {
     torture(
         "kill::sigkill_close_off_compact",
-        Format::Compact,
+        LineStyle::Compact,
         FragmentPolicy::CloseOff,
         Durability::None,
         scale(100),
@@ -307,7 +309,7 @@ fn sigkill_close_off_compact() {
 fn sigkill_move_aside_compact() {
     torture(
         "kill::sigkill_move_aside_compact",
-        Format::Compact,
+        LineStyle::Compact,
         FragmentPolicy::MoveAside,
         Durability::None,
         scale(50),

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use dotdir_jsonl_log::{Durability, Log, LogOptions, ProblemKind};
+use dotdir_jsonl_log::{Durability, LineProblemKind, Log, LogOptions};
 
 use crate::Stamp;
 
@@ -23,7 +23,7 @@ fn check_against_forward(log: &Log<Stamp>) {
         assert_eq!(last.next_offset, forward.next_offset, "last({n}) next_offset");
         if n > total {
             // The whole file was read: the same problems (without line numbers).
-            let strip = |p: &dotdir_jsonl_log::Problem| (p.kind.clone(), p.offset, p.len);
+            let strip = |p: &dotdir_jsonl_log::LineProblem| (p.kind.clone(), p.offset, p.len);
             assert_eq!(
                 last.problems.iter().map(strip).collect::<Vec<_>>(),
                 forward.problems.iter().map(strip).collect::<Vec<_>>()
@@ -65,10 +65,10 @@ fn last_n_matches_a_forward_read() {
     assert_eq!(last.records.len(), 1);
     assert_eq!(last.records[0].value, Stamp::new(2, 0, 500));
     assert_eq!(last.problems.len(), 1);
-    assert_eq!(last.problems[0].kind, ProblemKind::TornTail);
+    assert_eq!(last.problems[0].kind, LineProblemKind::TornTail);
     let last = log.last(2).unwrap();
     assert_eq!(last.records[0].value.seq, 11);
-    assert!(matches!(last.problems[0].kind, ProblemKind::Malformed { .. }));
+    assert!(matches!(last.problems[0].kind, LineProblemKind::Malformed { .. }));
     assert_eq!(last.problems[0].line, None);
 }
 

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use dotdir_jsonl_log::{Durability, Error, Log, LogOptions, ProblemKind};
+use dotdir_jsonl_log::{Durability, Error, LineProblemKind, Log, LogOptions};
 
 fn log(dir: &tempfile::TempDir) -> Log<u64> {
     Log::with_options(
@@ -56,7 +56,7 @@ fn a_record_in_progress_is_read_by_the_next_call() {
     assert_eq!(scan.problems.len(), 1);
     assert_eq!(
         (scan.problems[0].kind.clone(), scan.problems[0].offset),
-        (ProblemKind::TornTail, 2)
+        (LineProblemKind::TornTail, 2)
     );
     assert_eq!(scan.next_offset, 2);
 
@@ -74,7 +74,7 @@ fn streaming_reader_reports_next_offset_as_it_goes() {
     let mut records = log.records_from(3).unwrap();
     let first = records.next().unwrap().unwrap();
     assert!(
-        matches!(first, dotdir_jsonl_log::Entry::Record(ref r) if r.value == 20 && r.offset == 3)
+        matches!(first, dotdir_jsonl_log::Line::Record(ref r) if r.value == 20 && r.offset == 3)
     );
     assert_eq!(records.next_offset(), 6);
     assert!(records.next().is_some());

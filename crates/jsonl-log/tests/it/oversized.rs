@@ -5,7 +5,7 @@ use std::io::Write;
 
 use proptest::prelude::*;
 
-use dotdir_jsonl_log::{DEFAULT_MAX_RECORD, Error, Log, LogOptions, ProblemKind};
+use dotdir_jsonl_log::{DEFAULT_MAX_RECORD, Error, LineProblemKind, Log, LogOptions};
 
 use crate::alloc::peak_during;
 
@@ -44,7 +44,7 @@ fn an_oversized_line_is_skipped_without_allocating_it() {
     let problem = &scan.problems[0];
     assert_eq!(
         (problem.kind.clone(), problem.line, problem.offset),
-        (ProblemKind::Oversized, Some(2), 2)
+        (LineProblemKind::Oversized, Some(2), 2)
     );
     assert_eq!(problem.len, 16 * MIB as u64);
     assert!(peak < 2 * MIB + 256 * 1024, "a forward read allocated {peak} bytes for a 16 MiB line");
@@ -55,7 +55,7 @@ fn an_oversized_line_is_skipped_without_allocating_it() {
 
     assert!(matches!(
         log.read_strict(),
-        Err(Error::Corrupt { problem, .. }) if problem.kind == ProblemKind::Oversized
+        Err(Error::Corrupt { problem, .. }) if problem.kind == LineProblemKind::Oversized
     ));
 
     // Negative control: the counter does see a whole-file read.

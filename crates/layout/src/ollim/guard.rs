@@ -16,7 +16,7 @@ use crate::ollim::{Result, paths::STATE_DIR_NAME};
 /// Where a path lands once resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Location {
+pub enum Landing {
     /// Inside `state/` (or `state/` itself, or a hard link to a file in it, or a case or
     /// invisible-character variant of the name `state`).
     State,
@@ -66,7 +66,7 @@ impl StateGuard {
 
     /// Whether a write to `path` must be refused: it lands in `state/`, or it cannot be resolved.
     pub fn is_protected(&self, path: &Path) -> bool {
-        matches!(self.locate(path), Location::State | Location::Unresolvable)
+        matches!(self.locate(path), Landing::State | Landing::Unresolvable)
     }
 
     /// Decides a tool call: `Ok(())` to let it through, `Err(message)` with the reference's deny
@@ -85,22 +85,22 @@ impl StateGuard {
     /// Where `path` lands: relative paths are taken from the data directory; `..` and symlinks
     /// are resolved component by component (a missing tail is appended as it is, like Python's
     /// non-strict `resolve`).
-    pub fn locate(&self, path: &Path) -> Location {
+    pub fn locate(&self, path: &Path) -> Landing {
         if path.as_os_str().is_empty() || path.as_os_str().as_bytes().contains(&0) {
-            return Location::Unresolvable;
+            return Landing::Unresolvable;
         }
-        let Some(resolved) = resolve(&self.root, path) else { return Location::Unresolvable };
-        let Ok(inside) = resolved.strip_prefix(&self.root) else { return Location::Outside };
+        let Some(resolved) = resolve(&self.root, path) else { return Landing::Unresolvable };
+        let Ok(inside) = resolved.strip_prefix(&self.root) else { return Landing::Outside };
         let first = inside.components().next();
         if let Some(Component::Normal(name)) = first
             && folds_to_state(name.as_bytes())
         {
-            return Location::State;
+            return Landing::State;
         }
         if self.is_hard_link_into_state(&resolved) {
-            return Location::State;
+            return Landing::State;
         }
-        Location::Data
+        Landing::Data
     }
 
     fn is_hard_link_into_state(&self, path: &Path) -> bool {

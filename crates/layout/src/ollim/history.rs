@@ -1,7 +1,7 @@
 //! `state/session_history.jsonl` on `dotdir-jsonl-log`: appends in the reference's Python line
 //! format, each event committed as `session {event}: {id[:8]}`.
 
-use dotdir_jsonl_log::{Format, Log, LogOptions, Problem};
+use dotdir_jsonl_log::{LineProblem, LineStyle, Log, LogOptions};
 
 use crate::ollim::{DataDir, Result, SessionEvent, SessionEventKind, files};
 
@@ -12,7 +12,7 @@ pub struct SessionHistory {
     /// The events in file order.
     pub events: Vec<SessionEvent>,
     /// The skipped lines.
-    pub problems: Vec<Problem>,
+    pub problems: Vec<LineProblem>,
 }
 
 impl DataDir {
@@ -20,7 +20,7 @@ impl DataDir {
     pub fn session_log(&self) -> Log<SessionEvent> {
         Log::with_options(
             self.state_dir().join(files::SESSION_HISTORY),
-            LogOptions::new().format(Format::Python).durability(self.options.durability),
+            LogOptions::new().format(LineStyle::Python).durability(self.options.durability),
         )
     }
 

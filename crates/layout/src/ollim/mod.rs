@@ -117,7 +117,7 @@ pub use self::{
     error::{Error, Result},
     extras::{DOWNLOADS_DIR, REFLECTIONS_DIR, reflection_file_name},
     git::GITIGNORE_MESSAGE,
-    guard::{Location, StateGuard, WRITE_TOOLS, blocked_message},
+    guard::{Landing, StateGuard, WRITE_TOOLS, blocked_message},
     history::SessionHistory,
     layout::{LAYOUT, TTL},
     names::{FALLBACK_DOWNLOAD_NAME, MAX_DOWNLOAD_NAME, numbered_name, sanitize_download_name},

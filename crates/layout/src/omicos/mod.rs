@@ -7,7 +7,7 @@
 //!   The workspace layout also declares the cli data directory `cli/` entry for entry.
 //! - [`GlobalHome`]: the global home, its credential files (`0600` in a `0700` directory) and the
 //!   usage fallback.
-//! - [`Workspace`]: one data directory, serve's or cli's ([`Mode`]): [`Workspace::workspace_id`],
+//! - [`Workspace`]: one data directory, serve's or cli's ([`Flavor`]): [`Workspace::workspace_id`],
 //!   [`Workspace::login`] / [`Workspace::switch_account`] / [`Workspace::logout`],
 //!   [`Workspace::credentials`], the daemon lock [`Workspace::acquire_serve_lock`] and
 //!   [`Workspace::running_daemon`], conversations ([`Workspace::create_conversation`],
@@ -24,13 +24,13 @@
 //! ```
 //! # fn main() -> Result<(), dotdir::omicos::Error> {
 //! # let tmp = tempfile::tempdir().unwrap();
-//! use dotdir::omicos::{CloudLogin, GlobalHome, Mode, Owner, Workspace, WorkspaceOptions};
+//! use dotdir::omicos::{CloudLogin, GlobalHome, Flavor, Owner, Workspace, WorkspaceOptions};
 //! use serde_json::json;
 //!
 //! // The environment is passed in: OMICOS_LOCAL_HOME, HOME, the working directory.
 //! let home = GlobalHome::resolve(None, Some(tmp.path().as_os_str()), tmp.path())?;
 //! let cwd = tmp.path().join("project");
-//! let ws = Workspace::resolve(home, &WorkspaceOptions::new(Mode::Serve, &cwd));
+//! let ws = Workspace::resolve(home, &WorkspaceOptions::new(Flavor::Serve, &cwd));
 //! assert_eq!(ws.data_dir(), cwd.join(".omicos"));
 //!
 //! let id = ws.workspace_id()?; // created once, 32 lowercase hex digits
@@ -148,5 +148,5 @@ pub use self::{
     layouts::{HOME_LAYOUT, WORKSPACE_LAYOUT},
     logs::{PendingUpload, SPOOL_THRESHOLD_BYTES, TrajectorySyncState, TurnLog},
     names::validate_name,
-    workspace::{Daemon, DataDirSource, Mode, Workspace, WorkspaceOptions},
+    workspace::{Daemon, DataDirSource, Flavor, Workspace, WorkspaceOptions},
 };

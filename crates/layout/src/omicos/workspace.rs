@@ -19,19 +19,19 @@ use super::{
 /// Which omicos program owns a data directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Mode {
+pub enum Flavor {
     /// `omicos serve`, the daemon: `<workspace>/.omicos`.
     Serve,
     /// `omicos cli`: `<workspace>/.omicos/cli`, isolated from serve.
     Cli,
 }
 
-impl Mode {
+impl Flavor {
     /// The default data directory relative to the workspace root.
     pub fn default_data_dir(self) -> &'static str {
         match self {
-            Mode::Serve => ".omicos",
-            Mode::Cli => ".omicos/cli",
+            Flavor::Serve => ".omicos",
+            Flavor::Cli => ".omicos/cli",
         }
     }
 }
@@ -42,9 +42,9 @@ impl Mode {
 pub enum DataDirSource {
     /// `--data-dir`.
     Flag,
-    /// `$OMICOS_WORKSPACE_ROOT` joined with the mode's default.
+    /// `$OMICOS_WORKSPACE_ROOT` joined with the flavor's default.
     WorkspaceRootEnv,
-    /// The working directory joined with the mode's default.
+    /// The working directory joined with the flavor's default.
     WorkingDirectory,
 }
 
@@ -53,7 +53,7 @@ pub enum DataDirSource {
 #[derive(Debug, Clone, Copy)]
 pub struct WorkspaceOptions<'a> {
     /// serve or cli.
-    pub mode: Mode,
+    pub flavor: Flavor,
     /// The `--data-dir` flag, if given.
     pub data_dir: Option<&'a Path>,
     /// The value of `OMICOS_WORKSPACE_ROOT`, if set.
@@ -63,9 +63,9 @@ pub struct WorkspaceOptions<'a> {
 }
 
 impl<'a> WorkspaceOptions<'a> {
-    /// Options for `mode` started in `cwd`, with no flag and no environment override.
-    pub fn new(mode: Mode, cwd: &'a Path) -> Self {
-        Self { mode, data_dir: None, workspace_root: None, cwd }
+    /// Options for `flavor` started in `cwd`, with no flag and no environment override.
+    pub fn new(flavor: Flavor, cwd: &'a Path) -> Self {
+        Self { flavor, data_dir: None, workspace_root: None, cwd }
     }
 }
 
@@ -85,7 +85,7 @@ pub struct Workspace {
     pub(super) home: GlobalHome,
     pub(super) workspace_root: PathBuf,
     pub(super) data_dir: PathBuf,
-    pub(super) mode: Mode,
+    pub(super) flavor: Flavor,
     pub(super) source: DataDirSource,
     /// The layout's directory, `.omicos` (the cli data directory is its `cli/`): paths, modes
     /// and symbolic-link checks.
@@ -93,15 +93,15 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// The data directory `data_dir` of `mode`, whose workspace root is its parent (serve) or
+    /// The data directory `data_dir` of `flavor`, whose workspace root is its parent (serve) or
     /// grandparent (cli). Touches nothing on disk.
-    pub fn at(home: GlobalHome, data_dir: impl Into<PathBuf>, mode: Mode) -> Self {
+    pub fn at(home: GlobalHome, data_dir: impl Into<PathBuf>, flavor: Flavor) -> Self {
         let data_dir = data_dir.into();
-        let levels = if mode == Mode::Cli { 2 } else { 1 };
+        let levels = if flavor == Flavor::Cli { 2 } else { 1 };
         let workspace_root =
             data_dir.ancestors().nth(levels).map_or_else(|| data_dir.clone(), Path::to_owned);
-        let dir = layout_dir(&home, &data_dir, mode, &super::WORKSPACE_LAYOUT);
-        Self { home, workspace_root, data_dir, mode, source: DataDirSource::Flag, dir }
+        let dir = layout_dir(&home, &data_dir, flavor, &super::WORKSPACE_LAYOUT);
+        Self { home, workspace_root, data_dir, flavor, source: DataDirSource::Flag, dir }
     }
 
     /// Resolves the data directory, first match wins:
@@ -121,16 +121,16 @@ impl Workspace {
         let (data_dir, source) = match (options.data_dir, root_env) {
             (Some(flag), _) => (options.cwd.join(flag), DataDirSource::Flag),
             (None, Some(_)) => (
-                workspace_root.join(options.mode.default_data_dir()),
+                workspace_root.join(options.flavor.default_data_dir()),
                 DataDirSource::WorkspaceRootEnv,
             ),
             (None, None) => (
-                workspace_root.join(options.mode.default_data_dir()),
+                workspace_root.join(options.flavor.default_data_dir()),
                 DataDirSource::WorkingDirectory,
             ),
         };
-        let dir = layout_dir(&home, &data_dir, options.mode, &super::WORKSPACE_LAYOUT);
-        Self { home, workspace_root, data_dir, mode: options.mode, source, dir }
+        let dir = layout_dir(&home, &data_dir, options.flavor, &super::WORKSPACE_LAYOUT);
+        Self { home, workspace_root, data_dir, flavor: options.flavor, source, dir }
     }
 
     /// Follows `layout`, [`super::WORKSPACE_LAYOUT`] extended by a downstream crate
@@ -177,8 +177,8 @@ impl Workspace {
     }
 
     /// serve or cli.
-    pub fn mode(&self) -> Mode {
-        self.mode
+    pub fn flavor(&self) -> Flavor {
+        self.flavor
     }
 
     /// Where [`Workspace::data_dir`] came from.
@@ -310,12 +310,12 @@ impl Workspace {
 fn layout_dir(
     home: &GlobalHome,
     data_dir: &Path,
-    mode: Mode,
+    flavor: Flavor,
     layout: &'static crate::Layout,
 ) -> dotdir_engine::Dir {
-    let root = match mode {
-        Mode::Cli => data_dir.parent().unwrap_or(data_dir),
-        Mode::Serve => data_dir,
+    let root = match flavor {
+        Flavor::Cli => data_dir.parent().unwrap_or(data_dir),
+        Flavor::Serve => data_dir,
     };
     dotdir_engine::Dir::new(root, layout).with_durability(home.durability())
 }

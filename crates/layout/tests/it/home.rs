@@ -8,7 +8,7 @@ use std::{fs, path::Path};
 use dotdir::{
     atomic_store::Durability,
     ollim::{self, DataDir, Options},
-    omicos::{self, GlobalHome, Mode, Workspace},
+    omicos::{self, Flavor, GlobalHome, Workspace},
 };
 use dotdir_test_support::{child, child_role, env};
 
@@ -43,7 +43,7 @@ fn the_home_directory_is_never_opened_as_a_data_directory() {
         let global = GlobalHome::at(&home);
         let error = global.write_plan_token("a.b.c").unwrap_err();
         assert!(matches!(error, omicos::Error::NotADataDirectory { .. }), "{error}");
-        let workspace = Workspace::at(GlobalHome::at(home.join(".omicos")), &home, Mode::Serve);
+        let workspace = Workspace::at(GlobalHome::at(home.join(".omicos")), &home, Flavor::Serve);
         let error = workspace.workspace_id().unwrap_err();
         assert!(matches!(error, omicos::Error::NotADataDirectory { .. }), "{error}");
         println!("CHILD-OK");

@@ -8,7 +8,7 @@ use std::{fs, os::unix::fs::PermissionsExt, path::Path};
 
 use dotdir::{
     Format, Kind, Layout, check,
-    omicos::{self, CloudLogin, GlobalHome, Mode, Workspace},
+    omicos::{self, CloudLogin, Flavor, GlobalHome, Workspace},
 };
 
 const CANARY: &str = "4242424242";
@@ -111,7 +111,7 @@ fn no_decode_error_of_a_secret_shows_its_value() {
     for (i, content) in bad_contents().iter().enumerate() {
         let root = tmp.path().join(format!("readers-{i}"));
         let home = GlobalHome::at(root.join("home"));
-        let ws = Workspace::at(home.clone(), root.join("ws/.omicos"), Mode::Serve);
+        let ws = Workspace::at(home.clone(), root.join("ws/.omicos"), Flavor::Serve);
         let _ = ws.login(&CloudLogin::new("https://auth.example", "u-a", None, "t")).unwrap();
         for file in ["cloud_login.json", "account.json", "settings/llm-config.json"] {
             plant(ws.data_dir(), file, content);

@@ -8,7 +8,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use dotdir::ollim::{Location, StateGuard, blocked_message};
+use dotdir::ollim::{Landing, StateGuard, blocked_message};
 use proptest::prelude::*;
 use rustix::{
     fs::{Mode, OFlags, ResolveFlags},
@@ -46,11 +46,11 @@ fn sandbox() -> Sandbox {
 /// Where the kernel lands for a write to `path`: the object itself when it exists, else the
 /// parent directory plus the new name. `None` when the kernel would refuse the write outright
 /// (a missing or non-directory parent): no verdict to compare.
-fn kernel_location(sb: &Sandbox, path: &Path) -> Option<Location> {
+fn kernel_location(sb: &Sandbox, path: &Path) -> Option<Landing> {
     let full = if path.is_absolute() { path.to_path_buf() } else { sb.root.join(path) };
     let landed = match rustix::fs::open(&full, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()) {
         Ok(fd) => fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap(),
-        Err(Errno::LOOP) => return Some(Location::Unresolvable),
+        Err(Errno::LOOP) => return Some(Landing::Unresolvable),
         Err(Errno::NOENT) => {
             let name = full.file_name()?;
             if name == ".." || name == "." {
@@ -69,11 +69,11 @@ fn kernel_location(sb: &Sandbox, path: &Path) -> Option<Location> {
     };
     let state = sb.root.join("state");
     Some(if landed.starts_with(&state) {
-        Location::State
+        Landing::State
     } else if landed.starts_with(&sb.root) {
-        Location::Data
+        Landing::Data
     } else {
-        Location::Outside
+        Landing::Outside
     })
 }
 
@@ -113,13 +113,13 @@ proptest! {
         };
         let Some(expected) = kernel_location(sb, &path) else { return Ok(()) };
         prop_assert_eq!(sb.guard.locate(&path), expected, "path {}", path.display());
-        prop_assert_eq!(sb.guard.is_protected(&path), matches!(expected, Location::State | Location::Unresolvable));
+        prop_assert_eq!(sb.guard.is_protected(&path), matches!(expected, Landing::State | Landing::Unresolvable));
         // openat2(RESOLVE_BENEATH) from the data directory succeeds only for paths that never
         // leave it: the guard must then not say "outside".
         if !path.is_absolute() {
             let dir = rustix::fs::open(&sb.root, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).unwrap();
             if rustix::fs::openat2(&dir, &path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty(), ResolveFlags::BENEATH).is_ok() {
-                prop_assert_ne!(sb.guard.locate(&path), Location::Outside);
+                prop_assert_ne!(sb.guard.locate(&path), Landing::Outside);
             }
         }
     }
@@ -137,7 +137,7 @@ const _: fn() = || {
     assert_sync::<Sandbox>();
 };
 
-fn check(path: &str, expected: Location) {
+fn check(path: &str, expected: Landing) {
     let sb = sandbox_cached();
     let path = path.replace("<root>", sb.root.to_str().unwrap());
     assert_eq!(sb.guard.locate(Path::new(&path)), expected, "{path}");
@@ -145,36 +145,36 @@ fn check(path: &str, expected: Location) {
 
 #[test]
 fn named_cases() {
-    check("state/x.json", Location::State);
-    check("./state/new.json", Location::State);
-    check("state", Location::State);
-    check("sub/../state/x.json", Location::State);
-    check("link_in/x.json", Location::State);
-    check("link_abs_in/new.json", Location::State);
-    check("sub/file_in", Location::State);
-    check("sub/link_up/state/sub/new", Location::State);
-    check("state/link_back/in.txt", Location::Data);
-    check("state/../sub/in.txt", Location::Data);
-    check("routines/new.md", Location::Data);
-    check("../outside/x", Location::Outside);
-    check("link_out/x", Location::Outside);
-    check("/etc/passwd", Location::Outside);
-    check("<root>/state/token.json", Location::State);
-    check("<root>/../data/state/token.json", Location::State);
-    check("loop/x", Location::Unresolvable);
-    check("", Location::Unresolvable);
+    check("state/x.json", Landing::State);
+    check("./state/new.json", Landing::State);
+    check("state", Landing::State);
+    check("sub/../state/x.json", Landing::State);
+    check("link_in/x.json", Landing::State);
+    check("link_abs_in/new.json", Landing::State);
+    check("sub/file_in", Landing::State);
+    check("sub/link_up/state/sub/new", Landing::State);
+    check("state/link_back/in.txt", Landing::Data);
+    check("state/../sub/in.txt", Landing::Data);
+    check("routines/new.md", Landing::Data);
+    check("../outside/x", Landing::Outside);
+    check("link_out/x", Landing::Outside);
+    check("/etc/passwd", Landing::Outside);
+    check("<root>/state/token.json", Landing::State);
+    check("<root>/../data/state/token.json", Landing::State);
+    check("loop/x", Landing::Unresolvable);
+    check("", Landing::Unresolvable);
     // Names a case-insensitive or HFS+-style file system would map to `state/`.
-    check("STATE/x.json", Location::State);
-    check("St\u{200b}ate/x.json", Location::State);
-    check("statex/x.json", Location::Data);
+    check("STATE/x.json", Landing::State);
+    check("St\u{200b}ate/x.json", Landing::State);
+    check("statex/x.json", Landing::Data);
 }
 
 #[test]
 fn hard_links_into_state_are_caught() {
     let sb = sandbox();
     fs::hard_link(sb.root.join("state/x.json"), sb.root.join("sub/alias.json")).unwrap();
-    assert_eq!(sb.guard.locate(Path::new("sub/alias.json")), Location::State);
-    assert_eq!(sb.guard.locate(Path::new("sub/in.txt")), Location::Data);
+    assert_eq!(sb.guard.locate(Path::new("sub/alias.json")), Landing::State);
+    assert_eq!(sb.guard.locate(Path::new("sub/in.txt")), Landing::Data);
 }
 
 #[test]
@@ -201,10 +201,10 @@ fn a_lexical_guard_fails_the_oracle() {
     let sb = sandbox_cached();
     let lexical = |p: &str| p.split('/').next() == Some("state");
     let path = Path::new("link_in/x.json");
-    assert_eq!(kernel_location(sb, path), Some(Location::State));
+    assert_eq!(kernel_location(sb, path), Some(Landing::State));
     assert!(!lexical("link_in/x.json"));
     let path = Path::new("state/link_back/in.txt");
-    assert_eq!(kernel_location(sb, path), Some(Location::Data));
+    assert_eq!(kernel_location(sb, path), Some(Landing::Data));
     assert!(lexical("state/link_back/in.txt"));
 }
 

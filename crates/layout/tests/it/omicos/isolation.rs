@@ -1,6 +1,6 @@
 //! The serve and cli data directories of one workspace share nothing.
 
-use dotdir::omicos::{Mode, Owner, WORKSPACE_LAYOUT};
+use dotdir::omicos::{Flavor, Owner, WORKSPACE_LAYOUT};
 use serde_json::json;
 
 use super::support::{assert_conforms, login_of, snapshot, workspace};
@@ -20,8 +20,8 @@ fn exercise(ws: &dotdir::omicos::Workspace, user: &str) {
 #[test]
 fn serve_and_cli_share_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let serve = workspace(tmp.path(), Mode::Serve);
-    let cli = workspace(tmp.path(), Mode::Cli);
+    let serve = workspace(tmp.path(), Flavor::Serve);
+    let cli = workspace(tmp.path(), Flavor::Cli);
     assert_eq!(cli.data_dir(), serve.data_dir().join("cli"));
 
     exercise(&serve, "u-serve");

@@ -3,7 +3,7 @@
 
 use std::{ffi::OsStr, path::Path};
 
-use dotdir::omicos::{DataDirSource, Error, GlobalHome, Mode, Workspace, WorkspaceOptions};
+use dotdir::omicos::{DataDirSource, Error, Flavor, GlobalHome, Workspace, WorkspaceOptions};
 
 #[test]
 fn home_order() {
@@ -21,7 +21,7 @@ fn home_order() {
 }
 
 fn check(
-    mode: Mode,
+    flavor: Flavor,
     flag: Option<&str>,
     root_env: Option<&str>,
     data_dir: &str,
@@ -31,7 +31,7 @@ fn check(
     let home = GlobalHome::at("/h");
     let cwd = Path::new("/work/cwd");
     let options = WorkspaceOptions {
-        mode,
+        flavor,
         data_dir: flag.map(Path::new),
         workspace_root: root_env.map(OsStr::new),
         cwd,
@@ -40,14 +40,14 @@ fn check(
     assert_eq!(
         (ws.data_dir(), ws.workspace_root(), ws.source()),
         (Path::new(data_dir), Path::new(root), source),
-        "{mode:?} flag={flag:?} root={root_env:?}"
+        "{flavor:?} flag={flag:?} root={root_env:?}"
     );
 }
 
 #[test]
 fn data_dir_order() {
     use DataDirSource::*;
-    use Mode::*;
+    use Flavor::*;
     check(Serve, None, None, "/work/cwd/.omicos", "/work/cwd", WorkingDirectory);
     check(Cli, None, None, "/work/cwd/.omicos/cli", "/work/cwd", WorkingDirectory);
     check(Serve, None, Some("/ws"), "/ws/.omicos", "/ws", WorkspaceRootEnv);
@@ -60,8 +60,8 @@ fn data_dir_order() {
 
 #[test]
 fn at_derives_the_workspace_root() {
-    let serve = Workspace::at(GlobalHome::at("/h"), "/w/.omicos", Mode::Serve);
-    let cli = Workspace::at(GlobalHome::at("/h"), "/w/.omicos/cli", Mode::Cli);
+    let serve = Workspace::at(GlobalHome::at("/h"), "/w/.omicos", Flavor::Serve);
+    let cli = Workspace::at(GlobalHome::at("/h"), "/w/.omicos/cli", Flavor::Cli);
     assert_eq!(serve.workspace_root(), Path::new("/w"));
     assert_eq!(cli.workspace_root(), Path::new("/w"));
 }

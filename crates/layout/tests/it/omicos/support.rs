@@ -9,7 +9,7 @@ use std::{
 
 use dotdir::{
     Kind, Layout,
-    omicos::{CloudLogin, GlobalHome, Mode, Workspace, WorkspaceOptions},
+    omicos::{CloudLogin, Flavor, GlobalHome, Workspace, WorkspaceOptions},
 };
 
 pub(super) use dotdir_test_support::{child_role, env as child_arg, mode, wait_for};
@@ -47,14 +47,14 @@ pub(super) fn scale() -> usize {
 
 /// The home and the serve workspace of a temp dir: `<tmp>/home/.omicos`, `<tmp>/ws/.omicos`.
 pub(super) fn serve_workspace(tmp: &Path) -> Workspace {
-    workspace(tmp, Mode::Serve)
+    workspace(tmp, Flavor::Serve)
 }
 
-/// Like [`serve_workspace`] for any mode.
-pub(super) fn workspace(tmp: &Path, mode: Mode) -> Workspace {
+/// Like [`serve_workspace`] for either flavor.
+pub(super) fn workspace(tmp: &Path, flavor: Flavor) -> Workspace {
     let home = GlobalHome::resolve(None, Some(tmp.join("home").as_os_str()), tmp).unwrap();
     let cwd = tmp.join("ws");
-    Workspace::resolve(home, &WorkspaceOptions::new(mode, &cwd))
+    Workspace::resolve(home, &WorkspaceOptions::new(flavor, &cwd))
 }
 
 /// A login of `user` whose token is `token-<user>`.

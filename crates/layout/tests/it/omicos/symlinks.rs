@@ -5,7 +5,7 @@
 
 use std::{fs, os::unix::fs::symlink, path::Path};
 
-use dotdir::omicos::{Error, GlobalHome, Mode, Workspace};
+use dotdir::omicos::{Error, Flavor, GlobalHome, Workspace};
 use serde_json::json;
 
 use super::support::{login_of, serve_workspace};
@@ -72,7 +72,7 @@ fn the_workspace_above_the_data_directory_may_be_a_symlink() {
     let ws = Workspace::at(
         GlobalHome::at(tmp.path().join("home")),
         tmp.path().join("project/.omicos"),
-        Mode::Serve,
+        Flavor::Serve,
     );
     let _ = ws.create_conversation("c1", "First").unwrap();
     let _ = ws.append_history("c1", &json!({"role": "user"})).unwrap();

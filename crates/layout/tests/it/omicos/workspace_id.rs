@@ -3,7 +3,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use dotdir::omicos::{Error, GlobalHome, Mode, Workspace};
+use dotdir::omicos::{Error, Flavor, GlobalHome, Workspace};
 
 use super::support::{
     child_arg, child_role, result_of, serve_workspace, spawn_child, wait_for, wait_ok,
@@ -17,7 +17,7 @@ fn racing_processes_agree_on_one_id() {
         let data_dir = PathBuf::from(child_arg("OMICOS_TEST_DATA_DIR"));
         wait_for(&PathBuf::from(child_arg("OMICOS_TEST_GO")), Duration::from_secs(30));
         let ws =
-            Workspace::at(GlobalHome::at(data_dir.join("unused-home")), &data_dir, Mode::Serve);
+            Workspace::at(GlobalHome::at(data_dir.join("unused-home")), &data_dir, Flavor::Serve);
         println!("RESULT={}", ws.workspace_id().unwrap());
         return;
     }
@@ -59,7 +59,7 @@ fn created_once_and_stable_when_the_directory_moves() {
 
     let moved = tmp.path().join("elsewhere");
     std::fs::rename(tmp.path().join("ws"), &moved).unwrap();
-    let ws2 = Workspace::at(ws.home().clone(), moved.join(".omicos"), Mode::Serve);
+    let ws2 = Workspace::at(ws.home().clone(), moved.join(".omicos"), Flavor::Serve);
     assert_eq!(ws2.workspace_id().unwrap(), id, "stable across a move");
 }
 
