@@ -301,16 +301,17 @@ impl SharedConfig {
     }
 }
 
-/// A Claude Code data directory.
+/// A Claude Code data directory: the engine's handle ([`dotdir_engine::Dir`]) on [`LAYOUT`],
+/// so every document it writes gets the mode its entry declares.
 #[derive(Debug, Clone)]
 pub struct ClaudeDir {
-    root: PathBuf,
+    dir: dotdir_engine::Dir,
 }
 
 impl ClaudeDir {
     /// The directory at `root`.
     pub fn at(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self { dir: dotdir_engine::Dir::new(root, &LAYOUT) }
     }
 
     /// The directory where Claude Code keeps it: `$CLAUDE_CONFIG_DIR`, else `~/.claude`.
@@ -320,11 +321,11 @@ impl ClaudeDir {
 
     /// Its path.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.dir.root()
     }
 
     fn settings_document(&self) -> Document<Map<String, Value>> {
-        Document::new(self.root.join("settings.json")).style(JsonStyle::Pretty)
+        self.dir.document("settings.json").style(JsonStyle::Pretty)
     }
 
     /// `settings.json` (empty when there is none). A file that does not parse is an error,
@@ -347,7 +348,7 @@ impl ClaudeDir {
     /// session left half-written is reported in [`Scan::problems`], never an error.
     pub fn transcript(&self, cwd: &Path, session: &str) -> Result<Scan<Value>> {
         let path =
-            self.root.join("projects").join(project_dir_name(cwd)).join(format!("{session}.jsonl"));
+            self.dir.path("projects").join(project_dir_name(cwd)).join(format!("{session}.jsonl"));
         Log::<Value>::new(path).read().map_err(Error::Log)
     }
 }
