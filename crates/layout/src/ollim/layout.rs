@@ -156,7 +156,7 @@ const ENTRIES: &[Entry] = &[
         .untracked()
         .backup(Backup::Ephemeral)
         // ping-bucket's message already names the file.
-        .validate(CORRUPT_JSON, super::budget::validate_budget),
+        .validate(CORRUPT_JSON, super::datadir::budget::validate_budget),
     // Agent-written notes at the root are committed by the auto-commit hook.
     Entry::file("*.md", Format::Text, "a note written by the agent"),
 ];

@@ -86,24 +86,19 @@
 //!   person editing the same file in that millisecond is not excluded (no `RENAME_NOREPLACE`
 //!   in `dotdir-atomic-store` yet).
 
-mod budget;
 mod clock;
 mod config;
 mod datadir;
 mod error;
-mod extras;
 mod git;
 mod guard;
-mod history;
 mod layout;
 mod names;
 mod paths;
-mod pid;
 mod policy;
 mod profile;
 mod sessions;
 mod specs;
-mod state;
 mod ttl;
 mod updates;
 
@@ -113,16 +108,17 @@ pub use self::{
         timestamp_from_unix, unix_seconds,
     },
     config::{CONFIG_KEYS, RuntimeConfig},
+    datadir::extras::{DOWNLOADS_DIR, REFLECTIONS_DIR, reflection_file_name},
+    datadir::history::SessionHistory,
+    datadir::pid::{LAUNCHED_AS, PROGRAM},
+    datadir::state::files,
     datadir::{DataDir, Options},
     error::{Error, Result},
-    extras::{DOWNLOADS_DIR, REFLECTIONS_DIR, reflection_file_name},
     git::GITIGNORE_MESSAGE,
     guard::{Landing, StateGuard, WRITE_TOOLS, blocked_message},
-    history::SessionHistory,
     layout::{LAYOUT, TTL},
     names::{FALLBACK_DOWNLOAD_NAME, MAX_DOWNLOAD_NAME, numbered_name, sanitize_download_name},
     paths::{DATA_DIR_VAR, DEFAULT_DIR_NAME, STATE_DIR_NAME, data_dir_from, resolve_data_dir},
-    pid::{LAUNCHED_AS, PROGRAM},
     policy::{BgForks, DEFAULT_BG_TOOLS, MainSession, TOOL_POLICY_FILE, ToolPolicy},
     profile::{
         AgentTemplate, BUNDLED_AGENTS, IDENTITY_FILE, IDENTITY_TEMPLATE, Names, SKILLS_LINK_TARGET,
@@ -130,7 +126,6 @@ pub use self::{
     },
     sessions::{SessionEvent, SessionEventKind, parse_session_id},
     specs::{Reminder, Routine, Skill, Webhook},
-    state::files,
     ttl::{ForkLookup, ForkMessage, Inquiries, Inquiry, is_inquiry_key},
     updates::{MAX_PENDING_UPDATES, PendingUpdate},
 };

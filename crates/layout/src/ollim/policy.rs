@@ -8,8 +8,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{DataDir, Error, Result};
-
 /// The file name, at the root of the data directory.
 pub const TOOL_POLICY_FILE: &str = "tool-policy.yaml";
 
@@ -109,21 +107,6 @@ fn dedup(tools: impl Iterator<Item = String>) -> Vec<String> {
 /// The declaration's validator of `tool-policy.yaml`.
 pub(crate) fn validate_tool_policy(bytes: &[u8]) -> std::result::Result<(), String> {
     ToolPolicy::parse(bytes).map(drop)
-}
-
-impl DataDir {
-    /// The tool policy (`tool-policy.yaml`; the empty policy when there is none). Broken YAML
-    /// is [`Error::Invalid`] naming the line and column.
-    pub fn tool_policy(&self) -> Result<ToolPolicy> {
-        let path = self.root().join(TOOL_POLICY_FILE);
-        let limit = dotdir_frontmatter::Limits::default().max_front_matter_bytes as u64;
-        match dotdir_atomic_store::read(&path, limit + 1)? {
-            None => Ok(ToolPolicy::default()),
-            Some(bytes) => {
-                ToolPolicy::parse(&bytes).map_err(|reason| Error::Invalid { path, reason })
-            }
-        }
-    }
 }
 
 #[cfg(test)]

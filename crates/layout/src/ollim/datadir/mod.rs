@@ -15,6 +15,15 @@ use crate::ollim::{
     paths::{STATE_DIR_NAME, resolve_data_dir},
 };
 
+pub(crate) mod budget;
+pub(crate) mod extras;
+pub(crate) mod history;
+pub(crate) mod pid;
+mod policy;
+mod profile;
+mod specs;
+pub(crate) mod state;
+
 /// The directories of the layout a [`DataDir`] writes under: each must be a real directory
 /// (checked at open, and before each write under it), never a symbolic link.
 pub(crate) const LAYOUT_DIRS: &[&str] = &[
