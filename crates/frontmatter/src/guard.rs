@@ -100,30 +100,27 @@ impl Scanner<'_> {
                 }
                 let end = self.line_end(j);
                 let blank = b[j..end].iter().all(|&c| is_blank(c));
-                if let Some(parent) = block_scalar {
-                    if blank || j - i > parent {
-                        if end >= n {
-                            break;
-                        }
-                        i = end + 1;
-                        self.line += 1;
-                        self.line_begin = i;
-                        at_line_start = true;
-                        continue;
+                // A line of a block scalar (blank, or deeper than its parent), and outside a
+                // flow collection a blank or comment line, holds no structure: skip it.
+                let in_scalar = match block_scalar {
+                    Some(parent) if blank || j - i > parent => true,
+                    Some(_) => {
+                        block_scalar = None;
+                        false
                     }
-                    block_scalar = None;
+                    None => false,
+                };
+                if in_scalar || (flow == 0 && (blank || b[j] == b'#')) {
+                    if end >= n {
+                        break;
+                    }
+                    i = end + 1;
+                    self.line += 1;
+                    self.line_begin = i;
+                    at_line_start = true;
+                    continue;
                 }
                 if flow == 0 {
-                    if blank || b[j] == b'#' {
-                        if end >= n {
-                            break;
-                        }
-                        i = end + 1;
-                        self.line += 1;
-                        self.line_begin = i;
-                        at_line_start = true;
-                        continue;
-                    }
                     line_indent = j - i;
                     while indents.last().is_some_and(|&top| top > line_indent) {
                         indents.pop();
