@@ -22,6 +22,7 @@
 //! Each layout ends with `torture <layout>: <kills> kills, <ops> acknowledged operations checked,
 //! <violations> violations`; any violation fails the run.
 
+use dotdir_test_support::try_git;
 use std::{
     collections::{BTreeMap, BTreeSet},
     io::{BufRead, BufReader},
@@ -321,7 +322,7 @@ fn verify(
     // Everything the layout tracks is committed: no modified, deleted or untracked file that
     // git does not ignore.
     if root.join(".git").exists() {
-        let dirty = git(root, &["status", "--porcelain", "--untracked-files=all"])?;
+        let dirty = try_git(root, &["status", "--porcelain", "--untracked-files=all"])?;
         let dirty: Vec<&str> = dirty.lines().collect();
         if !dirty.is_empty() {
             violations.push(format!(
@@ -372,7 +373,7 @@ fn verify(
         .args(["rev-parse", "--verify", "-q", "HEAD"])
         .output()?;
     let head_files = if has_head.status.success() {
-        git(root, &["ls-tree", "-r", "--name-only", "HEAD"])?
+        try_git(root, &["ls-tree", "-r", "--name-only", "HEAD"])?
     } else {
         String::new()
     };
@@ -408,14 +409,6 @@ fn verify(
         }
     }
     Ok(())
-}
-
-fn git(root: &Path, args: &[&str]) -> Result<String> {
-    let output = Command::new("git").arg("-C").arg(root).args(args).output()?;
-    if !output.status.success() {
-        bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
-    }
-    Ok(String::from_utf8(output.stdout)?)
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

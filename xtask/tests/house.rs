@@ -146,3 +146,27 @@ fn a_public_type_name_means_one_thing() {
     let twice: Vec<_> = seen.into_iter().filter(|(_, files)| files.len() > 1).collect();
     assert!(twice.is_empty(), "one name, two meanings: {twice:#?}");
 }
+
+#[test]
+fn fn_git_is_defined_only_in_test_support() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut found: Vec<String> = each_file()
+        .filter(|(name, _)| !name.starts_with("test-support/"))
+        .filter(|(_, lines)| lines.iter().any(|l| l.contains("fn git(")))
+        .map(|(name, _)| name)
+        .collect();
+    let xtask = fs::read_dir(root.join("xtask/src")).expect("xtask/src").flatten().count();
+    assert!(xtask > 3, "xtask/src not found");
+    let mut stack = vec![root.join("xtask/src")];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).expect("a directory").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if fs::read_to_string(&path).is_ok_and(|text| text.contains("fn git(")) {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(found.is_empty(), "use dotdir_test_support::{{git, try_git}}: {found:#?}");
+}

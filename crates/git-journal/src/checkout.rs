@@ -74,8 +74,8 @@ pub fn refuse_hostile_checkout(dir: &Path) -> Result<()> {
 /// needs to be checked out.
 pub fn audit_checkout(dir: &Path) -> Result<Vec<Hostile>> {
     let repo = Repository::open_ext(dir, git2::RepositoryOpenFlags::NO_SEARCH, [] as [&str; 0])
-        .map_err(Error::git(Step::Open, dir))?;
-    let history = |e| Error::git(Step::ReadHistory, repo.path())(e);
+        .map_err(Error::libgit2(Step::Open, dir))?;
+    let history = |e| Error::libgit2(Step::ReadHistory, repo.path())(e);
     let Ok(head) = repo.head() else { return Ok(Vec::new()) };
     let tree = head.peel_to_tree().map_err(history)?;
     let mut found = Vec::new();

@@ -244,7 +244,10 @@ pub enum Error {
 
 impl Error {
     #[cfg(feature = "libgit2")]
-    pub(crate) fn git(step: Step, path: impl Into<PathBuf>) -> impl FnOnce(git2::Error) -> Error {
+    pub(crate) fn libgit2(
+        step: Step,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(git2::Error) -> Error {
         let path = path.into();
         move |source| Error::Git { step, path, source }
     }

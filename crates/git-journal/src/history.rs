@@ -38,7 +38,7 @@ impl Journal {
     ) -> Result<Vec<CommitInfo>> {
         let rel = self.validate_for_reading(path.as_ref())?;
         let repo = self.repo().lock();
-        let git = Error::git;
+        let git = Error::libgit2;
         let git_dir = self.git_dir();
         let mut found = Vec::new();
         if head_commit(&repo, git_dir)?.is_none() {
@@ -132,12 +132,12 @@ fn blob_at(
     commit: Oid,
     rel: &str,
 ) -> Result<Option<(Vec<u8>, i32)>> {
-    let commit = repo.find_commit(commit).map_err(Error::git(Step::ReadHistory, git_dir))?;
-    let tree = commit.tree().map_err(Error::git(Step::ReadHistory, git_dir))?;
+    let commit = repo.find_commit(commit).map_err(Error::libgit2(Step::ReadHistory, git_dir))?;
+    let tree = commit.tree().map_err(Error::libgit2(Step::ReadHistory, git_dir))?;
     let entry = match tree.get_path(Path::new(rel)) {
         Ok(entry) => entry,
         Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
-        Err(e) => return Err(Error::git(Step::ReadHistory, rel)(e)),
+        Err(e) => return Err(Error::libgit2(Step::ReadHistory, rel)(e)),
     };
     if entry.kind() != Some(ObjectType::Blob) || entry.filemode() == 0o120000 {
         return Err(Error::InvalidPath {
@@ -145,6 +145,6 @@ fn blob_at(
             reason: "not a regular file in that commit (a directory, a link or a submodule)",
         });
     }
-    let blob = repo.find_blob(entry.id()).map_err(Error::git(Step::ReadHistory, rel))?;
+    let blob = repo.find_blob(entry.id()).map_err(Error::libgit2(Step::ReadHistory, rel))?;
     Ok(Some((blob.content().to_vec(), entry.filemode())))
 }

@@ -66,8 +66,9 @@ impl DataDir {
     ) -> PyResult<Self> {
         let path = std::path::absolute(&path).map_err(|e| PyValueError::new_err(e.to_string()))?;
         detached(py, || -> Fallible<_> {
-            let mut options =
-                ollim::Options::new().git(git).durability(crate::document::durability(durable));
+            let mut options = ollim::Options::new()
+                .track_in_git(git)
+                .durability(crate::document::durability(durable));
             if let Some(name) = &timezone {
                 let zone = dotdir::ping_bucket::resolve_time_zone(Some(name))?;
                 options = options.time_zone(zone);

@@ -44,6 +44,33 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     succeeded(args, git_output(dir, args))
 }
 
+/// [`git`] for a harness that reports instead of panicking: git's stdout, or what failed (its
+/// status and stderr) as an error.
+pub fn try_git(dir: &Path, args: &[&str]) -> Result<String, GitFailed> {
+    let output = git_command(dir).args(args).output().map_err(|e| GitFailed(format!("{e}")))?;
+    if !output.status.success() {
+        return Err(GitFailed(format!(
+            "git {} ({}): {}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    String::from_utf8(output.stdout).map_err(|e| GitFailed(format!("git {}: {e}", args.join(" "))))
+}
+
+/// What [`try_git`] could not do.
+#[derive(Debug)]
+pub struct GitFailed(pub String);
+
+impl std::fmt::Display for GitFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for GitFailed {}
+
 /// [`git`] with `input` written to git's stdin.
 pub fn git_with_input(dir: &Path, args: &[&str], input: impl AsRef<[u8]>) -> String {
     let mut child = git_command(dir)

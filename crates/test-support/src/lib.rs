@@ -25,7 +25,7 @@ pub mod fixtures;
 mod git;
 mod mode;
 
-pub use git::{EMAIL, NAME, git, git_command, git_output, git_with_input};
+pub use git::{EMAIL, GitFailed, NAME, git, git_command, git_output, git_with_input, try_git};
 pub use mode::{mode, set_mode};
 
 use std::{

@@ -425,7 +425,7 @@ fn consume(consumer: Consumer, dir: &Path, file: &Path, bytes: &[u8]) -> Result<
         Consumer::State | Consumer::Budget => {
             let data = ollim::DataDir::open(
                 dir,
-                ollim::Options::new().git(false).time_zone(jiff::tz::TimeZone::UTC),
+                ollim::Options::new().track_in_git(false).time_zone(jiff::tz::TimeZone::UTC),
             )?;
             let result = if consumer == Consumer::State {
                 data.config().map(|_| ()).map_err(|e| e.to_string())

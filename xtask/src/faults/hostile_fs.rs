@@ -26,6 +26,7 @@
 //! `check` must report `special-file`. Negative control: a plain blocking `File::open` on the
 //! FIFO does block.
 
+use dotdir_test_support::try_git;
 use std::{
     collections::BTreeMap,
     fs,
@@ -35,7 +36,7 @@ use std::{
         fs::{FileTypeExt, MetadataExt, PermissionsExt, symlink},
     },
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
@@ -639,28 +640,6 @@ fn child_archive(path: &Path, target: &Path) -> Result<()> {
 
 // ---- repositories ----------------------------------------------------------------------------
 
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=h",
-            "-c",
-            "user.email=h@example.invalid",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()?;
-    if !output.status.success() {
-        bail!("git {args:?}: {}", String::from_utf8_lossy(&output.stderr).trim());
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
 /// A minimal ollim-bot data directory (it fits the layout).
 fn data_dir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir.join("routines"))?;
@@ -691,10 +670,10 @@ fn repositories(violations: &mut Vec<String>) -> Result<()> {
         fs::create_dir_all(root.join("symlink/outside"))?;
         let canary = root.join("symlink/outside/secret.txt");
         fs::write(&canary, "CANARY-OUTSIDE-THE-DATA-DIRECTORY\n")?;
-        git(&dir, &["init", "-q"])?;
+        try_git(&dir, &["init", "-q"])?;
         symlink(&canary, dir.join("routines/evil.md"))?;
-        git(&dir, &["add", "-f", "routines/morning.md", "routines/evil.md"])?;
-        git(&dir, &["commit", "-qm", "a tracked symlink"])?;
+        try_git(&dir, &["add", "-f", "routines/morning.md", "routines/evil.md"])?;
+        try_git(&dir, &["commit", "-qm", "a tracked symlink"])?;
         let journal = Journal::open(&dir, ollim::LAYOUT.journal_options());
         let committed = match &journal {
             Ok(journal) => {
@@ -707,7 +686,7 @@ fn repositories(violations: &mut Vec<String>) -> Result<()> {
         };
         let report = check::check(&dir, &ollim::LAYOUT, &check::Options::default())?;
         let flagged = report.problems.iter().any(|p| p.path == "routines/evil.md");
-        let history = git(&dir, &["log", "--all", "-p", "--format=%H"])?;
+        let history = try_git(&dir, &["log", "--all", "-p", "--format=%H"])?;
         let leaked = history.contains("CANARY-OUTSIDE");
         let unchanged = fs::read_to_string(&canary)? == "CANARY-OUTSIDE-THE-DATA-DIRECTORY\n";
         refusals += usize::from(flagged);
@@ -743,20 +722,20 @@ fn repositories(violations: &mut Vec<String>) -> Result<()> {
         let pair = |name: &str| -> Result<(PathBuf, PathBuf)> {
             let other = root.join(format!("{name}/other"));
             fs::create_dir_all(&other)?;
-            git(&other, &["init", "-q"])?;
+            try_git(&other, &["init", "-q"])?;
             let dir = root.join(format!("{name}/data"));
             data_dir(&dir)?;
             fs::write(dir.join(".git"), format!("gitdir: {}\n", other.join(".git").display()))?;
             Ok((dir, other))
         };
         let (dir, other) = pair("gitfile")?;
-        let refs_before = git(&other, &["for-each-ref"])?;
+        let refs_before = try_git(&other, &["for-each-ref"])?;
         let objects_before = snapshot(&other.join(".git/objects"), Path::new("/nonexistent"));
         let report = check::check(&dir, &ollim::LAYOUT, &check::Options::default())?;
         let flagged = kinds(&report).contains(&("wrong-kind".to_owned(), ".git".to_owned()));
         let opened = Journal::open(&dir, ollim::LAYOUT.journal_options())
             .and_then(|journal| journal.commit_all_changed("into the other repository?"));
-        let refs_after = git(&other, &["for-each-ref"])?;
+        let refs_after = try_git(&other, &["for-each-ref"])?;
         let objects_after = snapshot(&other.join(".git/objects"), Path::new("/nonexistent"));
         let wrote = refs_before != refs_after || objects_before != objects_after;
         refusals += usize::from(flagged);
@@ -779,10 +758,10 @@ fn repositories(violations: &mut Vec<String>) -> Result<()> {
         );
         // Negative control: plain git commits into the other repository.
         let (dir, other) = pair("gitfile-control")?;
-        let refs_before = git(&other, &["for-each-ref"])?;
-        git(&dir, &["add", "-f", "routines/morning.md"])?;
-        git(&dir, &["commit", "-qm", "plain git"])?;
-        let control = usize::from(git(&other, &["for-each-ref"])? != refs_before);
+        let refs_before = try_git(&other, &["for-each-ref"])?;
+        try_git(&dir, &["add", "-f", "routines/morning.md"])?;
+        try_git(&dir, &["commit", "-qm", "plain git"])?;
+        let control = usize::from(try_git(&other, &["for-each-ref"])? != refs_before);
         controls += control;
         if control == 0 {
             fail(
@@ -809,7 +788,7 @@ fn repositories(violations: &mut Vec<String>) -> Result<()> {
         let report = check::check(&dir, &ollim::LAYOUT, &check::Options::default())?;
         let unignored = kinds(&report)
             .contains(&("unignored-secret".to_owned(), "state/credentials.json".to_owned()));
-        let tracked = git(&dir, &["ls-files"])?.lines().any(|l| l == "state/credentials.json");
+        let tracked = try_git(&dir, &["ls-files"])?.lines().any(|l| l == "state/credentials.json");
         refusals += usize::from(unignored && refused.is_err());
         if !unignored || tracked || refused.is_ok() {
             escapes += fail(format!(
@@ -823,9 +802,10 @@ fn repositories(violations: &mut Vec<String>) -> Result<()> {
             ok(&refused)
         );
         // Negative control: plain git tracks the secret.
-        git(&dir, &["add", "-A"])?;
-        let control =
-            usize::from(git(&dir, &["ls-files"])?.lines().any(|l| l == "state/credentials.json"));
+        try_git(&dir, &["add", "-A"])?;
+        let control = usize::from(
+            try_git(&dir, &["ls-files"])?.lines().any(|l| l == "state/credentials.json"),
+        );
         controls += control;
         if control == 0 {
             fail(

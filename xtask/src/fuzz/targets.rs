@@ -251,7 +251,7 @@ fn data_dir(root: &Path) -> Result<DataDir> {
     Ok(DataDir::open(
         root,
         ollim::Options::new()
-            .git(false)
+            .track_in_git(false)
             .clock(fake_clock())
             .time_zone(jiff::tz::TimeZone::UTC)
             .durability(dotdir::atomic_store::Durability::None),

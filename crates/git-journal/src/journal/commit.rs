@@ -220,11 +220,13 @@ impl Journal {
         staging: Staging,
     ) -> Result<Option<CommitId>> {
         let git_dir = &self.git_dir;
-        let mut index = repo.index().map_err(Error::git(Step::ReadIndex, git_dir))?;
-        index.read(false).map_err(Error::git(Step::ReadIndex, git_dir))?;
+        let mut index = repo.index().map_err(Error::libgit2(Step::ReadIndex, git_dir))?;
+        index.read(false).map_err(Error::libgit2(Step::ReadIndex, git_dir))?;
         let head = head_commit(repo, git_dir)?;
         let base = match &head {
-            Some(commit) => Some(commit.tree().map_err(Error::git(Step::ReadHistory, git_dir))?),
+            Some(commit) => {
+                Some(commit.tree().map_err(Error::libgit2(Step::ReadHistory, git_dir))?)
+            }
             None => None,
         };
         let mut changes = Vec::new();
@@ -242,7 +244,7 @@ impl Journal {
                     let path = Path::new(rel);
                     let before = index.get_path(path, 0);
                     add_path_stable(&mut index, path, &self.dir.join(path))
-                        .map_err(Error::git(Step::Stage, rel))?;
+                        .map_err(Error::libgit2(Step::Stage, rel))?;
                     let entry = index.get_path(path, 0).ok_or_else(|| Error::Git {
                         step: Step::Stage,
                         path: rel.into(),
@@ -257,11 +259,11 @@ impl Journal {
                 Change::Delete(rel) => {
                     let path = Path::new(rel);
                     if index.get_path(path, 0).is_some() {
-                        index.remove_path(path).map_err(Error::git(Step::Stage, rel))?;
+                        index.remove_path(path).map_err(Error::libgit2(Step::Stage, rel))?;
                         index_dirty = true;
                     }
                     let count = index.len();
-                    index.remove_dir(path, 0).map_err(Error::git(Step::Stage, rel))?;
+                    index.remove_dir(path, 0).map_err(Error::libgit2(Step::Stage, rel))?;
                     index_dirty |= index.len() != count;
                     edits.push(Edit { path: rel.clone(), entry: None });
                 }
@@ -272,10 +274,10 @@ impl Journal {
             None => repo
                 .treebuilder(None)
                 .and_then(|builder| builder.write())
-                .map_err(Error::git(Step::WriteTree, git_dir))?,
+                .map_err(Error::libgit2(Step::WriteTree, git_dir))?,
         };
         if index_dirty {
-            index.write().map_err(Error::git(Step::WriteIndex, git_dir.join("index")))?;
+            index.write().map_err(Error::libgit2(Step::WriteIndex, git_dir.join("index")))?;
         }
         let unchanged = match &base {
             Some(base) => base.id() == tree_id,
@@ -284,12 +286,12 @@ impl Journal {
         if unchanged {
             return Ok(None);
         }
-        let tree = repo.find_tree(tree_id).map_err(Error::git(Step::WriteTree, git_dir))?;
+        let tree = repo.find_tree(tree_id).map_err(Error::libgit2(Step::WriteTree, git_dir))?;
         let signature = self.signature(repo)?;
         let parents: Vec<&git2::Commit<'_>> = head.iter().collect();
         let id = repo
             .commit(Some("HEAD"), &signature, &signature, message, &tree, &parents)
-            .map_err(Error::git(Step::Commit, git_dir))?;
+            .map_err(Error::libgit2(Step::Commit, git_dir))?;
         Ok(Some(CommitId(id)))
     }
 
@@ -359,7 +361,7 @@ impl Journal {
             return Ok(signature);
         }
         let Identity { name, email } = &self.options.identity;
-        Signature::now(name, email).map_err(Error::git(Step::Commit, &self.git_dir))
+        Signature::now(name, email).map_err(Error::libgit2(Step::Commit, &self.git_dir))
     }
 }
 

@@ -116,7 +116,7 @@ impl Journal {
         let repo = self.repo.lock();
         let mut found = std::collections::BTreeSet::new();
         if let Some(commit) = head_commit(&repo, &self.git_dir)? {
-            let tree = commit.tree().map_err(Error::git(Step::ReadHistory, &self.git_dir))?;
+            let tree = commit.tree().map_err(Error::libgit2(Step::ReadHistory, &self.git_dir))?;
             tree.walk(git2::TreeWalkMode::PreOrder, |root, entry| {
                 if let Ok(name) = entry.name() {
                     let path = format!("{root}{name}");
@@ -130,10 +130,10 @@ impl Journal {
                 }
                 git2::TreeWalkResult::Ok
             })
-            .map_err(Error::git(Step::ReadHistory, &self.git_dir))?;
+            .map_err(Error::libgit2(Step::ReadHistory, &self.git_dir))?;
         }
-        let mut index = repo.index().map_err(Error::git(Step::ReadIndex, &self.git_dir))?;
-        index.read(false).map_err(Error::git(Step::ReadIndex, &self.git_dir))?;
+        let mut index = repo.index().map_err(Error::libgit2(Step::ReadIndex, &self.git_dir))?;
+        index.read(false).map_err(Error::libgit2(Step::ReadIndex, &self.git_dir))?;
         for entry in index.iter() {
             let path = String::from_utf8_lossy(&entry.path).into_owned();
             if !self.options.exclusions.allows(&path) {
@@ -151,7 +151,7 @@ impl Journal {
     pub fn is_ignored(&self, rel: &str) -> Result<bool> {
         gitdir::refuse_special_files(&self.dir, &self.git_dir, false)?;
         let repo = self.repo.lock();
-        repo.is_path_ignored(rel).map_err(Error::git(Step::Status, &self.git_dir))
+        repo.is_path_ignored(rel).map_err(Error::libgit2(Step::Status, &self.git_dir))
     }
 
     /// Checks a path and turns it into a `/`-separated path relative to the directory. An
@@ -238,8 +238,10 @@ pub(crate) fn head_commit<'r>(
     git_dir: &Path,
 ) -> Result<Option<git2::Commit<'r>>> {
     match repo.head() {
-        Ok(head) => head.peel_to_commit().map(Some).map_err(Error::git(Step::ReadHistory, git_dir)),
+        Ok(head) => {
+            head.peel_to_commit().map(Some).map_err(Error::libgit2(Step::ReadHistory, git_dir))
+        }
         Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => Ok(None),
-        Err(e) => Err(Error::git(Step::ReadHistory, git_dir)(e)),
+        Err(e) => Err(Error::libgit2(Step::ReadHistory, git_dir)(e)),
     }
 }

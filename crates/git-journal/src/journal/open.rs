@@ -61,7 +61,7 @@ impl Journal {
             RepositoryOpenFlags::NO_SEARCH,
             std::iter::empty::<&OsStr>(),
         )
-        .map_err(Error::git(Step::Open, &dir))?;
+        .map_err(Error::libgit2(Step::Open, &dir))?;
         let repo = check_work_tree(repo, &dir)?;
         let git_dir = repo.path().to_path_buf();
         Ok(Journal {
@@ -138,7 +138,9 @@ fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
     let _init_lock = lock_dir(dir)?;
     match open() {
         Ok(repo) => return check_work_tree(repo, dir),
-        Err(e) if e.code() != ErrorCode::NotFound => return Err(Error::git(Step::Open, dir)(e)),
+        Err(e) if e.code() != ErrorCode::NotFound => {
+            return Err(Error::libgit2(Step::Open, dir)(e));
+        }
         Err(_) => {}
     }
     if git_dir.exists() {
@@ -160,7 +162,7 @@ fn open_or_init(dir: &Path, options: &JournalOptions) -> Result<Repository> {
     if let Some(branch) = &options.initial_branch {
         init.initial_head(branch);
     }
-    let repo = Repository::init_opts(dir, &init).map_err(Error::git(Step::Init, dir))?;
+    let repo = Repository::init_opts(dir, &init).map_err(Error::libgit2(Step::Init, dir))?;
     // The history of a data directory is nobody else's business.
     fs::set_permissions(repo.path(), fs::Permissions::from_mode(0o700))
         .map_err(IoError::on(Step::RestrictMode, repo.path()))?;

@@ -65,7 +65,7 @@ pub fn paths_in_recent_history(
     limit: usize,
 ) -> Result<(Vec<Leak>, bool)> {
     let git_dir = repo.path().to_path_buf();
-    let history = |e| Error::git(Step::ReadHistory, &git_dir)(e);
+    let history = |e| Error::libgit2(Step::ReadHistory, &git_dir)(e);
     let Ok(head) = repo.head() else { return Ok((Vec::new(), false)) };
     let Some(head) = head.target() else { return Ok((Vec::new(), false)) };
     let mut walk = repo.revwalk().map_err(history)?;
@@ -138,7 +138,7 @@ fn audit(
     hidden: Option<&[Oid]>,
 ) -> Result<Vec<Leak>> {
     let git_dir = repo.path().to_path_buf();
-    let history = |e| Error::git(Step::ReadHistory, &git_dir)(e);
+    let history = |e| Error::libgit2(Step::ReadHistory, &git_dir)(e);
     let Ok(head) = repo.head() else { return Ok(Vec::new()) };
     let Some(head) = head.target() else { return Ok(Vec::new()) };
     let mut walk = repo.revwalk().map_err(history)?;

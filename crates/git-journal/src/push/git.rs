@@ -17,7 +17,7 @@ use crate::{Error, GitStop, Journal, JournalOptions, Result, Step, redact_text, 
 
 /// A `git` command in `dir`, its output captured; without `interactive`, it may not prompt
 /// (`GIT_TERMINAL_PROMPT=0`, ssh in batch mode, no stdin).
-fn git(dir: &Path, interactive: bool) -> Command {
+fn git_cli(dir: &Path, interactive: bool) -> Command {
     let mut command = Command::new("git");
     command.arg("-C").arg(dir).stdout(Stdio::piped()).stderr(Stdio::piped());
     if !interactive {
@@ -233,7 +233,7 @@ pub(super) fn list_destinations(
         url: redact_url(url),
         message,
     };
-    let mut command = git(dir, false);
+    let mut command = git_cli(dir, false);
     command.args(["remote", "get-url", "--push", "--all", "--", remote]);
     let urls = run_git(command, watch)?.map_err(|message| unknown(remote, message))?;
     let urls: Vec<&str> = urls.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
@@ -242,7 +242,7 @@ pub(super) fn list_destinations(
     }
     let mut destinations = Vec::new();
     for url in urls {
-        let mut command = git(dir, false);
+        let mut command = git_cli(dir, false);
         command.args(["ls-remote", "--get-url", "--", url]);
         let listed = run_git(command, watch)?.map_err(|message| unknown(url, message))?;
         if listed.trim() != url {
@@ -254,7 +254,7 @@ pub(super) fn list_destinations(
                 ),
             ));
         }
-        let mut command = git(dir, interactive);
+        let mut command = git_cli(dir, interactive);
         command.args(["ls-remote", "--", url]);
         let listing = run_git(command, watch)?.map_err(|message| unknown(url, message))?;
         let advertised = listing
@@ -326,13 +326,13 @@ impl Journal {
             }
             rounds += 1;
             if rounds == 10 {
-                return Err(Error::git(Step::Push, self.git_dir())(git2::Error::from_str(
+                return Err(Error::libgit2(Step::Push, self.git_dir())(git2::Error::from_str(
                     "HEAD kept moving during the audit: nothing was sent, push again",
                 )));
             }
         };
         let Some(branch) = self.current_branch()? else {
-            return Err(Error::git(Step::Push, self.git_dir())(git2::Error::from_str(
+            return Err(Error::libgit2(Step::Push, self.git_dir())(git2::Error::from_str(
                 "HEAD is detached: there is no branch to push",
             )));
         };
@@ -357,7 +357,7 @@ fn git_push(
     interactive: bool,
     watch: &Watch<'_>,
 ) -> Result<()> {
-    let mut command = git(dir, interactive);
+    let mut command = git_cli(dir, interactive);
     command.args(["push", "--porcelain", remote]).arg(format!("{commit}:refs/heads/{branch}"));
     match run_git(command, watch)? {
         Ok(_) => Ok(()),

@@ -29,7 +29,7 @@ impl Journal {
         let redacted = redact_url(remote);
         let repo = self.repo().lock();
         let git_dir = self.git_dir();
-        let head = repo.find_reference("HEAD").map_err(Error::git(Step::Push, git_dir))?;
+        let head = repo.find_reference("HEAD").map_err(Error::libgit2(Step::Push, git_dir))?;
         let branch = match head.symbolic_target().ok().flatten() {
             Some(target) => target.to_owned(),
             None => {
@@ -44,7 +44,7 @@ impl Journal {
             Ok(found) => found,
             Err(_) => repo
                 .remote_anonymous(remote)
-                .map_err(|e| Error::git(Step::Push, &redacted)(redacted_error(&e)))?,
+                .map_err(|e| Error::libgit2(Step::Push, &redacted)(redacted_error(&e)))?,
         };
         let rejected: RefCell<Option<(String, String)>> = RefCell::new(None);
         let mut callbacks = callbacks(&repo);
@@ -65,7 +65,7 @@ impl Journal {
                     message: redact_text(error.message()),
                 });
             }
-            return Err(Error::git(Step::Push, redacted)(redacted_error(&error)));
+            return Err(Error::libgit2(Step::Push, redacted)(redacted_error(&error)));
         }
         drop(options);
         if let Some((reference, message)) = rejected.into_inner() {
@@ -106,7 +106,7 @@ impl Journal {
         match repo.find_remote(name) {
             Ok(remote) => Ok(remote.url().ok().map(str::to_owned)),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(Error::git(Step::Push, self.git_dir())(e)),
+            Err(e) => Err(Error::libgit2(Step::Push, self.git_dir())(e)),
         }
     }
 
@@ -117,7 +117,7 @@ impl Journal {
             Ok(_) => repo.remote_set_url(name, url),
             Err(_) => repo.remote(name, url).map(|_| ()),
         };
-        result.map_err(Error::git(Step::Push, self.git_dir()))
+        result.map_err(Error::libgit2(Step::Push, self.git_dir()))
     }
 
     /// Forgets remote `name` (its configuration and its remote-tracking branches); nothing to
@@ -126,7 +126,7 @@ impl Journal {
         let repo = self.repo().lock();
         match repo.remote_delete(name) {
             Err(e) if e.code() != git2::ErrorCode::NotFound => {
-                Err(Error::git(Step::Push, self.git_dir())(e))
+                Err(Error::libgit2(Step::Push, self.git_dir())(e))
             }
             _ => Ok(()),
         }
@@ -135,8 +135,9 @@ impl Journal {
     /// The branch HEAD is on, when it is on one.
     pub fn current_branch(&self) -> Result<Option<String>> {
         let repo = self.repo().lock();
-        let head =
-            repo.find_reference("HEAD").map_err(Error::git(Step::ReadHistory, self.git_dir()))?;
+        let head = repo
+            .find_reference("HEAD")
+            .map_err(Error::libgit2(Step::ReadHistory, self.git_dir()))?;
         Ok(head
             .symbolic_target()
             .ok()

@@ -46,7 +46,7 @@ fn changed_paths(repo: &Repository, dir: &Path) -> Result<Vec<String>> {
         .exclude_submodules(true)
         .renames_head_to_index(false)
         .renames_index_to_workdir(false);
-    let statuses = repo.statuses(Some(&mut options)).map_err(Error::git(Step::Status, dir))?;
+    let statuses = repo.statuses(Some(&mut options)).map_err(Error::libgit2(Step::Status, dir))?;
     Ok(statuses
         .iter()
         .filter(|entry| entry.status() != git2::Status::CURRENT && !entry.status().is_ignored())

@@ -116,7 +116,7 @@ impl Options {
 
     /// Turns git tracking on or off.
     #[must_use]
-    pub fn git(mut self, git: bool) -> Self {
+    pub fn track_in_git(mut self, git: bool) -> Self {
         self.git = git;
         self
     }

@@ -186,7 +186,7 @@ fn an_extended_layout_is_followed_for_modes_gitignore_and_commits() {
 fn a_layout_that_is_not_ollim_bots_is_refused() {
     const OTHER: Layout = Layout::new("other", "not ollim", &[]);
     let tmp = tempfile::tempdir().unwrap();
-    let options = ollim::Options::new().git(false).layout(&OTHER);
+    let options = ollim::Options::new().track_in_git(false).layout(&OTHER);
     let error = ollim::DataDir::open(tmp.path().join("x"), options).unwrap_err();
     assert!(error.to_string().contains("extension"), "{error}");
     let _: PathBuf = tmp.path().join("x");

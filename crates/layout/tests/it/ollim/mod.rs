@@ -69,7 +69,7 @@ pub(crate) fn open(root: &Path, clock: &FakeClock, git: bool) -> DataDir {
     let options = Options::new()
         .time_zone(pacific())
         .clock(clock.clone())
-        .git(git)
+        .track_in_git(git)
         .git_identity_from_config(false)
         .durability(dotdir::atomic_store::Durability::None);
     DataDir::open(root, options).unwrap()
