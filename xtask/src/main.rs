@@ -365,14 +365,17 @@ fn has_nextest() -> bool {
 
 pub(crate) fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
     eprintln!("$ cargo {}", args.join(" "));
+    let started = std::time::Instant::now();
     let status = Command::new(env_or("CARGO", "cargo"))
         .args(args)
         .envs(envs.iter().copied())
         .status()
         .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    let took = started.elapsed().as_secs_f64();
     if !status.success() {
-        bail!("`cargo {}` failed ({status})", args.join(" "));
+        bail!("`cargo {}` failed ({status}) after {took:.0} s", args.join(" "));
     }
+    eprintln!("[{took:.0} s] cargo {}", args.join(" "));
     Ok(())
 }
 
