@@ -14,6 +14,9 @@
 //!   [`Format`] is parsed by `check` — JSON, JSON Lines, YAML, TOML, specs and Markdown's
 //!   optional front matter, with line and column — and [`Layout::lint`] names an entry an
 //!   earlier one shadows.
+//! - [`Dir`]: one data directory under its layout — the handle every typed writer builds on:
+//!   its symbolic-link policy, each path's mode and write options, declared and secret writes,
+//!   `init`, and the journal's options.
 //! - [`live`]: whether the owning application runs, told by the OS (launch forms, pid
 //!   namespaces, open files), never by a pid record alone.
 //! - [`inspect`]: the annotated tree of a directory, and which layout a directory follows
@@ -54,6 +57,10 @@
 //! assert!(check::check(dir.path(), &APP, &check::Options::default())?.problems.is_empty());
 //! # Ok(()) }
 //! ```
+//!
+//! # Features
+//! - `git` (default): the git journal — `check`'s history findings and repairs,
+//!   `Layout::journal_options`, `Dir::journal`. Without it the engine builds no libgit2.
 //!
 //! # Limitations
 //! - Linux is the tested platform (Unix only: modes, `flock`, `/proc`).
