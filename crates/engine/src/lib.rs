@@ -81,8 +81,8 @@ pub mod live;
 
 pub use crate::{
     decl::{
-        AppLock, Backup, Entry, Fingerprint, Format, Git, Kind, Layout, Location, Severity,
-        Sidecar, Validator,
+        AppLock, Backup, Entry, Finding, Fingerprint, Format, Git, Kind, Layout, Location,
+        Severity, Sidecar, Validator,
     },
     dir::Dir,
     error::{Error, Step},

@@ -226,14 +226,15 @@ pub(super) fn check_declared(node: &Node, options: &Options, problems: &mut Vec<
             None => store::read(&node.path, store::DEFAULT_MAX_DOCUMENT).ok().flatten(),
         };
         if let Some(bytes) = bytes
-            && let Err(reason) = (validator.check)(&bytes)
+            && let Err(finding) = (validator.check)(&bytes)
             && !problems.iter().any(|p| {
                 p.path == node.relative
                     && matches!(p.kind, ProblemKind::CorruptJson | ProblemKind::CorruptDocument)
             })
         {
+            let kind = ProblemKind::from_name(validator.problem);
             let mut problem =
-                Problem::new(ProblemKind::from_name(validator.problem), &node.relative, reason);
+                Problem::new(kind, &node.relative, finding.reason).at(finding.line, finding.column);
             problem.severity = validator.severity;
             problem.advice = validator.advice.unwrap_or(problem.advice);
             problems.push(problem);

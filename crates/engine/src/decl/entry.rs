@@ -108,8 +108,66 @@ pub struct Validator {
     pub severity: Severity,
     /// What a person should do about a failure; `None` takes the advice of the problem kind.
     pub advice: Option<&'static str>,
-    /// Returns a one-line reason when the content is not valid.
-    pub check: fn(&[u8]) -> Result<(), String>,
+    /// Returns what is wrong when the content is not valid: a one-line reason, and where
+    /// when the check knows ([`Finding::at`]).
+    pub check: fn(&[u8]) -> Result<(), Finding>,
+}
+
+/// What a [`Validator`] found wrong: a one-line reason and, when the check can tell, the line
+/// and column (1-based) it is at. A plain `String` converts into a finding with no position.
+///
+/// ```
+/// use dotdir_engine::Finding;
+///
+/// fn check(bytes: &[u8]) -> Result<(), Finding> {
+///     match bytes.iter().position(|&b| b == b'\t') {
+///         Some(at) => Err(Finding::at("a tab", 1, at as u64 + 1)),
+///         None => Ok(()),
+///     }
+/// }
+/// assert_eq!(check(b"a\tb").unwrap_err().column, Some(2));
+/// let plain: Finding = String::from("not an object").into();
+/// assert_eq!(plain.line, None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Finding {
+    /// What is wrong, in one line.
+    pub reason: String,
+    /// The 1-based line it is at, when known.
+    pub line: Option<u64>,
+    /// The 1-based column it is at, when known.
+    pub column: Option<u64>,
+}
+
+impl Finding {
+    /// A finding at `line` and `column` (1-based).
+    pub fn at(reason: impl Into<String>, line: u64, column: u64) -> Self {
+        Self { reason: reason.into(), line: Some(line), column: Some(column) }
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)?;
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => write!(f, " (line {line}, column {column})"),
+            (Some(line), None) => write!(f, " (line {line})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl From<String> for Finding {
+    fn from(reason: String) -> Self {
+        Self { reason, line: None, column: None }
+    }
+}
+
+impl From<&str> for Finding {
+    fn from(reason: &str) -> Self {
+        reason.to_owned().into()
+    }
 }
 
 /// One declared entry of a layout.
@@ -319,7 +377,7 @@ impl Entry {
     pub const fn validate(
         self,
         problem: &'static str,
-        check: fn(&[u8]) -> Result<(), String>,
+        check: fn(&[u8]) -> Result<(), Finding>,
     ) -> Self {
         self.validate_as(problem, Severity::Error, check)
     }
@@ -330,7 +388,7 @@ impl Entry {
         self,
         problem: &'static str,
         severity: Severity,
-        check: fn(&[u8]) -> Result<(), String>,
+        check: fn(&[u8]) -> Result<(), Finding>,
     ) -> Self {
         Self { validator: Some(Validator { problem, severity, advice: None, check }), ..self }
     }

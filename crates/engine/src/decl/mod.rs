@@ -12,7 +12,7 @@ use dotdir_pidlock::Program;
 
 use self::entry::sample_of;
 pub use self::{
-    entry::{AppLock, Backup, Entry, Format, Git, Kind, Severity, Sidecar, Validator},
+    entry::{AppLock, Backup, Entry, Finding, Format, Git, Kind, Severity, Sidecar, Validator},
     location::{Fingerprint, Location},
 };
 

@@ -25,7 +25,7 @@ pub(crate) const APP: Layout = Layout::new(
         Entry::file("log.jsonl", Format::Jsonl, "a log"),
         Entry::dir("cache", "a cache").backup(Backup::Recreatable).untracked(),
         Entry::file("state.json", Format::Json, "state").validate("bad-state", |bytes| {
-            if bytes.starts_with(b"{") { Ok(()) } else { Err("not an object".to_owned()) }
+            if bytes.starts_with(b"{") { Ok(()) } else { Err("not an object".into()) }
         }),
     ],
 );
@@ -352,4 +352,39 @@ fn a_root_that_is_not_a_directory_is_an_error_not_a_problem() {
     assert!(matches!(error, dotdir_engine::Error::NotADirectory { .. }), "{error:?}");
     let missing = dir.path().join("missing");
     assert!(check::check(&missing, &BOT, &Options::default()).is_err());
+}
+
+#[test]
+fn a_validator_can_say_where_the_content_is_wrong() {
+    /// A `key = value` file whose values must be numbers: the first one that is not, by line
+    /// and column.
+    fn numbers(bytes: &[u8]) -> Result<(), dotdir_engine::Finding> {
+        let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+        for (i, line) in text.lines().enumerate() {
+            if let Some((_, value)) = line.split_once(" = ")
+                && value.parse::<f64>().is_err()
+            {
+                let column = line.len() - value.len() + 1;
+                return Err(dotdir_engine::Finding::at(
+                    "not a number",
+                    i as u64 + 1,
+                    column as u64,
+                ));
+            }
+        }
+        Ok(())
+    }
+    const SETTINGS: Layout = Layout::new(
+        "settings",
+        "numbers only",
+        &[Entry::file("limits.conf", Format::Text, "limits").validate("bad-limit", numbers)],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "limits.conf", b"a = 1\nb = 2.5\nc = many\n");
+    let report = check::check(dir.path(), &SETTINGS, &Options::default()).unwrap();
+    let problem = &report.problems[0];
+    assert_eq!(problem.kind.as_str(), "bad-limit");
+    assert_eq!((problem.line, problem.column), (Some(3), Some(5)), "{problem:?}");
+    write(dir.path(), "limits.conf", b"a = 1\n");
+    assert!(check::check(dir.path(), &SETTINGS, &Options::default()).unwrap().problems.is_empty());
 }

@@ -103,11 +103,9 @@ const ENTRIES: &[Entry] = &[
     Entry::file("state/sessions.json", Format::Text, "current Agent SDK session id (raw string)")
         .private()
         .untracked()
-        .validate_as(
-            "bad-session-id",
-            crate::Severity::Warning,
-            super::sessions::validate_session_file,
-        ),
+        .validate_as("bad-session-id", crate::Severity::Warning, |bytes| {
+            super::sessions::validate_session_file(bytes).map_err(Into::into)
+        }),
     Entry::file(
         "state/session_history.jsonl",
         Format::Jsonl,
@@ -123,7 +121,7 @@ const ENTRIES: &[Entry] = &[
     .backup(Backup::Ephemeral)
     .validate(CORRUPT_JSON, |bytes| {
         super::updates::validate_pending_updates(bytes)
-            .map_err(|e| format!("pending_updates.json: {e}"))
+            .map_err(|e| format!("pending_updates.json: {e}").into())
     }),
     Entry::file("state/inquiries.json", Format::Json, "button inquiry prompts (7-day TTL)")
         .private()
@@ -131,7 +129,7 @@ const ENTRIES: &[Entry] = &[
         .backup(Backup::Ephemeral)
         .retention(TTL)
         .validate(CORRUPT_JSON, |bytes| {
-            super::ttl::validate_inquiries(bytes).map_err(|e| format!("inquiries.json: {e}"))
+            super::ttl::validate_inquiries(bytes).map_err(|e| format!("inquiries.json: {e}").into())
         }),
     Entry::file(
         "state/fork_messages.json",
@@ -143,20 +141,23 @@ const ENTRIES: &[Entry] = &[
     .backup(Backup::Ephemeral)
     .retention(TTL)
     .validate(CORRUPT_JSON, |bytes| {
-        super::ttl::validate_fork_messages(bytes).map_err(|e| format!("fork_messages.json: {e}"))
+        super::ttl::validate_fork_messages(bytes)
+            .map_err(|e| format!("fork_messages.json: {e}").into())
     }),
     Entry::file("state/config.json", Format::Json, "runtime configuration (the ten /config keys)")
         .private()
         .untracked()
         .validate(CORRUPT_JSON, |bytes| {
-            super::config::validate_config(bytes).map_err(|e| format!("config.json: {e}"))
+            super::config::validate_config(bytes).map_err(|e| format!("config.json: {e}").into())
         }),
     Entry::file("state/ping_budget.json", Format::Json, "ping budget token bucket (ephemeral)")
         .private()
         .untracked()
         .backup(Backup::Ephemeral)
         // ping-bucket's message already names the file.
-        .validate(CORRUPT_JSON, super::datadir::budget::validate_budget),
+        .validate(CORRUPT_JSON, |bytes| {
+            super::datadir::budget::validate_budget(bytes).map_err(Into::into)
+        }),
     // Agent-written notes at the root are committed by the auto-commit hook.
     Entry::file("*.md", Format::Text, "a note written by the agent"),
 ];

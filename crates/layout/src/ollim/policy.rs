@@ -105,8 +105,16 @@ fn dedup(tools: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 /// The declaration's validator of `tool-policy.yaml`.
-pub(crate) fn validate_tool_policy(bytes: &[u8]) -> std::result::Result<(), String> {
-    ToolPolicy::parse(bytes).map(drop)
+/// The tool policy's validator: broken YAML at its line and column, a wrong shape without.
+pub(crate) fn validate_tool_policy(
+    bytes: &[u8],
+) -> std::result::Result<(), dotdir_engine::Finding> {
+    let limits = dotdir_frontmatter::Limits::default();
+    if let Err(e) = dotdir_frontmatter::parse_yaml::<Value>(bytes, &limits) {
+        let reason = format!("{TOOL_POLICY_FILE}: {}", e.reason);
+        return Err(dotdir_engine::Finding::at(reason, e.line as u64, e.column as u64));
+    }
+    ToolPolicy::parse(bytes).map(drop).map_err(Into::into)
 }
 
 #[cfg(test)]

@@ -51,19 +51,19 @@ macro_rules! workspace_layout_entries {
         workspace_entries![$prefix;
             ["workspace_id", File, Text,
                 "persistent 32-char lowercase hex id; the cloud process id is local-<workspace_id>"]
-                .validate("bad-workspace-id", check_workspace_id).advise(BAD_WORKSPACE_ID_ADVICE);
+                .validate("bad-workspace-id", |b| check_workspace_id(b).map_err(Into::into)).advise(BAD_WORKSPACE_ID_ADVICE);
             ["workspace_id.*.bak", File, Text,
                 "the workspace id of another account, kept while that account is switched away"]
-                .validate("bad-workspace-id", check_workspace_id).advise(BAD_WORKSPACE_ID_ADVICE);
+                .validate("bad-workspace-id", |b| check_workspace_id(b).map_err(Into::into)).advise(BAD_WORKSPACE_ID_ADVICE);
             ["serve.pid", File, PidRecord,
                 "daemon lock record: the pid on line 1, the port on line 2"]
                 .untracked().backup(Backup::Ephemeral);
             ["cloud_login.json", File, Json,
                 "workspace-local login credentials, preferred over the global copy (0600)"]
-                .secret().validate("corrupt-json", check_cloud_login);
+                .secret().validate("corrupt-json", |b| check_cloud_login(b).map_err(Into::into));
             ["cloud_login.json.*.bak", File, Json,
                 "login credentials of another account, kept while it is switched away (0600)"]
-                .secret().validate("corrupt-json", check_cloud_login);
+                .secret().validate("corrupt-json", |b| check_cloud_login(b).map_err(Into::into));
             ["account.json", File, Json,
                 "local session record (authenticated, token, plan, email, owner); holds a token, so secret"]
                 .secret();
@@ -189,7 +189,7 @@ const HOME_ENTRIES: [Entry; 25] = {
             "global copy/fallback of the login credentials (omicos login writes here), 0600",
         )
         .secret()
-        .validate("corrupt-json", check_cloud_login),
+        .validate("corrupt-json", |b| check_cloud_login(b).map_err(Into::into)),
         Entry::file("auth.json", Format::Json, "API key fallback storage, 0600").secret(),
         Entry::file(
             "plan_token.jwt",
@@ -197,7 +197,7 @@ const HOME_ENTRIES: [Entry; 25] = {
             "subscription-tier JWT, renewed in the background, 0600",
         )
         .secret()
-        .validate("bad-plan-token", check_jwt),
+        .validate("bad-plan-token", |b| check_jwt(b).map_err(Into::into)),
         Entry::dir("oauth", "third-party OAuth credentials, 0700").secret(),
         Entry::file("oauth/*.json", Format::Json, "OAuth credentials of one provider, 0600")
             .secret(),

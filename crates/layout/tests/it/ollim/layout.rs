@@ -118,7 +118,7 @@ fn validators_accept_the_typical_fixture_and_reject_broken_shapes() {
     let inquiries = LAYOUT.entry_for("state/inquiries.json").unwrap().validator.unwrap();
     assert!((inquiries.check)(br#"{"XYZ": {"prompt": "p", "ts": 1.0}}"#).is_err());
     let sessions = LAYOUT.entry_for("state/sessions.json").unwrap().validator.unwrap();
-    assert!((sessions.check)(br#"{"legacy": "json"}"#).unwrap_err().contains("legacy"));
+    assert!((sessions.check)(br#"{"legacy": "json"}"#).unwrap_err().reason.contains("legacy"));
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn json_state_shape_problems_are_corrupt_json_naming_the_file() {
         let validator = LAYOUT.entry_for(&format!("state/{name}")).unwrap().validator.unwrap();
         assert_eq!(validator.problem, "corrupt-json", "{name}");
         let message = (validator.check)(wrong_shape).expect_err(name);
-        assert!(message.contains(name), "{name}: the message names the file: {message}");
+        assert!(message.reason.contains(name), "{name}: the message names the file: {message}");
     }
     let sessions = LAYOUT.entry_for("state/sessions.json").unwrap().validator.unwrap();
     assert_eq!(sessions.problem, "bad-session-id", "sessions.json is plain text, not JSON");

@@ -101,7 +101,7 @@ fn config_legacy_booleans_migrate_and_unknown_keys_are_ignored() {
     // The layout's validator reports out-of-range values.
     let entry = dotdir::ollim::LAYOUT.entry_for("state/config.json").unwrap();
     let check = entry.validator.unwrap().check;
-    assert!(check(br#"{"auto_update_hour": 30}"#).unwrap_err().contains("auto_update_hour"));
+    assert!(check(br#"{"auto_update_hour": 30}"#).unwrap_err().reason.contains("auto_update_hour"));
     assert!(check(br#"{"model_main": "opus"}"#).is_ok());
 }
 
