@@ -47,23 +47,25 @@ def test_four_threads_of_durable_writes_overlap(tmp_path):
 
 
 def test_a_thread_waiting_on_a_lock_lets_python_run(tmp_path):
-    """A thread blocked in a lock wait (timeout) does not stop the others: 4 waits of 0.3 s
-    in parallel take about 0.3 s, not 1.2 s."""
-    with dotdir.PidLock(tmp_path):
-        errors = []
+    """A thread blocked half a second in a native lock wait does not hold the GIL: meanwhile
+    this thread runs Python: over 100,000 loop steps (about 700,000 fit in half a second here;
+    were the GIL held, none would run until the wait ended, only the few around it)."""
+    holder = dotdir.PidLock(tmp_path)
+    holder.acquire()
+    outcome = []
 
-        def wait():
-            try:
-                dotdir.PidLock(tmp_path).acquire(timeout=0.3)
-            except dotdir.AlreadyRunning as error:
-                errors.append(error)
+    def wait():
+        try:
+            dotdir.PidLock(tmp_path).acquire(timeout=0.5)
+            outcome.append("acquired")
+        except dotdir.AlreadyRunning:
+            outcome.append("waited")
 
-        threads = [threading.Thread(target=wait) for _ in range(4)]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - start
-    assert len(errors) == 4
-    assert elapsed < 0.9, f"4 parallel 0.3 s waits took {elapsed:.2f} s"
+    worker = threading.Thread(target=wait)
+    steps = 0
+    worker.start()
+    while worker.is_alive():
+        steps += 1
+    holder.release()
+    assert outcome == ["waited"], "the lock was held: the wait must run to its timeout"
+    assert steps > 100_000, f"only {steps} Python steps ran while a thread waited in dotdir"

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Iterable, List, NamedTuple, Optional, Union
 import os
 
-from . import _native
+from . import _errors, _native
 from ._errors import (
     AlreadyRunning,
     CorruptDocument,
@@ -58,21 +58,7 @@ __all__ = [
     "atomic_write",
     "remove",
     "CheckResult",
-    "Error",
-    "IoFailure",
-    "CorruptDocument",
-    "EncodeError",
-    "NotAFile",
-    "TooLarge",
-    "InvalidPath",
-    "InvalidValue",
-    "SecretRefused",
-    "Undeclared",
-    "AlreadyRunning",
-    "Locked",
-    "GitFailure",
-    "OffsetPastEnd",
-    "NotADataDirectory",
+    *_errors.__all__,
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
